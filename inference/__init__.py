@@ -1,0 +1,1 @@
+"""Inference kernels (numba collapsed Gibbs, TopClus EM) and the shared chain runner."""
