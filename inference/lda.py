@@ -1,0 +1,512 @@
+"""Collapsed Gibbs sampling for LDA with SparseLDA buckets (Yao, Mimno & McCallum, KDD 2009).
+
+The full conditional of token ``n`` (word ``w`` in document ``d``), with the token removed::
+
+    p(z_n = k | z_-n, w) ∝ (n_dk + α_k) (n_wk + β) / (n_k + Vβ)
+                         = α_k β / (n_k + Vβ)              "s": smoothing, all k
+                         + n_dk β / (n_k + Vβ)             "r": topics of the document
+                         + (α_k + n_dk) n_wk / (n_k + Vβ)  "q": topics of the word
+
+``s`` is kept as a running total, ``r`` is summed over the document's topics and ``q`` over
+the word's topics, so a token costs O(k_d + k_w) instead of O(K).  The word-topic counts are
+stored sparsely (Mallet's layout): per word a block of ``min(K, freq_w)`` int64 cells packing
+``count << 20 | topic``, kept sorted by decreasing count, so the q walk usually stops early and
+memory is O(tokens), not O(V·K).  Document counts are rebuilt from ``z`` when the sweep
+enters a document (O(N_d)), so no D×K array is kept either.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+
+from ppltopics.corpus import Corpus
+from ppltopics.inference.base import GibbsKernel, State
+
+__all__ = ["LDAKernel", "TOPIC_BITS"]
+
+TOPIC_BITS = 20
+_MASK = (1 << TOPIC_BITS) - 1
+_ONE = 1 << TOPIC_BITS
+
+
+# ----------------------------------------------------------------------------- word lists
+@numba.njit(cache=True, nogil=True)
+def _wt_decrement(packed: np.ndarray, off: int, nnz: np.ndarray, w: int, k: int) -> None:
+    """n_wk -= 1 in word ``w``'s sorted block; a zero count leaves the block."""
+    cnt = nnz[w]
+    i = 0
+    while (packed[off + i] & _MASK) != k:
+        i += 1
+    packed[off + i] -= _ONE
+    # bubble towards the end while the next cell has a larger count
+    while i + 1 < cnt and (packed[off + i + 1] >> TOPIC_BITS) > (packed[off + i] >> TOPIC_BITS):
+        tmp = packed[off + i]
+        packed[off + i] = packed[off + i + 1]
+        packed[off + i + 1] = tmp
+        i += 1
+    if (packed[off + i] >> TOPIC_BITS) == 0:
+        nnz[w] = cnt - 1  # a zero count has bubbled to the end of the block
+
+
+@numba.njit(cache=True, nogil=True)
+def _wt_increment_at(packed: np.ndarray, off: int, i: int) -> None:
+    """n_wk += 1 for the cell at position ``i``; bubble towards the front."""
+    packed[off + i] += _ONE
+    while i > 0 and (packed[off + i - 1] >> TOPIC_BITS) < (packed[off + i] >> TOPIC_BITS):
+        tmp = packed[off + i]
+        packed[off + i] = packed[off + i - 1]
+        packed[off + i - 1] = tmp
+        i -= 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _wt_increment(packed: np.ndarray, off: int, nnz: np.ndarray, w: int, k: int) -> None:
+    """n_wk += 1, appending topic ``k`` to word ``w``'s block when it is new there."""
+    cnt = nnz[w]
+    for i in range(cnt):
+        if (packed[off + i] & _MASK) == k:
+            _wt_increment_at(packed, off, i)
+            return
+    packed[off + cnt] = _ONE | k  # count 1 is the smallest: the end keeps the order
+    nnz[w] = cnt + 1
+
+
+# ----------------------------------------------------------------------------- the sweep
+@numba.njit(cache=True, nogil=True)
+def _sweep(
+    word_ids: np.ndarray,
+    doc_offsets: np.ndarray,
+    z: np.ndarray,
+    wt_offsets: np.ndarray,
+    wt_packed: np.ndarray,
+    wt_nnz: np.ndarray,
+    n_k: np.ndarray,
+    alpha: np.ndarray,
+    beta: float,
+    rng: np.random.Generator,
+) -> None:
+    """One systematic-scan collapsed Gibbs sweep over every token (SparseLDA buckets)."""
+    num_topics = n_k.shape[0]
+    vbeta = wt_nnz.shape[0] * beta
+    inv = np.empty(num_topics)
+    coef = np.empty(num_topics)  # (α_k + n_dk) / (n_k + Vβ)
+    ndk = np.zeros(num_topics, dtype=np.int64)
+    d_topics = np.empty(num_topics, dtype=np.int64)
+    d_pos = np.empty(num_topics, dtype=np.int64)
+    qbuf = np.empty(num_topics)
+    for k in range(num_topics):
+        inv[k] = 1.0 / (n_k[k] + vbeta)
+        coef[k] = alpha[k] * inv[k]
+    num_docs = doc_offsets.shape[0] - 1
+    for d in range(num_docs):
+        start = doc_offsets[d]
+        end = doc_offsets[d + 1]
+        nd = 0
+        for n in range(start, end):
+            k = z[n]
+            if ndk[k] == 0:
+                d_pos[k] = nd
+                d_topics[nd] = k
+                nd += 1
+            ndk[k] += 1
+        s_sum = 0.0
+        for k in range(num_topics):
+            s_sum += alpha[k] * inv[k]
+        s_sum *= beta
+        r_sum = 0.0
+        for i in range(nd):
+            k = d_topics[i]
+            coef[k] = (alpha[k] + ndk[k]) * inv[k]
+            r_sum += ndk[k] * inv[k]
+        r_sum *= beta
+        for n in range(start, end):
+            w = word_ids[n]
+            k = z[n]
+            off = wt_offsets[w]
+            # ---- remove token n from the counts
+            s_sum -= alpha[k] * beta * inv[k]
+            r_sum -= ndk[k] * beta * inv[k]
+            ndk[k] -= 1
+            n_k[k] -= 1
+            inv[k] = 1.0 / (n_k[k] + vbeta)
+            s_sum += alpha[k] * beta * inv[k]
+            r_sum += ndk[k] * beta * inv[k]
+            coef[k] = (alpha[k] + ndk[k]) * inv[k]
+            if ndk[k] == 0:
+                nd -= 1
+                last = d_topics[nd]
+                d_topics[d_pos[k]] = last
+                d_pos[last] = d_pos[k]
+            _wt_decrement(wt_packed, off, wt_nnz, w, k)
+            # ---- q bucket over the word's topics (cumulative)
+            cnt = wt_nnz[w]
+            q_sum = 0.0
+            for i in range(cnt):
+                p = wt_packed[off + i]
+                q_sum += coef[p & _MASK] * (p >> TOPIC_BITS)
+                qbuf[i] = q_sum
+            u = rng.random() * (s_sum + r_sum + q_sum)
+            if u < q_sum:
+                i = 0
+                while i < cnt - 1 and qbuf[i] <= u:
+                    i += 1
+                new = wt_packed[off + i] & _MASK
+                _wt_increment_at(wt_packed, off, i)
+            else:
+                u -= q_sum
+                new = -1
+                if u < r_sum:
+                    acc = 0.0
+                    for i in range(nd):
+                        t = d_topics[i]
+                        acc += ndk[t] * beta * inv[t]
+                        if u < acc:
+                            new = t
+                            break
+                    if new < 0 and nd > 0:
+                        new = d_topics[nd - 1]
+                if new < 0:
+                    u -= r_sum
+                    acc = 0.0
+                    for t in range(num_topics):
+                        acc += alpha[t] * beta * inv[t]
+                        if u < acc:
+                            new = t
+                            break
+                    if new < 0:
+                        new = num_topics - 1
+                _wt_increment(wt_packed, off, wt_nnz, w, new)
+            # ---- add token n back with its new topic
+            s_sum -= alpha[new] * beta * inv[new]
+            r_sum -= ndk[new] * beta * inv[new]
+            if ndk[new] == 0:
+                d_pos[new] = nd
+                d_topics[nd] = new
+                nd += 1
+            ndk[new] += 1
+            n_k[new] += 1
+            inv[new] = 1.0 / (n_k[new] + vbeta)
+            s_sum += alpha[new] * beta * inv[new]
+            r_sum += ndk[new] * beta * inv[new]
+            coef[new] = (alpha[new] + ndk[new]) * inv[new]
+            z[n] = new
+        for i in range(nd):
+            k = d_topics[i]
+            ndk[k] = 0
+            coef[k] = alpha[k] * inv[k]
+
+
+# ----------------------------------------------------------------------------- state
+def _word_topic_lists(
+    word_ids: np.ndarray, z: np.ndarray, vocab_size: int, num_topics: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Packed, count-sorted word-topic blocks (offsets, packed cells, nnz) from ``z``."""
+    freq = np.bincount(word_ids, minlength=vocab_size)
+    cap = np.minimum(freq, num_topics)
+    offsets = np.zeros(vocab_size + 1, dtype=np.int64)
+    np.cumsum(cap, out=offsets[1:])
+    packed = np.zeros(int(offsets[-1]) + 1, dtype=np.int64)
+    key, counts = np.unique(word_ids.astype(np.int64) * num_topics + z, return_counts=True)
+    w = key // num_topics
+    k = key % num_topics
+    order = np.lexsort((k, -counts, w))  # by word, then decreasing count
+    w, k, counts = w[order], k[order], counts[order]
+    nnz = np.bincount(w, minlength=vocab_size).astype(np.int64)
+    first = np.zeros(vocab_size + 1, dtype=np.int64)
+    np.cumsum(nnz, out=first[1:])
+    pos = offsets[w] + (np.arange(w.size) - first[w])
+    packed[pos] = (counts.astype(np.int64) << TOPIC_BITS) | k
+    return offsets, packed, nnz
+
+
+@numba.njit(cache=True, nogil=True)
+def _lda_stats(
+    word_ids: np.ndarray,
+    doc_offsets: np.ndarray,
+    z: np.ndarray,
+    wt_offsets: np.ndarray,
+    wt_packed: np.ndarray,
+    wt_nnz: np.ndarray,
+    n_k: np.ndarray,
+    alpha: np.ndarray,
+    beta: float,
+    pointwise: np.ndarray,
+) -> tuple[float, float]:
+    """Collapsed log joint and log-likelihood, plus per-document log-likelihoods.
+
+    log p(w | z) = Σ_k [lgamma(Vβ) - lgamma(n_k + Vβ) + Σ_w (lgamma(n_wk + β) - lgamma(β))]
+    log p(z)     = Σ_d [lgamma(α₀) - lgamma(N_d + α₀) + Σ_k (lgamma(n_dk + α_k) - lgamma(α_k))]
+    ``pointwise[d]`` = Σ_n log Σ_k θ̂_dk φ̂_k,w_dn with the count-based point estimates
+    θ̂_dk = (n_dk + α_k)/(N_d + α₀), φ̂_kw = (n_wk + β)/(n_k + Vβ).
+    """
+    num_topics = n_k.shape[0]
+    vocab_size = wt_nnz.shape[0]
+    vbeta = vocab_size * beta
+    lgb = math.lgamma(beta)
+    loglik = 0.0
+    inv = np.empty(num_topics)
+    a_beta = 0.0
+    for k in range(num_topics):
+        loglik += math.lgamma(vbeta) - math.lgamma(n_k[k] + vbeta)
+        inv[k] = 1.0 / (n_k[k] + vbeta)
+        a_beta += alpha[k] * inv[k]
+    a_beta *= beta
+    # a_w = Σ_k α_k φ̂_kw for every word type
+    a_w = np.empty(vocab_size)
+    for w in range(vocab_size):
+        off = wt_offsets[w]
+        s = a_beta
+        for i in range(wt_nnz[w]):
+            p = wt_packed[off + i]
+            c = p >> TOPIC_BITS
+            t = p & _MASK
+            loglik += math.lgamma(c + beta) - lgb
+            s += alpha[t] * c * inv[t]
+        a_w[w] = s
+    alpha0 = 0.0
+    lga = 0.0
+    for k in range(num_topics):
+        alpha0 += alpha[k]
+        lga += math.lgamma(alpha[k])
+    logprior = 0.0
+    ndk = np.zeros(num_topics, dtype=np.int64)
+    num_docs = doc_offsets.shape[0] - 1
+    for d in range(num_docs):
+        start = doc_offsets[d]
+        end = doc_offsets[d + 1]
+        for n in range(start, end):
+            ndk[z[n]] += 1
+        nd_len = end - start
+        lp = math.lgamma(alpha0) - math.lgamma(nd_len + alpha0)
+        # Σ_k lgamma(n_dk+α_k) - lgamma(α_k): only nonzero n_dk contribute
+        for n in range(start, end):
+            k = z[n]
+            if ndk[k] > 0:
+                lp += math.lgamma(ndk[k] + alpha[k]) - math.lgamma(alpha[k])
+                ndk[k] = -ndk[k]  # mark as counted; restored below
+        for n in range(start, end):
+            k = z[n]
+            if ndk[k] < 0:
+                ndk[k] = -ndk[k]
+        logprior += lp
+        # pointwise log-likelihood of the document under the point estimates:
+        # Σ_k θ̂_dk φ̂_kw (N_d+α₀) = a_w + β Σ_k n_dk inv_k + Σ_{k in d ∩ w} n_dk n_wk inv_k
+        b_d = 0.0
+        for n in range(start, end):
+            b_d += inv[z[n]]
+        b_d *= beta
+        denom = nd_len + alpha0
+        ll = 0.0
+        for n in range(start, end):
+            w = word_ids[n]
+            off = wt_offsets[w]
+            s = a_w[w] + b_d
+            for i in range(wt_nnz[w]):
+                p = wt_packed[off + i]
+                t = p & _MASK
+                if ndk[t] > 0:
+                    s += ndk[t] * (p >> TOPIC_BITS) * inv[t]
+            ll += math.log(s / denom)
+        pointwise[d] = ll
+        for n in range(start, end):
+            ndk[z[n]] = 0
+    return loglik + logprior, loglik
+
+
+class LDAKernel(GibbsKernel):
+    """Collapsed Gibbs sampler for LDA (SparseLDA buckets, numba, O(k_d + k_w) per token).
+
+    Parameters
+    ----------
+    corpus
+        The training corpus.
+    hyper
+        :class:`ppltopics.models.lda.LDAHyper` (``num_topics``, ``alpha``, ``beta``).
+    optimize_alpha
+        Update an asymmetric α by Minka's fixed point (``alpha_k ← alpha_k Σ_d [ψ(n_dk+α_k) −
+        ψ(α_k)] / Σ_d [ψ(N_d+α₀) − ψ(α₀)]``) every ``optimize_interval`` warm-up sweeps; α is
+        frozen after warm-up so the sampling phase targets a fixed posterior.
+    """
+
+    model_name = "lda"
+    pyro_params = ("z",)
+    record_dims = {"topic_share": ["topic"], "sorted_topic_share": ["rank"], "alpha": ["topic"]}
+    estimate_dims = {"phi": ["topic", "word"], "theta": ["doc", "topic"], "alpha": ["topic"]}
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        hyper: Any,
+        optimize_alpha: bool = False,
+        optimize_interval: int = 10,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(seed)
+        hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)
+        if hyper.num_topics >= 1 << TOPIC_BITS:
+            raise ValueError(f"num_topics must be < {1 << TOPIC_BITS}")
+        self.corpus = corpus
+        self.hyper = hyper
+        self.num_topics = int(hyper.num_topics)
+        self.optimize_alpha = bool(optimize_alpha)
+        self.optimize_interval = int(optimize_interval)
+        self._sweeps = 0
+
+    @property
+    def num_tokens(self) -> int:
+        return self.corpus.num_tokens
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "model": self.model_name,
+            "num_topics": self.num_topics,
+            "alpha": np.asarray(self.hyper.alpha_vector).tolist(),
+            "beta": float(self.hyper.beta),
+            "optimize_alpha": self.optimize_alpha,
+            "optimize_interval": self.optimize_interval,
+        }
+
+    # -------------------------------------------------------------- state
+    def init_state(self, rng: np.random.Generator) -> State:
+        z = rng.integers(0, self.num_topics, size=self.corpus.num_tokens).astype(np.int32)
+        state: State = {
+            "z": z,
+            "alpha": np.array(self.hyper.alpha_vector, dtype=np.float64),
+            "sweeps": np.zeros(1, dtype=np.int64),
+        }
+        self.resync(state)
+        return state
+
+    def resync(self, state: State) -> None:
+        """Rebuild the word-topic blocks and topic totals from ``z``."""
+        z = state["z"].astype(np.int32, copy=False)
+        state["z"] = z
+        off, packed, nnz = _word_topic_lists(
+            self.corpus.word_ids, z, self.corpus.vocab_size, self.num_topics
+        )
+        state["wt_offsets"], state["wt_packed"], state["wt_nnz"] = off, packed, nnz
+        state["n_k"] = np.bincount(z, minlength=self.num_topics).astype(np.int64)
+
+    def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
+        c = self.corpus
+        _sweep(
+            c.word_ids, c.doc_offsets, state["z"], state["wt_offsets"], state["wt_packed"],
+            state["wt_nnz"], state["n_k"], state["alpha"], float(self.hyper.beta), rng,
+        )
+        state["sweeps"][0] += 1
+        if warmup and self.optimize_alpha and state["sweeps"][0] % self.optimize_interval == 0:
+            state["alpha"][:] = minka_alpha(self.doc_topic_counts(state), state["alpha"])
+
+    # -------------------------------------------------------------- read-outs
+    def doc_topic_counts(self, state: State) -> np.ndarray:
+        """Dense (D, K) document-topic counts n_dk from ``z``."""
+        c = self.corpus
+        out = np.zeros((c.num_docs, self.num_topics), dtype=np.int64)
+        np.add.at(out, (c.token_docs, state["z"]), 1)
+        return out
+
+    def word_topic_counts(self, state: State) -> np.ndarray:
+        """Dense (K, V) word-topic counts n_kw (for tests and small corpora)."""
+        out = np.zeros((self.num_topics, self.corpus.vocab_size), dtype=np.int64)
+        np.add.at(out, (state["z"], self.corpus.word_ids), 1)
+        return out
+
+    def record(self, state: State) -> dict[str, Any]:
+        c = self.corpus
+        pointwise = np.empty(c.num_docs)
+        lp, loglik = _lda_stats(
+            c.word_ids, c.doc_offsets, state["z"], state["wt_offsets"], state["wt_packed"],
+            state["wt_nnz"], state["n_k"], state["alpha"], float(self.hyper.beta), pointwise,
+        )
+        share = state["n_k"] / c.num_tokens
+        out: dict[str, Any] = {
+            "lp": lp,
+            "log_likelihood": loglik,
+            "num_occupied": int(np.count_nonzero(state["n_k"])),
+            "topic_share": share,
+            "sorted_topic_share": np.sort(share)[::-1].copy(),
+            "pointwise": pointwise,
+        }
+        if self.optimize_alpha:
+            out["alpha"] = state["alpha"].copy()
+        return out
+
+    def accumulate(self, state: State, acc: dict[str, np.ndarray]) -> None:
+        """Running sums of φ̂_kw = (n_kw+β)/(n_k+Vβ) and θ̂_dk = (n_dk+α_k)/(N_d+α₀)."""
+        c = self.corpus
+        beta = float(self.hyper.beta)
+        inv = 1.0 / (state["n_k"] + c.vocab_size * beta)
+        if not acc:
+            acc["phi"] = np.zeros((self.num_topics, c.vocab_size))
+            acc["theta"] = np.zeros((c.num_docs, self.num_topics))
+            acc["alpha"] = np.zeros(self.num_topics)
+            acc["count"] = np.zeros(1)
+        _accumulate_phi(state["wt_offsets"], state["wt_packed"], state["wt_nnz"], inv, acc["phi"])
+        acc["phi"] += (beta * inv)[:, None]
+        alpha = state["alpha"]
+        ndk = self.doc_topic_counts(state)
+        acc["theta"] += (ndk + alpha) / (c.doc_lengths[:, None] + alpha.sum())
+        acc["alpha"] += alpha
+        acc["count"] += 1
+
+    def finalize(self, acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Posterior means of φ, θ and α from the running sums of one chain."""
+        n = acc["count"][0]
+        return {"phi": acc["phi"] / n, "theta": acc["theta"] / n, "alpha": acc["alpha"] / n}
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate_phi(
+    wt_offsets: np.ndarray, wt_packed: np.ndarray, wt_nnz: np.ndarray, inv: np.ndarray,
+    phi: np.ndarray,
+) -> None:
+    for w in range(wt_nnz.shape[0]):
+        off = wt_offsets[w]
+        for i in range(wt_nnz[w]):
+            p = wt_packed[off + i]
+            t = p & _MASK
+            phi[t, w] += (p >> TOPIC_BITS) * inv[t]
+
+
+def minka_alpha(ndk: np.ndarray, alpha: np.ndarray, iterations: int = 20) -> np.ndarray:
+    """Minka's fixed-point update of an asymmetric Dirichlet α from counts n_dk (D, K).
+
+    α_k ← α_k · Σ_d [ψ(n_dk + α_k) − ψ(α_k)] / Σ_d [ψ(N_d + α₀) − ψ(α₀)]   (Minka 2000, eq. 55)
+    """
+    from scipy.special import digamma
+
+    alpha = np.asarray(alpha, dtype=np.float64).copy()
+    nd = ndk.sum(axis=1)
+    for _ in range(iterations):
+        a0 = alpha.sum()
+        num = (digamma(ndk + alpha) - digamma(alpha)).sum(axis=0)
+        den = (digamma(nd + a0) - digamma(a0)).sum()
+        alpha = np.maximum(alpha * num / den, 1e-6)
+    return alpha
+
+
+def fit_model(
+    corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
+    alpha: Any = 0.1, beta: float = 0.01, optimize_alpha: bool = False,
+    optimize_interval: int = 10,
+) -> Any:
+    """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`."""
+    from ppltopics.inference.runner import run_chains
+    from ppltopics.models.lda import LDAHyper
+    from ppltopics.posterior import LDAPosterior
+
+    if vectors is not None:
+        raise TypeError("LDA is a discrete model and takes no word vectors")
+    if corpus.num_docs < 2:
+        raise ValueError("LDA needs at least 2 documents (a corpus of one document cannot "
+                         "separate topics from its proportions)")
+    hyper = LDAHyper(num_topics=num_topics, alpha=alpha, beta=beta)
+    kernel = LDAKernel(corpus, hyper, optimize_alpha=optimize_alpha,
+                       optimize_interval=optimize_interval)
+    results = run_chains(kernel, spec)
+    settings = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens}
+    return LDAPosterior.from_chains(corpus, kernel, results, settings)

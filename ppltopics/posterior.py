@@ -1,0 +1,270 @@
+"""The Posterior: the one place where corpus, model settings, chains and diagnostics meet.
+
+A :class:`Posterior` holds, per chain and draw, what the kernel recorded (``posterior``,
+``sample_stats`` and pointwise ``log_likelihood`` groups, as in ArviZ), plus point estimates
+averaged over draws and chains after relabelling every chain's topics onto chain 0's
+(Hungarian matching, :func:`ppltopics.diagnostics.relabel`).  Model-specific subclasses add
+``top_words``, ``doc_topics`` and ``transform``; they register under the model's name so
+:func:`ppltopics.load` can rebuild them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ppltopics.corpus import Corpus, _jsonable
+from ppltopics.persistence import load_bundle, save_bundle
+
+__all__ = ["Posterior", "LDAPosterior", "register", "posterior_class"]
+
+_log = logging.getLogger("ppltopics")
+_REGISTRY: dict[str, type[Posterior]] = {}
+_GROUPS = ("posterior", "sample_stats", "log_likelihood")
+
+
+def register(name: str):
+    """Class decorator: make a Posterior subclass loadable under the model name ``name``."""
+
+    def deco(cls: type[Posterior]) -> type[Posterior]:
+        cls.model = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def posterior_class(name: str) -> type[Posterior]:
+    if name not in _REGISTRY:
+        raise ValueError(f"no posterior type registered for model {name!r}")
+    return _REGISTRY[name]
+
+
+class Posterior:
+    """Draws, point estimates and settings of a fitted topic model.
+
+    Attributes
+    ----------
+    corpus
+        The training corpus.
+    groups
+        ``{"posterior": {...}, "sample_stats": {...}, "log_likelihood": {...}}``, each a dict
+        of arrays with leading dims (chain, draw).
+    dims
+        Extra dimension names of every variable (e.g. ``topic_share: ["topic"]``).
+    estimates
+        Point estimates averaged over draws and (relabelled) chains, e.g. ``phi`` (K, V).
+    settings
+        Model hyperparameters and run settings (JSON-able).
+    """
+
+    model: ClassVar[str] = ""
+    #: estimate used to match topics across chains, and its cost ("js" or "cosine")
+    relabel_by: ClassVar[tuple[str, str]] = ("phi", "js")
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        groups: Mapping[str, Mapping[str, np.ndarray]],
+        dims: Mapping[str, Sequence[str]],
+        estimates: Mapping[str, np.ndarray],
+        settings: Mapping[str, Any],
+    ) -> None:
+        self.corpus = corpus
+        self.groups = {g: dict(groups.get(g, {})) for g in _GROUPS}
+        self.dims = {k: list(v) for k, v in dims.items()}
+        self.estimates = dict(estimates)
+        self.settings = dict(settings)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_chains(
+        cls,
+        corpus: Corpus,
+        kernel: Any,
+        results: Sequence[Any],
+        settings: Mapping[str, Any],
+    ) -> Posterior:
+        """Stack chain results, relabel topics onto chain 0 and average the estimates."""
+        per_chain = [kernel.finalize(r.acc) for r in results]
+        key, cost = cls.relabel_by
+        if len(results) > 1 and key in per_chain[0]:
+            from ppltopics.diagnostics import relabel
+
+            perms = relabel([e[key] for e in per_chain], reference=0, cost=cost)
+        else:
+            perms = [None] * len(results)
+        dims: dict[str, list[str]] = dict(kernel.record_dims)
+        estimates: dict[str, np.ndarray] = {}
+        for name, edims in kernel.estimate_dims.items():
+            vals = []
+            for est, perm in zip(per_chain, perms, strict=True):
+                v = est[name]
+                if perm is not None and "topic" in edims:
+                    v = np.take(v, perm, axis=edims.index("topic"))
+                vals.append(v)
+            estimates[name] = np.mean(vals, axis=0)
+        groups: dict[str, dict[str, np.ndarray]] = {g: {} for g in _GROUPS}
+        for key_ in results[0].stats:
+            groups["sample_stats"][key_] = np.stack([r.stats[key_] for r in results])
+        for key_, vdims in dims.items():
+            if key_ not in results[0].draws:
+                continue
+            arrs = []
+            for r, perm in zip(results, perms, strict=True):
+                a = r.draws[key_]
+                if perm is not None and "topic" in vdims:
+                    a = np.take(a, perm, axis=1 + vdims.index("topic"))
+                arrs.append(a)
+            groups["posterior"][key_] = np.stack(arrs)
+        if results[0].pointwise is not None:
+            groups["log_likelihood"]["w"] = np.stack([r.pointwise for r in results])
+            dims["w"] = ["doc"]
+        settings = {
+            **settings,
+            "relabel_permutations": [None if p is None else p.tolist() for p in perms],
+            "seconds_per_chain": [r.seconds for r in results],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        return cls(corpus, groups, dims, estimates, settings)
+
+    # ------------------------------------------------------------------ common API
+    @property
+    def num_chains(self) -> int:
+        return int(self.settings.get("num_chains", 1))
+
+    @property
+    def num_topics(self) -> int:
+        return int(self.settings["num_topics"])
+
+    def top_words(self, n: int = 10) -> list[list[str]]:
+        raise NotImplementedError
+
+    def doc_topics(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def transform(self, new_corpus: Corpus, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def to_datatree(self) -> Any:
+        """An ArviZ ``xarray.DataTree`` with posterior, sample_stats and log_likelihood."""
+        from arviz_base import from_dict
+
+        data = {g: v for g, v in self.groups.items() if v}
+        dims = {k: v for k, v in self.dims.items()
+                if any(k in self.groups[g] for g in _GROUPS)}
+        dt = from_dict(data, dims=dims)
+        dt.attrs.update({"model": self.model, **{
+            k: v for k, v in self.settings.items() if isinstance(v, int | float | str | bool)}})
+        return dt
+
+    def __repr__(self) -> str:
+        ss = self.groups["sample_stats"]
+        shape = next(iter(ss.values())).shape if ss else (0, 0)
+        return (f"{type(self).__name__}({self.model}, chains={shape[0]}, draws={shape[1]}, "
+                f"corpus={self.corpus!r})")
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write a versioned bundle (npz + JSON, no pickle) readable by :func:`ppltopics.load`."""
+        arrays: dict[str, np.ndarray] = {}
+        for g, vars_ in self.groups.items():
+            arrays.update({f"{g}.{k}": v for k, v in vars_.items()})
+        arrays.update({f"estimate.{k}": v for k, v in self.estimates.items()})
+        corpus_arrays, corpus_meta = self.corpus.to_arrays()
+        arrays.update({f"corpus.{k}": v for k, v in corpus_arrays.items()})
+        meta = {
+            "model": self.model,
+            "dims": self.dims,
+            "settings": _jsonable(self.settings),
+            "corpus": corpus_meta,
+        }
+        return save_bundle(path, "posterior", arrays, meta, compress=True)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Posterior:
+        arrays, meta = load_bundle(path, kind="posterior")
+        klass = posterior_class(meta["model"])
+        corpus = Corpus.from_arrays(
+            {k[7:]: v for k, v in arrays.items() if k.startswith("corpus.")}, meta["corpus"]
+        )
+        groups = {g: {k[len(g) + 1:]: v for k, v in arrays.items() if k.startswith(g + ".")}
+                  for g in _GROUPS}
+        estimates = {k[9:]: v for k, v in arrays.items() if k.startswith("estimate.")}
+        return klass(corpus, groups, meta["dims"], estimates, meta["settings"])
+
+
+def _map_to_vocab(new_corpus: Corpus, vocab: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Re-index ``new_corpus`` onto ``vocab`` keeping every document (unknown words dropped)."""
+    index = {w: i for i, w in enumerate(vocab)}
+    lookup = np.array([index.get(w, -1) for w in new_corpus.vocab], dtype=np.int64)
+    mapped = lookup[new_corpus.word_ids]
+    keep = mapped >= 0
+    lengths = np.bincount(new_corpus.token_docs[keep], minlength=new_corpus.num_docs)
+    offsets = np.zeros(new_corpus.num_docs + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return mapped[keep].astype(np.int32), offsets, int((~keep).sum())
+
+
+@register("lda")
+class LDAPosterior(Posterior):
+    """Posterior of LDA: φ (K, V) and θ (D, K) posterior means, α, and fold-in transform."""
+
+    relabel_by = ("phi", "js")
+
+    @property
+    def phi(self) -> np.ndarray:
+        return self.estimates["phi"]
+
+    @property
+    def alpha(self) -> np.ndarray:
+        return self.estimates["alpha"]
+
+    def top_words(self, n: int = 10) -> list[list[str]]:
+        """The ``n`` most probable words of every topic under the posterior-mean φ_k."""
+        order = np.argsort(-self.phi, axis=1, kind="stable")[:, :n]
+        return [[self.corpus.vocab[i] for i in row] for row in order]
+
+    def doc_topics(self) -> np.ndarray:
+        """Posterior-mean topic proportions θ_d of the training documents, (D, K)."""
+        return self.estimates["theta"]
+
+    def word_topic_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(p(w | k) as a (V, K) table, log row scales)`` for fold-in and held-out code."""
+        return np.ascontiguousarray(self.phi.T), np.zeros(self.phi.shape[1])
+
+    def transform(
+        self, new_corpus: Corpus, num_sweeps: int = 100, burn_in: int = 50, seed: int = 0,
+        batch_size: int = 4096,
+    ) -> np.ndarray:
+        """θ of unseen documents by fold-in Gibbs with φ fixed at its posterior mean.
+
+        Words unknown to the model are dropped; a document with no known word gets the prior
+        mean α/α₀ (and a warning).  Raises ``ValueError`` if no document has a known word.
+        """
+        from ppltopics.inference._foldin import fold_in
+
+        if num_sweeps <= burn_in or burn_in < 0:
+            raise ValueError("need num_sweeps > burn_in >= 0")
+        word_ids, offsets, unknown = _map_to_vocab(new_corpus, self.corpus.vocab)
+        if word_ids.size == 0:
+            raise ValueError("no token of the new documents is in the model's vocabulary")
+        empty = int((np.diff(offsets) == 0).sum())
+        if empty:
+            _log.warning("transform: %d documents have no known word; they get the prior "
+                         "mean alpha/alpha0", empty)
+        table, _ = self.word_topic_table()
+        rng = np.random.default_rng(seed)
+        out = []
+        for b in range(0, new_corpus.num_docs, batch_size):
+            e = min(b + batch_size, new_corpus.num_docs)
+            sub_off = offsets[b:e + 1] - offsets[b]
+            out.append(fold_in(word_ids[offsets[b]:offsets[e]], sub_off, table,
+                               np.asarray(self.alpha, dtype=np.float64), num_sweeps, burn_in,
+                               rng))
+        return np.concatenate(out)
