@@ -208,15 +208,21 @@ def run_chain(
     t_draw = time.perf_counter()
     sweeps_since = 0
     t0 = time.perf_counter()
-    it = start_it
+    done = start_it  # sweeps whose step and record are both finished
+    stepped = -1  # index of the last sweep whose step returned
+    draw = False
+    rows_before = 0
     try:
         for it in range(start_it, total):
             if stop is not None and stop.is_set():
                 raise KeyboardInterrupt
             warm = it < spec.warmup
+            draw = not warm and (it - spec.warmup + 1) % spec.thin == 0
+            rows_before = len(rec.rows)
             kernel.step(state, rng, warm)
+            stepped = it  # from here on sweep `it` happened: its record must follow
             sweeps_since += 1
-            if not warm and (it - spec.warmup + 1) % spec.thin == 0:
+            if draw:
                 now = time.perf_counter()
                 r = kernel.record(state)
                 r["tokens_per_s"] = kernel.num_tokens * sweeps_since / max(now - t_draw, 1e-9)
@@ -225,7 +231,8 @@ def run_chain(
                 last_ll = r["log_likelihood"] / kernel.num_tokens
                 t_draw = time.perf_counter()
                 sweeps_since = 0
-            elif warm and bar is not None and (it + 1) % report_every == 0:
+            done = it + 1
+            if warm and bar is not None and (it + 1) % report_every == 0:
                 last_ll = kernel.record(state)["log_likelihood"] / kernel.num_tokens
                 t_draw = time.perf_counter()
                 sweeps_since = 0
@@ -235,14 +242,18 @@ def run_chain(
                 bar.set_postfix_str(f"{'warmup' if warm else 'sample'} ll/token={last_ll:.4f}",
                                     refresh=False)
                 bar.update(1)
-            if path is not None and (it + 1) % spec.checkpoint_every == 0 and it + 1 < total:
-                _save_checkpoint(path, fp, it + 1, state, rng, rec, acc,
+            if path is not None and done % spec.checkpoint_every == 0 and done < total:
+                _save_checkpoint(path, fp, done, state, rng, rec, acc,
                                  seconds + time.perf_counter() - t0)
     except BaseException:
-        # keep every finished sweep: the interrupted one (it) is not counted
         if path is not None:
-            _save_checkpoint(path, fp, it if it > start_it or start_it == 0 else start_it,
-                             state, rng, rec, acc, seconds + time.perf_counter() - t0)
+            if stepped == done:  # interrupted between a finished sweep and its record
+                if draw and len(rec.rows) == rows_before:
+                    kernel.accumulate(state, acc)
+                    rec.add({**kernel.record(state), "tokens_per_s": np.nan})
+                done += 1
+            _save_checkpoint(path, fp, done, state, rng, rec, acc,
+                             seconds + time.perf_counter() - t0)
         raise
     seconds += time.perf_counter() - t0
     if path is not None:

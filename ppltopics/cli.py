@@ -1,0 +1,158 @@
+"""Command line: ``ppltopics fit | topics | diagnose | evaluate``.
+
+    ppltopics fit MODEL [--corpus sotu|PATH] [--topics K] [--chains C] [--samples S]
+                        [--warmup W] [--seed N] [--out DIR]
+    ppltopics topics DIR
+    ppltopics diagnose DIR        # R-hat/ESS table (summary.csv) + trace.png in DIR
+    ppltopics evaluate DIR        # coherence (npmi, c_v, umass, uci) + diversity -> evaluation.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _load_corpus(spec: str):
+    from ppltopics import datasets
+
+    if spec == "sotu":
+        return datasets.load_sotu()
+    return datasets.load_path(spec)
+
+
+def _print_topics(post, n: int) -> None:
+    for k, words in enumerate(post.top_words(n)):
+        print(f"topic {k:3d}: {' '.join(words)}")
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import ppltopics as pt
+    from ppltopics.api import MODELS, _fitter
+
+    try:
+        _fitter(args.model)
+    except NotImplementedError as e:
+        print(f"ppltopics: {e}", file=sys.stderr)
+        return 2
+    corpus = _load_corpus(args.corpus)
+    print(f"corpus: {corpus!r}", file=sys.stderr)
+    vectors = None
+    if args.model in ("glda", "cgtm", "ghlda"):
+        vectors = (pt.WordVectors.glove(corpus.vocab) if args.vectors == "glove"
+                   else pt.WordVectors.load(args.vectors, corpus.vocab))
+        corpus = corpus.restrict(vectors.vocab)
+    out = Path(args.out or f"runs/{args.model}")
+    post = pt.fit(
+        args.model, corpus, vectors=vectors, num_topics=args.topics, num_chains=args.chains,
+        num_samples=args.samples, warmup=args.warmup, thin=args.thin, seed=args.seed,
+        checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
+    )
+    post.save(out)
+    assert args.model in MODELS
+    _print_topics(post, args.top)
+    print(f"saved posterior to {out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_topics(args: argparse.Namespace) -> int:
+    import ppltopics as pt
+
+    _print_topics(pt.load(args.dir), args.top)
+    return 0
+
+
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    import ppltopics as pt
+
+    post = pt.load(args.dir)
+    table = pt.diagnostics.summary(post)
+    out = Path(args.dir)
+    table.to_csv(out / "summary.csv")
+    png = pt.diagnostics.plot_trace(post, out / "trace.png")
+    print(table.to_string())
+    print(f"wrote {out / 'summary.csv'} and {png}", file=sys.stderr)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import ppltopics as pt
+
+    post = pt.load(args.dir)
+    reference = post.corpus if args.reference is None else _load_corpus(args.reference)
+    top = post.top_words(max(args.top_n, 25))
+    results = {}
+    for measure in ("npmi", "c_v", "umass", "uci"):
+        res = pt.evaluation.coherence([t[: args.top_n] for t in top], reference, measure=measure)
+        results[measure] = {"score": float(res.score), "window": res.window,
+                            "top_n": res.top_n, "eps": res.eps}
+    results["diversity@25"] = float(pt.evaluation.diversity(top, top_n=25))
+    for k, v in results.items():
+        print(f"{k:14s} {v if isinstance(v, float) else v['score']:.4f}")
+    (Path(args.dir) / "evaluation.json").write_text(json.dumps(results, indent=1))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ppltopics.api import MODELS
+
+    p = argparse.ArgumentParser(prog="ppltopics", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-v", "--verbose", action="store_true", help="log preprocessing details")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser("fit", help="fit a model and save its posterior")
+    f.add_argument("model", choices=sorted(MODELS))
+    f.add_argument("--corpus", default="sotu",
+                   help="'sotu' (embedded default) or a path: 20NG/BBC tarball or folder, "
+                        "GhLDA wiki folder, OCTIS folder, saved corpus, or a .txt file with "
+                        "one document per line")
+    f.add_argument("--topics", type=int, default=20)
+    f.add_argument("--chains", type=int, default=4)
+    f.add_argument("--samples", type=int, default=200)
+    f.add_argument("--warmup", type=int, default=200)
+    f.add_argument("--thin", type=int, default=1)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--out", default=None, help="output folder (default runs/MODEL)")
+    f.add_argument("--vectors", default="glove", help="'glove' or a word-vector file")
+    f.add_argument("--checkpoint-dir", default=None)
+    f.add_argument("--top", type=int, default=10, help="words shown per topic")
+    f.add_argument("--no-progress", action="store_true")
+    f.set_defaults(func=_cmd_fit)
+
+    t = sub.add_parser("topics", help="print the topics of a saved posterior")
+    t.add_argument("dir")
+    t.add_argument("--top", type=int, default=10)
+    t.set_defaults(func=_cmd_topics)
+
+    d = sub.add_parser("diagnose", help="R-hat/ESS table and trace plot of a saved posterior")
+    d.add_argument("dir")
+    d.set_defaults(func=_cmd_diagnose)
+
+    e = sub.add_parser("evaluate", help="coherence and diversity of a saved posterior")
+    e.add_argument("dir")
+    e.add_argument("--reference", default=None, help="reference corpus (default: training)")
+    e.add_argument("--top-n", type=int, default=10)
+    e.set_defaults(func=_cmd_evaluate)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, TypeError) as e:
+        print(f"ppltopics: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
