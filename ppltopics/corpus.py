@@ -44,7 +44,9 @@ def _resolve_stopwords(stopwords: str | Iterable[str] | None) -> frozenset[str]:
 def _as_doc_array(values: Any, num_docs: int, name: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.shape[0] != num_docs:
-        raise ValueError(f"{name} must have one entry per document ({num_docs}), got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must have one entry per document ({num_docs}), got shape {arr.shape}"
+        )
     return arr
 
 
@@ -157,7 +159,9 @@ class Corpus:
             raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
         num_in = len(docs)
         labels = None if labels is None else _as_doc_array(labels, num_in, "labels")
-        metadata = {k: _as_doc_array(v, num_in, f"metadata[{k!r}]") for k, v in (metadata or {}).items()}
+        metadata = {
+            k: _as_doc_array(v, num_in, f"metadata[{k!r}]") for k, v in (metadata or {}).items()
+        }
         stop = _resolve_stopwords(stopwords)
 
         index: dict[str, int] = {}
@@ -179,15 +183,14 @@ class Corpus:
         if stop:
             keep &= ~np.fromiter((w in stop for w in raw_vocab), bool, raw_vocab.size)
         keep &= counts >= min_count
-        if vocab is None and not (isinstance(max_df, float) and max_df >= 1.0):
-            if isinstance(max_df, float):
-                if not 0.0 < max_df <= 1.0:
-                    raise ValueError(f"max_df as a fraction must be in (0, 1], got {max_df}")
-                limit = max_df * num_in
-            elif isinstance(max_df, int | np.integer) and max_df >= 1:
-                limit = int(max_df)
-            else:
-                raise ValueError(f"max_df must be a fraction in (0, 1] or a positive count, got {max_df!r}")
+        if isinstance(max_df, bool) or not isinstance(max_df, float | int | np.integer) or (
+            isinstance(max_df, float) and not 0.0 < max_df <= 1.0
+        ) or max_df <= 0:
+            raise ValueError(
+                f"max_df must be a fraction in (0, 1] or a positive document count, got {max_df!r}"
+            )
+        limit = max_df * num_in if isinstance(max_df, float) else int(max_df)
+        if vocab is None and limit < num_in:
             pairs = np.unique(raw_doc * raw_vocab.size + raw_ids)
             df = np.bincount(pairs % raw_vocab.size, minlength=raw_vocab.size)
             keep &= df <= limit
