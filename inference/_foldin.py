@@ -84,21 +84,29 @@ def left_to_right(
 ) -> np.ndarray:
     """Left-to-right particle estimate of log p(w_d | topics, α) per document.
 
-    Wallach, Murray, Salakhutdinov & Mimno (ICML 2009), Algorithm 3: for each position n and
-    particle r, resample z_<n once (a Gibbs pass with z_n.. absent), add
-    p_n^r = Σ_k (n_dk^{<n} + α_k)/(n + α₀) · p(w_n | k), then draw z_n.  The estimate is
-    Σ_n log( (1/R) Σ_r p_n^r ).  O(N_d² · R · K) per document.
+    Wallach, Murray, Salakhutdinov & Mimno (ICML 2009), Algorithm 3: for each position n every
+    particle r resamples z_<n once (a Gibbs pass, which leaves p(z_<n | w_<n) invariant), adds
+    p_n^r = Σ_k (n_dk^{<n} + α_k)/(n + α₀) · p(w_n | k), then draws z_n.  The estimate is
+    Σ_n log((1/R) Σ_r p_n^r).  As published the particles are not reweighted, which biases
+    the product of averages (Buntine, ACML 2009); here the particles are resampled in
+    proportion to p_n^r before z_n is drawn, which makes it a sequential Monte Carlo
+    estimator whose product of averages is unbiased for p(w_d) (Del Moral 2004) and whose log
+    converges as R grows.  O(N_d² · R · K) per document.
     """
     num_docs = doc_offsets.shape[0] - 1
     num_topics = alpha.shape[0]
     alpha0 = alpha.sum()
     out = np.zeros(num_docs)
     p = np.empty(num_topics)
+    weights = np.empty(num_particles)
     for d in range(num_docs):
         start = doc_offsets[d]
         length = doc_offsets[d + 1] - start
-        z = np.empty((num_particles, max(length, 1)), dtype=np.int64)
+        width = max(length, 1)
+        z = np.zeros((num_particles, width), dtype=np.int64)
         ndk = np.zeros((num_particles, num_topics))
+        z_new = np.zeros((num_particles, width), dtype=np.int64)
+        ndk_new = np.zeros((num_particles, num_topics))
         total = 0.0
         for n in range(length):
             w_n = word_ids[start + n]
@@ -113,11 +121,29 @@ def left_to_right(
                     ndk[r, z[r, m]] += 1.0
                 s = 0.0
                 for k in range(num_topics):
+                    s += (ndk[r, k] + alpha[k]) * word_topic[w_n, k]
+                weights[r] = s / (n + alpha0)
+                pn += weights[r]
+            total += math.log(pn / num_particles) - log_row_scale[w_n]
+            # systematic resampling in proportion to p_n^r, then extend each with z_n
+            u = rng.random() / num_particles
+            acc = weights[0] / pn
+            src = 0
+            for r in range(num_particles):
+                while u > acc and src < num_particles - 1:
+                    src += 1
+                    acc += weights[src] / pn
+                u += 1.0 / num_particles
+                for m in range(n):
+                    z_new[r, m] = z[src, m]
+                for k in range(num_topics):
+                    ndk_new[r, k] = ndk[src, k]
+            z, z_new = z_new, z
+            ndk, ndk_new = ndk_new, ndk
+            for r in range(num_particles):
+                for k in range(num_topics):
                     p[k] = (ndk[r, k] + alpha[k]) * word_topic[w_n, k]
-                    s += p[k]
-                pn += s / (n + alpha0)
                 z[r, n] = categorical(rng, p, num_topics)
                 ndk[r, z[r, n]] += 1.0
-            total += math.log(pn / num_particles) - log_row_scale[w_n]
         out[d] = total
     return out
