@@ -56,7 +56,7 @@ def match_topics(reference: np.ndarray, other: np.ndarray, cost: str = "js") -> 
     ``reference`` (Hungarian matching, ``scipy.optimize.linear_sum_assignment``).
 
     ``cost="js"``: Jensen-Shannon divergence between topic-word distributions; ``"cosine"``:
-    1 - cosine similarity (e.g. for Gaussian topic means).
+    1 - cosine similarity; ``"euclidean"``: distance between Gaussian topic means.
     """
     if reference.shape != other.shape:
         raise ValueError(f"shapes differ: {reference.shape} vs {other.shape}")
@@ -64,8 +64,10 @@ def match_topics(reference: np.ndarray, other: np.ndarray, cost: str = "js") -> 
         c = _js_cost(reference, other)
     elif cost == "cosine":
         c = _cosine_cost(reference, other)
+    elif cost == "euclidean":
+        c = np.linalg.norm(reference[:, None, :] - other[None, :, :], axis=-1)
     else:
-        raise ValueError(f"unknown cost {cost!r}: 'js' or 'cosine'")
+        raise ValueError(f"unknown cost {cost!r}: 'js', 'cosine' or 'euclidean'")
     rows, cols = linear_sum_assignment(c)
     perm = np.empty(reference.shape[0], dtype=np.int64)
     perm[rows] = cols

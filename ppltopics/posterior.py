@@ -148,8 +148,45 @@ class Posterior:
     def doc_topics(self) -> np.ndarray:
         raise NotImplementedError
 
-    def transform(self, new_corpus: Corpus, **kwargs: Any) -> np.ndarray:
+    def transform(
+        self, new_corpus: Corpus, num_sweeps: int = 100, burn_in: int = 50, seed: int = 0,
+        batch_size: int = 4096,
+    ) -> np.ndarray:
+        """θ of unseen documents by fold-in Gibbs with the topics fixed at their posterior
+        means (``word_topic_table``).
+
+        Words unknown to the model are dropped; a document with no known word gets the prior
+        mean α/α₀ (and a warning).  Raises ``ValueError`` if no document has a known word.
+        """
+        from ppltopics.inference._foldin import fold_in
+
+        if num_sweeps <= burn_in or burn_in < 0:
+            raise ValueError("need num_sweeps > burn_in >= 0")
+        word_ids, offsets, unknown = _map_to_vocab(new_corpus, self.corpus.vocab)
+        if word_ids.size == 0:
+            raise ValueError("no token of the new documents is in the model's vocabulary")
+        empty = int((np.diff(offsets) == 0).sum())
+        if empty:
+            _log.warning("transform: %d documents have no known word; they get the prior "
+                         "mean alpha/alpha0", empty)
+        table, _ = self.word_topic_table()
+        rng = np.random.default_rng(seed)
+        out = []
+        for b in range(0, new_corpus.num_docs, batch_size):
+            e = min(b + batch_size, new_corpus.num_docs)
+            sub_off = offsets[b:e + 1] - offsets[b]
+            out.append(fold_in(word_ids[offsets[b]:offsets[e]], sub_off, table,
+                               np.asarray(self.alpha, dtype=np.float64), num_sweeps, burn_in,
+                               rng))
+        return np.concatenate(out)
+
+    def word_topic_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(c_w · p(w | k) as a (V, K) table, log c_w)`` for fold-in and held-out code."""
         raise NotImplementedError
+
+    @property
+    def alpha(self) -> np.ndarray:
+        return self.estimates["alpha"]
 
     def to_datatree(self) -> Any:
         """An ArviZ ``xarray.DataTree`` with posterior, sample_stats and log_likelihood."""
@@ -221,10 +258,6 @@ class LDAPosterior(Posterior):
     def phi(self) -> np.ndarray:
         return self.estimates["phi"]
 
-    @property
-    def alpha(self) -> np.ndarray:
-        return self.estimates["alpha"]
-
     def top_words(self, n: int = 10) -> list[list[str]]:
         """The ``n`` most probable words of every topic under the posterior-mean φ_k."""
         order = np.argsort(-self.phi, axis=1, kind="stable")[:, :n]
@@ -238,33 +271,56 @@ class LDAPosterior(Posterior):
         """``(p(w | k) as a (V, K) table, log row scales)`` for fold-in and held-out code."""
         return np.ascontiguousarray(self.phi.T), np.zeros(self.phi.shape[1])
 
-    def transform(
-        self, new_corpus: Corpus, num_sweeps: int = 100, burn_in: int = 50, seed: int = 0,
-        batch_size: int = 4096,
-    ) -> np.ndarray:
-        """θ of unseen documents by fold-in Gibbs with φ fixed at its posterior mean.
 
-        Words unknown to the model are dropped; a document with no known word gets the prior
-        mean α/α₀ (and a warning).  Raises ``ValueError`` if no document has a known word.
-        """
-        from ppltopics.inference._foldin import fold_in
+def gaussian_logpdf_table(x: np.ndarray, means: np.ndarray, covs: np.ndarray) -> np.ndarray:
+    """``out[w, k] = log N(x_w | means[k], covs[k])`` for a (V, M) table, via Cholesky solves."""
+    V, M = x.shape
+    out = np.empty((V, means.shape[0]))
+    for k in range(means.shape[0]):
+        L = np.linalg.cholesky(covs[k])
+        y = np.linalg.solve(L, (x - means[k]).T)  # (M, V)
+        out[:, k] = -0.5 * (y * y).sum(0) - np.log(np.diag(L)).sum() - 0.5 * M * np.log(2 * np.pi)
+    return out
 
-        if num_sweeps <= burn_in or burn_in < 0:
-            raise ValueError("need num_sweeps > burn_in >= 0")
-        word_ids, offsets, unknown = _map_to_vocab(new_corpus, self.corpus.vocab)
-        if word_ids.size == 0:
-            raise ValueError("no token of the new documents is in the model's vocabulary")
-        empty = int((np.diff(offsets) == 0).sum())
-        if empty:
-            _log.warning("transform: %d documents have no known word; they get the prior "
-                         "mean alpha/alpha0", empty)
-        table, _ = self.word_topic_table()
-        rng = np.random.default_rng(seed)
-        out = []
-        for b in range(0, new_corpus.num_docs, batch_size):
-            e = min(b + batch_size, new_corpus.num_docs)
-            sub_off = offsets[b:e + 1] - offsets[b]
-            out.append(fold_in(word_ids[offsets[b]:offsets[e]], sub_off, table,
-                               np.asarray(self.alpha, dtype=np.float64), num_sweeps, burn_in,
-                               rng))
-        return np.concatenate(out)
+
+@register("glda")
+class GaussianPosterior(Posterior):
+    """Posterior of a Gaussian topic model: topic means/covariances over word vectors.
+
+    Estimates: ``topic_mean`` (K, M), ``topic_cov`` (K, M, M) (posterior means), ``theta``
+    (D, K), ``word_topic`` (K, V) posterior-mean word-topic counts, ``alpha`` and
+    ``word_vectors`` (V, M), the table the model was fitted on.
+    """
+
+    relabel_by = ("topic_mean", "euclidean")
+    heldout_kind = "log density"
+
+    def word_logdensity(self) -> np.ndarray:
+        """(V, K) log N(v_w | μ̄_k, Σ̄_k) under the posterior-mean topic parameters."""
+        if "_logdens" not in self.__dict__:
+            self.__dict__["_logdens"] = gaussian_logpdf_table(
+                self.estimates["word_vectors"], self.estimates["topic_mean"],
+                self.estimates["topic_cov"])
+        return self.__dict__["_logdens"]
+
+    def top_words(self, n: int = 10, by: str = "density") -> list[list[str]]:
+        """Top ``n`` words per topic: by the density of their vectors under the topic
+        (``by="density"``, DESIGN §4) or by posterior word-topic counts (``by="counts"``)."""
+        if by == "density":
+            score = self.word_logdensity().T
+        elif by == "counts":
+            score = self.estimates["word_topic"]
+        else:
+            raise ValueError(f"by must be 'density' or 'counts', got {by!r}")
+        order = np.argsort(-score, axis=1, kind="stable")[:, :n]
+        return [[self.corpus.vocab[i] for i in row] for row in order]
+
+    def doc_topics(self) -> np.ndarray:
+        return self.estimates["theta"]
+
+    def word_topic_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-word scaled densities exp(log f_k(v_w) − max_k) and their log scales."""
+        logd = self.word_logdensity()
+        m = logd.max(axis=1)
+        return np.ascontiguousarray(np.exp(logd - m[:, None])), -m
+

@@ -1,0 +1,456 @@
+"""Collapsed Gibbs sampling for Gaussian LDA (Das, Zaheer & Dyer, ACL 2015).
+
+Topics are Gaussians with a Normal-inverse-Wishart prior, integrated out; every token's word
+vector x_n is resampled from
+
+    p(z_n = k | z_-n, x) ∝ (n_dk + α_k) · t_{ν_k−M+1}(x_n | μ_k, Ψ_k(κ_k+1)/(κ_k(ν_k−M+1)))
+
+with the NIW posterior of the vectors currently in topic k (DESIGN §5), the current token
+removed first.  Two kernels with the same stationary law:
+
+``method="exact"``
+    every topic's predictive from its maintained Cholesky factor: O(K·M²) per token.
+``method="fast"``
+    Metropolis-Hastings with the proposal q(k) ∝ (n_dk + α_k) f̃_w(k), where f̃_w is a *stale*
+    copy of word w's K predictive densities refreshed every ``refresh_every`` sweeps: the
+    document part Σ_{k∈d} n_dk f̃_w(k) is walked over the document's topics and the α part
+    drawn in O(1) from word w's Vose alias table (Li, Ahmed, Ravi & Smola, KDD 2014).  The
+    acceptance ratio f_new(x)/f_old(x) · f̃_w(old)/f̃_w(new) needs one fresh predictive per step,
+    O(M²); the (n_dk + α_k) factors cancel.  The accepted state is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+
+from ppltopics.corpus import Corpus
+from ppltopics.inference._linalg import (
+    NIWPrior,
+    NIWStats,
+    make_prior,
+    niw_add,
+    niw_refactor,
+    niw_remove,
+    predictive_logpdf,
+    predictive_logpdf_topics,
+    stats_from_assignments,
+    topic_log_marginal,
+)
+from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
+from ppltopics.inference.base import GibbsKernel, State
+
+__all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
+
+_STATS = ("count", "sums", "scatter", "chol", "logdet")
+
+
+def _stats(state: State) -> NIWStats:
+    return NIWStats(*(state[k] for k in _STATS))
+
+
+# ----------------------------------------------------------------------------- sweeps
+@numba.njit(cache=True, nogil=True)
+def _exact_sweep(
+    word_ids: np.ndarray, doc_offsets: np.ndarray, table: np.ndarray, z: np.ndarray,
+    ndk: np.ndarray, alpha: np.ndarray, stats: NIWStats, prior: NIWPrior,
+    rng: np.random.Generator,
+) -> int:
+    """One systematic-scan sweep of exact collapsed Gibbs; returns the number of refactorings."""
+    num_topics = alpha.shape[0]
+    M = table.shape[1]
+    work = np.empty((M + 4, M))
+    logp = np.empty(num_topics)
+    buf = np.empty(num_topics)
+    log_alpha_n = np.empty(num_topics)
+    refactored = 0
+    for d in range(doc_offsets.shape[0] - 1):
+        for n in range(doc_offsets[d], doc_offsets[d + 1]):
+            x = table[word_ids[n]]
+            k = z[n]
+            ndk[d, k] -= 1
+            if not niw_remove(k, x, stats, prior, work):
+                refactored += 1
+            predictive_logpdf_topics(x, stats, prior, logp, work)
+            for t in range(num_topics):
+                log_alpha_n[t] = math.log(ndk[d, t] + alpha[t])
+                logp[t] += log_alpha_n[t]
+            new = log_categorical(rng, logp, num_topics, buf)
+            niw_add(new, x, stats, prior, work)
+            ndk[d, new] += 1
+            z[n] = new
+    return refactored
+
+
+@numba.njit(cache=True, nogil=True)
+def word_topic_logdensity(
+    table: np.ndarray, stats: NIWStats, prior: NIWPrior, out: np.ndarray
+) -> None:
+    """``out[w, k]`` = log predictive density of word vector ``table[w]`` under topic k."""
+    M = table.shape[1]
+    work = np.empty((M + 4, M))
+    for w in range(table.shape[0]):
+        predictive_logpdf_topics(table[w], stats, prior, out[w], work)
+
+
+@numba.njit(cache=True, nogil=True)
+def _refresh_alias(
+    stale: np.ndarray, alpha: np.ndarray, alias_prob: np.ndarray, alias_idx: np.ndarray,
+    alias_total: np.ndarray, words: np.ndarray,
+) -> None:
+    """Turn stale log densities into per-word scaled densities f̃_w(k) and α-part alias tables.
+
+    Rows are scaled by exp(-max_k) (the scale cancels in the MH ratio and in q's normalising).
+    """
+    num_topics = alpha.shape[0]
+    weights = np.empty(num_topics)
+    for i in range(words.shape[0]):
+        w = words[i]
+        m = -np.inf
+        for k in range(num_topics):
+            if stale[w, k] > m:
+                m = stale[w, k]
+        for k in range(num_topics):
+            stale[w, k] = math.exp(stale[w, k] - m)
+            weights[k] = alpha[k] * stale[w, k]
+        alias_total[w] = build_alias(weights, alias_prob[w], alias_idx[w])
+
+
+@numba.njit(cache=True, nogil=True)
+def _fast_sweep(
+    word_ids: np.ndarray, doc_offsets: np.ndarray, table: np.ndarray, z: np.ndarray,
+    ndk: np.ndarray, alpha: np.ndarray, stats: NIWStats, prior: NIWPrior,
+    scaled: np.ndarray, alias_prob: np.ndarray, alias_idx: np.ndarray,
+    alias_total: np.ndarray, mh_steps: int, rng: np.random.Generator,
+) -> tuple[int, int]:
+    """One sweep of alias + Metropolis-Hastings Gibbs; returns (accepted, proposed)."""
+    num_topics = alpha.shape[0]
+    M = table.shape[1]
+    work = np.empty((M + 4, M))
+    d_topics = np.empty(num_topics, dtype=np.int64)
+    d_pos = np.empty(num_topics, dtype=np.int64)
+    accepted = 0
+    proposed = 0
+    for d in range(doc_offsets.shape[0] - 1):
+        nd = 0
+        for k in range(num_topics):
+            if ndk[d, k] > 0:
+                d_pos[k] = nd
+                d_topics[nd] = k
+                nd += 1
+        for n in range(doc_offsets[d], doc_offsets[d + 1]):
+            w = word_ids[n]
+            x = table[w]
+            old = z[n]
+            ndk[d, old] -= 1
+            if ndk[d, old] == 0:
+                nd -= 1
+                last = d_topics[nd]
+                d_topics[d_pos[old]] = last
+                d_pos[last] = d_pos[old]
+            niw_remove(old, x, stats, prior, work)
+            q_doc = 0.0
+            for i in range(nd):
+                t = d_topics[i]
+                q_doc += ndk[d, t] * scaled[w, t]
+            q_total = q_doc + alias_total[w]
+            cur = old
+            f_cur = predictive_logpdf(cur, x, stats, prior, work)
+            for _ in range(mh_steps):
+                u = rng.random() * q_total
+                prop = -1
+                if u < q_doc:
+                    acc = 0.0
+                    for i in range(nd):
+                        t = d_topics[i]
+                        acc += ndk[d, t] * scaled[w, t]
+                        if u < acc:
+                            prop = t
+                            break
+                    if prop < 0:
+                        prop = d_topics[nd - 1]
+                else:
+                    prop = alias_draw(rng, alias_prob[w], alias_idx[w])
+                proposed += 1
+                if prop == cur:
+                    accepted += 1
+                    continue
+                f_prop = predictive_logpdf(prop, x, stats, prior, work)
+                log_ratio = f_prop - f_cur + math.log(scaled[w, cur]) - math.log(scaled[w, prop])
+                if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
+                    cur = prop
+                    f_cur = f_prop
+                    accepted += 1
+            niw_add(cur, x, stats, prior, work)
+            if ndk[d, cur] == 0:
+                d_pos[cur] = nd
+                d_topics[nd] = cur
+                nd += 1
+            ndk[d, cur] += 1
+            z[n] = cur
+    return accepted, proposed
+
+
+@numba.njit(cache=True, nogil=True)
+def _pointwise(
+    word_ids: np.ndarray, doc_offsets: np.ndarray, ndk: np.ndarray, alpha: np.ndarray,
+    logdens: np.ndarray, out: np.ndarray,
+) -> None:
+    """out[d] = Σ_n log Σ_k θ̂_dk f_k(x_n), θ̂_dk = (n_dk + α_k)/(N_d + α₀)."""
+    num_topics = alpha.shape[0]
+    alpha0 = alpha.sum()
+    logtheta = np.empty(num_topics)
+    for d in range(doc_offsets.shape[0] - 1):
+        length = doc_offsets[d + 1] - doc_offsets[d]
+        for k in range(num_topics):
+            logtheta[k] = math.log((ndk[d, k] + alpha[k]) / (length + alpha0))
+        total = 0.0
+        for n in range(doc_offsets[d], doc_offsets[d + 1]):
+            w = word_ids[n]
+            m = -np.inf
+            for k in range(num_topics):
+                v = logtheta[k] + logdens[w, k]
+                if v > m:
+                    m = v
+            s = 0.0
+            for k in range(num_topics):
+                s += math.exp(logtheta[k] + logdens[w, k] - m)
+            total += m + math.log(s)
+        out[d] = total
+
+
+# ----------------------------------------------------------------------------- the kernel
+class GLDAKernel(GibbsKernel):
+    """Collapsed Gibbs for Gaussian LDA over a (V, M) word-vector table (float64).
+
+    Parameters
+    ----------
+    corpus
+        Training corpus; ``table[w]`` is the vector of ``corpus.vocab[w]``.
+    table
+        (V, M) word vectors aligned to ``corpus.vocab``.
+    num_topics, alpha
+        K and the Dirichlet prior on θ_d (scalar or length-K).
+    mu0, kappa0, nu0, psi0
+        NIW prior of every topic (validated: κ0 > 0, ν0 > M − 1, Ψ0 SPD).
+    method
+        ``"exact"`` (O(K·M²) per token) or ``"fast"`` (alias tables + MH, amortised O(M²)).
+    mh_steps, refresh_every
+        Fast path: MH steps per token; sweeps between refreshes of the stale tables.
+    """
+
+    model_name = "glda"
+    pyro_params = ("z",)
+    record_dims = {"topic_share": ["topic"], "sorted_topic_share": ["rank"],
+                   "topic_mean": ["topic", "dim"]}
+    estimate_dims = {"topic_mean": ["topic", "dim"], "topic_cov": ["topic", "dim", "dim2"],
+                     "theta": ["doc", "topic"], "word_topic": ["topic", "word"],
+                     "alpha": ["topic"]}
+
+    def __init__(
+        self, corpus: Corpus, table: np.ndarray, num_topics: int, alpha: Any,
+        mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray, method: str = "exact",
+        mh_steps: int = 2, refresh_every: int = 1, seed: int = 0,
+    ) -> None:
+        super().__init__(seed)
+        table = np.ascontiguousarray(table, dtype=np.float64)
+        if table.ndim != 2 or table.shape[0] != corpus.vocab_size:
+            raise ValueError(f"the vector table must have one row per vocabulary word "
+                             f"({corpus.vocab_size}), got shape {table.shape}")
+        if not np.all(np.isfinite(table)):
+            raise ValueError("word vectors contain NaN or inf")
+        if isinstance(num_topics, bool) or not isinstance(num_topics, int | np.integer) \
+                or num_topics < 1:
+            raise ValueError(f"num_topics must be an integer >= 1, got {num_topics!r}")
+        if num_topics > corpus.num_tokens:
+            raise ValueError(f"num_topics={num_topics} is larger than the data "
+                             f"({corpus.num_tokens} tokens)")
+        alpha_v = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (num_topics,)).copy()
+        if not np.all(np.isfinite(alpha_v)) or np.any(alpha_v <= 0):
+            raise ValueError(f"alpha must be finite and > 0, got {alpha!r}")
+        if method not in ("exact", "fast"):
+            raise ValueError(f"method must be 'exact' or 'fast', got {method!r}")
+        if mh_steps < 1 or refresh_every < 1:
+            raise ValueError("mh_steps and refresh_every must be >= 1")
+        if np.ndim(psi0) == 2 and np.shape(psi0) != (table.shape[1], table.shape[1]) or \
+                np.ndim(mu0) == 1 and np.shape(mu0) != (table.shape[1],):
+            raise ValueError(f"prior dimension does not match the vectors' dimension "
+                             f"M={table.shape[1]}")
+        self.prior = make_prior(mu0, kappa0, nu0, psi0)
+        self.corpus = corpus
+        self.table = table
+        self.num_topics = int(num_topics)
+        self.alpha = alpha_v
+        self.method = method
+        self.mh_steps = int(mh_steps)
+        self.refresh_every = int(refresh_every)
+        self._words = np.unique(corpus.word_ids).astype(np.int64)
+
+    @property
+    def num_tokens(self) -> int:
+        return self.corpus.num_tokens
+
+    def config(self) -> dict[str, Any]:
+        p = self.prior
+        return {"model": self.model_name, "num_topics": self.num_topics,
+                "alpha": self.alpha.tolist(), "kappa0": p.kappa0, "nu0": p.nu0,
+                "mu0": p.mu0.tolist(), "psi0": p.psi0.tolist(), "method": self.method,
+                "mh_steps": self.mh_steps, "refresh_every": self.refresh_every,
+                "dim": int(self.table.shape[1])}
+
+    # -------------------------------------------------------------- state
+    def init_state(self, rng: np.random.Generator) -> State:
+        z = rng.integers(0, self.num_topics, size=self.num_tokens).astype(np.int64)
+        state: State = {"z": z, "sweeps": np.zeros(1, dtype=np.int64),
+                        "accepted": np.zeros(1, dtype=np.int64),
+                        "proposed": np.zeros(1, dtype=np.int64),
+                        "refactored": np.zeros(1, dtype=np.int64)}
+        self.resync(state)
+        return state
+
+    def resync(self, state: State) -> None:
+        """Rebuild counts and NIW statistics from ``z`` (O(N·M² + K·M³))."""
+        c = self.corpus
+        z = state["z"].astype(np.int64)
+        state["z"] = z
+        ndk = np.zeros((c.num_docs, self.num_topics), dtype=np.int64)
+        np.add.at(ndk, (c.token_docs, z), 1)
+        state["ndk"] = ndk
+        stats = stats_from_assignments(self.table[c.word_ids], z, self.num_topics, self.prior)
+        for name, arr in zip(_STATS, stats, strict=True):
+            state[name] = arr
+        if self.method == "fast":
+            V, K = c.vocab_size, self.num_topics
+            state["scaled"] = np.zeros((V, K))
+            state["alias_prob"] = np.zeros((V, K))
+            state["alias_idx"] = np.zeros((V, K), dtype=np.int64)
+            state["alias_total"] = np.zeros(V)
+
+    def _refresh(self, state: State) -> None:
+        word_topic_logdensity(self.table, _stats(state), self.prior, state["scaled"])
+        _refresh_alias(state["scaled"], self.alpha, state["alias_prob"], state["alias_idx"],
+                       state["alias_total"], self._words)
+
+    def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
+        c = self.corpus
+        stats = _stats(state)
+        if self.method == "exact":
+            state["refactored"][0] += _exact_sweep(
+                c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
+                stats, self.prior, rng)
+        else:
+            if state["sweeps"][0] % self.refresh_every == 0:
+                self._refresh(state)
+            acc, prop = _fast_sweep(
+                c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
+                stats, self.prior, state["scaled"], state["alias_prob"], state["alias_idx"],
+                state["alias_total"], self.mh_steps, rng)
+            state["accepted"][0] += acc
+            state["proposed"][0] += prop
+        state["sweeps"][0] += 1
+        if state["sweeps"][0] % 50 == 0:  # clear rounding drift of the factors
+            for k in range(self.num_topics):
+                niw_refactor(k, stats, self.prior)
+
+    # -------------------------------------------------------------- read-outs
+    def _loglik(self, state: State) -> float:
+        stats = _stats(state)
+        return float(sum(topic_log_marginal(k, stats, self.prior)
+                         for k in range(self.num_topics)))
+
+    def _logprior(self, state: State) -> float:
+        from scipy.special import gammaln
+
+        ndk, a = state["ndk"], self.alpha
+        lengths = self.corpus.doc_lengths
+        return float((gammaln(a.sum()) - gammaln(lengths + a.sum())).sum()
+                     + (gammaln(ndk + a) - gammaln(a)).sum())
+
+    def topic_means(self, state: State) -> np.ndarray:
+        p = self.prior
+        kn = p.kappa0 + state["count"]
+        return (p.kappa0 * p.mu0 + state["sums"]) / kn[:, None]
+
+    def topic_covs(self, state: State) -> np.ndarray:
+        """Posterior mean of Σ_k, Ψ_n/(ν_n − M − 1) (Ψ_n/(ν_n + M + 1), the mode, if undefined)."""
+        p = self.prior
+        M = self.table.shape[1]
+        chol = state["chol"]
+        psi = chol @ np.swapaxes(chol, 1, 2)
+        nu_n = p.nu0 + state["count"]
+        denom = np.where(nu_n > M + 1, nu_n - M - 1, nu_n + M + 1)
+        return psi / denom[:, None, None]
+
+    def record(self, state: State) -> dict[str, Any]:
+        c = self.corpus
+        loglik = self._loglik(state)
+        logdens = np.empty((c.vocab_size, self.num_topics))
+        word_topic_logdensity(self.table, _stats(state), self.prior, logdens)
+        pointwise = np.empty(c.num_docs)
+        _pointwise(c.word_ids, c.doc_offsets, state["ndk"], self.alpha, logdens, pointwise)
+        share = state["count"] / c.num_tokens
+        out: dict[str, Any] = {
+            "lp": loglik + self._logprior(state),
+            "log_likelihood": loglik,
+            "num_occupied": int(np.count_nonzero(state["count"])),
+            "topic_share": share,
+            "sorted_topic_share": np.sort(share)[::-1].copy(),
+            "topic_mean": self.topic_means(state),
+            "pointwise": pointwise,
+        }
+        if self.method == "fast":
+            out["acceptance_rate"] = float(state["accepted"][0] / max(state["proposed"][0], 1))
+        return out
+
+    def accumulate(self, state: State, acc: dict[str, np.ndarray]) -> None:
+        c = self.corpus
+        if not acc:
+            K, M = self.num_topics, self.table.shape[1]
+            acc.update(topic_mean=np.zeros((K, M)), topic_cov=np.zeros((K, M, M)),
+                       theta=np.zeros((c.num_docs, K)), word_topic=np.zeros((K, c.vocab_size)),
+                       count=np.zeros(1))
+        acc["topic_mean"] += self.topic_means(state)
+        acc["topic_cov"] += self.topic_covs(state)
+        a = self.alpha
+        acc["theta"] += (state["ndk"] + a) / (c.doc_lengths[:, None] + a.sum())
+        np.add.at(acc["word_topic"], (state["z"], c.word_ids), 1.0)
+        acc["count"] += 1
+
+    def finalize(self, acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        n = acc["count"][0]
+        return {"topic_mean": acc["topic_mean"] / n, "topic_cov": acc["topic_cov"] / n,
+                "theta": acc["theta"] / n, "word_topic": acc["word_topic"] / n,
+                "alpha": self.alpha.copy()}
+
+
+def fit_model(
+    corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
+    alpha: Any = None, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
+    psi0: Any = None, method: str = "fast", mh_steps: int = 2, refresh_every: int = 1,
+) -> Any:
+    """``pt.fit("glda", corpus, vectors=...)``: run the chains, build a GaussianPosterior.
+
+    Defaults (data-driven; see :class:`ppltopics.models.glda.GLDAHyper`): α = 1/K,
+    κ0 = 0.1, ν0 = M + 2, μ0 = mean token vector, Ψ0 = (ν0 − M − 1)·Cov(token vectors), so
+    that E[Σ_k] is the embedding covariance.
+    """
+    from ppltopics.inference.runner import run_chains
+    from ppltopics.models.glda import GLDAHyper
+    from ppltopics.posterior import GaussianPosterior
+
+    if vectors is None:
+        raise TypeError("GLDA needs word vectors: pt.fit('glda', corpus, vectors=...)")
+    table = vectors.matrix(corpus.vocab)
+    hyper = GLDAHyper(num_topics=num_topics, alpha=alpha, kappa0=kappa0, nu0=nu0, mu0=mu0,
+                      psi0=psi0)
+    r = hyper.resolve(table, counts=corpus.word_counts())
+    kernel = GLDAKernel(corpus, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
+                        method=method, mh_steps=mh_steps, refresh_every=refresh_every)
+    results = run_chains(kernel, spec)
+    settings = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens}
+    post = GaussianPosterior.from_chains(corpus, kernel, results, settings)
+    post.estimates["word_vectors"] = table
+    return post
