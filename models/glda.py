@@ -772,7 +772,8 @@ def model(
     """
     lengths = _doc_lengths_tensor(doc_lengths)
     num_docs = int(lengths.numel())
-    doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths)
+    doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths,
+                                        output_size=int(lengths.sum()))
     num_tokens = int(doc_index.numel())
     if data is not None:
         data_np = _check_vectors(data, "data")

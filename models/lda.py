@@ -368,7 +368,8 @@ def model(
     num_topics = hyper.num_topics
     lengths = _doc_lengths_tensor(doc_lengths)
     num_docs = int(lengths.numel())
-    doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths)  # token -> document
+    doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths,
+                                        output_size=int(lengths.sum()))  # token -> document
     num_tokens = int(doc_index.numel())
     if data is not None:
         data = torch.as_tensor(np.asarray(data), dtype=torch.long)

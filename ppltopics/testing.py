@@ -1,0 +1,811 @@
+"""Correctness harness for samplers: exact-enumeration χ² and Geweke's joint-distribution test.
+
+Two complementary checks that a kernel samples the posterior its Pyro story defines:
+
+**Exact enumeration** (:func:`enumeration_chi2`).  On a toy problem small enough to list every
+latent configuration (``K**N`` topic assignments of ``N`` tokens), the posterior
+``p(z | w) ∝ exp(log_joint(z))`` is computed exactly (:func:`enumerate_posterior`).  The kernel
+is run as many *independent short chains* from its own random initialisation; the final state
+of each chain is one draw.  Independent chains (rather than one thinned chain) make the draws
+exactly independent, so Pearson's χ² statistic has its textbook null distribution; the price is
+the bias of a finite run, which :func:`gibbs_scan_law` bounds *exactly*: it propagates the
+start distribution through ``sweeps`` systematic-scan single-site Gibbs sweeps of the
+enumerated target and :func:`total_variation` measures the remaining distance to the
+posterior (choose ``sweeps`` so that it is negligible, e.g. < 1e-6).  The bound is the law of
+a *correct* kernel with that scan order (the LDA kernels scan tokens in order); a kernel that
+scans or blocks differently needs its own bound or more sweeps.  Cells with an expected count
+below 5 are pooled (:func:`merge_small_cells`) before ``scipy.stats.chisquare``.
+
+**Geweke's test** (Geweke, JASA 2004, "Getting it right").  Two simulators of the *joint*
+``p(z, w)``:
+
+- *marginal-conditional*: independent forward draws of the generative story (the Pyro model,
+  :func:`pyro_forward_sampler`);
+- *successive-conditional*: a Markov chain alternating ``z ~ kernel(· | w)`` (one or more
+  sweeps of the sampler under test, :class:`CorpusConditional`) and ``w ~ p(w | z)`` (the
+  model's conditional, e.g. :func:`lda_word_conditional`).
+
+If the kernel leaves ``p(z | w)`` invariant, the chain leaves ``p(z, w)`` invariant, so the
+means of any test function ``g(z, w)`` agree.  :func:`geweke_test` compares them with a
+two-sample t statistic whose successive-chain variance comes from batch means (the chain is
+autocorrelated), Welch–Satterthwaite degrees of freedom, and a Bonferroni correction across
+test functions.  Test functions of topic models must be *label invariant* (e.g.
+:func:`lda_test_functions`), since topic labels are not identified.  Geweke's test only sees
+errors that move the mean of some test function: choose functions that involve every count
+the kernel updates (document-topic, word-topic, their coupling, the log joint).
+
+Failure rates: every test here has a stated type-I error.  A χ² test at threshold ``alpha``
+rejects a correct kernel with probability ≈ ``alpha`` (asymptotic χ² with expected counts ≥ 5,
+plus the exactly bounded finite-run bias); a Geweke test with family-wise ``alpha`` rejects a
+correct kernel with probability ≤ ≈ ``alpha`` (Bonferroni; batch-means variance).  With fixed
+seeds the outcome is deterministic; the rate is the chance that a *different* seed would fail.
+
+**Reference sampler** (:class:`ReferenceLDAKernel`): a plain dense-count collapsed Gibbs
+sweep for LDA, with optional deliberate defects (``mutation="no_remove"``: the current token is
+not removed from the counts before its conditional is computed, a defect of public reference
+codes).  It is the known-good/known-bad baseline showing that the two tests have power.
+
+Typical use (see ``tests/test_lda_correctness.py``)::
+
+    from ppltopics import testing as T
+    probs = T.lda_enumerated_posterior(toy_corpus, hyper)
+    res = T.enumeration_chi2(LDAKernel(toy_corpus, hyper), probs, num_chains=10_000,
+                             sweeps=15, seed=1)
+    assert res.p_value > 1e-3
+
+    fwd = T.pyro_forward_sampler(lda.model, (lengths, V, hyper))
+    res = T.geweke_test(fwd, T.CorpusConditional(LDAKernel(corpus, hyper)),
+                        T.lda_word_conditional(V, hyper), T.lda_test_functions(offsets, V, hyper),
+                        num_forward=5_000, num_successive=50_000, seed=2, alpha=1e-3)
+    assert res.passed
+
+Testing a model variant: (1) write its collapsed log joint and enumerate a toy posterior
+(:func:`enumerate_posterior`; keep ``K**N`` ≲ 1e3 so 10 000 draws fill the cells); (2) pick
+``sweeps`` with :func:`gibbs_scan_law` and run :func:`enumeration_chi2`; (3) write the exact
+data conditional ``p(data | latent)`` of its story and label-invariant test functions, and run
+:func:`geweke_test` against the Pyro model's forward draws; (4) show once that a mutant of the
+kernel (e.g. a :class:`ReferenceLDAKernel`-style defect) fails both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+from scipy import stats
+from scipy.special import gammaln
+
+from ppltopics.corpus import Corpus
+from ppltopics.inference.base import GibbsKernel, State
+
+__all__ = [
+    "Chi2Result",
+    "enumerate_posterior",
+    "states_to_index",
+    "merge_small_cells",
+    "chi2_gof",
+    "final_states",
+    "enumeration_chi2",
+    "gibbs_scan_law",
+    "total_variation",
+    "GewekeRow",
+    "GewekeResult",
+    "batch_means_variance",
+    "geweke_test",
+    "pyro_forward_sampler",
+    "CorpusConditional",
+    "lda_enumerated_posterior",
+    "lda_word_conditional",
+    "lda_test_functions",
+    "lda_log_joint_batch",
+    "ReferenceLDAKernel",
+    "MUTATIONS",
+]
+
+#: Largest state space :func:`enumerate_posterior` agrees to list.
+MAX_ENUMERATED_STATES = 1 << 20
+
+
+# =============================================================================== enumeration
+@dataclass(frozen=True)
+class Chi2Result:
+    """Pearson χ² goodness of fit of tallied draws against exact cell probabilities.
+
+    ``statistic`` = Σ_bins (O − E)² / E over the bins left after pooling cells with expected
+    count below ``min_expected``; ``dof`` = bins − 1; ``p_value`` = P(χ²_dof ≥ statistic).
+    ``max_abs_residual`` is the largest standardised residual |O − E|/√E (which bin is off).
+    """
+
+    statistic: float
+    dof: int
+    p_value: float
+    num_bins: int
+    num_draws: int
+    max_abs_residual: float
+
+    def rejects(self, alpha: float) -> bool:
+        """True when the fit is rejected at level ``alpha`` (p < alpha)."""
+        return self.p_value < alpha
+
+
+def enumerate_posterior(
+    log_target: Callable[[np.ndarray], float], num_sites: int, num_values: int
+) -> np.ndarray:
+    """Normalised probabilities of every configuration of ``num_sites`` discrete sites.
+
+    ``log_target(x)`` is an unnormalised log density of the int64 vector ``x`` with entries in
+    ``[0, num_values)`` (e.g. the collapsed log joint of a topic assignment ``z``).  Cells are
+    in C order of the ``(num_values,) * num_sites`` grid: site 0 is the most significant digit
+    (:func:`states_to_index`).  Zero-probability cells (``-inf``) are allowed.
+    """
+    size = num_values**num_sites
+    if size > MAX_ENUMERATED_STATES:
+        raise ValueError(f"{num_values}**{num_sites} = {size} states is too many to enumerate")
+    logp = np.empty(size)
+    for i, x in enumerate(itertools.product(range(num_values), repeat=num_sites)):
+        logp[i] = log_target(np.asarray(x, dtype=np.int64))
+    if not np.isfinite(logp.max()):
+        raise ValueError("log_target is -inf (or nan) everywhere")
+    p = np.exp(logp - logp.max())
+    return p / p.sum()
+
+
+def states_to_index(states: np.ndarray, num_values: int) -> np.ndarray:
+    """Flat cell index (C order, site 0 most significant) of each row of ``states`` (M, N)."""
+    states = np.asarray(states, dtype=np.int64)
+    if states.ndim == 1:
+        states = states[None, :]
+    if states.size and (states.min() < 0 or states.max() >= num_values):
+        raise ValueError(f"state values outside [0, {num_values})")
+    weights = num_values ** np.arange(states.shape[1] - 1, -1, -1, dtype=np.int64)
+    return states @ weights
+
+
+def merge_small_cells(
+    observed: np.ndarray, expected: np.ndarray, min_expected: float = 5.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pool cells so that every bin has an expected count of at least ``min_expected``.
+
+    Cells are sorted by expected count (ascending) and consecutive ones pooled until a bin
+    reaches ``min_expected``; a remainder below it joins the last bin.  Pooling depends only
+    on the expected counts, never on the observed ones, so it does not bias the test.
+    """
+    observed = np.asarray(observed, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    order = np.argsort(expected, kind="stable")
+    obs_bins: list[float] = []
+    exp_bins: list[float] = []
+    acc_o = acc_e = 0.0
+    for i in order:
+        acc_o += observed[i]
+        acc_e += expected[i]
+        if acc_e >= min_expected:
+            obs_bins.append(acc_o)
+            exp_bins.append(acc_e)
+            acc_o = acc_e = 0.0
+    if acc_e > 0 or acc_o > 0:
+        if not exp_bins:
+            obs_bins.append(acc_o)
+            exp_bins.append(acc_e)
+        else:
+            obs_bins[-1] += acc_o
+            exp_bins[-1] += acc_e
+    return np.asarray(obs_bins), np.asarray(exp_bins)
+
+
+def chi2_gof(counts: np.ndarray, probs: np.ndarray, min_expected: float = 5.0) -> Chi2Result:
+    """χ² goodness of fit of cell ``counts`` to exact cell ``probs`` (pooled, see above).
+
+    A draw in a zero-probability cell is an impossible state: the result has an infinite
+    statistic and p = 0.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    probs = np.asarray(probs, dtype=np.float64)
+    if counts.shape != probs.shape:
+        raise ValueError(f"counts {counts.shape} and probs {probs.shape} differ in shape")
+    m = int(counts.sum())
+    impossible = probs <= 0
+    if (counts[impossible] > 0).any():
+        return Chi2Result(math.inf, 0, 0.0, 0, m, math.inf)
+    obs, exp = merge_small_cells(counts[~impossible], m * probs[~impossible] / probs.sum(),
+                                 min_expected)
+    if obs.size < 2:
+        raise ValueError(f"{m} draws are too few: fewer than 2 bins with expected count "
+                         f">= {min_expected}")
+    res = stats.chisquare(obs, exp)
+    resid = np.abs(obs - exp) / np.sqrt(exp)
+    return Chi2Result(float(res.statistic), int(obs.size - 1), float(res.pvalue), int(obs.size),
+                      m, float(resid.max()))
+
+
+def final_states(
+    kernel: GibbsKernel, num_chains: int, sweeps: int, seed: int = 0, key: str = "z"
+) -> np.ndarray:
+    """Final ``state[key]`` of ``num_chains`` independent chains of ``sweeps`` sweeps each.
+
+    Each chain starts from ``kernel.init_state(rng)`` and runs ``kernel.step(..., warmup=False)``.
+    All chains read one generator seeded by ``seed``, consecutively, so they use disjoint
+    stretches of its stream and are independent; the result is deterministic in ``seed``.
+    Returns an (num_chains, len(state[key])) array.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(num_chains):
+        state = kernel.init_state(rng)
+        for _ in range(sweeps):
+            kernel.step(state, rng, warmup=False)
+        rows.append(np.array(state[key], dtype=np.int64))
+    return np.stack(rows)
+
+
+def enumeration_chi2(
+    kernel: GibbsKernel,
+    probs: np.ndarray,
+    num_chains: int,
+    sweeps: int,
+    seed: int = 0,
+    key: str = "z",
+    min_expected: float = 5.0,
+) -> Chi2Result:
+    """χ² test that a kernel's draws of the discrete vector ``state[key]`` follow ``probs``.
+
+    ``probs`` are the exact probabilities of all ``K**N`` configurations in the order of
+    :func:`enumerate_posterior`.  Draws are the final states of ``num_chains`` independent
+    chains of ``sweeps`` sweeps (:func:`final_states`): exactly independent, with a start-up
+    bias that :func:`gibbs_scan_law` bounds for a correct single-site Gibbs kernel.
+
+    Null hypothesis: the draws follow ``probs``.  A correct kernel is rejected at level
+    ``alpha`` with probability ≈ ``alpha`` (when the start-up bias is negligible).
+    """
+    states = final_states(kernel, num_chains, sweeps, seed, key)
+    n = states.shape[1]
+    k = int(round(probs.size ** (1.0 / n)))
+    if k**n != probs.size:
+        raise ValueError(f"probs has {probs.size} cells, not K**{n} for any K")
+    counts = np.bincount(states_to_index(states, k), minlength=probs.size)
+    return chi2_gof(counts, probs, min_expected)
+
+
+def gibbs_scan_law(
+    probs: np.ndarray,
+    num_sites: int,
+    num_values: int,
+    sweeps: int,
+    init: np.ndarray | None = None,
+    order: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Exact law after ``sweeps`` systematic-scan single-site Gibbs sweeps targeting ``probs``.
+
+    Starts from ``init`` (default: uniform over all cells, i.e. i.i.d. uniform sites, which is
+    how the topic-model kernels initialise) and updates sites in ``order`` (default
+    ``0..N-1``, the token order of the LDA sweeps).  A site update replaces the law μ by
+    μ'(x) = [Σ_k μ(x with site n = k)] · π(x) / Σ_k π(x with site n = k).
+    Compare with ``probs`` by :func:`total_variation` to bound the start-up bias of
+    :func:`enumeration_chi2`.
+    """
+    shape = (num_values,) * num_sites
+    pi = np.asarray(probs, dtype=np.float64).reshape(shape)
+    mu = (np.full(shape, 1.0 / pi.size) if init is None
+          else np.asarray(init, dtype=np.float64).reshape(shape))
+    sites = list(range(num_sites)) if order is None else list(order)
+    cond = []
+    for n in sites:
+        denom = pi.sum(axis=n, keepdims=True)
+        cond.append(np.divide(pi, denom, out=np.zeros_like(pi), where=denom > 0))
+    for _ in range(sweeps):
+        for n, c in zip(sites, cond, strict=True):
+            mu = mu.sum(axis=n, keepdims=True) * c
+    return mu.ravel()
+
+
+def total_variation(p: np.ndarray, q: np.ndarray) -> float:
+    """Total-variation distance ½ Σ |p − q|."""
+    return 0.5 * float(np.abs(np.asarray(p) - np.asarray(q)).sum())
+
+
+# =============================================================================== Geweke
+@dataclass(frozen=True)
+class GewekeRow:
+    """Comparison of one test function's means under the two simulators.
+
+    ``statistic`` = (mean_forward − mean_successive) / se with
+    ``se² = var_forward / num_forward + batch-means variance of the successive mean``;
+    ``p_value`` is two-sided under Student's t with Welch–Satterthwaite ``dof``.
+    ``ess_successive`` = var_successive / (batch-means variance of its mean).
+    """
+
+    name: str
+    mean_forward: float
+    mean_successive: float
+    se: float
+    statistic: float
+    dof: float
+    p_value: float
+    ess_successive: float
+
+
+@dataclass
+class GewekeResult:
+    """Outcome of :func:`geweke_test` (one row per test function).
+
+    ``passed`` is False when some p-value is below ``alpha / len(rows)`` (Bonferroni), so a
+    correct kernel fails with probability at most ≈ ``alpha``.  ``values_forward`` and
+    ``values_successive`` hold the test-function values (for P-P plots).
+    """
+
+    rows: list[GewekeRow]
+    alpha: float
+    num_forward: int
+    num_successive: int
+    values_forward: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    values_successive: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def p_min(self) -> float:
+        return min(r.p_value for r in self.rows)
+
+    @property
+    def p_bonferroni(self) -> float:
+        """Family-wise p-value: min(1, m · min_i p_i)."""
+        return min(1.0, len(self.rows) * self.p_min)
+
+    @property
+    def passed(self) -> bool:
+        return self.p_bonferroni >= self.alpha
+
+    def row(self, name: str) -> GewekeRow:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def __str__(self) -> str:
+        head = (f"Geweke test: {self.num_forward} forward draws, {self.num_successive} "
+                f"successive draws, family-wise alpha={self.alpha:g} (Bonferroni), "
+                f"p_bonferroni={self.p_bonferroni:.3g} -> {'pass' if self.passed else 'FAIL'}")
+        lines = [head, f"{'test function':<24}{'forward':>12}{'successive':>12}{'t':>9}"
+                       f"{'p':>11}{'ESS':>9}"]
+        for r in self.rows:
+            lines.append(f"{r.name:<24}{r.mean_forward:>12.5g}{r.mean_successive:>12.5g}"
+                         f"{r.statistic:>9.2f}{r.p_value:>11.3g}{r.ess_successive:>9.0f}")
+        return "\n".join(lines)
+
+
+def batch_means_variance(x: np.ndarray, num_batches: int | None = None) -> tuple[float, int]:
+    """Variance of the mean of the autocorrelated series ``x`` by non-overlapping batch means.
+
+    ``num_batches`` defaults to ⌊√len(x)⌋ (batch size √n, consistent when the batch size
+    grows faster than the autocorrelation time).  Leading values that do not fill a batch are
+    dropped.  Returns (variance of the mean, number of batches).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    b = int(math.isqrt(x.size)) if num_batches is None else int(num_batches)
+    if b < 2 or x.size < 2 * b:
+        raise ValueError(f"need at least 2 batches of 2 values, got {x.size} values, {b} batches")
+    size = x.size // b
+    means = x[x.size - b * size:].reshape(b, size).mean(axis=1)
+    return float(means.var(ddof=1) / b), b
+
+
+def _stack(items: list[Any]) -> Any:
+    """Stack same-shape arrays along a new axis 0; other draws stay a list."""
+    if items and all(isinstance(a, np.ndarray) for a in items) \
+            and len({a.shape for a in items}) == 1:
+        return np.stack(items)
+    return items
+
+
+def _compare(name: str, f: np.ndarray, s: np.ndarray, num_batches: int | None) -> GewekeRow:
+    f = np.asarray(f, dtype=np.float64)
+    s = np.asarray(s, dtype=np.float64)
+    mf, ms = float(f.mean()), float(s.mean())
+    vf = float(f.var(ddof=1)) / f.size
+    vs, b = batch_means_variance(s, num_batches)
+    se = math.sqrt(vf + vs)
+    var_s = float(s.var(ddof=1))
+    ess = var_s / vs if vs > 0 else float(s.size)
+    if se == 0.0:  # both constant
+        p = 1.0 if mf == ms else 0.0
+        return GewekeRow(name, mf, ms, 0.0, 0.0 if mf == ms else math.inf, math.inf, p, ess)
+    denom = (vf**2 / (f.size - 1) if vf > 0 else 0.0) + (vs**2 / (b - 1) if vs > 0 else 0.0)
+    dof = se**4 / denom if denom > 0 else math.inf
+    t = (mf - ms) / se
+    p = float(2.0 * stats.t.sf(abs(t), dof)) if math.isfinite(dof) else \
+        float(2.0 * stats.norm.sf(abs(t)))
+    return GewekeRow(name, mf, ms, se, t, dof, p, ess)
+
+
+def geweke_test(
+    forward: Callable[[int, np.random.Generator], Iterable[tuple[Any, Any]]],
+    latent_step: Callable[[Any, Any, np.random.Generator], Any],
+    data_step: Callable[[Any, np.random.Generator], Any],
+    test_functions: Mapping[str, Callable[[Any, Any], np.ndarray]],
+    *,
+    num_forward: int,
+    num_successive: int,
+    thin: int = 1,
+    num_batches: int | None = None,
+    seed: int = 0,
+    alpha: float = 0.01,
+) -> GewekeResult:
+    """Geweke's (2004) joint-distribution test of a posterior sampler.
+
+    Parameters
+    ----------
+    forward
+        ``forward(num, rng)`` returns ``num`` independent draws ``(latent, data)`` of the
+        generative story (the *marginal-conditional* simulator), e.g.
+        :func:`pyro_forward_sampler`.
+    latent_step
+        ``latent_step(latent, data, rng)`` returns a new latent from a transition that leaves
+        ``p(latent | data)`` invariant: the sampler under test (e.g. :class:`CorpusConditional`).
+    data_step
+        ``data_step(latent, rng)`` returns an exact draw of ``data ~ p(data | latent)`` from the
+        model (e.g. :func:`lda_word_conditional`).
+    test_functions
+        ``name -> g``; ``g(latents, data)`` receives the recorded draws stacked along a new
+        leading axis (numpy arrays of one shape; lists otherwise) and returns one value per
+        draw.  They must be invariant to label switching when labels are not identified.
+    num_forward, num_successive
+        Forward draws; recorded draws of the successive-conditional chain (one every ``thin``
+        iterations of latent_step + data_step).  The chain starts from an extra forward draw,
+        so it starts in its stationary law and needs no burn-in.
+    num_batches
+        Batches for the variance of the successive means (default ⌊√num_successive⌋).
+    seed
+        Seeds both simulators (independent streams); same seed ⇒ same result.
+    alpha
+        Family-wise level: a function fails at p < alpha / len(test_functions) (Bonferroni).
+
+    The test statistic per function is a Welch t (see :class:`GewekeRow`); under the null
+    (kernel correct) the family fails with probability at most ≈ ``alpha``.
+    """
+    if not test_functions:
+        raise ValueError("no test functions")
+    ss_fwd, ss_chain = np.random.SeedSequence(seed).spawn(2)
+    rng_f = np.random.default_rng(ss_fwd)
+    rng_s = np.random.default_rng(ss_chain)
+
+    draws = list(forward(num_forward, rng_f))
+    lat_f = _stack([d[0] for d in draws])
+    dat_f = _stack([d[1] for d in draws])
+
+    latent, data = next(iter(forward(1, rng_s)))
+    lat_s: list[Any] = []
+    dat_s: list[Any] = []
+    for it in range(num_successive * thin):
+        latent = latent_step(latent, data, rng_s)
+        data = data_step(latent, rng_s)
+        if (it + 1) % thin == 0:
+            lat_s.append(latent)
+            dat_s.append(data)
+    lat_stack = _stack(lat_s)
+    dat_stack = _stack(dat_s)
+
+    rows = []
+    vals_f: dict[str, np.ndarray] = {}
+    vals_s: dict[str, np.ndarray] = {}
+    for name, g in test_functions.items():
+        vals_f[name] = np.asarray(g(lat_f, dat_f), dtype=np.float64)
+        vals_s[name] = np.asarray(g(lat_stack, dat_stack), dtype=np.float64)
+        rows.append(_compare(name, vals_f[name], vals_s[name], num_batches))
+    return GewekeResult(rows, alpha, num_forward, num_successive, vals_f, vals_s)
+
+
+def pyro_forward_sampler(
+    model: Callable[..., Any],
+    model_args: tuple[Any, ...] = (),
+    model_kwargs: Mapping[str, Any] | None = None,
+    latent: str | Sequence[str] = "z",
+    data: str | Sequence[str] = "w",
+) -> Callable[[int, np.random.Generator], list[tuple[Any, Any]]]:
+    """Forward simulator for :func:`geweke_test` from a Pyro model run unconditioned.
+
+    Each draw traces ``model(*model_args, **model_kwargs)`` (``pyro.poutine.trace``) and
+    returns the values of the ``latent`` and ``data`` sample sites as numpy arrays (a dict of
+    arrays when several sites are named).  Torch's global RNG is forked and seeded from the
+    numpy generator, so draws are deterministic and the caller's torch RNG is untouched.
+
+    Torch runs single-threaded while drawing (restored afterwards): the tensors of a toy story
+    are tiny, and waking intra-op threads on a busy machine cost milliseconds per op (measured
+    here: ``torch.repeat_interleave`` 4 ms with 2 threads under load vs 5 µs with 1).
+    """
+    import torch
+    from pyro import poutine
+
+    kwargs = dict(model_kwargs or {})
+
+    def pick(trace: Any, names: str | Sequence[str]) -> Any:
+        if isinstance(names, str):
+            return trace.nodes[names]["value"].detach().cpu().numpy()
+        return {n: trace.nodes[n]["value"].detach().cpu().numpy() for n in names}
+
+    def forward(num: int, rng: np.random.Generator) -> list[tuple[Any, Any]]:
+        out = []
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(rng.integers(0, 2**63 - 1)))
+                for _ in range(num):
+                    tr = poutine.trace(model).get_trace(*model_args, **kwargs)
+                    out.append((pick(tr, latent), pick(tr, data)))
+        finally:
+            torch.set_num_threads(threads)
+        return out
+
+    return forward
+
+
+class CorpusConditional:
+    """``latent_step`` for :func:`geweke_test`: ``sweeps`` kernel sweeps of ``z | w``.
+
+    Between calls the words change, so each call installs a new :class:`Corpus` with the
+    words ``w`` (same ``doc_offsets`` and vocabulary as ``kernel.corpus``) as
+    ``kernel.corpus``, writes ``z`` into a kernel state, calls ``kernel.resync(state)`` to
+    rebuild every count from (z, corpus), and runs ``kernel.step(state, rng, warmup=False)``.
+    Works for any kernel that reads its data from ``kernel.corpus`` and whose ``resync``
+    rebuilds all derived arrays (``LDAKernel``, :class:`ReferenceLDAKernel`).  The kernel is
+    modified: give the test a kernel of its own.
+    """
+
+    def __init__(self, kernel: GibbsKernel, sweeps: int = 1, key: str = "z") -> None:
+        if not hasattr(kernel, "corpus"):
+            raise TypeError("the kernel has no .corpus to replace")
+        self.kernel = kernel
+        self.sweeps = int(sweeps)
+        self.key = key
+        self._offsets = kernel.corpus.doc_offsets
+        self._vocab = kernel.corpus.vocab
+        self._state: State | None = None
+
+    def __call__(self, z: np.ndarray, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        k = self.kernel
+        k.corpus = Corpus(w, self._offsets, self._vocab)
+        if self._state is None:
+            self._state = k.init_state(rng)
+        state = self._state
+        state[self.key][...] = z
+        k.resync(state)
+        for _ in range(self.sweeps):
+            k.step(state, rng, warmup=False)
+        return state[self.key].copy()
+
+
+# =============================================================================== LDA pieces
+def lda_enumerated_posterior(corpus: Corpus, hyper: Any) -> np.ndarray:
+    """Exact p(z | w) of LDA over all ``K**N`` assignments of a toy corpus.
+
+    Uses :func:`ppltopics.models.lda.log_joint` (θ and φ integrated out); order as in
+    :func:`enumerate_posterior`.
+    """
+    from ppltopics.models.lda import log_joint
+
+    def target(z: np.ndarray) -> float:
+        return log_joint(corpus.word_ids, corpus.doc_offsets, z, hyper, corpus.vocab_size)
+
+    return enumerate_posterior(target, corpus.num_tokens, hyper.num_topics)
+
+
+def lda_word_conditional(
+    vocab_size: int, hyper: Any
+) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+    """Exact draw of the words given the topics, ``w ~ p(w | z)``, under the LDA story.
+
+    A priori φ is independent of z (and θ only affects z), so p(w | z) = ∫ Π_n φ_{z_n, w_n}
+    p(φ) dφ: draw φ_k ~ Dirichlet(β·1_V) afresh from the *prior*, then w_n ~ Categorical(φ_{z_n}).
+    (Equivalently, a Pólya urn per topic.)  Returns ``data_step(z, rng) -> w`` (int32).
+    """
+    beta = np.full(vocab_size, float(hyper.beta))
+    num_topics = int(hyper.num_topics)
+
+    def data_step(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        phi = rng.dirichlet(beta, size=num_topics)
+        cdf = np.cumsum(phi, axis=1)
+        u = rng.random(z.shape[0]) * cdf[z, -1]
+        w = (u[:, None] >= cdf[z]).sum(axis=1)
+        return np.minimum(w, vocab_size - 1).astype(np.int32)
+
+    return data_step
+
+
+def lda_log_joint_batch(
+    z: np.ndarray, w: np.ndarray, doc_offsets: np.ndarray, vocab_size: int, hyper: Any
+) -> np.ndarray:
+    """Collapsed log p(w, z | α, β) of each row of ``z``, ``w`` (S, N): vectorised
+    :func:`ppltopics.models.lda.log_joint` (same formula, see :mod:`ppltopics.models.lda`)."""
+    z = np.atleast_2d(np.asarray(z, dtype=np.int64))
+    w = np.atleast_2d(np.asarray(w, dtype=np.int64))
+    s, n = z.shape
+    k, v = int(hyper.num_topics), int(vocab_size)
+    alpha = np.asarray(hyper.alpha_vector, dtype=np.float64)
+    beta = float(hyper.beta)
+    lengths = np.diff(np.asarray(doc_offsets, dtype=np.int64))
+    d = lengths.size
+    docs = np.repeat(np.arange(d), lengths)
+    row = np.arange(s)[:, None]
+    nkv = np.bincount((row * k * v + z * v + w).ravel(), minlength=s * k * v).reshape(s, k, v)
+    ndk = np.bincount((row * d * k + docs * k + z).ravel(), minlength=s * d * k).reshape(s, d, k)
+    nk = nkv.sum(axis=2)
+    loglik = (k * gammaln(v * beta) - gammaln(nk + v * beta).sum(axis=1)
+              + (gammaln(nkv + beta) - gammaln(beta)).sum(axis=(1, 2)))
+    a0 = alpha.sum()
+    logprior = (d * gammaln(a0) - gammaln(lengths + a0).sum()
+                + (gammaln(ndk + alpha) - gammaln(alpha)).sum(axis=(1, 2)))
+    return loglik + logprior
+
+
+def lda_test_functions(
+    doc_offsets: np.ndarray, vocab_size: int, hyper: Any
+) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """Label-invariant test functions g(z, w) of LDA for :func:`geweke_test` (batched, (S, N)).
+
+    - ``topics_used``: number of distinct topics among the tokens;
+    - ``largest_topic``: share of the tokens in the largest topic, max_k n_k / N;
+    - ``doc_pairs_same_topic``: fraction of within-document token pairs with the same topic
+      (document-topic clumping; sensitive to the n_dk update and α);
+    - ``doc_pairs_same_word``: fraction of within-document token pairs with the same word
+      (a statistic of w alone: checks the word conditional and, through z, the coupling);
+    - ``word_topic_pairs``: fraction of all token pairs with the same word *and* the same topic
+      (couples w and z; sensitive to the n_kw update and β);
+    - ``log_joint``: collapsed log p(w, z) (:func:`lda_log_joint_batch`).
+    """
+    offsets = np.asarray(doc_offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    n = int(offsets[-1])
+    k = int(hyper.num_topics)
+    docs = np.repeat(np.arange(lengths.size), lengths)
+    i_all, j_all = np.triu_indices(n, 1)
+    same_doc = docs[i_all] == docs[j_all]
+    i_doc, j_doc = i_all[same_doc], j_all[same_doc]
+    if i_doc.size == 0:
+        raise ValueError("every document has a single token: no within-document pairs")
+
+    def topic_sizes(z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=np.int64)
+        row = np.arange(z.shape[0])[:, None]
+        return np.bincount((row * k + z).ravel(), minlength=z.shape[0] * k).reshape(-1, k)
+
+    return {
+        "topics_used": lambda z, w: (topic_sizes(z) > 0).sum(axis=1).astype(np.float64),
+        "largest_topic": lambda z, w: topic_sizes(z).max(axis=1) / n,
+        "doc_pairs_same_topic": lambda z, w: (z[:, i_doc] == z[:, j_doc]).mean(axis=1),
+        "doc_pairs_same_word": lambda z, w: (w[:, i_doc] == w[:, j_doc]).mean(axis=1),
+        "word_topic_pairs": lambda z, w: ((w[:, i_all] == w[:, j_all])
+                                          & (z[:, i_all] == z[:, j_all])).mean(axis=1),
+        "log_joint": lambda z, w: lda_log_joint_batch(z, w, offsets, vocab_size, hyper),
+    }
+
+
+# =============================================================================== reference
+#: Deliberate defects of :class:`ReferenceLDAKernel` (for showing that the tests have power).
+MUTATIONS: dict[str | None, int] = {
+    None: 0,
+    # the conditional of token n is computed with token n still counted in its current topic
+    # (n_dk, n_kw and n_k): the defect DESIGN §5 asks the tests to rule out
+    "no_remove": 1,
+    # only the word-topic count n_kw (and n_k) keeps the token; n_dk is updated correctly
+    "no_remove_word": 2,
+}
+
+
+@numba.njit(cache=True, nogil=True)
+def _reference_sweep(
+    word_ids: np.ndarray,
+    token_docs: np.ndarray,
+    z: np.ndarray,
+    ndk: np.ndarray,
+    nkw: np.ndarray,
+    nk: np.ndarray,
+    alpha: np.ndarray,
+    beta: float,
+    mutation: int,
+    rng: np.random.Generator,
+) -> None:
+    """Dense collapsed Gibbs sweep: p(z_n = k | rest) ∝ (n_dk + α_k)(n_kw + β)/(n_k + Vβ)."""
+    num_topics = nk.shape[0]
+    vbeta = nkw.shape[1] * beta
+    cum = np.empty(num_topics)
+    for n in range(word_ids.shape[0]):
+        w = word_ids[n]
+        d = token_docs[n]
+        old = z[n]
+        # ---- remove the token (a mutant skips some of this until after the draw)
+        if mutation != 1:
+            ndk[d, old] -= 1
+        if mutation == 0:
+            nkw[old, w] -= 1
+            nk[old] -= 1
+        total = 0.0
+        for k in range(num_topics):
+            total += (ndk[d, k] + alpha[k]) * (nkw[k, w] + beta) / (nk[k] + vbeta)
+            cum[k] = total
+        u = rng.random() * total
+        new = 0
+        while new < num_topics - 1 and cum[new] <= u:
+            new += 1
+        # ---- counts stay consistent whatever the mutant: remove late, add the new topic
+        if mutation == 1:
+            ndk[d, old] -= 1
+        if mutation != 0:
+            nkw[old, w] -= 1
+            nk[old] -= 1
+        ndk[d, new] += 1
+        nkw[new, w] += 1
+        nk[new] += 1
+        z[n] = new
+
+
+class ReferenceLDAKernel(GibbsKernel):
+    """Plain dense-count collapsed Gibbs sampler for LDA: the reference for the harness tests.
+
+    O(K) per token with dense n_dk (D×K), n_kw (K×V) and n_k; systematic scan in token order,
+    like :class:`ppltopics.inference.lda.LDAKernel` (Griffiths & Steyvers, PNAS 2004)::
+
+        p(z_n = k | z_-n, w) ∝ (n_dk + α_k) (n_kw + β) / (n_k + Vβ)   (token n removed)
+
+    ``mutation`` injects a known defect (see :data:`MUTATIONS`); ``None`` is the correct
+    sampler.  Counts are kept consistent in every variant, only the conditional is wrong.
+    Meant for toy corpora (the dense K×V table).
+    """
+
+    model_name = "lda-reference"
+    pyro_params = ("z",)
+
+    def __init__(self, corpus: Corpus, hyper: Any, mutation: str | None = None,
+                 seed: int = 0) -> None:
+        super().__init__(seed)
+        if mutation not in MUTATIONS:
+            raise ValueError(f"unknown mutation {mutation!r}: one of {list(MUTATIONS)}")
+        hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)
+        self.corpus = corpus
+        self.hyper = hyper
+        self.num_topics = int(hyper.num_topics)
+        self.mutation = mutation
+
+    @property
+    def num_tokens(self) -> int:
+        return self.corpus.num_tokens
+
+    def config(self) -> dict[str, Any]:
+        return {"model": self.model_name, "num_topics": self.num_topics,
+                "beta": float(self.hyper.beta), "mutation": self.mutation}
+
+    def init_state(self, rng: np.random.Generator) -> State:
+        z = rng.integers(0, self.num_topics, size=self.corpus.num_tokens).astype(np.int32)
+        state: State = {"z": z}
+        self.resync(state)
+        return state
+
+    def resync(self, state: State) -> None:
+        """Rebuild the dense counts from ``state["z"]`` and the current ``self.corpus``."""
+        c = self.corpus
+        z = state["z"].astype(np.int32, copy=False)
+        state["z"] = z
+        state["token_docs"] = c.token_docs
+        ndk = np.zeros((c.num_docs, self.num_topics), dtype=np.int64)
+        np.add.at(ndk, (state["token_docs"], z), 1)
+        nkw = np.zeros((self.num_topics, c.vocab_size), dtype=np.int64)
+        np.add.at(nkw, (z, c.word_ids), 1)
+        state["ndk"], state["nkw"] = ndk, nkw
+        state["nk"] = nkw.sum(axis=1)
+        state["alpha"] = np.asarray(self.hyper.alpha_vector, dtype=np.float64)
+
+    def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
+        _reference_sweep(self.corpus.word_ids, state["token_docs"], state["z"], state["ndk"],
+                         state["nkw"], state["nk"], state["alpha"], float(self.hyper.beta),
+                         MUTATIONS[self.mutation], rng)
+
+    def record(self, state: State) -> dict[str, Any]:
+        from ppltopics.models.lda import log_joint_from_counts, log_likelihood_from_counts
+
+        return {
+            "lp": log_joint_from_counts(state["ndk"], state["nkw"], self.hyper),
+            "log_likelihood": log_likelihood_from_counts(state["nkw"], float(self.hyper.beta)),
+            "num_occupied": int(np.count_nonzero(state["nk"])),
+        }
