@@ -99,7 +99,20 @@ class GibbsKernel(MCMCKernel):
         self.resync(self._state)
 
     def resync(self, state: State) -> None:  # noqa: B027
-        """Rebuild derived arrays (counts) after primary arrays were set from outside."""
+        """Rebuild every derived array (counts, statistics) from the primary ones (``z``) and
+        the kernel's current data; also used after :meth:`set_data`."""
+
+    def set_data(self, data: np.ndarray) -> None:
+        """Replace the observed data, keeping its shape (Geweke's successive-conditional
+        chain redraws the data between sweeps); call :meth:`resync` afterwards.
+
+        Default: ``data`` are new word ids for ``self.corpus`` (same documents, same
+        vocabulary).  Models observing vectors override it.
+        """
+        from ppltopics.corpus import Corpus
+
+        c = self.corpus  # type: ignore[attr-defined]
+        self.corpus = Corpus(data, c.doc_offsets, c.vocab)
 
     def sample(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         assert self._state is not None and self._rng is not None

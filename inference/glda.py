@@ -293,6 +293,13 @@ class GLDAKernel(GibbsKernel):
     def num_tokens(self) -> int:
         return self.corpus.num_tokens
 
+    def set_data(self, data: np.ndarray) -> None:
+        """Replace the word-vector table (same shape; Geweke's successive-conditional chain)."""
+        data = np.ascontiguousarray(data, dtype=np.float64)
+        if data.shape != self.table.shape:
+            raise ValueError(f"expected a table of shape {self.table.shape}, got {data.shape}")
+        self.table = data
+
     def config(self) -> dict[str, Any]:
         p = self.prior
         return {"model": self.model_name, "num_topics": self.num_topics,

@@ -545,28 +545,22 @@ def pyro_forward_sampler(
 class CorpusConditional:
     """``latent_step`` for :func:`geweke_test`: ``sweeps`` kernel sweeps of ``z | w``.
 
-    Between calls the words change, so each call installs a new :class:`Corpus` with the
-    words ``w`` (same ``doc_offsets`` and vocabulary as ``kernel.corpus``) as
-    ``kernel.corpus``, writes ``z`` into a kernel state, calls ``kernel.resync(state)`` to
-    rebuild every count from (z, corpus), and runs ``kernel.step(state, rng, warmup=False)``.
-    Works for any kernel that reads its data from ``kernel.corpus`` and whose ``resync``
-    rebuilds all derived arrays (``LDAKernel``, :class:`ReferenceLDAKernel`).  The kernel is
-    modified: give the test a kernel of its own.
+    Between calls the data change, so each call installs them with ``kernel.set_data(w)``
+    (word ids for discrete models, token vectors for Gaussian ones), writes ``z`` into a
+    kernel state, calls ``kernel.resync(state)`` to rebuild every count from (z, data), and
+    runs ``kernel.step(state, rng, warmup=False)``.  The kernel is modified: give the test a
+    kernel of its own.
     """
 
     def __init__(self, kernel: GibbsKernel, sweeps: int = 1, key: str = "z") -> None:
-        if not hasattr(kernel, "corpus"):
-            raise TypeError("the kernel has no .corpus to replace")
         self.kernel = kernel
         self.sweeps = int(sweeps)
         self.key = key
-        self._offsets = kernel.corpus.doc_offsets
-        self._vocab = kernel.corpus.vocab
         self._state: State | None = None
 
     def __call__(self, z: np.ndarray, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         k = self.kernel
-        k.corpus = Corpus(w, self._offsets, self._vocab)
+        k.set_data(w)
         if self._state is None:
             self._state = k.init_state(rng)
         state = self._state
