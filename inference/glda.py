@@ -5,8 +5,11 @@ vector x_n is resampled from
 
     p(z_n = k | z_-n, x) ∝ (n_dk + α_k) · t_{ν_k−M+1}(x_n | μ_k, Ψ_k(κ_k+1)/(κ_k(ν_k−M+1)))
 
-with the NIW posterior of the vectors currently in topic k (DESIGN §5), the current token
-removed first.  Two kernels with the same stationary law:
+with the NIW posterior of the vectors in topic k *without token n* (DESIGN §5).  The token's
+own topic is scored by the leave-one-out predictive (determinant lemma + Sherman-Morrison on
+the maintained factor, :func:`~ppltopics.inference._linalg.predictive_logpdf_loo`), which
+equals remove-then-score; the rank-one downdate/update is paid only when the token moves.
+Two kernels with the same stationary law:
 
 ``method="exact"``
     every topic's predictive from its maintained Cholesky factor: O(K·M²) per token.
@@ -36,6 +39,7 @@ from ppltopics.inference._linalg import (
     niw_refactor,
     niw_remove,
     predictive_logpdf,
+    predictive_logpdf_loo,
     predictive_logpdf_topics,
     stats_from_assignments,
     topic_log_marginal,
@@ -65,21 +69,29 @@ def _exact_sweep(
     work = np.empty((M + 4, M))
     logp = np.empty(num_topics)
     buf = np.empty(num_topics)
-    log_alpha_n = np.empty(num_topics)
     refactored = 0
     for d in range(doc_offsets.shape[0] - 1):
         for n in range(doc_offsets[d], doc_offsets[d + 1]):
             x = table[word_ids[n]]
             k = z[n]
             ndk[d, k] -= 1
-            if not niw_remove(k, x, stats, prior, work):
-                refactored += 1
+            # every topic's predictive without token n: the others do not hold it, its own
+            # topic by the leave-one-out formula, so a token that stays costs no update
             predictive_logpdf_topics(x, stats, prior, logp, work)
+            logp[k] = predictive_logpdf_loo(k, x, stats, prior, work)
+            removed = False
+            if math.isnan(logp[k]):  # rounding: remove and score the usual way
+                if not niw_remove(k, x, stats, prior, work):
+                    refactored += 1
+                logp[k] = predictive_logpdf(k, x, stats, prior, work)
+                removed = True
             for t in range(num_topics):
-                log_alpha_n[t] = math.log(ndk[d, t] + alpha[t])
-                logp[t] += log_alpha_n[t]
+                logp[t] += math.log(ndk[d, t] + alpha[t])
             new = log_categorical(rng, logp, num_topics, buf)
-            niw_add(new, x, stats, prior, work)
+            if new != k or removed:
+                if not removed and not niw_remove(k, x, stats, prior, work):
+                    refactored += 1
+                niw_add(new, x, stats, prior, work)
             ndk[d, new] += 1
             z[n] = new
     return refactored
@@ -87,12 +99,14 @@ def _exact_sweep(
 
 @numba.njit(cache=True, nogil=True)
 def word_topic_logdensity(
-    table: np.ndarray, stats: NIWStats, prior: NIWPrior, out: np.ndarray
+    table: np.ndarray, stats: NIWStats, prior: NIWPrior, out: np.ndarray, words: np.ndarray
 ) -> None:
-    """``out[w, k]`` = log predictive density of word vector ``table[w]`` under topic k."""
+    """``out[w, k]`` = log predictive density of word vector ``table[w]`` under topic k, for
+    the word types ``words`` (other rows are left untouched)."""
     M = table.shape[1]
     work = np.empty((M + 4, M))
-    for w in range(table.shape[0]):
+    for i in range(words.shape[0]):
+        w = words[i]
         predictive_logpdf_topics(table[w], stats, prior, out[w], work)
 
 
@@ -151,14 +165,19 @@ def _fast_sweep(
                 last = d_topics[nd]
                 d_topics[d_pos[old]] = last
                 d_pos[last] = d_pos[old]
-            niw_remove(old, x, stats, prior, work)
+            f_old = predictive_logpdf_loo(old, x, stats, prior, work)
+            removed = False
+            if math.isnan(f_old):  # rounding: remove and score the usual way
+                niw_remove(old, x, stats, prior, work)
+                f_old = predictive_logpdf(old, x, stats, prior, work)
+                removed = True
             q_doc = 0.0
             for i in range(nd):
                 t = d_topics[i]
                 q_doc += ndk[d, t] * scaled[w, t]
             q_total = q_doc + alias_total[w]
             cur = old
-            f_cur = predictive_logpdf(cur, x, stats, prior, work)
+            f_cur = f_old
             for _ in range(mh_steps):
                 u = rng.random() * q_total
                 prop = -1
@@ -178,13 +197,16 @@ def _fast_sweep(
                 if prop == cur:
                     accepted += 1
                     continue
-                f_prop = predictive_logpdf(prop, x, stats, prior, work)
+                f_prop = f_old if prop == old else predictive_logpdf(prop, x, stats, prior, work)
                 log_ratio = f_prop - f_cur + math.log(scaled[w, cur]) - math.log(scaled[w, prop])
                 if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
                     cur = prop
                     f_cur = f_prop
                     accepted += 1
-            niw_add(cur, x, stats, prior, work)
+            if cur != old or removed:
+                if not removed:
+                    niw_remove(old, x, stats, prior, work)
+                niw_add(cur, x, stats, prior, work)
             if ndk[d, cur] == 0:
                 d_pos[cur] = nd
                 d_topics[nd] = cur
@@ -299,6 +321,7 @@ class GLDAKernel(GibbsKernel):
         if data.shape != self.table.shape:
             raise ValueError(f"expected a table of shape {self.table.shape}, got {data.shape}")
         self.table = data
+        self._words = np.unique(self.corpus.word_ids).astype(np.int64)
 
     def config(self) -> dict[str, Any]:
         p = self.prior
@@ -337,7 +360,8 @@ class GLDAKernel(GibbsKernel):
             state["alias_total"] = np.zeros(V)
 
     def _refresh(self, state: State) -> None:
-        word_topic_logdensity(self.table, _stats(state), self.prior, state["scaled"])
+        word_topic_logdensity(self.table, _stats(state), self.prior, state["scaled"],
+                              self._words)
         _refresh_alias(state["scaled"], self.alpha, state["alias_prob"], state["alias_idx"],
                        state["alias_total"], self._words)
 
@@ -394,8 +418,8 @@ class GLDAKernel(GibbsKernel):
     def record(self, state: State) -> dict[str, Any]:
         c = self.corpus
         loglik = self._loglik(state)
-        logdens = np.empty((c.vocab_size, self.num_topics))
-        word_topic_logdensity(self.table, _stats(state), self.prior, logdens)
+        logdens = np.zeros((c.vocab_size, self.num_topics))
+        word_topic_logdensity(self.table, _stats(state), self.prior, logdens, self._words)
         pointwise = np.empty(c.num_docs)
         _pointwise(c.word_ids, c.doc_offsets, state["ndk"], self.alpha, logdens, pointwise)
         share = state["count"] / c.num_tokens
