@@ -15,11 +15,18 @@ Two kernels with the same stationary law:
     every topic's predictive from its maintained Cholesky factor: O(K·M²) per token.
 ``method="fast"``
     Metropolis-Hastings with the proposal q(k) ∝ (n_dk + α_k) f̃_w(k), where f̃_w is a *stale*
-    copy of word w's K predictive densities refreshed every ``refresh_every`` sweeps: the
-    document part Σ_{k∈d} n_dk f̃_w(k) is walked over the document's topics and the α part
-    drawn in O(1) from word w's Vose alias table (Li, Ahmed, Ravi & Smola, KDD 2014).  The
-    acceptance ratio f_new(x)/f_old(x) · f̃_w(old)/f̃_w(new) needs one fresh predictive per step,
-    O(M²); the (n_dk + α_k) factors cancel.  The accepted state is kept.
+    copy of word w's K predictive densities: the document part Σ_{k∈d} n_dk f̃_w(k) is walked
+    over the document's topics and the α part drawn in O(1) from word w's Vose alias table
+    (Li, Ahmed, Ravi & Smola, KDD 2014).  The acceptance ratio
+    f_new(x)/f_old(x) · f̃_w(old)/f̃_w(new) needs one fresh predictive per step, O(M²); the
+    (n_dk + α_k) factors cancel.  The accepted state is kept.
+
+    The tables are *adapted* during warm-up only (rebuilt from the chain's state every
+    ``refresh_every`` warm-up sweeps) and frozen while sampling.  A table rebuilt from the
+    current state makes token n's proposal depend on z_n itself, which biases the chain
+    (the Geweke and enumeration tests measure it); a frozen table is a constant, so every MH
+    step is exact.  Before any adaptation the tables hold the prior predictive, equal for all
+    topics, i.e. the proposal (n_dk + α_k).
 """
 
 from __future__ import annotations
@@ -358,10 +365,22 @@ class GLDAKernel(GibbsKernel):
             state["alias_prob"] = np.zeros((V, K))
             state["alias_idx"] = np.zeros((V, K), dtype=np.int64)
             state["alias_total"] = np.zeros(V)
+            self.refresh_proposal(state, z=np.empty(0, dtype=np.int64))
 
-    def _refresh(self, state: State) -> None:
-        word_topic_logdensity(self.table, _stats(state), self.prior, state["scaled"],
-                              self._words)
+    def refresh_proposal(self, state: State, z: np.ndarray | None = None) -> None:
+        """Rebuild the fast path's stale densities and alias tables from the topics that the
+        assignments ``z`` define (default: the state's own; an empty ``z``: the prior).
+
+        Rebuilding from the state's own z is an adaptation: the runner does it in warm-up
+        only.  Tests build tables from an independent z, which keeps every step exact.
+        """
+        if z is None:
+            stats = _stats(state)
+        else:
+            z = np.asarray(z, dtype=np.int64)
+            rows = self.corpus.word_ids if z.size else np.empty(0, dtype=np.int64)
+            stats = stats_from_assignments(self.table[rows], z, self.num_topics, self.prior)
+        word_topic_logdensity(self.table, stats, self.prior, state["scaled"], self._words)
         _refresh_alias(state["scaled"], self.alpha, state["alias_prob"], state["alias_idx"],
                        state["alias_total"], self._words)
 
@@ -373,8 +392,8 @@ class GLDAKernel(GibbsKernel):
                 c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
                 stats, self.prior, rng)
         else:
-            if state["sweeps"][0] % self.refresh_every == 0:
-                self._refresh(state)
+            if warmup and state["sweeps"][0] % self.refresh_every == 0:
+                self.refresh_proposal(state)
             acc, prop = _fast_sweep(
                 c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
                 stats, self.prior, state["scaled"], state["alias_prob"], state["alias_idx"],
@@ -472,8 +491,9 @@ def fit_model(
     from ppltopics.models.glda import GLDAHyper
     from ppltopics.posterior import GaussianPosterior
 
-    if vectors is None:
-        raise TypeError("GLDA needs word vectors: pt.fit('glda', corpus, vectors=...)")
+    if vectors is None or not hasattr(vectors, "matrix"):
+        raise TypeError("GLDA needs word vectors as a ppltopics.WordVectors: "
+                        "pt.fit('glda', corpus, vectors=pt.WordVectors.glove(corpus.vocab))")
     table = vectors.matrix(corpus.vocab)
     hyper = GLDAHyper(num_topics=num_topics, alpha=alpha, kappa0=kappa0, nu0=nu0, mu0=mu0,
                       psi0=psi0)

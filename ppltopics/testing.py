@@ -105,6 +105,10 @@ __all__ = [
     "lda_log_joint_batch",
     "ReferenceLDAKernel",
     "MUTATIONS",
+    "niw_prior_draw",
+    "glda_vector_conditional",
+    "glda_log_joint_batch",
+    "glda_test_functions",
 ]
 
 #: Largest state space :func:`enumerate_posterior` agrees to list.
@@ -803,3 +807,173 @@ class ReferenceLDAKernel(GibbsKernel):
             "log_likelihood": log_likelihood_from_counts(state["nkw"], float(self.hyper.beta)),
             "num_occupied": int(np.count_nonzero(state["nk"])),
         }
+
+
+# =============================================================================== GLDA pieces
+# Adapters for testing Gaussian LDA (ppltopics.models.glda / ppltopics.inference.glda) with
+# the harness above: the exact data conditional v | z of the story, a batched collapsed log
+# joint, and label-invariant test functions of (z, v).  Plain numpy, independent of the
+# kernels' numba NIW algebra (inference._linalg) and of the Pyro story's NIW sampler.
+def niw_prior_draw(
+    hyper: Any, size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` independent draws (μ_k, Σ_k) ~ NIW(μ0, κ0, Ψ0, ν0) (numpy, Bartlett).
+
+    Σ⁻¹ ~ Wishart(Ψ0⁻¹, ν0) by the Bartlett decomposition (L A Aᵀ Lᵀ with L = chol(Ψ0⁻¹),
+    A lower triangular, A_ii = √χ²(ν0 − i), A_ij ~ N(0, 1) below the diagonal), so
+    Σ ~ IW(Ψ0, ν0); then μ ~ N(μ0, Σ/κ0).  ``hyper`` is a
+    :class:`ppltopics.models.glda.ResolvedGLDAHyper`.  Returns (size, M) means and
+    (size, M, M) covariances.
+    """
+    mu0 = np.asarray(hyper.mu0, dtype=np.float64)
+    psi0 = np.asarray(hyper.psi0, dtype=np.float64)
+    kappa0, nu0 = float(hyper.kappa0), float(hyper.nu0)
+    m = mu0.size
+    chol_prec = np.linalg.cholesky(np.linalg.inv(psi0))
+    a = np.zeros((size, m, m))
+    rows, cols = np.tril_indices(m, -1)
+    a[:, rows, cols] = rng.standard_normal((size, rows.size))
+    diag = np.arange(m)
+    a[:, diag, diag] = np.sqrt(rng.chisquare(nu0 - diag, size=(size, m)))
+    la = chol_prec @ a  # precision = (L A)(L A)ᵀ
+    cov = np.linalg.inv(la @ np.swapaxes(la, 1, 2))
+    cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+    chol_cov = np.linalg.cholesky(cov)
+    mean = mu0 + np.einsum("kij,kj->ki", chol_cov, rng.standard_normal((size, m))) / math.sqrt(
+        kappa0)
+    return mean, cov
+
+
+def glda_vector_conditional(
+    hyper: Any,
+) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+    """Exact draw of the token vectors given the topics, ``v ~ p(v | z)``, under the GLDA story.
+
+    A priori the topic parameters (μ_k, Σ_k) are independent of z (θ only affects z), so
+    p(v | z) = ∫ Π_n N(v_n | μ_{z_n}, Σ_{z_n}) p(μ, Σ) dμ dΣ: draw every (μ_k, Σ_k) afresh
+    from the NIW *prior* (:func:`niw_prior_draw`), then v_n ~ N(μ_{z_n}, Σ_{z_n}).
+    ``hyper`` is a :class:`ppltopics.models.glda.ResolvedGLDAHyper`.  Returns
+    ``data_step(z, rng) -> v`` ((N, M) float64) for :func:`geweke_test`.
+    """
+    num_topics = int(hyper.num_topics)
+
+    def data_step(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        z = np.asarray(z, dtype=np.int64)
+        mean, cov = niw_prior_draw(hyper, num_topics, rng)
+        chol = np.linalg.cholesky(cov)
+        eps = rng.standard_normal((z.size, mean.shape[1]))
+        return mean[z] + np.einsum("nij,nj->ni", chol[z], eps)
+
+    return data_step
+
+
+def glda_log_joint_batch(
+    z: np.ndarray, v: np.ndarray, doc_offsets: np.ndarray, hyper: Any
+) -> np.ndarray:
+    """Collapsed log p(v, z) of each draw, ``z`` (S, N) and ``v`` (S, N, M): vectorised
+    :func:`ppltopics.models.glda.log_joint` (same formula; empty topics contribute 0)::
+
+        Σ_k [−(n_k M/2) log π + (M/2) log(κ0/κ_n) + (ν0/2) log|Ψ0| − (ν_n/2) log|Ψ_n|
+             + log Γ_M(ν_n/2) − log Γ_M(ν0/2)]  +  Σ_d DirMult(n_d· | α)
+    """
+    from scipy.special import multigammaln
+
+    z = np.atleast_2d(np.asarray(z, dtype=np.int64))
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim == 2:
+        v = v[None]
+    s, n = z.shape
+    m = v.shape[2]
+    k = int(hyper.num_topics)
+    alpha = np.asarray(hyper.alpha, dtype=np.float64)
+    mu0 = np.asarray(hyper.mu0, dtype=np.float64)
+    psi0 = np.asarray(hyper.psi0, dtype=np.float64)
+    kappa0, nu0 = float(hyper.kappa0), float(hyper.nu0)
+    onehot = (z[:, :, None] == np.arange(k)).astype(np.float64)  # (S, N, K)
+    counts = onehot.sum(axis=1)  # (S, K)
+    xc = v - mu0  # about μ0: Ψ_n = Ψ0 + Σ(x−μ0)(x−μ0)ᵀ − κ_n d dᵀ, d = Σ(x−μ0)/κ_n
+    sums = np.einsum("snk,sni->ski", onehot, xc)
+    scatter = np.einsum("snk,sni,snj->skij", onehot, xc, xc)
+    kappa_n = kappa0 + counts
+    nu_n = nu0 + counts
+    psi_n = psi0 + scatter - np.einsum("ski,skj->skij", sums, sums) / kappa_n[:, :, None, None]
+    _, logdet_n = np.linalg.slogdet(0.5 * (psi_n + np.swapaxes(psi_n, 2, 3)))
+    _, logdet0 = np.linalg.slogdet(psi0)
+    per_topic = (-0.5 * counts * m * math.log(math.pi)
+                 + 0.5 * m * (math.log(kappa0) - np.log(kappa_n))
+                 + 0.5 * nu0 * logdet0 - 0.5 * nu_n * logdet_n
+                 + multigammaln(0.5 * nu_n, m) - multigammaln(0.5 * nu0, m))
+    loglik = np.where(counts > 0, per_topic, 0.0).sum(axis=1)
+    lengths = np.diff(np.asarray(doc_offsets, dtype=np.int64))
+    d = lengths.size
+    docs = np.repeat(np.arange(d), lengths)
+    row = np.arange(s)[:, None]
+    ndk = np.bincount((row * d * k + docs * k + z).ravel(), minlength=s * d * k).reshape(s, d, k)
+    a0 = alpha.sum()
+    logprior = (d * gammaln(a0) - gammaln(lengths + a0).sum()
+                + (gammaln(ndk + alpha) - gammaln(alpha)).sum(axis=(1, 2)))
+    return loglik + logprior
+
+
+def glda_test_functions(
+    doc_offsets: np.ndarray, hyper: Any
+) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """Label-invariant test functions g(z, v) of GLDA for :func:`geweke_test` (batched:
+    ``z`` (S, N), ``v`` (S, N, M)).
+
+    - ``topics_used``: number of distinct topics among the tokens;
+    - ``largest_topic``: share of the tokens in the largest topic;
+    - ``doc_pairs_same_topic``: fraction of within-document token pairs with the same topic
+      (the n_dk update and α);
+    - ``same_topic_rel_dist``: mean over all token pairs of
+      1[z_i = z_j]·‖v_i − v_j‖² / (‖v_i − μ0‖² + ‖v_j − μ0‖²) (couples z and v: within-topic
+      spread relative to the distance from μ0, i.e. the scatter the kernels maintain);
+    - ``same_topic_cos``: mean over all token pairs of 1[z_i = z_j]·cos(v_i − μ0, v_j − μ0)
+      (topics off μ0 with their own direction: the sums and κ0);
+    - ``log_mean_offset``: log ‖mean_n v_n − μ0‖ (a statistic of v: checks the data
+      conditional against the forward draws);
+    - ``log_joint``: collapsed log p(v, z) (:func:`glda_log_joint_batch`).
+
+    With a small ν0 (e.g. M + 2) the topic covariances are heavy tailed (E[Σ²] is infinite for
+    ν0 ≤ M + 3), so polynomials of v such as ‖v_i − v_j‖² have infinite variance and would
+    void the t statistics; every function here is bounded or a logarithm.
+    """
+    offsets = np.asarray(doc_offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    n = int(offsets[-1])
+    k = int(hyper.num_topics)
+    mu0 = np.asarray(hyper.mu0, dtype=np.float64)
+    docs = np.repeat(np.arange(lengths.size), lengths)
+    i_all, j_all = np.triu_indices(n, 1)
+    same_doc = docs[i_all] == docs[j_all]
+    i_doc, j_doc = i_all[same_doc], j_all[same_doc]
+    if i_doc.size == 0:
+        raise ValueError("every document has a single token: no within-document pairs")
+
+    def topic_sizes(z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=np.int64)
+        row = np.arange(z.shape[0])[:, None]
+        return np.bincount((row * k + z).ravel(), minlength=z.shape[0] * k).reshape(-1, k)
+
+    def same(z: np.ndarray) -> np.ndarray:
+        return z[:, i_all] == z[:, j_all]
+
+    def rel_dist(z: np.ndarray, v: np.ndarray) -> np.ndarray:
+        sq = ((v - mu0) ** 2).sum(axis=2)
+        d2 = ((v[:, i_all] - v[:, j_all]) ** 2).sum(axis=2)
+        return (same(z) * d2 / (sq[:, i_all] + sq[:, j_all])).mean(axis=1)
+
+    def cos(z: np.ndarray, v: np.ndarray) -> np.ndarray:
+        xc = v - mu0
+        u = xc / np.linalg.norm(xc, axis=2, keepdims=True)
+        return (same(z) * (u[:, i_all] * u[:, j_all]).sum(axis=2)).mean(axis=1)
+
+    return {
+        "topics_used": lambda z, v: (topic_sizes(z) > 0).sum(axis=1).astype(np.float64),
+        "largest_topic": lambda z, v: topic_sizes(z).max(axis=1) / n,
+        "doc_pairs_same_topic": lambda z, v: (z[:, i_doc] == z[:, j_doc]).mean(axis=1),
+        "same_topic_rel_dist": rel_dist,
+        "same_topic_cos": cos,
+        "log_mean_offset": lambda z, v: np.log(np.linalg.norm(v.mean(axis=1) - mu0, axis=1)),
+        "log_joint": lambda z, v: glda_log_joint_batch(z, v, offsets, hyper),
+    }
