@@ -57,6 +57,7 @@ from ppltopics.inference.base import GibbsKernel, State
 __all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
 
 _STATS = ("count", "sums", "scatter", "chol", "logdet")
+_NO_WEIGHTS = np.empty((0, 0))
 
 
 def _stats(state: State) -> NIWStats:
@@ -65,13 +66,19 @@ def _stats(state: State) -> NIWStats:
 
 # ----------------------------------------------------------------------------- sweeps
 @numba.njit(cache=True, nogil=True)
-def _exact_sweep(
+def exact_sweep(
     word_ids: np.ndarray, doc_offsets: np.ndarray, table: np.ndarray, z: np.ndarray,
     ndk: np.ndarray, alpha: np.ndarray, stats: NIWStats, prior: NIWPrior,
-    rng: np.random.Generator,
+    rng: np.random.Generator, doc_logw: np.ndarray,
 ) -> int:
-    """One systematic-scan sweep of exact collapsed Gibbs; returns the number of refactorings."""
-    num_topics = alpha.shape[0]
+    """One systematic-scan sweep of exact Gibbs over z with Gaussian topics integrated out.
+
+    The document factor is (n_dk + α_k) (GLDA, θ integrated out) when ``doc_logw`` is empty,
+    and exp(doc_logw[d, k]) otherwise (CGTM: θ_d = softmax(η_d) given, so the weight is
+    e^{η_dk} and n_dk only bookkeeping).  Returns the number of refactorisations.
+    """
+    num_topics = ndk.shape[1]
+    collapsed = doc_logw.shape[0] == 0
     M = table.shape[1]
     work = np.empty((M + 4, M))
     logp = np.empty(num_topics)
@@ -92,8 +99,12 @@ def _exact_sweep(
                     refactored += 1
                 logp[k] = predictive_logpdf(k, x, stats, prior, work)
                 removed = True
-            for t in range(num_topics):
-                logp[t] += math.log(ndk[d, t] + alpha[t])
+            if collapsed:
+                for t in range(num_topics):
+                    logp[t] += math.log(ndk[d, t] + alpha[t])
+            else:
+                for t in range(num_topics):
+                    logp[t] += doc_logw[d, t]
             new = log_categorical(rng, logp, num_topics, buf)
             if new != k or removed:
                 if not removed and not niw_remove(k, x, stats, prior, work):
@@ -225,17 +236,15 @@ def _fast_sweep(
 
 @numba.njit(cache=True, nogil=True)
 def _pointwise(
-    word_ids: np.ndarray, doc_offsets: np.ndarray, ndk: np.ndarray, alpha: np.ndarray,
-    logdens: np.ndarray, out: np.ndarray,
+    word_ids: np.ndarray, doc_offsets: np.ndarray, theta: np.ndarray, logdens: np.ndarray,
+    out: np.ndarray,
 ) -> None:
-    """out[d] = Σ_n log Σ_k θ̂_dk f_k(x_n), θ̂_dk = (n_dk + α_k)/(N_d + α₀)."""
-    num_topics = alpha.shape[0]
-    alpha0 = alpha.sum()
+    """out[d] = Σ_n log Σ_k θ_dk f_k(x_n) for the document proportions ``theta`` (D, K)."""
+    num_topics = theta.shape[1]
     logtheta = np.empty(num_topics)
     for d in range(doc_offsets.shape[0] - 1):
-        length = doc_offsets[d + 1] - doc_offsets[d]
         for k in range(num_topics):
-            logtheta[k] = math.log((ndk[d, k] + alpha[k]) / (length + alpha0))
+            logtheta[k] = math.log(theta[d, k])
         total = 0.0
         for n in range(doc_offsets[d], doc_offsets[d + 1]):
             w = word_ids[n]
@@ -388,9 +397,9 @@ class GLDAKernel(GibbsKernel):
         c = self.corpus
         stats = _stats(state)
         if self.method == "exact":
-            state["refactored"][0] += _exact_sweep(
+            state["refactored"][0] += exact_sweep(
                 c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
-                stats, self.prior, rng)
+                stats, self.prior, rng, _NO_WEIGHTS)
         else:
             if warmup and state["sweeps"][0] % self.refresh_every == 0:
                 self.refresh_proposal(state)
@@ -419,6 +428,11 @@ class GLDAKernel(GibbsKernel):
         return float((gammaln(a.sum()) - gammaln(lengths + a.sum())).sum()
                      + (gammaln(ndk + a) - gammaln(a)).sum())
 
+    def doc_theta(self, state: State) -> np.ndarray:
+        """Point estimate of θ: (n_dk + α_k)/(N_d + α₀) (θ integrated out in GLDA)."""
+        a = self.alpha
+        return (state["ndk"] + a) / (self.corpus.doc_lengths[:, None] + a.sum())
+
     def topic_means(self, state: State) -> np.ndarray:
         p = self.prior
         kn = p.kappa0 + state["count"]
@@ -440,7 +454,7 @@ class GLDAKernel(GibbsKernel):
         logdens = np.zeros((c.vocab_size, self.num_topics))
         word_topic_logdensity(self.table, _stats(state), self.prior, logdens, self._words)
         pointwise = np.empty(c.num_docs)
-        _pointwise(c.word_ids, c.doc_offsets, state["ndk"], self.alpha, logdens, pointwise)
+        _pointwise(c.word_ids, c.doc_offsets, self.doc_theta(state), logdens, pointwise)
         share = state["count"] / c.num_tokens
         out: dict[str, Any] = {
             "lp": loglik + self._logprior(state),
@@ -464,8 +478,7 @@ class GLDAKernel(GibbsKernel):
                        count=np.zeros(1))
         acc["topic_mean"] += self.topic_means(state)
         acc["topic_cov"] += self.topic_covs(state)
-        a = self.alpha
-        acc["theta"] += (state["ndk"] + a) / (c.doc_lengths[:, None] + a.sum())
+        acc["theta"] += self.doc_theta(state)
         np.add.at(acc["word_topic"], (state["z"], c.word_ids), 1.0)
         acc["count"] += 1
 

@@ -564,9 +564,12 @@ def heldout_loglik(post: Any, test: Corpus, particles: int = 20, seed: int = 0) 
     word_ids, offsets, unknown = _map_to_vocab(test, post.corpus.vocab)
     if word_ids.size == 0:
         raise ValueError("no token of the test documents is in the model's vocabulary")
-    table, log_scale = post.word_topic_table()
     rng = np.random.default_rng(seed)
-    per_doc = left_to_right(word_ids, offsets, table, log_scale,
-                            np.asarray(post.alpha, dtype=np.float64), particles, rng)
+    if hasattr(post, "heldout_per_doc"):  # models without a Dirichlet θ (CGTM)
+        per_doc = post.heldout_per_doc(word_ids, offsets, particles, rng)
+    else:
+        table, log_scale = post.word_topic_table()
+        per_doc = left_to_right(word_ids, offsets, table, log_scale,
+                                np.asarray(post.alpha, dtype=np.float64), particles, rng)
     return HeldoutResult(float(per_doc.sum()), per_doc, int(word_ids.size), particles,
                          getattr(post, "heldout_kind", "log probability"), unknown)

@@ -102,12 +102,8 @@ class Posterior:
         dims: dict[str, list[str]] = dict(kernel.record_dims)
         estimates: dict[str, np.ndarray] = {}
         for name, edims in kernel.estimate_dims.items():
-            vals = []
-            for est, perm in zip(per_chain, perms, strict=True):
-                v = est[name]
-                if perm is not None and "topic" in edims:
-                    v = np.take(v, perm, axis=edims.index("topic"))
-                vals.append(v)
+            vals = [_permute_topics(est[name], perm, edims, 0)
+                    for est, perm in zip(per_chain, perms, strict=True)]
             estimates[name] = np.mean(vals, axis=0)
         groups: dict[str, dict[str, np.ndarray]] = {g: {} for g in _GROUPS}
         for key_ in results[0].stats:
@@ -115,13 +111,9 @@ class Posterior:
         for key_, vdims in dims.items():
             if key_ not in results[0].draws:
                 continue
-            arrs = []
-            for r, perm in zip(results, perms, strict=True):
-                a = r.draws[key_]
-                if perm is not None and "topic" in vdims:
-                    a = np.take(a, perm, axis=1 + vdims.index("topic"))
-                arrs.append(a)
-            groups["posterior"][key_] = np.stack(arrs)
+            groups["posterior"][key_] = np.stack([
+                _permute_topics(r.draws[key_], perm, vdims, 1)
+                for r, perm in zip(results, perms, strict=True)])
         if results[0].pointwise is not None:
             groups["log_likelihood"]["w"] = np.stack([r.pointwise for r in results])
             dims["w"] = ["doc"]
@@ -236,6 +228,21 @@ class Posterior:
         return klass(corpus, groups, meta["dims"], estimates, meta["settings"])
 
 
+#: dimension names indexed by topic (a topic-by-topic matrix has both)
+TOPIC_DIMS = ("topic", "topic_b")
+
+
+def _permute_topics(a: np.ndarray, perm: np.ndarray | None, dims: Sequence[str],
+                    lead: int) -> np.ndarray:
+    """Apply a topic relabelling to every topic-indexed axis (``lead`` leading draw axes)."""
+    if perm is None:
+        return a
+    for i, d in enumerate(dims):
+        if d in TOPIC_DIMS:
+            a = np.take(a, perm, axis=lead + i)
+    return a
+
+
 def _map_to_vocab(new_corpus: Corpus, vocab: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
     """Re-index ``new_corpus`` onto ``vocab`` keeping every document (unknown words dropped)."""
     index = {w: i for i, w in enumerate(vocab)}
@@ -324,3 +331,70 @@ class GaussianPosterior(Posterior):
         m = logd.max(axis=1)
         return np.ascontiguousarray(np.exp(logd - m[:, None])), -m
 
+
+
+@register("cgtm")
+class CGTMPosterior(GaussianPosterior):
+    """Posterior of the correlated Gaussian topic model: GLDA's estimates plus the topic
+    correlation matrix ``topic_corr`` (K, K) of η and its mean ``eta_mu`` / covariance
+    ``eta_cov``; ``doc_topics`` is E[softmax(η_d)]."""
+
+    @property
+    def alpha(self) -> np.ndarray:
+        raise AttributeError("CGTM has logistic-normal proportions, no Dirichlet alpha")
+
+    def transform(self, new_corpus: Corpus, num_sweeps: int = 60, burn_in: int = 20,
+                  seed: int = 0, **_: Any) -> np.ndarray:
+        """E[softmax(η)] of unseen documents: Gibbs over (z, η) with the topics and (μ, Σ)
+        fixed at their posterior means.  Unknown words are dropped."""
+        from ppltopics.inference.cgtm import fold_in_eta
+
+        if num_sweeps <= burn_in or burn_in < 0:
+            raise ValueError("need num_sweeps > burn_in >= 0")
+        word_ids, offsets, _unknown = _map_to_vocab(new_corpus, self.corpus.vocab)
+        if word_ids.size == 0:
+            raise ValueError("no token of the new documents is in the model's vocabulary")
+        table, _ = self.word_topic_table()
+        return fold_in_eta(word_ids, offsets, table, self.estimates["eta_mu"],
+                           self.estimates["eta_cov"], num_sweeps, burn_in,
+                           np.random.default_rng(seed))
+
+    def heldout_per_doc(self, word_ids: np.ndarray, offsets: np.ndarray, particles: int,
+                        rng: np.random.Generator) -> np.ndarray:
+        """log p(v_d) ≈ log (1/S) Σ_s Π_n Σ_k softmax(η_s)_k f_k(v_n), η_s ~ N(μ̄, Σ̄):
+        importance sampling from the prior of η (unbiased for p(v_d)), S = 50·particles."""
+        from scipy.special import logsumexp as lse
+
+        logd = self.word_logdensity()
+        S = 50 * particles
+        eta = rng.multivariate_normal(self.estimates["eta_mu"], self.estimates["eta_cov"], S)
+        logtheta = eta - lse(eta, axis=1, keepdims=True)  # (S, K)
+        out = np.empty(offsets.size - 1)
+        for d in range(offsets.size - 1):
+            ld = logd[word_ids[offsets[d]:offsets[d + 1]]]  # (N_d, K)
+            per_s = lse(logtheta[:, None, :] + ld[None, :, :], axis=2).sum(axis=1)
+            out[d] = lse(per_s) - np.log(S)
+        return out
+
+    def plot_correlation(self, path: str | Path) -> Path:
+        """Heat map of the posterior-mean topic correlation, labelled by each topic's top
+        words, to PNG."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        corr = self.estimates["topic_corr"]
+        labels = [" ".join(w[:3]) for w in self.top_words(3)]
+        size = max(4.0, 0.35 * len(labels) + 2)
+        fig, ax = plt.subplots(figsize=(size + 1.5, size))
+        im = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
+        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        fig.colorbar(im, ax=ax, label="posterior mean correlation of η")
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return path
