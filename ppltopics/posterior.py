@@ -336,8 +336,9 @@ class GaussianPosterior(Posterior):
 @register("cgtm")
 class CGTMPosterior(GaussianPosterior):
     """Posterior of the correlated Gaussian topic model: GLDA's estimates plus the topic
-    correlation matrix ``topic_corr`` (K, K) of η and its mean ``eta_mu`` / covariance
-    ``eta_cov``; ``doc_topics`` is E[softmax(η_d)]."""
+    correlation ``topic_corr`` (K, K) — of the centred η, the part the data identify (see
+    :func:`ppltopics.inference.cgtm.identified_corr`) — and the raw mean ``eta_mu`` and
+    covariance ``eta_cov`` of η; ``doc_topics`` is E[softmax(η_d)]."""
 
     @property
     def alpha(self) -> np.ndarray:
