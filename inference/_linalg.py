@@ -339,6 +339,20 @@ def _solve_lower_sq(L: np.ndarray, y: np.ndarray) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
+def _t_logpdf(q: float, logdet: float, c: float, dof: float, M: int) -> float:
+    """log t_dof(x | μ, c·A) given q = (x−μ)ᵀ A⁻¹ (x−μ) and logdet = log|A|:
+    lgamma((dof+M)/2) − lgamma(dof/2) − (M/2) log(dof·π) − ½ log|c·A|
+    − ((dof+M)/2) log(1 + q/(c·dof))."""
+    return (
+        math.lgamma(0.5 * (dof + M))
+        - math.lgamma(0.5 * dof)
+        - 0.5 * M * (math.log(dof) + _LOG_PI)
+        - 0.5 * (logdet + M * math.log(c))
+        - 0.5 * (dof + M) * math.log1p(q / (c * dof))
+    )
+
+
+@numba.njit(cache=True, nogil=True)
 def _mvt_logpdf_scaled(
     x: np.ndarray,
     mu: np.ndarray,
@@ -352,14 +366,7 @@ def _mvt_logpdf_scaled(
     M = x.shape[0]
     for i in range(M):
         y[i] = x[i] - mu[i]
-    maha = _solve_lower_sq(L, y) / c
-    return (
-        math.lgamma(0.5 * (dof + M))
-        - math.lgamma(0.5 * dof)
-        - 0.5 * M * (math.log(dof) + _LOG_PI)
-        - 0.5 * (logdet + M * math.log(c))
-        - 0.5 * (dof + M) * math.log1p(maha / dof)
-    )
+    return _t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -539,15 +546,8 @@ def _predictive(
     y = work[0]
     for i in range(M):
         y[i] = x[i] - (prior.kappa0 * prior.mu0[i] + sums[i]) / kappa_n
-    maha = _solve_lower_sq(L, y)
     c = (kappa_n + 1.0) / (kappa_n * dof)
-    return (
-        math.lgamma(0.5 * (dof + M))
-        - math.lgamma(0.5 * dof)
-        - 0.5 * M * (math.log(dof) + _LOG_PI)
-        - 0.5 * (logdet + M * math.log(c))
-        - 0.5 * (dof + M) * math.log1p(maha / (c * dof))
-    )
+    return _t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -593,16 +593,8 @@ def predictive_logpdf_loo(
     if not one_minus > 1e-10:
         return np.nan
     dof = prior.nu0 + (n - 1) - M + 1.0
-    s = (kappa_p + 1.0) / (kappa_p * dof)
-    maha = q / one_minus
-    logdet = stats.logdet[k] + math.log(one_minus)
-    return (
-        math.lgamma(0.5 * (dof + M))
-        - math.lgamma(0.5 * dof)
-        - 0.5 * M * (math.log(dof) + _LOG_PI)
-        - 0.5 * (logdet + M * math.log(s))
-        - 0.5 * (dof + M) * math.log1p(maha / (s * dof))
-    )
+    c_scale = (kappa_p + 1.0) / (kappa_p * dof)
+    return _t_logpdf(q / one_minus, stats.logdet[k] + math.log(one_minus), c_scale, dof, M)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -72,7 +72,7 @@ from ppltopics.models.glda import (
     _check_vectors,
     _finite_float,
 )
-from ppltopics.models.lda import RowCategorical, _doc_lengths, _doc_lengths_tensor
+from ppltopics.models.lda import RowCategorical, _doc_lengths
 from ppltopics.vectors import WordVectors
 
 __all__ = [
@@ -436,22 +436,8 @@ def model(
     :class:`RowCategorical` / :class:`RowMultivariateNormal` sites as in GLDA (``z`` may be
     enumerated with ``max_plate_nesting=1``).
     """
-    lengths = _doc_lengths_tensor(doc_lengths)
-    num_docs = int(lengths.numel())
-    doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths,
-                                        output_size=int(lengths.sum()))
+    num_docs, doc_index, r, data = glda.story_inputs(doc_lengths, hyper, data, _resolved)
     num_tokens = int(doc_index.numel())
-    if data is not None:
-        data_np = _check_vectors(data, "data")
-        if data_np.shape[0] != num_tokens:
-            raise ValueError(
-                f"data must hold one vector per token ({num_tokens}), got shape "
-                f"{data_np.shape}"
-            )
-        r = _resolved(hyper, data_np)
-        data = torch.as_tensor(data_np, dtype=_DTYPE)
-    else:
-        r = _resolved(hyper, None)
     topic_prior = NormalInverseWishart(
         torch.tensor(r.mu0, dtype=_DTYPE), r.kappa0, torch.tensor(r.psi0, dtype=_DTYPE), r.nu0,
     )

@@ -740,6 +740,27 @@ class GLDASample(NamedTuple):
     doc_index: torch.Tensor  # (N,)
 
 
+def story_inputs(doc_lengths: Any, hyper: Any, data: Any,
+                 resolve: Any) -> tuple[int, torch.Tensor, Any, torch.Tensor | None]:
+    """Shared prologue of the Gaussian-topic stories (GLDA, CGTM): the number of documents,
+    the token→document index,
+    the resolved hyperparameters (``resolve(hyper, vectors or None)``) and ``data`` as a
+    float64 tensor, checked to hold one vector per token."""
+    lengths = _doc_lengths_tensor(doc_lengths)
+    num_docs = int(lengths.numel())
+    doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths,
+                                        output_size=int(lengths.sum()))
+    if data is None:
+        return num_docs, doc_index, resolve(hyper, None), None
+    data_np = _check_vectors(data, "data")
+    if data_np.shape[0] != doc_index.numel():
+        raise ValueError(
+            f"data must hold one vector per token ({doc_index.numel()}), got shape "
+            f"{data_np.shape}"
+        )
+    return num_docs, doc_index, resolve(hyper, data_np), torch.as_tensor(data_np, dtype=_DTYPE)
+
+
 def model(
     doc_lengths: Sequence[int] | np.ndarray | torch.Tensor,
     hyper: GLDAHyper | ResolvedGLDAHyper,
@@ -770,22 +791,8 @@ def model(
     :class:`RowMultivariateNormal` sites (no N×K or N×M×M table is formed); ``z`` may be
     enumerated with ``max_plate_nesting=1``.
     """
-    lengths = _doc_lengths_tensor(doc_lengths)
-    num_docs = int(lengths.numel())
-    doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths,
-                                        output_size=int(lengths.sum()))
+    num_docs, doc_index, r, data = story_inputs(doc_lengths, hyper, data, _resolved)
     num_tokens = int(doc_index.numel())
-    if data is not None:
-        data_np = _check_vectors(data, "data")
-        if data_np.shape[0] != num_tokens:
-            raise ValueError(
-                f"data must hold one vector per token ({num_tokens}), got shape "
-                f"{data_np.shape}"
-            )
-        r = _resolved(hyper, data_np)
-        data = torch.as_tensor(data_np, dtype=_DTYPE)
-    else:
-        r = _resolved(hyper, None)
     prior = NormalInverseWishart(
         torch.tensor(r.mu0, dtype=_DTYPE), r.kappa0,
         torch.tensor(r.psi0, dtype=_DTYPE), r.nu0,
