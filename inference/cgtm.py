@@ -54,17 +54,22 @@ def identified_corr(cov: np.ndarray) -> np.ndarray:
 
 def sample_pg(b: np.ndarray, c: np.ndarray, rng: np.random.Generator,
               exact_max: int | None) -> np.ndarray:
-    """PG(b, c) draws (vectorised); exact (Devroye) where b <= exact_max or exact_max is None."""
+    """PG(b, c) draws (vectorised); exact (Devroye) where b <= exact_max or exact_max is None.
+
+    PG(0, c) is the point mass at 0 (an empty document: η_dk then follows its prior
+    conditional)."""
     from polyagamma import random_polyagamma
 
     b = np.asarray(b, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
-    out = np.empty(c.shape)
+    out = np.zeros(c.shape)
     exact = np.ones(c.shape, bool) if exact_max is None else b <= exact_max
+    exact &= b > 0
     if exact.any():
         out[exact] = random_polyagamma(b[exact], c[exact], method="devroye", random_state=rng)
-    if (~exact).any():
-        out[~exact] = random_polyagamma(b[~exact], c[~exact], random_state=rng)
+    approx = ~exact & (b > 0)
+    if approx.any():
+        out[approx] = random_polyagamma(b[approx], c[approx], random_state=rng)
     return out
 
 
