@@ -130,12 +130,16 @@ def word_topic_logdensity(
 
 @numba.njit(cache=True, nogil=True)
 def _refresh_alias(
-    stale: np.ndarray, alpha: np.ndarray, alias_prob: np.ndarray, alias_idx: np.ndarray,
-    alias_total: np.ndarray, words: np.ndarray,
+    log_scaled: np.ndarray, scaled: np.ndarray, alpha: np.ndarray, alias_prob: np.ndarray,
+    alias_idx: np.ndarray, alias_total: np.ndarray, words: np.ndarray,
 ) -> None:
-    """Turn stale log densities into per-word scaled densities f̃_w(k) and α-part alias tables.
+    """From stale log densities: per-word shifted logs (for the MH ratio), their exponentials
+    f̃_w(k) (for drawing proposals) and α-part alias tables.
 
-    Rows are scaled by exp(-max_k) (the scale cancels in the MH ratio and in q's normalising).
+    Rows are shifted by their maximum (the shift cancels in the MH ratio and in q's
+    normalising).  The ratio uses the logs, never log(f̃): an exponential that underflows to
+    0 (a token thousands of nats from its best topic) would make log f̃ = -inf and strand the
+    token in its topic for good.
     """
     num_topics = alpha.shape[0]
     weights = np.empty(num_topics)
@@ -143,11 +147,12 @@ def _refresh_alias(
         w = words[i]
         m = -np.inf
         for k in range(num_topics):
-            if stale[w, k] > m:
-                m = stale[w, k]
+            if log_scaled[w, k] > m:
+                m = log_scaled[w, k]
         for k in range(num_topics):
-            stale[w, k] = math.exp(stale[w, k] - m)
-            weights[k] = alpha[k] * stale[w, k]
+            log_scaled[w, k] -= m
+            scaled[w, k] = math.exp(log_scaled[w, k])
+            weights[k] = alpha[k] * scaled[w, k]
         alias_total[w] = build_alias(weights, alias_prob[w], alias_idx[w])
 
 
@@ -155,8 +160,8 @@ def _refresh_alias(
 def _fast_sweep(
     word_ids: np.ndarray, doc_offsets: np.ndarray, table: np.ndarray, z: np.ndarray,
     ndk: np.ndarray, alpha: np.ndarray, stats: NIWStats, prior: NIWPrior,
-    scaled: np.ndarray, alias_prob: np.ndarray, alias_idx: np.ndarray,
-    alias_total: np.ndarray, mh_steps: int, rng: np.random.Generator,
+    scaled: np.ndarray, log_scaled: np.ndarray, alias_prob: np.ndarray,
+    alias_idx: np.ndarray, alias_total: np.ndarray, mh_steps: int, rng: np.random.Generator,
 ) -> tuple[int, int]:
     """One sweep of alias + Metropolis-Hastings Gibbs; returns (accepted, proposed)."""
     num_topics = alpha.shape[0]
@@ -216,7 +221,7 @@ def _fast_sweep(
                     accepted += 1
                     continue
                 f_prop = f_old if prop == old else predictive_logpdf(prop, x, stats, prior, work)
-                log_ratio = f_prop - f_cur + math.log(scaled[w, cur]) - math.log(scaled[w, prop])
+                log_ratio = f_prop - f_cur + log_scaled[w, cur] - log_scaled[w, prop]
                 if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
                     cur = prop
                     f_cur = f_prop
@@ -371,6 +376,7 @@ class GLDAKernel(GibbsKernel):
         if self.method == "fast":
             V, K = c.vocab_size, self.num_topics
             state["scaled"] = np.zeros((V, K))
+            state["log_scaled"] = np.zeros((V, K))
             state["alias_prob"] = np.zeros((V, K))
             state["alias_idx"] = np.zeros((V, K), dtype=np.int64)
             state["alias_total"] = np.zeros(V)
@@ -389,9 +395,9 @@ class GLDAKernel(GibbsKernel):
             z = np.asarray(z, dtype=np.int64)
             rows = self.corpus.word_ids if z.size else np.empty(0, dtype=np.int64)
             stats = stats_from_assignments(self.table[rows], z, self.num_topics, self.prior)
-        word_topic_logdensity(self.table, stats, self.prior, state["scaled"], self._words)
-        _refresh_alias(state["scaled"], self.alpha, state["alias_prob"], state["alias_idx"],
-                       state["alias_total"], self._words)
+        word_topic_logdensity(self.table, stats, self.prior, state["log_scaled"], self._words)
+        _refresh_alias(state["log_scaled"], state["scaled"], self.alpha, state["alias_prob"],
+                       state["alias_idx"], state["alias_total"], self._words)
 
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
         c = self.corpus
@@ -405,8 +411,8 @@ class GLDAKernel(GibbsKernel):
                 self.refresh_proposal(state)
             acc, prop = _fast_sweep(
                 c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
-                stats, self.prior, state["scaled"], state["alias_prob"], state["alias_idx"],
-                state["alias_total"], self.mh_steps, rng)
+                stats, self.prior, state["scaled"], state["log_scaled"], state["alias_prob"],
+                state["alias_idx"], state["alias_total"], self.mh_steps, rng)
             state["accepted"][0] += acc
             state["proposed"][0] += prop
         state["sweeps"][0] += 1

@@ -561,3 +561,27 @@ def test_geweke_calibration_exact_kernel(geweke_parts):
         assert ks.pvalue > 1e-3, name
     print(f"family failures: {fails}/30 in {time.perf_counter() - t0:.0f}s")
     assert fails <= 1
+
+
+def test_fast_kernel_moves_tokens_whose_stale_density_underflows():
+    """A token thousands of nats from its topic has exp(stale − max) = 0 for that topic; the
+    MH ratio must use the stale *log* densities, or the token is stranded (the ratio would
+    hold log 0 = −inf and reject every move).  Topic 0 is large (a near-Gaussian predictive
+    with 2,000 tight vectors); the stale table comes from an assignment without token 0."""
+    rng = np.random.default_rng(0)
+    near = 0.1 * rng.standard_normal((2000, 2))
+    far = np.array([[60.0, 60.0], [60.1, 60.0], [60.0, 60.1]])
+    vectors = np.vstack([far[:1], near, far[1:]])  # token 0 is far away
+    corpus = _corpus([len(vectors)], len(vectors))
+    kernel = GLDAKernel(corpus, vectors, 2, 0.5, np.zeros(2), 0.01, 4.0, 0.01 * np.eye(2),
+                        method="fast")
+    state = kernel.init_state(rng)
+    table_z = np.r_[1, np.zeros(2000, dtype=np.int64), 1, 1]
+    kernel.refresh_proposal(state, z=table_z)
+    assert state["scaled"][0, 0] == 0.0 and np.isfinite(state["log_scaled"][0, 0])
+    state["z"][:] = np.r_[0, np.zeros(2000, dtype=np.int64), 1, 1]  # token 0 stranded in 0
+    kernel.resync(state)
+    kernel.refresh_proposal(state, z=table_z)
+    for _ in range(3):
+        kernel.step(state, rng, warmup=False)
+    assert state["z"][0] == state["z"][-1] != state["z"][1]
