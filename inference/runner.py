@@ -197,8 +197,6 @@ def run_chain(
         rng.bit_generator.state = meta["rng"]
         start_it = int(meta["iteration"])
         seconds = float(meta["seconds"])
-        if hasattr(kernel, "restore"):
-            kernel.restore(state)
     else:
         state = kernel.init_state(rng)
     if bar is not None:
