@@ -24,7 +24,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,8 +73,10 @@ class RunSpec:
         return self.warmup + self.num_samples * self.thin
 
     def fingerprint(self) -> dict[str, Any]:
-        d = asdict(self)
-        return {k: d[k] for k in ("num_chains", "num_samples", "warmup", "thin", "seed")}
+        """The settings that determine the draws (not the callback, executor or progress,
+        which must not be copied: a callback may hold locks)."""
+        return {k: int(getattr(self, k))
+                for k in ("num_chains", "num_samples", "warmup", "thin", "seed")}
 
 
 @dataclass

@@ -63,6 +63,23 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(sim, post, tmp_path
         pt.fit("lda", sim.corpus, seed=5, checkpoint_dir=ckpt, **FIT)
 
 
+def test_callback_may_hold_unpicklable_state(sim):
+    import threading
+
+    class Watcher:
+        def __init__(self):
+            self.lock = threading.Lock()
+            self.seen = 0
+
+        def __call__(self, state, iteration):
+            with self.lock:
+                self.seen += 1
+
+    w = Watcher()
+    pt.fit("lda", sim.corpus, seed=1, callback=w, **FIT)
+    assert w.seen == 2 * (10 + 15)
+
+
 def test_posterior_contents_and_datatree(sim, post):
     ss = post.groups["sample_stats"]
     assert set(ss) >= {"lp", "log_likelihood", "tokens_per_s", "num_occupied"}
