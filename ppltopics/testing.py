@@ -638,6 +638,31 @@ def lda_log_joint_batch(
     return loglik + logprior
 
 
+def _token_pairs(doc_offsets: np.ndarray) -> tuple[int, np.ndarray, np.ndarray,
+                                                  np.ndarray, np.ndarray]:
+    """All token pairs i < j and those within one document: (n, i_all, j_all, i_doc, j_doc)."""
+    offsets = np.asarray(doc_offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    n = int(offsets[-1])
+    docs = np.repeat(np.arange(lengths.size), lengths)
+    i_all, j_all = np.triu_indices(n, 1)
+    same_doc = docs[i_all] == docs[j_all]
+    if not same_doc.any():
+        raise ValueError("every document has a single token: no within-document pairs")
+    return n, i_all, j_all, i_all[same_doc], j_all[same_doc]
+
+
+def _batch_topic_sizes(k: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``f(z)`` with z of shape (batch, n) → per-row topic sizes (batch, k)."""
+
+    def topic_sizes(z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=np.int64)
+        row = np.arange(z.shape[0])[:, None]
+        return np.bincount((row * k + z).ravel(), minlength=z.shape[0] * k).reshape(-1, k)
+
+    return topic_sizes
+
+
 def lda_test_functions(
     doc_offsets: np.ndarray, vocab_size: int, hyper: Any
 ) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
@@ -654,20 +679,9 @@ def lda_test_functions(
     - ``log_joint``: collapsed log p(w, z) (:func:`lda_log_joint_batch`).
     """
     offsets = np.asarray(doc_offsets, dtype=np.int64)
-    lengths = np.diff(offsets)
-    n = int(offsets[-1])
+    n, i_all, j_all, i_doc, j_doc = _token_pairs(offsets)
     k = int(hyper.num_topics)
-    docs = np.repeat(np.arange(lengths.size), lengths)
-    i_all, j_all = np.triu_indices(n, 1)
-    same_doc = docs[i_all] == docs[j_all]
-    i_doc, j_doc = i_all[same_doc], j_all[same_doc]
-    if i_doc.size == 0:
-        raise ValueError("every document has a single token: no within-document pairs")
-
-    def topic_sizes(z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=np.int64)
-        row = np.arange(z.shape[0])[:, None]
-        return np.bincount((row * k + z).ravel(), minlength=z.shape[0] * k).reshape(-1, k)
+    topic_sizes = _batch_topic_sizes(k)
 
     return {
         "topics_used": lambda z, w: (topic_sizes(z) > 0).sum(axis=1).astype(np.float64),
@@ -939,21 +953,10 @@ def glda_test_functions(
     void the t statistics; every function here is bounded or a logarithm.
     """
     offsets = np.asarray(doc_offsets, dtype=np.int64)
-    lengths = np.diff(offsets)
-    n = int(offsets[-1])
+    n, i_all, j_all, i_doc, j_doc = _token_pairs(offsets)
     k = int(hyper.num_topics)
+    topic_sizes = _batch_topic_sizes(k)
     mu0 = np.asarray(hyper.mu0, dtype=np.float64)
-    docs = np.repeat(np.arange(lengths.size), lengths)
-    i_all, j_all = np.triu_indices(n, 1)
-    same_doc = docs[i_all] == docs[j_all]
-    i_doc, j_doc = i_all[same_doc], j_all[same_doc]
-    if i_doc.size == 0:
-        raise ValueError("every document has a single token: no within-document pairs")
-
-    def topic_sizes(z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=np.int64)
-        row = np.arange(z.shape[0])[:, None]
-        return np.bincount((row * k + z).ravel(), minlength=z.shape[0] * k).reshape(-1, k)
 
     def same(z: np.ndarray) -> np.ndarray:
         return z[:, i_all] == z[:, j_all]
