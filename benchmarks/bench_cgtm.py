@@ -68,7 +68,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -78,6 +77,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _common import machine_facts  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("PPLTOPICS_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -106,38 +106,6 @@ PLANS: dict[bool, dict[str, Any]] = {
 
 
 # ============================================================================ helpers
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def machine_facts() -> dict[str, Any]:
-    import numba
-    import polyagamma
-    import scipy
-    import tomotopy
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu_model(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "numba": numba.__version__,
-        "polyagamma": getattr(polyagamma, "__version__", "?"),
-        "tomotopy": tomotopy.__version__,
-        "tomotopy_isa": getattr(tomotopy, "isa", "?"),
-        "thread_env": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                      "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")},
-    }
-
-
 def git_facts() -> dict[str, Any]:
     """The commit and the uncommitted changes of the code under test."""
     def git(*a: str) -> str:
@@ -799,7 +767,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     load_start = os.getloadavg()
     git_start = git_facts()
     plan = PLANS[args.quick]
-    print("machine:", json.dumps(machine_facts()))
+    print("machine:", json.dumps(machine_facts("polyagamma", "tomotopy")))
     print(f"plan: {json.dumps(plan)}", flush=True)
 
     datasets = {}
@@ -822,7 +790,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = {
         "benchmark": "cgtm",
         "mode": "quick" if args.quick else "default",
-        "machine": {**machine_facts(), "loadavg_start": load_start,
+        "machine": {**machine_facts("polyagamma", "tomotopy"), "loadavg_start": load_start,
                     "loadavg_end": os.getloadavg()},
         "git": git_start,
         "corpora": {name: d["facts"] for name, d in datasets.items()},

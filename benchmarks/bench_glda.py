@@ -56,7 +56,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -66,6 +65,7 @@ from typing import Any  # noqa: E402
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
+from _common import machine_facts  # noqa: E402
 
 from ppltopics.inference._linalg import niw_add, niw_remove, predictive_logpdf  # noqa: E402
 
@@ -138,32 +138,6 @@ print(json.dumps(out))
 
 
 # ============================================================================ helpers
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def machine_facts() -> dict[str, Any]:
-    import scipy
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu_model(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "numba": numba.__version__,
-        "thread_env": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                      "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")},
-    }
-
-
 def git_facts() -> dict[str, Any]:
     """The commit and the uncommitted changes of the code under test (kernels change)."""
     def git(*a: str) -> str:

@@ -41,7 +41,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -50,6 +49,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _common import machine_facts  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("PPLTOPICS_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -94,38 +94,6 @@ print(json.dumps({"import_s": t1 - t0, "sweep_first_call_s": t3 - t2,
 
 
 # ============================================================================ helpers
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def machine_facts() -> dict[str, Any]:
-    import gensim
-    import numba
-    import scipy
-    import tomotopy as tp
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu_model(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "numba": numba.__version__,
-        "tomotopy": tp.__version__,
-        "tomotopy_isa": tp.isa,
-        "gensim": gensim.__version__,
-        "thread_env": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                      "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")},
-    }
-
-
 def compile_times(tmp: Path) -> dict[str, Any]:
     """Cold numba compile of the LDA kernels in a subprocess with an empty cache dir."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp / "numba-cache")}
@@ -463,7 +431,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t_start = time.perf_counter()
     load_start = os.getloadavg()
     plan = PLANS[args.quick]
-    print("machine:", json.dumps(machine_facts()))
+    print("machine:", json.dumps(machine_facts("tomotopy", "gensim")))
     with tempfile.TemporaryDirectory() as tmp:
         compile_cold = compile_times(Path(tmp))
     print(f"numba cold compile (subprocess): {json.dumps(compile_cold)}", flush=True)
@@ -573,7 +541,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = {
         "benchmark": "lda_20ng",
         "mode": "quick" if args.quick else "default",
-        "machine": {**machine_facts(), "loadavg_start": load_start,
+        "machine": {**machine_facts("tomotopy", "gensim"), "loadavg_start": load_start,
                     "loadavg_end": os.getloadavg()},
         "corpus": {
             "name": "20newsgroups-bydate (train+test)",
