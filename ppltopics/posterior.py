@@ -39,7 +39,16 @@ def register(name: str):
     return deco
 
 
+#: models whose Posterior subclass lives in its own module (imported on first use)
+_MODULES = {"hlda": "ppltopics._tree_posterior", "ghlda": "ppltopics._tree_posterior",
+            "topclus": "ppltopics._topclus_posterior"}
+
+
 def posterior_class(name: str) -> type[Posterior]:
+    if name not in _REGISTRY and name in _MODULES:
+        import importlib
+
+        importlib.import_module(_MODULES[name])
     if name not in _REGISTRY:
         raise ValueError(f"no posterior type registered for model {name!r}")
     return _REGISTRY[name]
