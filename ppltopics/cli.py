@@ -28,6 +28,9 @@ def _load_corpus(spec: str):
 
 
 def _print_topics(post, n: int) -> None:
+    if hasattr(post, "format_tree"):  # tree models: the tree, top words per node
+        print(post.format_tree(n_words=n))
+        return
     for k, words in enumerate(post.top_words(n)):
         print(f"topic {k:3d}: {' '.join(words)}")
 

@@ -40,7 +40,8 @@ import scipy.sparse as sp
 
 from ppltopics.corpus import Corpus
 
-__all__ = ["CoherenceResult", "coherence", "diversity", "nmi", "heldout_loglik", "HeldoutResult"]
+__all__ = ["CoherenceResult", "coherence", "diversity", "nmi", "heldout_loglik", "HeldoutResult",
+           "polysemy", "PolysemyResult"]
 
 #: Accepted measure names (gensim's spellings included) -> canonical name.
 _MEASURE_ALIASES = {
@@ -573,3 +574,129 @@ def heldout_loglik(post: Any, test: Corpus, particles: int = 20, seed: int = 0) 
                                 np.asarray(post.alpha, dtype=np.float64), particles, rng)
     return HeldoutResult(float(per_doc.sum()), per_doc, int(word_ids.size), particles,
                          getattr(post, "heldout_kind", "log probability"), unknown)
+
+
+# ----------------------------------------------------------------------------- polysemy
+@dataclass(frozen=True)
+class PolysemyResult:
+    """How a model splits the occurrences of polysemous ``words`` by their sense.
+
+    ``table[i, j]`` counts occurrences of sense ``senses[i]`` (the label of the occurrence's
+    document) assigned to ``assignments[j]`` (a topic id, or a node id of a tree); ``nmi`` is
+    :func:`nmi` between the two labelings (0: the model gives every sense the same
+    assignment distribution, 1: assignment and sense determine each other).
+    """
+
+    nmi: float
+    words: tuple[str, ...]
+    by: str
+    senses: tuple[str, ...]
+    assignments: tuple[int, ...]
+    table: np.ndarray
+    num_occurrences: int
+
+    def majority(self) -> dict[str, int]:
+        """The most frequent assignment of each sense."""
+        return {s: self.assignments[int(np.argmax(row))] for s, row in
+                zip(self.senses, self.table, strict=True)}
+
+    def separated(self) -> bool:
+        """True when the senses' majority assignments all differ."""
+        m = list(self.majority().values())
+        return len(set(m)) == len(m)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"nmi": self.nmi, "words": list(self.words), "by": self.by,
+                "senses": list(self.senses), "assignments": list(self.assignments),
+                "table": self.table.tolist(), "num_occurrences": self.num_occurrences}
+
+    def __repr__(self) -> str:
+        rows = "; ".join(f"{s}: " + ", ".join(f"{a}×{int(n)}" for a, n in
+                                              zip(self.assignments, row, strict=True) if n)
+                         for s, row in zip(self.senses, self.table, strict=True))
+        return (f"PolysemyResult(nmi={self.nmi:.3f} over {self.num_occurrences} occurrences of "
+                f"{'/'.join(self.words)} by {self.by}; {rows})")
+
+
+def polysemy(
+    post: Any, corpus: Corpus | None = None, words: Sequence[str] = ("bank", "banks"),
+    senses: Sequence[Any] | None = None, by: str = "auto",
+) -> PolysemyResult:
+    """NMI between the sense of each occurrence of ``words`` (the label of its document) and
+    what the model assigned to that occurrence (DESIGN §3; the GhLDA paper's "bank" study).
+
+    Assignments, by ``by``:
+
+    * ``"topic"`` (flat models, the ``"auto"`` choice for them): the token's most probable
+      topic given the posterior means, argmax_k θ_dk · p(w | k) (p(v_w | k) for Gaussian
+      topics), i.e. the mode of the collapsed z-conditional at the posterior mean;
+    * ``"path"`` (tree models, ``"auto"``): the document's path, identified by its leaf;
+    * ``"branch"`` (tree models): the document's level-1 node (top branch of its path);
+    * ``"node"`` (tree models): the node at the token's own level on its document's path.
+
+    ``corpus`` defaults to the training corpus; a flat model scores other corpora by
+    ``post.transform``.  ``senses`` keeps only the occurrences in documents with those labels
+    (e.g. ``("rivers", "finance")``).  Raises ``ValueError`` when the corpus has no labels,
+    none of ``words`` is in the model's vocabulary, or no occurrence is left.
+    """
+    corpus = post.corpus if corpus is None else corpus
+    if not isinstance(corpus, Corpus):
+        raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
+    if corpus.labels is None:
+        raise ValueError("polysemy needs document labels (the senses) on the corpus")
+    if isinstance(words, str):
+        words = (words,)
+    index = corpus.word_index
+    wanted = [index[w] for w in words if w in index]
+    if not wanted:
+        raise ValueError(f"none of {list(words)} is in the corpus vocabulary")
+    hits = np.flatnonzero(np.isin(corpus.word_ids, wanted))
+    docs = corpus.token_docs[hits]
+    labels = np.asarray(corpus.labels)[docs]
+    if senses is not None:
+        keep = np.isin(labels, list(senses))
+        hits, docs, labels = hits[keep], docs[keep], labels[keep]
+    if hits.size == 0:
+        raise ValueError(f"no occurrence of {list(words)} in documents labelled {senses}")
+    is_tree = hasattr(post, "doc_paths")
+    if by == "auto":
+        by = "path" if is_tree else "topic"
+    training = corpus is post.corpus
+    if by in ("path", "branch", "node"):
+        if not is_tree:
+            raise ValueError(f"by={by!r} needs a tree model (hLDA/GhLDA)")
+        if not training:
+            raise ValueError("tree assignments exist for the training corpus only")
+        paths = post.doc_paths()
+        if by == "path":
+            assigned = paths[docs, -1]
+        elif by == "branch":
+            assigned = paths[docs, 1]
+        else:
+            assigned = paths[docs, post.token_levels()[hits]]
+    elif by == "topic":
+        if is_tree:
+            raise ValueError("tree models assign paths/nodes: by='path', 'branch' or 'node'")
+        table, _ = post.word_topic_table()  # (V, K), p(w | k) up to a per-word factor
+        model_index = post.corpus.word_index
+        found = [w for w in words if w in index]
+        if any(w not in model_index for w in found):
+            raise ValueError(f"{[w for w in found if w not in model_index]} not in the model's "
+                             "vocabulary")
+        vocab_ids = np.asarray([model_index[corpus.vocab[w]] for w in corpus.word_ids[hits]])
+        theta = post.doc_topics() if training else post.transform(corpus.subset(
+            np.unique(docs)))
+        if not training:
+            docs = np.searchsorted(np.unique(docs), docs)
+        with np.errstate(divide="ignore"):
+            score = np.log(theta[docs]) + np.log(table[vocab_ids])
+        assigned = np.argmax(score, axis=1)
+    else:
+        raise ValueError(f"by must be 'auto', 'topic', 'path', 'branch' or 'node', got {by!r}")
+    sense_names, si = np.unique(labels.astype(str), return_inverse=True)
+    assign_ids, ai = np.unique(assigned, return_inverse=True)
+    table = np.zeros((sense_names.size, assign_ids.size), dtype=np.int64)
+    np.add.at(table, (si, ai), 1)
+    return PolysemyResult(nmi(assigned, labels.astype(str)), tuple(words), by,
+                          tuple(sense_names.tolist()), tuple(int(a) for a in assign_ids), table,
+                          int(hits.size))
