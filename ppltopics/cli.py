@@ -52,10 +52,15 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                    else pt.WordVectors.load(args.vectors, corpus.vocab))
         corpus = corpus.restrict(vectors.vocab)
     out = Path(args.out or f"runs/{args.model}")
+    hyper = {k: v for k, v in (("depth", args.depth), ("gamma", args.gamma)) if v is not None}
+    if hyper and args.model not in ("hlda", "ghlda"):
+        print(f"ppltopics: --depth/--gamma apply to tree models, not {args.model}",
+              file=sys.stderr)
+        return 2
     post = pt.fit(
         args.model, corpus, vectors=vectors, num_topics=args.topics, num_chains=args.chains,
         num_samples=args.samples, warmup=args.warmup, thin=args.thin, seed=args.seed,
-        checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
+        checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress, **hyper,
     )
     post.save(out)
     assert args.model in MODELS
@@ -127,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--checkpoint-dir", default=None)
     f.add_argument("--top", type=int, default=10, help="words shown per topic")
     f.add_argument("--no-progress", action="store_true")
+    f.add_argument("--depth", type=int, default=None, help="tree depth (hlda, ghlda)")
+    f.add_argument("--gamma", type=float, default=None, help="nCRP γ (hlda, ghlda)")
     f.set_defaults(func=_cmd_fit)
 
     t = sub.add_parser("topics", help="print the topics of a saved posterior")
