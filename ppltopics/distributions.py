@@ -807,3 +807,692 @@ class PolyaGamma(TorchDistribution):
         inside = (x > 0) & torch.isfinite(x)
         tilt = b * _log_cosh(0.5 * c) - 0.5 * c * c * torch.where(inside, x, 0.0)
         return base + torch.where(inside, tilt, torch.zeros_like(tilt))
+
+
+# ----------------------------------------------------------------------------- GEM / nCRP
+# The two priors of the nested-CRP topic trees (hLDA: Blei, Griffiths & Jordan, JACM 2010,
+# "The nested Chinese restaurant process and Bayesian nonparametric inference of topic
+# hierarchies"; GhLDA: Yoshida et al., PLoS ONE 2023).  Shared conventions of
+# ppltopics.models.hlda / ghlda and the tree kernels: depth L counts the levels including the
+# root (levels 0..L-1); a path is L node ids, paths[d, 0] the root; nodes of a simulated or
+# canonical tree are numbered in creation order (parents before children, root 0).
+__all__ += ["GEM", "gem_level_log_prob", "gem_level_predictive", "NestedCRP",
+            "ncrp_log_prob", "tree_from_paths", "canonical_paths"]
+
+
+def _check_gem_params(gem_mean, gem_scale) -> None:
+    m = torch.as_tensor(gem_mean)
+    s = torch.as_tensor(gem_scale)
+    _check_finite("gem_mean", m)
+    _check_finite("gem_scale", s)
+    if bool(((m <= 0) | (m >= 1)).any()):
+        raise ValueError(f"gem_mean must lie in (0, 1), got {m.min().item():.6g}..."
+                         f"{m.max().item():.6g}")
+    if bool((s <= 0).any()):
+        raise ValueError(f"gem_scale must be > 0, got {s.min().item():.6g}")
+
+
+def _check_depth(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+class GEM(TorchDistribution):
+    r"""Truncated GEM(m, π) stick breaking over the ``L`` levels of a path (hLDA's level prior).
+
+    Blei, Griffiths & Jordan (JACM 2010, §4; hlda-c's ``GEM_MEAN`` m and ``GEM_SCALE`` π)::
+
+        V_l ~ Beta(mπ, (1 − m)π)                       l = 0..L−2
+        θ_l = V_l Π_{j<l} (1 − V_j)                    l = 0..L−2
+        θ_{L−1} = Π_{j<L−1} (1 − V_j)                  (the last level takes what is left)
+
+    so ``E[θ_l] = m(1 − m)^l`` (l < L−1) and ``E[θ_{L−1}] = (1 − m)^{L−1}``.  The truncation
+    ("last level takes the remaining stick") is the one of hlda-c's level sampler.
+
+    ``log_prob(θ)`` is the density of the first ``L − 1`` coordinates (θ_{L−1} = 1 − Σ the
+    others, as for torch's ``Dirichlet``) by the change of variables from the sticks: the map
+    V → θ is triangular with ∂θ_l/∂V_l = R_l = Π_{j<l}(1 − V_j) = Σ_{j≥l} θ_j, hence::
+
+        log p(θ) = Σ_{l<L−1} [ log Beta(V_l; mπ, (1 − m)π) − log R_l ],  V_l = θ_l / R_l.
+
+    ``gem_mean`` ∈ (0, 1) and ``gem_scale`` > 0 broadcast to the batch shape; the event shape
+    is ``(L,)``.  ``rsample`` is reparameterised through torch's Beta.  ``L = 1`` is the point
+    mass θ = (1,).
+    """
+
+    arg_constraints = {"gem_mean": constraints.interval(0.0, 1.0),
+                       "gem_scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, gem_mean, gem_scale, truncation: int,
+                 validate_args: bool | None = None):
+        dtype = _float_dtype(gem_mean, gem_scale)
+        m = _as_tensor(gem_mean, dtype)
+        s = _as_tensor(gem_scale, dtype, m.device)
+        L = _check_depth("truncation", truncation)
+        if validate_args is not False:
+            _check_gem_params(m, s)
+        try:
+            batch_shape = torch.broadcast_shapes(m.shape, s.shape)
+        except RuntimeError as err:
+            raise ValueError(f"shapes of gem_mean {tuple(m.shape)} and gem_scale "
+                             f"{tuple(s.shape)} do not broadcast") from err
+        self.gem_mean = m.expand(batch_shape)
+        self.gem_scale = s.expand(batch_shape)
+        self.truncation = L
+        super().__init__(batch_shape, torch.Size((L,)), validate_args=validate_args)
+
+    def expand(self, batch_shape: Shape, _instance=None) -> GEM:
+        new = self._get_checked_instance(GEM, _instance)
+        batch_shape = torch.Size(batch_shape)
+        new.gem_mean = self.gem_mean.expand(batch_shape)
+        new.gem_scale = self.gem_scale.expand(batch_shape)
+        new.truncation = self.truncation
+        super(GEM, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _sticks_dist(self) -> torch.distributions.Beta:
+        a = (self.gem_mean * self.gem_scale)[..., None]
+        b = ((1.0 - self.gem_mean) * self.gem_scale)[..., None]
+        shape = self.batch_shape + (self.truncation - 1,)
+        return torch.distributions.Beta(a.expand(shape), b.expand(shape), validate_args=False)
+
+    @staticmethod
+    def sticks_to_simplex(sticks: torch.Tensor) -> torch.Tensor:
+        """θ from the ``L − 1`` stick fractions V (last axis); returns ``(..., L)``."""
+        one = torch.ones_like(sticks[..., :1])
+        rest = torch.cat([one, torch.cumprod(1.0 - sticks, dim=-1)], dim=-1)  # R_0..R_{L−1}
+        return torch.cat([sticks * rest[..., :-1], rest[..., -1:]], dim=-1)
+
+    @staticmethod
+    def simplex_to_sticks(theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(V, R): stick fractions ``V_l = θ_l / R_l`` and remaining lengths
+        ``R_l = Σ_{j≥l} θ_j`` (l = 0..L−2), both ``(..., L − 1)``."""
+        rem = torch.flip(torch.cumsum(torch.flip(theta, [-1]), -1), [-1])[..., :-1]
+        return theta[..., :-1] / rem, rem
+
+    @property
+    def mean(self) -> torch.Tensor:
+        m = self.gem_mean[..., None]
+        lv = torch.arange(self.truncation, dtype=m.dtype, device=m.device)
+        out = m * (1.0 - m) ** lv
+        out[..., -1] = (1.0 - m[..., 0]) ** (self.truncation - 1)
+        return out
+
+    def rsample(self, sample_shape: Shape = _NO_SHAPE) -> torch.Tensor:
+        shape = torch.Size(sample_shape)
+        if self.truncation == 1:
+            return self.gem_mean.new_ones(self._extended_shape(shape))
+        sticks = self._sticks_dist().rsample(shape)
+        return self.sticks_to_simplex(sticks)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        value = _as_tensor(value, self.gem_mean.dtype, self.gem_mean.device)
+        if self.truncation == 1:
+            return torch.zeros(torch.broadcast_shapes(value.shape[:-1], self.batch_shape),
+                               dtype=value.dtype, device=value.device)
+        sticks, rem = self.simplex_to_sticks(value)
+        sticks = sticks.clamp(min=0.0, max=1.0)
+        return (self._sticks_dist().log_prob(sticks) - rem.log()).sum(-1)
+
+
+def _gem_ab(gem_mean: float, gem_scale: float) -> tuple[float, float]:
+    m, s = float(gem_mean), float(gem_scale)
+    if not (math.isfinite(m) and 0.0 < m < 1.0):
+        raise ValueError(f"gem_mean must lie in (0, 1), got {gem_mean!r}")
+    if not (math.isfinite(s) and s > 0.0):
+        raise ValueError(f"gem_scale must be > 0, got {gem_scale!r}")
+    return m * s, (1.0 - m) * s
+
+
+def _level_counts_array(level_counts) -> np.ndarray:
+    n = np.asarray(level_counts)
+    if n.ndim < 1 or n.shape[-1] < 1:
+        raise ValueError(f"level_counts must have shape (..., L) with L >= 1, got {n.shape}")
+    if not np.issubdtype(n.dtype, np.integer):
+        if not np.all(np.isfinite(n)) or np.any(n != np.round(n)):
+            raise ValueError("level_counts must be non-negative integers")
+    if np.any(n < 0):
+        raise ValueError("level_counts must be non-negative integers")
+    return n.astype(np.float64)
+
+
+def gem_level_log_prob(level_counts, gem_mean: float, gem_scale: float) -> np.ndarray:
+    r"""Collapsed log p(z_d | m, π) of a document's level assignments, θ_d integrated out.
+
+    ``level_counts[..., l]`` = n_l, the number of the document's tokens at level l (the
+    probability of one *sequence* z_d with these counts, not of the counts).  With
+    ``a = mπ``, ``b = (1 − m)π``, ``n_{>l} = Σ_{j>l} n_j`` and ``n_{≥l} = n_l + n_{>l}``, the
+    truncated GEM (:class:`GEM`) is a product of independent Beta sticks, so (Pólya urn)::
+
+        log p(z_d) = Σ_{l<L−1} [ log B(a + n_l, b + n_{>l}) − log B(a, b) ]
+
+    (the last level has no stick of its own).  Returns an array of shape ``level_counts``
+    without its last axis.  Used by the hLDA/GhLDA collapsed log joints.
+    """
+    a, b = _gem_ab(gem_mean, gem_scale)
+    n = _level_counts_array(level_counts)
+    above = np.flip(np.cumsum(np.flip(n, -1), -1), -1)  # n_{≥l}
+    n_l = n[..., :-1]
+    n_gt = above[..., 1:]  # n_{>l}, l = 0..L−2
+    s = a + b
+    terms = (gammaln(a + n_l) + gammaln(b + n_gt) - gammaln(s + n_l + n_gt)
+             - (gammaln(a) + gammaln(b) - gammaln(s)))
+    return terms.sum(-1)
+
+
+def gem_level_predictive(level_counts, gem_mean: float, gem_scale: float) -> np.ndarray:
+    r"""Pólya-urn predictive p(z = l | the document's other levels), θ_d integrated out.
+
+    With the counts ``n_l`` of the *other* tokens of the document (``level_counts[..., l]``),
+    ``a = mπ``, ``b = (1 − m)π``::
+
+        p(z = l) = (a + n_l)/(π + n_{≥l}) · Π_{j<l} (b + n_{>j})/(π + n_{≥j})   l < L−1
+        p(z = L−1) = Π_{j<L−1} (b + n_{>j})/(π + n_{≥j})
+
+    (the level step of hLDA; hlda-c ``compute_log_p_level``).  Returns ``(..., L)``
+    probabilities summing to 1.  Consistent with :func:`gem_level_log_prob`: the product of
+    the predictives of a sequence equals exp of its collapsed log probability.
+    """
+    a, b = _gem_ab(gem_mean, gem_scale)
+    n = _level_counts_array(level_counts)
+    s = a + b
+    above = np.flip(np.cumsum(np.flip(n, -1), -1), -1)
+    n_ge = above[..., :-1]
+    n_gt = above[..., 1:]
+    stop = (a + n[..., :-1]) / (s + n_ge)
+    go = (b + n_gt) / (s + n_ge)
+    ones = np.ones(n.shape[:-1] + (1,))
+    reach = np.concatenate([ones, np.cumprod(go, axis=-1)], axis=-1)  # Π_{j<l} go_j
+    return reach * np.concatenate([stop, ones], axis=-1)
+
+
+# ------------------------------------------------------------------------- trees from paths
+def _paths_array(paths, name: str = "paths") -> np.ndarray:
+    if isinstance(paths, torch.Tensor):
+        paths = paths.detach().cpu().numpy()
+    arr = np.asarray(paths)
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (num_docs, depth), got {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer node ids, got dtype {arr.dtype}")
+    if arr.min() < 0:
+        raise ValueError(f"{name} must hold node ids >= 0")
+    return arr.astype(np.int64, copy=False)
+
+
+def tree_from_paths(paths, num_nodes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(parent, node_level)`` int32 arrays of the tree the document paths walk.
+
+    ``paths`` (num_docs, L): ``paths[d, 0]`` is the root (the same id in every row) and
+    ``paths[d, l]`` a child of ``paths[d, l − 1]``.  ``parent[root] = −1``,
+    ``node_level[root] = 0``.  Ids need not be contiguous: arrays have ``num_nodes`` entries
+    (default ``paths.max() + 1``) and ids no path visits get ``parent = −1`` and
+    ``node_level = −1``.  Raises ``ValueError`` when a node has two parents or two levels (not
+    a tree), or the rows do not share one root.
+    """
+    p = _paths_array(paths)
+    D, L = p.shape
+    size = int(p.max()) + 1 if num_nodes is None else int(num_nodes)
+    if size <= p.max():
+        raise ValueError(f"num_nodes={size} but paths use node id {int(p.max())}")
+    if np.any(p[:, 0] != p[0, 0]):
+        raise ValueError("paths[:, 0] must be the same root node in every document")
+    level = np.full(size, -1, dtype=np.int64)
+    parent = np.full(size, -1, dtype=np.int64)
+    lv = np.broadcast_to(np.arange(L), p.shape)
+    level[p.ravel()] = lv.ravel()
+    if np.any(level[p] != lv):
+        raise ValueError("paths are not a tree: a node id appears at two levels")
+    if L > 1:
+        child, par = p[:, 1:].ravel(), p[:, :-1].ravel()
+        parent[child] = par
+        if np.any(parent[child] != par):
+            raise ValueError("paths are not a tree: a node id has two parents")
+    return parent.astype(np.int32), level.astype(np.int32)
+
+
+def canonical_paths(paths) -> np.ndarray:
+    """Relabel the nodes of ``paths`` in creation order: the order of first appearance when the
+    paths are read document by document, root to leaf (what :class:`NestedCRP` samples).
+
+    The result (int64, same shape) uses ids ``0..num_nodes − 1`` with the root 0 and every
+    parent numbered before its children; two path arrays describe the same tree and the same
+    document placement iff their canonical forms are equal.
+    """
+    p = _paths_array(paths)
+    flat = p.ravel()
+    ids, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    rank = np.empty(ids.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(ids.size)
+    return rank[inverse].reshape(p.shape)
+
+
+def ncrp_log_prob(paths, gamma: float) -> float:
+    r"""log nCRP(c | γ): probability of the documents' paths, a product over the tree's edges.
+
+    The nested CRP (Blei et al. 2010) seats each document at a child of the root by a CRP(γ),
+    then at a child of that child by an independent CRP(γ), down to level ``L − 1``.  The
+    probability of the whole placement is therefore, over internal nodes ``p`` with ``n_p``
+    documents split among ``K_p`` children with ``n_c`` documents each (the CRP's
+    exchangeable partition probability)::
+
+        log p(c) = Σ_p [ K_p log γ + Σ_{c child of p} lgamma(n_c) + lgamma(γ) − lgamma(γ + n_p) ]
+
+    It is the probability of the placement up to relabelling of nodes (i.e. of the
+    :func:`canonical_paths`), invariant to the order of the documents, and equals the product
+    of the sequential choices ``n_c/(γ + n)`` (existing child) and ``γ/(γ + n)`` (new child).
+    Depth 1 gives 0.  ``paths`` (num_docs, L) need not be canonical.
+    """
+    g = float(gamma)
+    if not (math.isfinite(g) and g > 0):
+        raise ValueError(f"gamma must be > 0, got {gamma!r}")
+    p = _paths_array(paths)
+    tree_from_paths(p)  # validates the tree structure
+    D, L = p.shape
+    total = 0.0
+    lg_g = math.lgamma(g)
+    log_g = math.log(g)
+    for lev in range(L - 1):
+        # children with their document counts; parents of those children
+        child_ids, child_n = np.unique(p[:, lev + 1], return_counts=True)
+        par_ids, par_n = np.unique(p[:, lev], return_counts=True)
+        total += (child_ids.size * log_g + float(gammaln(child_n).sum())
+                  + par_ids.size * lg_g - float(gammaln(g + par_n).sum()))
+    return total
+
+
+class NestedCRP(TorchDistribution):
+    r"""Nested Chinese restaurant process nCRP(γ) over the paths of ``num_docs`` documents.
+
+    Blei, Griffiths & Jordan (JACM 2010, §3): documents arrive one by one; document d starts
+    at the root (level 0) and, at each level l = 0..L−2, moves from its node to an existing
+    child c with probability ``n_c/(γ + n)`` or to a new child with probability ``γ/(γ + n)``
+    (``n_c`` earlier documents went through c, ``n`` through the current node).  ``L`` =
+    ``depth`` levels including the root, so a path has ``L`` nodes.
+
+    * ``sample()`` returns a ``(num_docs, depth)`` long tensor of node ids numbered in creation
+      order (root 0, parents before children: :func:`canonical_paths` form), drawn with torch's
+      global RNG (``pyro.set_rng_seed`` makes it reproducible); the tree is
+      :func:`tree_from_paths` of it.
+    * ``log_prob(paths)`` is :func:`ncrp_log_prob`: the product over the tree's internal nodes
+      of the CRP partition probability of the node's documents among its children.  It is the
+      probability of the placement up to relabelling of nodes, so compare samples in canonical
+      form.
+
+    ``gamma`` is a positive scalar (batch shape ``()``); the event shape is
+    ``(num_docs, depth)``.  Discrete, not reparameterised, no gradients in ``log_prob``.
+    """
+
+    arg_constraints = {"gamma": constraints.positive}
+    has_enumerate_support = False
+
+    def __init__(self, gamma, depth: int, num_docs: int, validate_args: bool | None = None):
+        g = _as_tensor(gamma, _float_dtype(gamma, torch.zeros((), dtype=torch.float64)))
+        if g.dim() != 0:
+            raise ValueError(f"gamma must be a scalar, got shape {tuple(g.shape)}")
+        if not (math.isfinite(float(g)) and float(g) > 0):
+            raise ValueError(f"gamma must be > 0, got {float(g)!r}")
+        self.gamma = g
+        self.depth = _check_depth("depth", depth)
+        self.num_docs = _check_depth("num_docs", num_docs)
+        super().__init__(torch.Size(), torch.Size((self.num_docs, self.depth)),
+                         validate_args=validate_args)
+
+    @constraints.dependent_property(is_discrete=True, event_dim=2)
+    def support(self):
+        return constraints.independent(constraints.nonnegative_integer, 2)
+
+    def expand(self, batch_shape: Shape, _instance=None) -> NestedCRP:
+        if tuple(batch_shape) != ():
+            raise ValueError("NestedCRP has no batch dimensions (one tree per draw)")
+        return self
+
+    def _sample_one(self, u: np.ndarray) -> np.ndarray:
+        D, L = self.num_docs, self.depth
+        g = float(self.gamma)
+        paths = np.zeros((D, L), dtype=np.int64)
+        children: list[list[int]] = [[]]
+        count = [0]
+        for d in range(D):
+            node = 0
+            count[0] += 1
+            for lev in range(1, L):
+                kids = children[node]
+                n = count[node] - 1  # documents through `node` before this one
+                x = u[d, lev - 1] * (g + n)
+                chosen = -1
+                for c in kids:
+                    x -= count[c]
+                    if x < 0:
+                        chosen = c
+                        break
+                if chosen < 0:  # a new table: the next id in creation order
+                    chosen = len(count)
+                    children.append([])
+                    count.append(0)
+                    kids.append(chosen)
+                count[chosen] += 1
+                paths[d, lev] = chosen
+                node = chosen
+        return paths
+
+    def sample(self, sample_shape: Shape = _NO_SHAPE) -> torch.Tensor:
+        shape = torch.Size(sample_shape)
+        num = int(np.prod(shape)) if len(shape) else 1
+        u = torch.rand((num, self.num_docs, max(self.depth - 1, 1)),
+                       dtype=torch.float64).numpy()
+        out = np.stack([self._sample_one(u[i]) for i in range(num)])
+        return torch.as_tensor(out.reshape(shape + self.event_shape), dtype=torch.long)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        v = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        if v.shape[-2:] != (self.num_docs, self.depth):
+            raise ValueError(f"paths must end in shape ({self.num_docs}, {self.depth}), got "
+                             f"{v.shape}")
+        flat = v.reshape((-1,) + v.shape[-2:])
+        g = float(self.gamma)
+        out = np.array([ncrp_log_prob(x, g) for x in flat]).reshape(v.shape[:-2])
+        return torch.as_tensor(out, dtype=self.gamma.dtype)
+
+
+# ----------------------------------------------------------------------------- von Mises–Fisher
+__all__ += ["VonMisesFisher", "mean_resultant_length", "inverse_mean_resultant_length",
+            "vmf_log_normalizer"]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+_IVE_UNDERFLOW = 1e-280
+
+
+def _log_iv_series(v: float, x: np.ndarray) -> np.ndarray:
+    """``log I_v(x) - v log x`` by the power series, summed in log space (any x >= 0).
+
+    ``I_v(x) = (x/2)^v / Γ(v+1) · Σ_k (x²/4)^k / (k! (v+1)_k)`` (Abramowitz & Stegun 9.6.10).
+    Terms peak at ``k* = (sqrt(v² + x²) - v) / 2``; the sum runs far past it.
+    """
+    from scipy.special import logsumexp
+
+    x = np.asarray(x, dtype=np.float64)
+    out = np.full(x.shape, -v * _LOG_2 - gammaln(v + 1.0))
+    pos = x > 0
+    if not pos.any():
+        return out
+    xp = x[pos]
+    kstar = float(np.max((np.sqrt(v * v + xp * xp) - v) / 2.0))
+    k = np.arange(int(math.ceil(kstar + 12.0 * math.sqrt(kstar) + 40.0)), dtype=np.float64)
+    logt = (k[:, None] * (2.0 * np.log(xp / 2.0))[None, :] - gammaln(k + 1.0)[:, None]
+            - (gammaln(v + 1.0 + k) - gammaln(v + 1.0))[:, None])
+    out[pos] += logsumexp(logt, axis=0)
+    return out
+
+
+def _log_iv_over_xv(v: float, x: np.ndarray) -> np.ndarray:
+    """``g_v(x) = log I_v(x) - v log x`` (float64), finite at ``x = 0`` and for huge ``x``.
+
+    Uses scipy's exponentially scaled ``ive`` (``log I_v(x) = log ive(v, x) + x``) and the
+    power series :func:`_log_iv_series` where ``ive`` underflows (``x`` much smaller than ``v``).
+    ``g_v'(x) = I_{v+1}(x) / I_v(x)`` (from ``I_v' = I_{v+1} + (v/x) I_v``).
+    """
+    from scipy.special import ive
+
+    x = np.asarray(x, dtype=np.float64)
+    shape, x = x.shape, x.reshape(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = ive(v, x)
+        out = np.log(scaled) + x - v * np.log(x)
+    small = ~(scaled > _IVE_UNDERFLOW) | (x <= 0)
+    if small.any():
+        out[small] = _log_iv_series(v, x[small])
+    return out.reshape(shape)
+
+
+def mean_resultant_length(D: int, kappa) -> np.ndarray:
+    """``A_D(κ) = I_{D/2}(κ) / I_{D/2-1}(κ)``, the mean resultant length ``‖E x‖`` of vMF(μ, κ).
+
+    Banerjee et al. (JMLR 2005), eq. (4.6)–(4.8); ``A_D(0) = 0``, ``A_D(κ) → 1`` as ``κ → ∞``.
+    Computed as ``κ · exp(g_{D/2}(κ) - g_{D/2-1}(κ))`` with ``g_v = log I_v - v log κ``, stable
+    for any ``κ >= 0`` and ``D >= 2``.
+    """
+    D = _check_dim(D)
+    k = np.asarray(kappa, dtype=np.float64)
+    if np.any(~np.isfinite(k)) or np.any(k < 0):
+        raise ValueError("kappa must be finite and non-negative")
+    v = D / 2.0 - 1.0
+    return k * np.exp(_log_iv_over_xv(v + 1.0, k) - _log_iv_over_xv(v, k))
+
+
+def inverse_mean_resultant_length(D: int, rbar, newton_steps: int = 2) -> np.ndarray:
+    """``κ`` with ``A_D(κ) = r̄`` (the vMF concentration MLE from a mean resultant length).
+
+    Starts from the approximation of Banerjee et al. (JMLR 2005, eq. 4.4)
+    ``κ ≈ r̄ (D - r̄²) / (1 - r̄²)`` and takes ``newton_steps`` Newton steps on
+    ``A_D(κ) - r̄`` with ``A_D'(κ) = 1 - A_D(κ)² - (D-1)/κ · A_D(κ)`` (Sra 2012).
+    """
+    D = _check_dim(D)
+    r = np.asarray(rbar, dtype=np.float64)
+    if np.any(~np.isfinite(r)) or np.any(r < 0) or np.any(r >= 1):
+        raise ValueError("rbar must lie in [0, 1)")
+    kappa = r * (D - r * r) / (1.0 - r * r)
+    for _ in range(int(newton_steps)):
+        a = mean_resultant_length(D, kappa)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = 1.0 - a * a - (D - 1.0) / kappa * a
+            step = np.where((kappa > 0) & (slope > 0), (a - r) / slope, 0.0)
+        kappa = np.maximum(kappa - step, 0.0)
+    return kappa
+
+
+def _check_dim(D) -> int:
+    if isinstance(D, bool) or not isinstance(D, int | np.integer) or D < 2:
+        raise ValueError(f"the dimension D must be an integer >= 2, got {D!r}")
+    return int(D)
+
+
+class _VMFScaledLogNormalizer(torch.autograd.Function):
+    """``s(κ) = log C_D(κ) + κ``, ``log C_D(κ) = (D/2-1) log κ - (D/2) log 2π - log I_{D/2-1}(κ)``.
+
+    Forward in float64 through scipy (:func:`_log_iv_over_xv`); backward by the Bessel
+    recurrence: ``d log C_D / dκ = -A_D(κ)``, so ``s'(κ) = 1 - A_D(κ)``.  Adding ``κ`` keeps the
+    value O(log κ) for large κ (no cancellation against ``κ μᵀx`` in float32).
+    """
+
+    @staticmethod
+    def forward(ctx, kappa: torch.Tensor, D: int) -> torch.Tensor:  # type: ignore[override]
+        k = kappa.detach().cpu().to(torch.float64).numpy()
+        v = D / 2.0 - 1.0
+        s = -(D / 2.0) * _LOG_2PI - _log_iv_over_xv(v, k) + k
+        ctx.save_for_backward(kappa)
+        ctx.D = D
+        return torch.as_tensor(s, dtype=kappa.dtype, device=kappa.device)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        (kappa,) = ctx.saved_tensors
+        a = mean_resultant_length(ctx.D, kappa.detach().cpu().to(torch.float64).numpy())
+        slope = torch.as_tensor(1.0 - a, dtype=grad.dtype, device=grad.device)
+        return grad * slope, None
+
+
+class _VMFMeanResultantLength(torch.autograd.Function):
+    """``A_D(κ)`` as a torch op; ``A_D'(κ) = 1 - A_D(κ)² - (D-1)/κ · A_D(κ)`` (→ 1/D at 0)."""
+
+    @staticmethod
+    def forward(ctx, kappa: torch.Tensor, D: int) -> torch.Tensor:  # type: ignore[override]
+        a = mean_resultant_length(D, kappa.detach().cpu().to(torch.float64).numpy())
+        ctx.save_for_backward(kappa)
+        ctx.D = D
+        ctx.a = a
+        return torch.as_tensor(a, dtype=kappa.dtype, device=kappa.device)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        (kappa,) = ctx.saved_tensors
+        k = kappa.detach().cpu().to(torch.float64).numpy()
+        a = ctx.a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(k > 0, 1.0 - a * a - (ctx.D - 1.0) * a / k, 1.0 / ctx.D)
+        return grad * torch.as_tensor(slope, dtype=grad.dtype, device=grad.device), None
+
+
+def vmf_log_normalizer(D: int, kappa) -> np.ndarray:
+    """``log C_D(κ)`` of the vMF density ``C_D(κ) exp(κ μᵀx)`` on the unit sphere S^{D-1}.
+
+    ``C_D(κ) = κ^{D/2-1} / ((2π)^{D/2} I_{D/2-1}(κ))`` (Banerjee et al., JMLR 2005, eq. 2.2);
+    at ``κ = 0`` it is one over the surface area ``2π^{D/2} / Γ(D/2)``.
+    """
+    D = _check_dim(D)
+    k = np.asarray(kappa, dtype=np.float64)
+    return -(D / 2.0) * _LOG_2PI - _log_iv_over_xv(D / 2.0 - 1.0, k)
+
+
+def _wood_w(kappa: torch.Tensor, D: int, max_rounds: int = 1000) -> torch.Tensor:
+    """Draw ``w = μᵀx`` of vMF(μ, κ) on S^{D-1} by Wood's (1994) rejection sampler (float64).
+
+    With ``b = (D-1) / (2κ + sqrt(4κ² + (D-1)²))``, ``x0 = (1-b)/(1+b)``,
+    ``c = κ x0 + (D-1) log(1 - x0²)``: draw ``z ~ Beta((D-1)/2, (D-1)/2)``, ``u ~ U(0, 1)``,
+    ``w = (1 - (1+b) z) / (1 - (1-b) z)`` and accept when
+    ``κ w + (D-1) log(1 - x0 w) - c >= log u``.  All differences are formed from ``1 - w``,
+    ``1 - x0`` directly, so huge κ (w ≈ 1) loses no precision; κ = 0 accepts always.
+    """
+    kappa = kappa.to(torch.float64)
+    m1 = float(D - 1)
+    b = m1 / (2.0 * kappa + torch.sqrt(4.0 * kappa * kappa + m1 * m1))
+    one_m_x0 = 2.0 * b / (1.0 + b)
+    x0 = 1.0 - one_m_x0
+    log_1m_x0sq = torch.log(4.0 * b) - 2.0 * torch.log1p(b)
+    w = torch.empty_like(kappa)
+    todo = torch.arange(kappa.numel(), device=kappa.device)
+    kf, bf, x0f = kappa.reshape(-1), b.reshape(-1), x0.reshape(-1)
+    omx0f, lf = one_m_x0.reshape(-1), log_1m_x0sq.reshape(-1)
+    wf = w.reshape(-1)
+    half = torch.tensor(m1 / 2.0, dtype=torch.float64, device=kappa.device)
+    beta = torch.distributions.Beta(half, half)
+    for _ in range(max_rounds):
+        if todo.numel() == 0:
+            return w
+        z = beta.sample(todo.shape)
+        u = torch.rand(todo.shape, dtype=torch.float64, device=kappa.device)
+        bb, kk = bf[todo], kf[todo]
+        denom = 1.0 - (1.0 - bb) * z
+        one_m_w = 2.0 * bb * z / denom
+        one_m_x0w = omx0f[todo] + x0f[todo] * one_m_w
+        t = kk * (omx0f[todo] - one_m_w) + m1 * (torch.log(one_m_x0w) - lf[todo])
+        ok = t >= torch.log(u)
+        wf[todo[ok]] = 1.0 - one_m_w[ok]
+        todo = todo[~ok]
+    raise RuntimeError(f"Wood's vMF sampler did not accept within {max_rounds} rounds")
+
+
+class VonMisesFisher(TorchDistribution):
+    """von Mises–Fisher distribution on the unit sphere S^{D-1} ⊂ R^D, any ``D >= 2``.
+
+    Density w.r.t. the surface measure: ``p(x | μ, κ) = C_D(κ) exp(κ μᵀx)`` with
+    ``log C_D(κ) = (D/2 - 1) log κ - (D/2) log 2π - log I_{D/2-1}(κ)`` (Banerjee et al.,
+    JMLR 2005); TopClus (Meng et al., WWW 2022, eq. 3) models each topic as vMF(t_k, κ) in its
+    latent space.  ``loc`` (..., D) must be unit vectors, ``concentration`` κ >= 0 (batch
+    shapes broadcast).
+
+    * ``log_prob``: ``log C_D(κ)`` through scipy's ``ive`` inside an autograd Function (the
+      κ-gradient by the Bessel recurrence, ``-A_D(κ)``); the gradient w.r.t. ``loc`` flows
+      through ``κ μᵀx``.  Stable for κ from 0 to ≫ 1e4 and any D.
+    * ``rsample``/``sample``: Wood's (1994) rejection sampler for ``w = μᵀx`` (batched), a
+      uniform direction orthogonal to ``e1``, and the Householder reflection taking ``e1`` to
+      ``μ``.  ``rsample`` is reparameterised in ``loc`` (the reflection is differentiable);
+      ``w`` is drawn with κ detached, so it gives no gradient w.r.t. κ (use ``log_prob``).
+    * ``mean`` = ``A_D(κ) μ`` with ``A_D(κ) = I_{D/2}(κ) / I_{D/2-1}(κ)``;
+      ``entropy`` = ``-log C_D(κ) - κ A_D(κ)``.
+    """
+
+    arg_constraints = {"loc": constraints.real_vector, "concentration": constraints.nonnegative}
+    support = pyro.distributions.constraints.sphere
+    has_rsample = True
+
+    def __init__(self, loc, concentration, validate_args=None) -> None:
+        dtype = _float_dtype(loc, concentration)
+        loc = _as_tensor(loc, dtype)
+        concentration = _as_tensor(concentration, dtype, device=loc.device)
+        if loc.dim() < 1 or loc.shape[-1] < 2:
+            raise ValueError(f"loc must have a last dimension D >= 2, got shape {tuple(loc.shape)}")
+        try:
+            batch_shape = torch.broadcast_shapes(loc.shape[:-1], concentration.shape)
+        except RuntimeError as err:
+            raise ValueError(
+                f"loc batch shape {tuple(loc.shape[:-1])} and concentration shape "
+                f"{tuple(concentration.shape)} do not broadcast"
+            ) from err
+        D = loc.shape[-1]
+        if validate_args is not False:
+            _check_finite("loc", loc)
+            _check_finite("concentration", concentration)
+            if bool((concentration < 0).any()):
+                raise ValueError("concentration must be non-negative")
+            tol = 1e-4 if dtype in (torch.float32, torch.float16, torch.bfloat16) else 1e-8
+            if not bool(((loc.detach().norm(dim=-1) - 1.0).abs() <= tol).all()):
+                raise ValueError("loc must be unit vectors (‖loc‖ = 1 along the last dim)")
+        self.loc = loc.expand(batch_shape + (D,))
+        self.concentration = concentration.expand(batch_shape)
+        super().__init__(batch_shape, torch.Size([D]), validate_args=validate_args)
+
+    @property
+    def dim(self) -> int:
+        return int(self.event_shape[0])
+
+    def expand(self, batch_shape, _instance=None) -> VonMisesFisher:
+        new = self._get_checked_instance(VonMisesFisher, _instance)
+        batch_shape = torch.Size(batch_shape)
+        new.loc = self.loc.expand(batch_shape + self.event_shape)
+        new.concentration = self.concentration.expand(batch_shape)
+        super(VonMisesFisher, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _scaled_log_normalizer(self) -> torch.Tensor:
+        return _VMFScaledLogNormalizer.apply(self.concentration, self.dim)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        kappa = self.concentration
+        cos_m1 = (self.loc * value).sum(-1) - 1.0
+        return self._scaled_log_normalizer() + kappa * cos_m1
+
+    def rsample(self, sample_shape: Shape = _NO_SHAPE) -> torch.Tensor:
+        shape = self._extended_shape(torch.Size(sample_shape))
+        D = self.dim
+        kappa = self.concentration.detach().expand(shape[:-1])
+        w = _wood_w(kappa.reshape(-1), D)
+        v = torch.randn((w.numel(), D - 1), dtype=torch.float64, device=w.device)
+        v = v / v.norm(dim=-1, keepdim=True)
+        rest = torch.sqrt(torch.clamp((1.0 - w) * (1.0 + w), min=0.0))
+        x = torch.cat([w[:, None], rest[:, None] * v], dim=-1)
+        x = x.to(self.loc.dtype).reshape(shape)
+        return self._reflect(x)
+
+    def _reflect(self, x: torch.Tensor) -> torch.Tensor:
+        """Householder reflection ``H = I - 2uuᵀ/‖u‖²``, ``u = e1 - μ``: maps ``e1`` to ``μ``."""
+        mu = self.loc
+        u = -mu.clone()
+        u[..., 0] = u[..., 0] + 1.0
+        uu = (u * u).sum(-1, keepdim=True)
+        tiny = uu <= torch.finfo(mu.dtype).eps
+        coef = 2.0 * (u * x).sum(-1, keepdim=True) / torch.where(tiny, torch.ones_like(uu), uu)
+        return torch.where(tiny, x, x - coef * u)
+
+    def _mean_resultant_length(self) -> torch.Tensor:
+        return _VMFMeanResultantLength.apply(self.concentration, self.dim)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self._mean_resultant_length()[..., None] * self.loc
+
+    def entropy(self) -> torch.Tensor:
+        """``H = -log C_D(κ) - κ A_D(κ) = -s(κ) + κ (1 - A_D(κ))``, differentiable in κ."""
+        a = self._mean_resultant_length()
+        return -self._scaled_log_normalizer() + self.concentration * (1.0 - a)

@@ -109,6 +109,10 @@ __all__ = [
     "glda_vector_conditional",
     "glda_log_joint_batch",
     "glda_test_functions",
+    "token_pairs",
+    "batch_topic_sizes",
+    "assignment_test_functions",
+    "dirichlet_log_prior_batch",
 ]
 
 #: Largest state space :func:`enumerate_posterior` agrees to list.
@@ -623,24 +627,19 @@ def lda_log_joint_batch(
     k, v = int(hyper.num_topics), int(vocab_size)
     alpha = np.asarray(hyper.alpha_vector, dtype=np.float64)
     beta = float(hyper.beta)
-    lengths = np.diff(np.asarray(doc_offsets, dtype=np.int64))
-    d = lengths.size
-    docs = np.repeat(np.arange(d), lengths)
     row = np.arange(s)[:, None]
     nkv = np.bincount((row * k * v + z * v + w).ravel(), minlength=s * k * v).reshape(s, k, v)
-    ndk = np.bincount((row * d * k + docs * k + z).ravel(), minlength=s * d * k).reshape(s, d, k)
     nk = nkv.sum(axis=2)
     loglik = (k * gammaln(v * beta) - gammaln(nk + v * beta).sum(axis=1)
               + (gammaln(nkv + beta) - gammaln(beta)).sum(axis=(1, 2)))
-    a0 = alpha.sum()
-    logprior = (d * gammaln(a0) - gammaln(lengths + a0).sum()
-                + (gammaln(ndk + alpha) - gammaln(alpha)).sum(axis=(1, 2)))
-    return loglik + logprior
+    return loglik + dirichlet_log_prior_batch(z, doc_offsets, alpha)
 
 
-def _token_pairs(doc_offsets: np.ndarray) -> tuple[int, np.ndarray, np.ndarray,
-                                                  np.ndarray, np.ndarray]:
-    """All token pairs i < j and those within one document: (n, i_all, j_all, i_doc, j_doc)."""
+def token_pairs(doc_offsets: np.ndarray) -> tuple[int, np.ndarray, np.ndarray,
+                                                 np.ndarray, np.ndarray]:
+    """All token pairs i < j and those within one document: (n, i_all, j_all, i_doc, j_doc),
+    for pair statistics in test functions (``z[:, i_doc] == z[:, j_doc]``).  Raises
+    ``ValueError`` when no document has two tokens."""
     offsets = np.asarray(doc_offsets, dtype=np.int64)
     lengths = np.diff(offsets)
     n = int(offsets[-1])
@@ -652,7 +651,7 @@ def _token_pairs(doc_offsets: np.ndarray) -> tuple[int, np.ndarray, np.ndarray,
     return n, i_all, j_all, i_all[same_doc], j_all[same_doc]
 
 
-def _batch_topic_sizes(k: int) -> Callable[[np.ndarray], np.ndarray]:
+def batch_topic_sizes(k: int) -> Callable[[np.ndarray], np.ndarray]:
     """``f(z)`` with z of shape (batch, n) → per-row topic sizes (batch, k)."""
 
     def topic_sizes(z: np.ndarray) -> np.ndarray:
@@ -661,6 +660,63 @@ def _batch_topic_sizes(k: int) -> Callable[[np.ndarray], np.ndarray]:
         return np.bincount((row * k + z).ravel(), minlength=z.shape[0] * k).reshape(-1, k)
 
     return topic_sizes
+
+
+_token_pairs = token_pairs  # the names used before they were public
+_batch_topic_sizes = batch_topic_sizes
+
+
+def assignment_test_functions(
+    doc_offsets: np.ndarray, num_topics: int
+) -> dict[str, Callable[[np.ndarray, Any], np.ndarray]]:
+    """Label-invariant test functions of the topic assignments alone, ``g(z, data)`` with z
+    (S, N) (``data`` ignored), for any flat topic model's :func:`geweke_test`:
+
+    - ``topics_used``: number of distinct topics among the tokens;
+    - ``largest_topic``: share of the tokens in the largest topic, max_k n_k / N;
+    - ``doc_pairs_same_topic``: fraction of within-document token pairs with the same topic
+      (the n_dk update and α).
+
+    Add functions that couple z with the data and the collapsed log joint (see
+    :func:`lda_test_functions`, :func:`glda_test_functions`).
+    """
+    n, _, _, i_doc, j_doc = token_pairs(doc_offsets)
+    topic_sizes = batch_topic_sizes(int(num_topics))
+    return {
+        "topics_used": lambda z, d: (topic_sizes(z) > 0).sum(axis=1).astype(np.float64),
+        "largest_topic": lambda z, d: topic_sizes(z).max(axis=1) / n,
+        "doc_pairs_same_topic": lambda z, d: (z[:, i_doc] == z[:, j_doc]).mean(axis=1),
+    }
+
+
+def dirichlet_log_prior_batch(
+    z: np.ndarray, doc_offsets: np.ndarray, alpha: Any, num_topics: int | None = None
+) -> np.ndarray:
+    """Collapsed log p(z | α) of each row of ``z`` (S, N), θ_d ~ Dirichlet(α) integrated out
+    (Dirichlet-multinomial; vectorised :func:`ppltopics.models.lda.log_prior_from_counts`)::
+
+        Σ_d [ lgamma(α₀) − lgamma(N_d + α₀) + Σ_k (lgamma(n_dk + α_k) − lgamma(α_k)) ]
+
+    ``alpha``: scalar or length K (``num_topics`` needed for a scalar).
+    """
+    z = np.atleast_2d(np.asarray(z, dtype=np.int64))
+    a = np.asarray(alpha, dtype=np.float64)
+    if a.ndim == 0:
+        if num_topics is None:
+            raise ValueError("a scalar alpha needs num_topics")
+        a = np.full(int(num_topics), float(a))
+    k = a.size
+    lengths = np.diff(np.asarray(doc_offsets, dtype=np.int64))
+    if lengths.sum() != z.shape[1]:
+        raise ValueError(f"z has {z.shape[1]} tokens, doc_offsets {lengths.sum()}")
+    d = lengths.size
+    docs = np.repeat(np.arange(d), lengths)
+    row = np.arange(z.shape[0])[:, None]
+    ndk = np.bincount((row * d * k + docs * k + z).ravel(), minlength=z.shape[0] * d * k)
+    ndk = ndk.reshape(z.shape[0], d, k)
+    a0 = a.sum()
+    return (d * gammaln(a0) - gammaln(lengths + a0).sum()
+            + (gammaln(ndk + a) - gammaln(a)).sum(axis=(1, 2)))
 
 
 def lda_test_functions(
@@ -679,14 +735,10 @@ def lda_test_functions(
     - ``log_joint``: collapsed log p(w, z) (:func:`lda_log_joint_batch`).
     """
     offsets = np.asarray(doc_offsets, dtype=np.int64)
-    n, i_all, j_all, i_doc, j_doc = _token_pairs(offsets)
-    k = int(hyper.num_topics)
-    topic_sizes = _batch_topic_sizes(k)
+    _, i_all, j_all, i_doc, j_doc = token_pairs(offsets)
 
     return {
-        "topics_used": lambda z, w: (topic_sizes(z) > 0).sum(axis=1).astype(np.float64),
-        "largest_topic": lambda z, w: topic_sizes(z).max(axis=1) / n,
-        "doc_pairs_same_topic": lambda z, w: (z[:, i_doc] == z[:, j_doc]).mean(axis=1),
+        **assignment_test_functions(offsets, int(hyper.num_topics)),
         "doc_pairs_same_word": lambda z, w: (w[:, i_doc] == w[:, j_doc]).mean(axis=1),
         "word_topic_pairs": lambda z, w: ((w[:, i_all] == w[:, j_all])
                                           & (z[:, i_all] == z[:, j_all])).mean(axis=1),
@@ -918,15 +970,7 @@ def glda_log_joint_batch(
                  + 0.5 * nu0 * logdet0 - 0.5 * nu_n * logdet_n
                  + multigammaln(0.5 * nu_n, m) - multigammaln(0.5 * nu0, m))
     loglik = np.where(counts > 0, per_topic, 0.0).sum(axis=1)
-    lengths = np.diff(np.asarray(doc_offsets, dtype=np.int64))
-    d = lengths.size
-    docs = np.repeat(np.arange(d), lengths)
-    row = np.arange(s)[:, None]
-    ndk = np.bincount((row * d * k + docs * k + z).ravel(), minlength=s * d * k).reshape(s, d, k)
-    a0 = alpha.sum()
-    logprior = (d * gammaln(a0) - gammaln(lengths + a0).sum()
-                + (gammaln(ndk + alpha) - gammaln(alpha)).sum(axis=(1, 2)))
-    return loglik + logprior
+    return loglik + dirichlet_log_prior_batch(z, doc_offsets, alpha, k)
 
 
 def glda_test_functions(
@@ -953,9 +997,7 @@ def glda_test_functions(
     void the t statistics; every function here is bounded or a logarithm.
     """
     offsets = np.asarray(doc_offsets, dtype=np.int64)
-    n, i_all, j_all, i_doc, j_doc = _token_pairs(offsets)
-    k = int(hyper.num_topics)
-    topic_sizes = _batch_topic_sizes(k)
+    _, i_all, j_all, _, _ = token_pairs(offsets)
     mu0 = np.asarray(hyper.mu0, dtype=np.float64)
 
     def same(z: np.ndarray) -> np.ndarray:
@@ -972,9 +1014,7 @@ def glda_test_functions(
         return (same(z) * (u[:, i_all] * u[:, j_all]).sum(axis=2)).mean(axis=1)
 
     return {
-        "topics_used": lambda z, v: (topic_sizes(z) > 0).sum(axis=1).astype(np.float64),
-        "largest_topic": lambda z, v: topic_sizes(z).max(axis=1) / n,
-        "doc_pairs_same_topic": lambda z, v: (z[:, i_doc] == z[:, j_doc]).mean(axis=1),
+        **assignment_test_functions(offsets, int(hyper.num_topics)),
         "same_topic_rel_dist": rel_dist,
         "same_topic_cos": cos,
         "log_mean_offset": lambda z, v: np.log(np.linalg.norm(v.mean(axis=1) - mu0, axis=1)),
@@ -1189,3 +1229,560 @@ def cgtm_test_functions(
             s["z"], v, s["eta"], offsets, hyper))(stack_latents(lat)),
     })
     return out
+
+
+# =============================================================================== tree pieces
+# Adapters for testing the nested-CRP tree models (ppltopics.models.hlda / ghlda and their
+# kernels).  The latent of :func:`geweke_test` is a dict ``{"paths": (D, L), "levels": (N,)}``
+# (int32; the shared conventions of ppltopics.models.hlda), the data are word ids (hLDA) or an
+# (N, M) matrix of token vectors (GhLDA).  Node ids are not identified: every test function
+# here is invariant to relabelling the nodes, and the batched log joints canonicalise each
+# draw (ppltopics.distributions.canonical_paths) before counting.
+__all__ += ["TREE_LATENT_KEYS", "tree_forward_sampler", "TreeConditional",
+            "stack_tree_latents", "enumerate_ncrp_paths", "tree_state_index",
+            "tree_enumerated_posterior", "hlda_word_conditional", "ghlda_vector_conditional",
+            "hlda_log_joint_batch", "ghlda_log_joint_batch", "tree_test_functions",
+            "hlda_test_functions", "ghlda_test_functions"]
+
+TREE_LATENT_KEYS = ("paths", "levels")
+
+#: Draws per block in the batched tree log joints (bounds memory to ~ block·N·G·M² floats).
+_TREE_BLOCK = 2048
+
+
+def tree_forward_sampler(
+    model: Callable[..., Any],
+    model_args: tuple[Any, ...] = (),
+    model_kwargs: Mapping[str, Any] | None = None,
+    data: str = "w",
+) -> Callable[[int, np.random.Generator], list[tuple[dict[str, np.ndarray], np.ndarray]]]:
+    """Forward simulator of a tree story for :func:`geweke_test`.
+
+    Runs :func:`pyro_forward_sampler` on ``model`` (``ppltopics.models.hlda.model`` with
+    ``data="w"``, ``ppltopics.models.ghlda.model`` with ``data="v"``) and returns draws
+    ``({"paths": int32 (D, L), "levels": int32 (N,)}, data)``: the Pyro sites ``"paths"`` and
+    ``"z"`` (the level of each token) renamed to the kernels' state keys.
+    """
+    fwd = pyro_forward_sampler(model, model_args, model_kwargs, latent=("paths", "z"),
+                               data=data)
+
+    def forward(num: int, rng: np.random.Generator):
+        return [({"paths": lat["paths"].astype(np.int32), "levels": lat["z"].astype(np.int32)},
+                 d) for lat, d in fwd(num, rng)]
+
+    return forward
+
+
+class TreeConditional:
+    """``latent_step`` for :func:`geweke_test` over a tree state ``{"paths", "levels"}``.
+
+    The tree analogue of :class:`CorpusConditional`.  Each call installs the data with
+    ``kernel.set_data(data)`` (word ids for hLDA, the (N, M) token vectors for GhLDA), writes
+    ``paths`` and ``levels`` into a kernel state (created once by ``kernel.init_state``;
+    the arrays are *replaced*, keeping the dtype the kernel chose), calls
+    ``kernel.resync(state)`` — which must rebuild the tree (parent, node levels, per-node
+    document counts, free ids) and every count/statistic from ``state["paths"]``,
+    ``state["levels"]`` and the data — and runs ``sweeps`` sweeps
+    ``kernel.step(state, rng, warmup=False)``.  Returns copies of the new paths and levels.
+
+    With ``canonical=True`` (default) the paths handed to ``resync`` are in canonical form
+    (ids ``0..num_nodes − 1`` in creation order, root 0, no gaps), whatever ids the kernel
+    used on the previous call; the chain is the same up to node labels.  Give the test a
+    kernel of its own (it is modified).
+    """
+
+    def __init__(self, kernel: GibbsKernel, sweeps: int = 1, canonical: bool = True) -> None:
+        self.kernel = kernel
+        self.sweeps = int(sweeps)
+        self.canonical = bool(canonical)
+        self._state: State | None = None
+
+    def __call__(self, latent: Mapping[str, np.ndarray], data: np.ndarray,
+                 rng: np.random.Generator) -> dict[str, np.ndarray]:
+        from ppltopics.distributions import canonical_paths
+
+        k = self.kernel
+        k.set_data(data)
+        if self._state is None:
+            self._state = k.init_state(rng)
+        state = self._state
+        paths = np.asarray(latent["paths"])
+        if self.canonical:
+            paths = canonical_paths(paths)
+        dt_p = state["paths"].dtype if "paths" in state else np.int32
+        dt_l = state["levels"].dtype if "levels" in state else np.int32
+        state["paths"] = np.array(paths, dtype=dt_p)
+        state["levels"] = np.array(latent["levels"], dtype=dt_l)
+        k.resync(state)
+        for _ in range(self.sweeps):
+            k.step(state, rng, warmup=False)
+        return {"paths": np.array(state["paths"], dtype=np.int32),
+                "levels": np.array(state["levels"], dtype=np.int32)}
+
+
+def stack_tree_latents(latents: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(paths (S, D, L), levels (S, N))`` int64 from a list of tree latent dicts (what
+    :func:`geweke_test` hands to test functions) or a dict of stacked arrays."""
+    s = stack_latents(latents)
+    return np.asarray(s["paths"], dtype=np.int64), np.asarray(s["levels"], dtype=np.int64)
+
+
+def _canonical_batch(paths: np.ndarray) -> np.ndarray:
+    from ppltopics.distributions import canonical_paths
+
+    return np.stack([canonical_paths(p) for p in paths])
+
+
+# ------------------------------------------------------------------------- enumeration
+def enumerate_ncrp_paths(num_docs: int, depth: int) -> np.ndarray:
+    """Every canonical path configuration of ``num_docs`` documents in a depth-``depth`` tree
+    (the support of :class:`ppltopics.distributions.NestedCRP`), as a (C, D, L) int64 array.
+
+    Generated by the sequential nCRP choices (each document, level by level, goes to an
+    existing child or a new one, numbered in creation order), so each configuration appears
+    once.  C grows fast (D = 3, L = 3: 12 configurations); keep toys tiny.
+    """
+    D, L = int(num_docs), int(depth)
+    if D < 1 or L < 1:
+        raise ValueError("num_docs and depth must be >= 1")
+    out: list[np.ndarray] = []
+
+    def rec(d: int, lev: int, node: int, paths: np.ndarray, children: list[list[int]]) -> None:
+        if d == D:
+            out.append(paths.copy())
+            return
+        if lev == L:
+            rec(d + 1, 1, 0, paths, children)
+            return
+        for c in list(children[node]) + [-1]:
+            kids = [list(x) for x in children]
+            if c < 0:
+                c = len(kids)
+                kids.append([])
+                kids[node].append(c)
+            paths[d, lev] = c
+            rec(d, lev + 1, c, paths, kids)
+        paths[d, lev] = 0
+
+    if L == 1:
+        return np.zeros((1, D, 1), dtype=np.int64)
+    rec(0, 1, 0, np.zeros((D, L), dtype=np.int64), [[]])
+    return np.stack(out)
+
+
+def tree_state_index(paths: np.ndarray, levels: np.ndarray, configs: np.ndarray) -> np.ndarray:
+    """Cell of each tree state in the order of :func:`tree_enumerated_posterior`:
+    ``config_index · L**N + states_to_index(levels, L)``, with the paths canonicalised and
+    looked up in ``configs`` (from :func:`enumerate_ncrp_paths`).  ``paths`` (S, D, L) or
+    (D, L), ``levels`` (S, N) or (N,)."""
+    p = np.asarray(paths, dtype=np.int64)
+    z = np.asarray(levels, dtype=np.int64)
+    if p.ndim == 2:
+        p, z = p[None], z[None]
+    L = p.shape[2]
+    lookup = {c.tobytes(): i for i, c in enumerate(np.asarray(configs, dtype=np.int64))}
+    canon = _canonical_batch(p)
+    try:
+        cfg = np.array([lookup[c.tobytes()] for c in canon], dtype=np.int64)
+    except KeyError:
+        raise ValueError("a paths array is not among the enumerated configurations") from None
+    return cfg * L ** z.shape[1] + states_to_index(z, L)
+
+
+def tree_enumerated_posterior(
+    log_target: Callable[[np.ndarray, np.ndarray], float], num_docs: int, depth: int,
+    num_tokens: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact posterior over every (canonical paths, levels) state of a toy tree model.
+
+    ``log_target(paths, levels)`` is an unnormalised log density (e.g.
+    ``lambda p, z: hlda.log_joint(corpus, p, z, hyper)``).  Returns ``(configs, probs)``:
+    ``configs`` (C, D, L) from :func:`enumerate_ncrp_paths` and ``probs`` (C·L**N,) in the
+    cell order of :func:`tree_state_index` (levels in the order of :func:`states_to_index`).
+    For an enumeration χ² of a kernel: ``counts = np.bincount(tree_state_index(P, Z,
+    configs), minlength=probs.size)`` then :func:`chi2_gof`.
+    """
+    configs = enumerate_ncrp_paths(num_docs, depth)
+    L, N = int(depth), int(num_tokens)
+    size = configs.shape[0] * L**N
+    if size > MAX_ENUMERATED_STATES:
+        raise ValueError(f"{size} states is too many to enumerate")
+    logp = np.empty(size)
+    i = 0
+    for p in configs:
+        for z in itertools.product(range(L), repeat=N):
+            logp[i] = log_target(p, np.asarray(z, dtype=np.int64))
+            i += 1
+    if not np.isfinite(logp.max()):
+        raise ValueError("log_target is -inf (or nan) everywhere")
+    prob = np.exp(logp - logp.max())
+    return configs, prob / prob.sum()
+
+
+# ------------------------------------------------------------------------- data | latent
+def _token_nodes(paths: np.ndarray, levels: np.ndarray, doc_offsets: np.ndarray):
+    """Per token: index of its node among the unique ids of ``paths`` and that node's level;
+    returns (token_node (N,), node_level (T,))."""
+    off = np.asarray(doc_offsets, dtype=np.int64)
+    docs = np.repeat(np.arange(off.size - 1), np.diff(off))
+    p = np.asarray(paths, dtype=np.int64)
+    ids, first, inv = np.unique(p.ravel(), return_index=True, return_inverse=True)
+    node_level = first % p.shape[1]  # the column of the node's first appearance
+    inv = inv.reshape(p.shape)
+    return inv[docs, np.asarray(levels, dtype=np.int64)], node_level
+
+
+def hlda_word_conditional(
+    doc_offsets: np.ndarray, vocab_size: int, hyper: Any
+) -> Callable[[Mapping[str, np.ndarray], np.random.Generator], np.ndarray]:
+    """Exact draw ``w ~ p(w | c, z)`` under the hLDA story, for :func:`geweke_test`.
+
+    A priori the node topics are independent of (c, z): draw φ_t ~ Dirichlet(η_{level(t)}·1_V)
+    afresh from the prior for every node the paths use, then w_n ~ Categorical(φ_{c_d[z_n]}).
+    The Dirichlet draws normalise Gamma variates in log space (Gamma(η) = Gamma(η + 1)·U^{1/η}),
+    so small η never gives an all-zero row.  ``hyper`` is an
+    :class:`ppltopics.models.hlda.HLDAHyper`.  Returns ``data_step(latent, rng) -> w`` (int32).
+    """
+    V = int(vocab_size)
+    eta = np.asarray(hyper.eta_vector, dtype=np.float64)
+    off = np.asarray(doc_offsets, dtype=np.int64)
+
+    def data_step(latent: Mapping[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
+        node, node_level = _token_nodes(latent["paths"], latent["levels"], off)
+        e = eta[node_level][:, None]
+        T = node_level.size
+        log_g = np.log(rng.gamma(e + 1.0, size=(T, V))) + np.log(rng.random((T, V))) / e
+        phi = np.exp(log_g - log_g.max(axis=1, keepdims=True))
+        cdf = np.cumsum(phi, axis=1)
+        u = rng.random(node.size) * cdf[node, -1]
+        w = (u[:, None] >= cdf[node]).sum(axis=1)
+        return np.minimum(w, V - 1).astype(np.int32)
+
+    return data_step
+
+
+def ghlda_vector_conditional(
+    doc_offsets: np.ndarray, hyper: Any
+) -> Callable[[Mapping[str, np.ndarray], np.random.Generator], np.ndarray]:
+    """Exact draw ``v ~ p(v | c, z)`` under the GhLDA story, for :func:`geweke_test`.
+
+    Draw (μ_t, Σ_t) ~ NIW(μ0, κ0, Ψ0·psi_ratio[level(t)], ν0) afresh for every node the paths
+    use (:func:`niw_prior_draw`, one call per level), then v_n ~ N(μ_t, Σ_t) with t the node
+    of token n.  ``hyper`` is a :class:`ppltopics.models.ghlda.ResolvedGhLDAHyper`.  Returns
+    ``data_step(latent, rng) -> v`` ((N, M) float64).
+    """
+    off = np.asarray(doc_offsets, dtype=np.int64)
+    level_hyper = [hyper.level_hyper(lev) for lev in range(hyper.depth)]
+    M = hyper.dim
+
+    def data_step(latent: Mapping[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
+        node, node_level = _token_nodes(latent["paths"], latent["levels"], off)
+        T = node_level.size
+        mean = np.empty((T, M))
+        chol = np.empty((T, M, M))
+        for lev in range(hyper.depth):
+            at = np.flatnonzero(node_level == lev)
+            if at.size:
+                m, c = niw_prior_draw(level_hyper[lev], at.size, rng)
+                mean[at] = m
+                chol[at] = np.linalg.cholesky(c)
+        eps = rng.standard_normal((node.size, M))
+        return mean[node] + np.einsum("nij,nj->ni", chol[node], eps)
+
+    return data_step
+
+
+# ------------------------------------------------------------------------- batched log joints
+def _tree_prior_batch(canon: np.ndarray, levels: np.ndarray, doc_offsets: np.ndarray,
+                      hyper: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """log nCRP + Σ_d log p(z_d | GEM) of canonical draws, and per draw the token nodes
+    (S, N), the node levels (S, G) (−1 where unused) and G."""
+    from ppltopics.distributions import gem_level_log_prob
+
+    S, D, L = canon.shape
+    off = np.asarray(doc_offsets, dtype=np.int64)
+    docs = np.repeat(np.arange(D), np.diff(off))
+    G = int(canon.max()) + 1
+    row = np.arange(S)[:, None, None]
+    flat = (row * G + canon).ravel()
+    doc_count = np.bincount(flat, minlength=S * G).reshape(S, G)  # docs through each node
+    node_level = np.full(S * G, -1, dtype=np.int64)
+    node_level[flat] = np.broadcast_to(np.arange(L), canon.shape).ravel()
+    node_level = node_level.reshape(S, G)
+    g = float(hyper.gamma)
+    used = doc_count > 0
+    internal = used & (node_level < L - 1)
+    nonroot = used & (node_level > 0)
+    log_ncrp = (np.where(internal, gammaln(g) - gammaln(g + doc_count), 0.0).sum(axis=1)
+                + np.where(nonroot, math.log(g) + gammaln(np.maximum(doc_count, 1)), 0.0)
+                .sum(axis=1))
+    rows = np.arange(S)[:, None]
+    dl = np.bincount((rows * D * L + docs[None, :] * L + levels).ravel(),
+                     minlength=S * D * L).reshape(S, D, L)
+    log_gem = gem_level_log_prob(dl, hyper.gem_mean, hyper.gem_scale).sum(axis=1)
+    token_node = canon[rows, docs[None, :], levels]
+    return log_ncrp + log_gem, token_node, node_level, np.asarray(G)
+
+
+def hlda_log_joint_batch(
+    paths: np.ndarray, levels: np.ndarray, w: np.ndarray, doc_offsets: np.ndarray,
+    vocab_size: int, hyper: Any, *, canonical: bool = False,
+) -> np.ndarray:
+    """Collapsed log p(w, z, c) of each draw: ``paths`` (S, D, L), ``levels`` (S, N), ``w``
+    (S, N); vectorised :func:`ppltopics.models.hlda.log_joint` (same formula, node ids
+    canonicalised per draw, blocks of draws to bound memory).  ``canonical=True`` promises
+    that the paths are canonical already (skips the per-draw relabelling)."""
+    P = np.asarray(paths, dtype=np.int64)
+    Z = np.atleast_2d(np.asarray(levels, dtype=np.int64))
+    W = np.atleast_2d(np.asarray(w, dtype=np.int64))
+    if P.ndim == 2:
+        P = P[None]
+    V = int(vocab_size)
+    eta = np.asarray(hyper.eta_vector, dtype=np.float64)
+    out = np.empty(P.shape[0])
+    for a in range(0, P.shape[0], _TREE_BLOCK):
+        b = min(a + _TREE_BLOCK, P.shape[0])
+        canon = P[a:b] if canonical else _canonical_batch(P[a:b])
+        prior, node, node_level, G = _tree_prior_batch(canon, Z[a:b], doc_offsets, hyper)
+        G = int(G)
+        S = b - a
+        rows = np.arange(S)[:, None]
+        ntv = np.bincount((rows * G * V + node * V + W[a:b]).ravel(),
+                          minlength=S * G * V).reshape(S, G, V)
+        nt = ntv.sum(axis=2)
+        e = eta[np.maximum(node_level, 0)]
+        per = (gammaln(V * e) - gammaln(nt + V * e)
+               + (gammaln(ntv + e[:, :, None]) - gammaln(e[:, :, None])).sum(axis=2))
+        out[a:b] = prior + np.where(nt > 0, per, 0.0).sum(axis=1)
+    return out
+
+
+def ghlda_log_joint_batch(
+    paths: np.ndarray, levels: np.ndarray, v: np.ndarray, doc_offsets: np.ndarray, hyper: Any
+) -> np.ndarray:
+    """Collapsed log p(v, z, c) of each draw: ``paths`` (S, D, L), ``levels`` (S, N), ``v``
+    (S, N, M); vectorised :func:`ppltopics.models.ghlda.log_joint` (NIW marginal per node
+    with Ψ0·psi_ratio[level], plain numpy).  ``hyper``: a ResolvedGhLDAHyper."""
+    P = np.asarray(paths, dtype=np.int64)
+    Z = np.atleast_2d(np.asarray(levels, dtype=np.int64))
+    X = np.asarray(v, dtype=np.float64)
+    if P.ndim == 2:
+        P, X = P[None], X[None]
+    mu0 = np.asarray(hyper.mu0, dtype=np.float64)
+    level_psi = np.asarray(hyper.level_psi0())
+    out = np.empty(P.shape[0])
+    for a in range(0, P.shape[0], _TREE_BLOCK):
+        b = min(a + _TREE_BLOCK, P.shape[0])
+        prior, node, _, G = _tree_prior_batch(_canonical_batch(P[a:b]), Z[a:b], doc_offsets,
+                                              hyper)
+        total = prior
+        for lev in range(hyper.depth):
+            groups = np.where(Z[a:b] == lev, node, -1)
+            total = total + _niw_log_marginal_groups(X[a:b], groups, int(G), mu0,
+                                                     float(hyper.kappa0), float(hyper.nu0),
+                                                     level_psi[lev])
+        out[a:b] = total
+    return out
+
+
+# ------------------------------------------------------------------------- test functions
+def tree_test_functions(
+    doc_offsets: np.ndarray, depth: int
+) -> dict[str, Callable[[Any, Any], np.ndarray]]:
+    """Label-invariant test functions of the tree latent alone, ``g(latents, data)``
+    (``latents``: a list of tree latent dicts or stacked arrays; ``data`` ignored):
+
+    - ``nodes_level_l`` (l = 1..L−2): number of nodes at level l;
+    - ``num_paths``: number of distinct paths (= nodes at level L−1);
+    - ``largest_subtree``, ``second_subtree``: the largest and second largest share of the
+      documents under one level-1 node (sorted level-1 subtree sizes; L ≥ 2);
+    - ``tokens_level_l`` (l = 0..L−2): share of the tokens at level l;
+    - ``doc_pairs_same_level``: fraction of within-document token pairs at the same level
+      (the GEM urn).
+    """
+    off = np.asarray(doc_offsets, dtype=np.int64)
+    L = int(depth)
+    D = off.size - 1
+    _, _, _, i_doc, j_doc = token_pairs(off)
+
+    def distinct(col: np.ndarray) -> np.ndarray:
+        s = np.sort(col, axis=1)
+        return (np.diff(s, axis=1) != 0).sum(axis=1) + 1.0
+
+    def nodes(lev: int):
+        return lambda lat, d: distinct(stack_tree_latents(lat)[0][:, :, lev])
+
+    def subtree(rank: int):
+        def f(lat: Any, d: Any) -> np.ndarray:
+            col = np.sort(stack_tree_latents(lat)[0][:, :, 1], axis=1)
+            S = col.shape[0]
+            # run lengths of equal ids along the sorted row = documents per level-1 node
+            starts = np.ones_like(col, dtype=bool)
+            starts[:, 1:] = col[:, 1:] != col[:, :-1]
+            rid = np.cumsum(starts, axis=1) - 1
+            sizes = np.zeros((S, D))
+            np.add.at(sizes, (np.repeat(np.arange(S), D), rid.ravel()), 1.0)
+            sizes = -np.sort(-sizes, axis=1)
+            return sizes[:, rank] / D if rank < D else np.zeros(S)
+        return f
+
+    def tokens(lev: int):
+        return lambda lat, d: (stack_tree_latents(lat)[1] == lev).mean(axis=1)
+
+    out: dict[str, Callable[[Any, Any], np.ndarray]] = {}
+    for lev in range(1, L - 1):
+        out[f"nodes_level_{lev}"] = nodes(lev)
+    if L >= 2:
+        out["num_paths"] = nodes(L - 1)
+        out["largest_subtree"] = subtree(0)
+        if D >= 2:
+            out["second_subtree"] = subtree(1)
+        for lev in range(L - 1):
+            out[f"tokens_level_{lev}"] = tokens(lev)
+        out["doc_pairs_same_level"] = lambda lat, d: (
+            lambda z: (z[:, i_doc] == z[:, j_doc]).mean(axis=1))(stack_tree_latents(lat)[1])
+    return out
+
+
+def _batch_token_nodes(lat: Any, doc_offsets: np.ndarray) -> np.ndarray:
+    P, Z = stack_tree_latents(lat)
+    off = np.asarray(doc_offsets, dtype=np.int64)
+    docs = np.repeat(np.arange(off.size - 1), np.diff(off))
+    return P[np.arange(P.shape[0])[:, None], docs[None, :], Z]
+
+
+def hlda_test_functions(
+    doc_offsets: np.ndarray, vocab_size: int, hyper: Any
+) -> dict[str, Callable[[Any, np.ndarray], np.ndarray]]:
+    """Label-invariant test functions g(latents, w) of hLDA for :func:`geweke_test`:
+    :func:`tree_test_functions` plus
+
+    - ``node_word_pairs``: fraction of all token pairs with the same node *and* the same word
+      (couples w with c and z; the node-word counts and η);
+    - ``doc_pairs_same_word``: fraction of within-document pairs with the same word (w alone:
+      checks the data conditional);
+    - ``log_joint``: collapsed log p(w, z, c) (:func:`hlda_log_joint_batch`).
+    """
+    off = np.asarray(doc_offsets, dtype=np.int64)
+    _, i_all, j_all, i_doc, j_doc = token_pairs(off)
+    out = tree_test_functions(off, hyper.depth)
+
+    def node_word(lat: Any, w: np.ndarray) -> np.ndarray:
+        node = _batch_token_nodes(lat, off)
+        w = np.asarray(w)
+        return ((node[:, i_all] == node[:, j_all]) & (w[:, i_all] == w[:, j_all])).mean(axis=1)
+
+    out["node_word_pairs"] = node_word
+    out["doc_pairs_same_word"] = lambda lat, w: (np.asarray(w)[:, i_doc]
+                                                 == np.asarray(w)[:, j_doc]).mean(axis=1)
+    out["log_joint"] = lambda lat, w: hlda_log_joint_batch(
+        *stack_tree_latents(lat), w, off, vocab_size, hyper)
+    return out
+
+
+def ghlda_test_functions(
+    doc_offsets: np.ndarray, hyper: Any
+) -> dict[str, Callable[[Any, np.ndarray], np.ndarray]]:
+    """Label-invariant test functions g(latents, v) of GhLDA for :func:`geweke_test`
+    (``v`` (S, N, M)): :func:`tree_test_functions` plus
+
+    - ``same_node_rel_dist``: mean over all token pairs of 1[same node]·‖v_i − v_j‖² /
+      (‖v_i − μ0‖² + ‖v_j − μ0‖²) (within-node vector spread relative to the distance from
+      μ0: the scatter the kernels maintain, and Ψ's level ratio);
+    - ``same_node_cos``: mean over all token pairs of 1[same node]·cos(v_i − μ0, v_j − μ0)
+      (node means off μ0: the sums and κ0);
+    - ``level0_rel_spread``: mean of ‖v_n − μ0‖² over root tokens divided by the mean over all
+      tokens (0 when no root tokens; bounded; sees the per-level Ψ);
+    - ``log_mean_offset``: log ‖mean_n v_n − μ0‖ (v alone);
+    - ``log_joint``: collapsed log p(v, z, c) (:func:`ghlda_log_joint_batch`).
+
+    All bounded or logarithms: with small ν0 the covariances are heavy tailed (see
+    :func:`glda_test_functions`).  ``hyper``: a ResolvedGhLDAHyper.
+    """
+    off = np.asarray(doc_offsets, dtype=np.int64)
+    _, i_all, j_all, _, _ = token_pairs(off)
+    mu0 = np.asarray(hyper.mu0, dtype=np.float64)
+    out = tree_test_functions(off, hyper.depth)
+
+    def same(lat: Any) -> np.ndarray:
+        node = _batch_token_nodes(lat, off)
+        return node[:, i_all] == node[:, j_all]
+
+    def rel_dist(lat: Any, v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v)
+        sq = ((v - mu0) ** 2).sum(axis=2)
+        d2 = ((v[:, i_all] - v[:, j_all]) ** 2).sum(axis=2)
+        return (same(lat) * d2 / (sq[:, i_all] + sq[:, j_all])).mean(axis=1)
+
+    def cos(lat: Any, v: np.ndarray) -> np.ndarray:
+        xc = np.asarray(v) - mu0
+        u = xc / np.linalg.norm(xc, axis=2, keepdims=True)
+        return (same(lat) * (u[:, i_all] * u[:, j_all]).sum(axis=2)).mean(axis=1)
+
+    def root_spread(lat: Any, v: np.ndarray) -> np.ndarray:
+        sq = ((np.asarray(v) - mu0) ** 2).sum(axis=2)
+        root = stack_tree_latents(lat)[1] == 0
+        num = np.where(root, sq, 0.0).sum(axis=1) / np.maximum(root.sum(axis=1), 1)
+        return num / sq.mean(axis=1)
+
+    out["same_node_rel_dist"] = rel_dist
+    out["same_node_cos"] = cos
+    out["level0_rel_spread"] = root_spread
+    out["log_mean_offset"] = lambda lat, v: np.log(np.linalg.norm(
+        np.asarray(v).mean(axis=1) - mu0, axis=1))
+    out["log_joint"] = lambda lat, v: ghlda_log_joint_batch(
+        *stack_tree_latents(lat), v, off, hyper)
+    return out
+
+
+# =============================================================================== vMF pieces
+# An exact, numpy-generator-driven von Mises–Fisher draw for data conditionals of spherical
+# stories (vMF topics over unit word vectors; tutorials/06_variant.py): Geweke's successive
+# chain draws the data tens of thousands of times, where a torch sampler reseeded from the
+# chain's generator per call costs milliseconds.
+__all__ += ["vmf_draw"]
+
+
+def vmf_draw(loc: np.ndarray, kappa: Any, rng: np.random.Generator) -> np.ndarray:
+    """One draw x_i ~ vMF(loc_i, κ_i) on S^{M−1} per row of ``loc`` (N, M) (numpy, float64).
+
+    Wood's (1994) rejection sampler for w = μᵀx — z ~ Beta((M−1)/2, (M−1)/2),
+    w = (1 − (1+b)z)/(1 − (1−b)z), accepted when κw + (M−1) log(1 − x0 w) − c ≥ log u with
+    b = (M−1)/(2κ + √(4κ² + (M−1)²)), x0 = (1−b)/(1+b), c = κx0 + (M−1) log(1 − x0²), formed
+    from 1 − w and 1 − x0 so that large κ keeps its precision — then a uniform direction
+    orthogonal to μ: x = wμ + √(1−w²) v.  The same law as
+    :class:`ppltopics.distributions.VonMisesFisher`, driven by ``rng``.  ``kappa``: scalar or
+    (N,), ≥ 0; rows of ``loc`` must be unit vectors.
+    """
+    loc = np.atleast_2d(np.asarray(loc, dtype=np.float64))
+    n, m = loc.shape
+    if m < 2:
+        raise ValueError(f"vMF needs dimension M >= 2, got {m}")
+    if not np.all(np.isfinite(loc)) or not np.allclose(np.linalg.norm(loc, axis=1), 1.0,
+                                                        atol=1e-8):
+        raise ValueError("loc rows must be finite unit vectors")
+    kap = np.broadcast_to(np.asarray(kappa, dtype=np.float64), (n,))
+    if not np.all(np.isfinite(kap)) or np.any(kap < 0):
+        raise ValueError(f"kappa must be finite and >= 0, got {kappa!r}")
+    m1 = float(m - 1)
+    b = m1 / (2.0 * kap + np.sqrt(4.0 * kap * kap + m1 * m1))
+    one_m_x0 = 2.0 * b / (1.0 + b)
+    x0 = 1.0 - one_m_x0
+    log_1m_x0sq = np.log(4.0 * b) - 2.0 * np.log1p(b)
+    one_m_w = np.empty(n)
+    todo = np.arange(n)
+    while todo.size:
+        z = rng.beta(m1 / 2.0, m1 / 2.0, todo.size)
+        u = rng.random(todo.size)
+        bb = b[todo]
+        omw = 2.0 * bb * z / (1.0 - (1.0 - bb) * z)
+        t = (kap[todo] * (one_m_x0[todo] - omw)
+             + m1 * (np.log(one_m_x0[todo] + x0[todo] * omw) - log_1m_x0sq[todo]))
+        ok = t >= np.log(u)
+        one_m_w[todo[ok]] = omw[ok]
+        todo = todo[~ok]
+    v = rng.standard_normal((n, m))
+    v -= (v * loc).sum(axis=1, keepdims=True) * loc
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    w = 1.0 - one_m_w
+    return w[:, None] * loc + np.sqrt(np.clip(one_m_w * (2.0 - one_m_w), 0.0, None))[:, None] * v
