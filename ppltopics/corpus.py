@@ -95,7 +95,8 @@ class Corpus:
         self.vocab: list[str] = vocab
         self.labels = None if labels is None else _as_doc_array(labels, num_docs, "labels")
         self.metadata: dict[str, np.ndarray] = {
-            k: _as_doc_array(v, num_docs, f"metadata[{k!r}]") for k, v in (metadata or {}).items()
+            k: _as_doc_array(_object_array(v) if k == "text" else v, num_docs, f"metadata[{k!r}]")
+            for k, v in (metadata or {}).items()
         }
         self.report: dict[str, Any] = dict(report or {})
         self._word_index: dict[str, int] | None = None
@@ -112,25 +113,41 @@ class Corpus:
         metadata: Mapping[str, Any] | None = None,
         vocab: Sequence[str] | None = None,
         token_pattern: str = TOKEN_PATTERN,
+        keep_text: bool = False,
     ) -> Corpus:
         """Tokenise raw texts (lower-case Unicode words) and build a corpus.
 
         ``min_count``: drop words seen fewer times in the whole corpus; ``max_df``: drop words in
         more than this fraction (float) or number (int) of documents; ``vocab``: a fixed
         vocabulary (e.g. a training corpus's) - other words are dropped and reported.
+        ``keep_text=True`` keeps every document's raw text in ``metadata["text"]`` (an object
+        array, carried through ``subset``/``split``/``restrict``/``save``/``load``) and the
+        pattern in ``report["token_pattern"]``, so contextual embeddings
+        (:func:`ppltopics.plm.token_embeddings`) can run the language model on the real text:
+        the kept tokens of a document are then a subsequence of ``tokenize(text)``.
         """
         if isinstance(texts, str):
             raise TypeError("texts must be an iterable of strings, not one string")
         pattern = re.compile(token_pattern)
         token_lists = []
+        raw: list[str] = []
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
             token_lists.append(tokenize(t, pattern))
-        return cls.from_tokens(
+            if keep_text:
+                raw.append(t)
+        if keep_text:
+            if metadata is not None and "text" in metadata:
+                raise ValueError("metadata already has a 'text' column; pass keep_text=False")
+            metadata = {**(metadata or {}), "text": _object_array(raw)}
+        corpus = cls.from_tokens(
             token_lists, labels=labels, min_count=min_count, stopwords=stopwords,
             max_df=max_df, metadata=metadata, vocab=vocab,
         )
+        if keep_text:
+            corpus.report["token_pattern"] = token_pattern
+        return corpus
 
     @classmethod
     def from_tokens(
@@ -409,18 +426,29 @@ class Corpus:
         if self.labels is not None:
             arrays["labels"] = _plain(self.labels)
         for k, v in self.metadata.items():
-            arrays[f"meta.{k}"] = _plain(v)
+            if k == "text":  # ragged UTF-8: fixed-width unicode would pad every text to the longest
+                blobs = [str(t).encode("utf-8") for t in v]
+                arrays["text.offsets"] = np.cumsum([0] + [len(b) for b in blobs], dtype=np.int64)
+                arrays["text.utf8"] = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+            else:
+                arrays[f"meta.{k}"] = _plain(v)
         report = {k: v for k, v in self.report.items() if k != "kept_doc_index"}
         return arrays, {"report": _jsonable(report)}
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Corpus:
+        metadata = {k[5:]: v for k, v in arrays.items() if k.startswith("meta.")}
+        if "text.utf8" in arrays:
+            buf, off = arrays["text.utf8"].tobytes(), arrays["text.offsets"]
+            metadata["text"] = _object_array(
+                [buf[a:b].decode("utf-8") for a, b in zip(off[:-1], off[1:], strict=True)]
+            )
         return cls(
             arrays["word_ids"],
             arrays["doc_offsets"],
             [str(w) for w in arrays["vocab"]],
             labels=arrays.get("labels"),
-            metadata={k[5:]: v for k, v in arrays.items() if k.startswith("meta.")},
+            metadata=metadata,
             report=meta.get("report", {}),
         )
 
@@ -436,6 +464,13 @@ class Corpus:
 
         arrays, meta = load_bundle(path, kind="corpus")
         return cls.from_arrays(arrays, meta)
+
+
+def _object_array(values: Any) -> np.ndarray:
+    """A 1-d object array of ``str`` (no fixed-width padding of long texts)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = [str(v) for v in values]
+    return arr
 
 
 def _plain(a: np.ndarray) -> np.ndarray:

