@@ -5,6 +5,27 @@ one sweep with an explicit ``numpy.random.Generator``, and reads off what the ru
 The runner (:mod:`ppltopics.inference.runner`) drives chains, thinning, progress and
 checkpoints; ``pyro.infer.MCMC`` can drive the same kernel through :class:`GibbsKernel`'s
 ``MCMCKernel`` methods.
+
+Writing a model variant (tutorial ``tutorials/06_variant.py`` builds a spherical GLDA this way).
+A new model *reuses*:
+
+1. the story conventions of :mod:`ppltopics.models` (plates ``topics``/``docs``/``tokens``,
+   ``RowCategorical`` for z, :func:`ppltopics.models.glda.story_inputs`, the distributions of
+   :mod:`ppltopics.distributions`);
+2. :class:`GibbsKernel` (this module) and :func:`topic_size_record` for the label-invariant
+   topic-size records;
+3. the runner (:func:`ppltopics.inference.runner.run_chains`, ``RunSpec``) and
+   :meth:`ppltopics.posterior.Posterior.from_kernel` (chains -> relabelled Posterior);
+4. shared numba pieces: ``inference/_sampling.py`` (categorical draws, alias tables),
+   ``inference/_linalg.py`` (NIW Gaussian predictive), ``inference/_tree.py`` (nCRP tree);
+5. :mod:`ppltopics.testing` (Geweke harness, ``assignment_test_functions``,
+   ``dirichlet_log_prior_batch``) and :mod:`ppltopics.diagnostics`.
+
+It must *provide*: the kernel step (``init_state``/``step``/``resync``/``set_data``), its
+label-invariant records (``lp``, ``log_likelihood``, topic sizes) with ``record_dims``, its
+point estimates (``accumulate``, ``estimate_dims``), a :class:`ppltopics.posterior.Posterior`
+subclass (``top_words``, ``doc_topics``, ``relabel_by``), the exact data conditional of its
+story and a collapsed log joint for Geweke's test.
 """
 
 from __future__ import annotations
@@ -16,9 +37,25 @@ import numpy as np
 import torch
 from pyro.infer.mcmc.mcmc_kernel import MCMCKernel
 
-__all__ = ["GibbsKernel", "State"]
+__all__ = ["GibbsKernel", "State", "topic_size_record", "TOPIC_SIZE_DIMS"]
 
 State = dict[str, np.ndarray]
+
+#: ``record_dims`` of the records :func:`topic_size_record` returns
+TOPIC_SIZE_DIMS: dict[str, list[str]] = {"topic_share": ["topic"], "sorted_topic_share": ["rank"]}
+
+
+def topic_size_record(topic_counts: np.ndarray, num_tokens: int) -> dict[str, Any]:
+    """The topic-size records every flat topic model reports: ``num_occupied`` (topics holding
+    a token), ``topic_share`` n_k/N (relabelled later) and ``sorted_topic_share`` (label
+    invariant, what :func:`ppltopics.diagnostics.summary` reads); dims :data:`TOPIC_SIZE_DIMS`.
+    """
+    counts = np.asarray(topic_counts)
+    if num_tokens < 1:
+        raise ValueError(f"num_tokens must be >= 1, got {num_tokens}")
+    share = counts / float(num_tokens)
+    return {"num_occupied": int(np.count_nonzero(counts)), "topic_share": share,
+            "sorted_topic_share": np.sort(share)[::-1].copy()}
 
 
 class GibbsKernel(MCMCKernel):
@@ -32,7 +69,10 @@ class GibbsKernel(MCMCKernel):
       ``log_likelihood``, ...), small arrays for ``posterior`` (label-invariant or relabelled
       later), and optionally ``"pointwise"`` per-document log-likelihoods;
     - :meth:`accumulate` - add the draw to running sums (posterior means without storing
-      K x V per draw);
+      K x V per draw), and :meth:`finalize` - turn one chain's sums into its estimates;
+    - :attr:`record_dims`, :attr:`estimate_dims` - dimension names of the recorded arrays and
+      of the estimates (``"topic"`` marks the axes that chains are relabelled along);
+    - :meth:`resync` and :meth:`set_data` - rebuild derived arrays; swap the data (Geweke);
     - :attr:`pyro_params` - which state arrays ``pyro.infer.MCMC`` reports as samples.
     """
 
@@ -42,6 +82,11 @@ class GibbsKernel(MCMCKernel):
     pyro_params: tuple[str, ...] = ("z",)
     #: ``pyro.infer.MCMC`` reads this; the kernels' states are already unconstrained
     transforms: dict[str, Any] = {}
+    #: dims of the per-draw arrays of :meth:`record` (scalars need none), e.g.
+    #: ``{"topic_mean": ["topic", "dim"], **TOPIC_SIZE_DIMS}``
+    record_dims: dict[str, list[str]] = {}
+    #: dims of the estimates :meth:`finalize` returns, e.g. ``{"theta": ["doc", "topic"]}``
+    estimate_dims: dict[str, list[str]] = {}
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -67,6 +112,15 @@ class GibbsKernel(MCMCKernel):
 
     def accumulate(self, state: State, acc: dict[str, np.ndarray]) -> None:  # noqa: B027
         """Add this draw's point estimates to ``acc`` (default: nothing)."""
+
+    def finalize(self, acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One chain's estimates from its running sums.  Default: when :meth:`accumulate`
+        keeps a draw counter ``acc["count"]`` (shape (1,)), every other sum divided by it
+        (posterior means); otherwise nothing."""
+        if "count" not in acc:
+            return {}
+        n = float(acc["count"][0])
+        return {k: v / n for k, v in acc.items() if k != "count"}
 
     def config(self) -> dict[str, Any]:
         """JSON-able description of the kernel (hyperparameters, data fingerprint)."""

@@ -226,7 +226,6 @@ def fit_model(
     **hyper: Any,
 ) -> Any:
     """``pt.fit("cgtm", corpus, vectors=...)``: run the chains, build a CGTMPosterior."""
-    from ppltopics.inference.runner import run_chains
     from ppltopics.models.cgtm import CGTMHyper
     from ppltopics.posterior import CGTMPosterior
 
@@ -238,9 +237,7 @@ def fit_model(
     kernel = CGTMKernel(corpus, table, num_topics, r.mu0, r.kappa0, r.nu0, r.psi0,
                         r.eta_mu0, r.eta_kappa0, r.eta_nu0, r.eta_psi0,
                         pg_exact_max=pg_exact_max)
-    results = run_chains(kernel, spec)
-    settings = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens}
-    post = CGTMPosterior.from_chains(corpus, kernel, results, settings)
+    post = CGTMPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post
 

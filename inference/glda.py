@@ -52,7 +52,7 @@ from ppltopics.inference._linalg import (
     topic_log_marginal,
 )
 from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
-from ppltopics.inference.base import GibbsKernel, State
+from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
 __all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
 
@@ -461,13 +461,10 @@ class GLDAKernel(GibbsKernel):
         word_topic_logdensity(self.table, _stats(state), self.prior, logdens, self._words)
         pointwise = np.empty(c.num_docs)
         _pointwise(c.word_ids, c.doc_offsets, self.doc_theta(state), logdens, pointwise)
-        share = state["count"] / c.num_tokens
         out: dict[str, Any] = {
             "lp": loglik + self._logprior(state),
             "log_likelihood": loglik,
-            "num_occupied": int(np.count_nonzero(state["count"])),
-            "topic_share": share,
-            "sorted_topic_share": np.sort(share)[::-1].copy(),
+            **topic_size_record(state["count"], c.num_tokens),
             "topic_mean": self.topic_means(state),
             "pointwise": pointwise,
         }
@@ -506,7 +503,6 @@ def fit_model(
     κ0 = 0.1, ν0 = M + 2, μ0 = mean token vector, Ψ0 = (ν0 − M − 1)·Cov(token vectors), so
     that E[Σ_k] is the embedding covariance.
     """
-    from ppltopics.inference.runner import run_chains
     from ppltopics.models.glda import GLDAHyper
     from ppltopics.posterior import GaussianPosterior
 
@@ -519,8 +515,6 @@ def fit_model(
     r = hyper.resolve(table, counts=corpus.word_counts())
     kernel = GLDAKernel(corpus, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
                         method=method, mh_steps=mh_steps, refresh_every=refresh_every)
-    results = run_chains(kernel, spec)
-    settings = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens}
-    post = GaussianPosterior.from_chains(corpus, kernel, results, settings)
+    post = GaussianPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

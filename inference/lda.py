@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from ppltopics.corpus import Corpus
-from ppltopics.inference.base import GibbsKernel, State
+from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
 __all__ = ["LDAKernel", "TOPIC_BITS"]
 
@@ -422,13 +422,10 @@ class LDAKernel(GibbsKernel):
             c.word_ids, c.doc_offsets, state["z"], state["wt_offsets"], state["wt_packed"],
             state["wt_nnz"], state["n_k"], state["alpha"], float(self.hyper.beta), pointwise,
         )
-        share = state["n_k"] / c.num_tokens
         out: dict[str, Any] = {
             "lp": lp,
             "log_likelihood": loglik,
-            "num_occupied": int(np.count_nonzero(state["n_k"])),
-            "topic_share": share,
-            "sorted_topic_share": np.sort(share)[::-1].copy(),
+            **topic_size_record(state["n_k"], c.num_tokens),
             "pointwise": pointwise,
         }
         if self.optimize_alpha:
@@ -495,7 +492,6 @@ def fit_model(
     optimize_interval: int = 10,
 ) -> Any:
     """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`."""
-    from ppltopics.inference.runner import run_chains
     from ppltopics.models.lda import LDAHyper
     from ppltopics.posterior import LDAPosterior
 
@@ -507,6 +503,4 @@ def fit_model(
     hyper = LDAHyper(num_topics=num_topics, alpha=alpha, beta=beta)
     kernel = LDAKernel(corpus, hyper, optimize_alpha=optimize_alpha,
                        optimize_interval=optimize_interval)
-    results = run_chains(kernel, spec)
-    settings = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens}
-    return LDAPosterior.from_chains(corpus, kernel, results, settings)
+    return LDAPosterior.from_kernel(kernel, spec)

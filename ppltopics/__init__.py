@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 _SUBMODULES = {"datasets", "diagnostics", "evaluation", "models", "inference", "persistence",
-               "distributions", "plm", "vectors", "posterior"}
+               "distributions", "plm", "vectors", "posterior", "api"}
 _ATTRS = {
     "WordVectors": ("ppltopics.vectors", "WordVectors"),
     "Posterior": ("ppltopics.posterior", "Posterior"),

@@ -134,6 +134,27 @@ class Posterior:
         }
         return cls(corpus, groups, dims, estimates, settings)
 
+    @classmethod
+    def from_kernel(
+        cls, kernel: Any, spec: Any, settings: Mapping[str, Any] | None = None,
+    ) -> Posterior:
+        """Run ``spec.num_chains`` chains of ``kernel`` (:func:`ppltopics.inference.runner.
+        run_chains`) and build the Posterior with :meth:`from_chains` on ``kernel.corpus``.
+
+        Settings: ``kernel.config()``, the run's draw-determining settings
+        (``spec.fingerprint()``), ``num_tokens``, then ``settings`` (extra, e.g. ``num_topics``
+        when the config lacks it).  What every ``fit_model`` does after building its kernel.
+        """
+        from ppltopics.inference.runner import run_chains
+
+        corpus = getattr(kernel, "corpus", None)
+        if not isinstance(corpus, Corpus):
+            raise TypeError("from_kernel needs a kernel with a .corpus (ppltopics.Corpus)")
+        results = run_chains(kernel, spec)
+        merged = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens,
+                  **(settings or {})}
+        return cls.from_chains(corpus, kernel, results, merged)
+
     # ------------------------------------------------------------------ common API
     @property
     def num_chains(self) -> int:
@@ -222,7 +243,9 @@ class Posterior:
             "settings": _jsonable(self.settings),
             "corpus": corpus_meta,
         }
-        return save_bundle(path, "posterior", arrays, meta, compress=True)
+        # subclasses may add files (e.g. TopClus network weights as safetensors)
+        extra = getattr(self, "_extra_files", lambda: None)()
+        return save_bundle(path, "posterior", arrays, meta, extra_files=extra, compress=True)
 
     @classmethod
     def load(cls, path: str | Path) -> Posterior:
@@ -234,7 +257,11 @@ class Posterior:
         groups = {g: {k[len(g) + 1:]: v for k, v in arrays.items() if k.startswith(g + ".")}
                   for g in _GROUPS}
         estimates = {k[9:]: v for k, v in arrays.items() if k.startswith("estimate.")}
-        return klass(corpus, groups, meta["dims"], estimates, meta["settings"])
+        post = klass(corpus, groups, meta["dims"], estimates, meta["settings"])
+        hook = getattr(post, "_load_extra_files", None)  # reads what _extra_files wrote
+        if hook is not None:
+            hook(Path(path), meta)
+        return post
 
 
 #: dimension names indexed by topic (a topic-by-topic matrix has both)

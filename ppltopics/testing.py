@@ -64,7 +64,11 @@ Testing a model variant: (1) write its collapsed log joint and enumerate a toy p
 ``sweeps`` with :func:`gibbs_scan_law` and run :func:`enumeration_chi2`; (3) write the exact
 data conditional ``p(data | latent)`` of its story and label-invariant test functions, and run
 :func:`geweke_test` against the Pyro model's forward draws; (4) show once that a mutant of the
-kernel (e.g. a :class:`ReferenceLDAKernel`-style defect) fails both.
+kernel (e.g. a :class:`ReferenceLDAKernel`-style defect) fails both.  Reusable pieces:
+:func:`assignment_test_functions` (z-only functions), :func:`token_pairs`,
+:func:`dirichlet_log_prior_batch` (the collapsed Dirichlet part of a log joint), exact data
+draws :func:`niw_prior_draw` and :func:`vmf_draw`; ``tutorials/06_variant.py`` does (3)-(4)
+for a spherical GLDA.
 """
 
 from __future__ import annotations
