@@ -159,6 +159,7 @@ def _chain_tree(kernel: Any, state: dict[str, np.ndarray]) -> dict[str, np.ndarr
         "node_docs": state["ndocs"][order].astype(np.int64),
         "paths": new_id[state["paths"]],
         "doc_level_counts": state["ndl"].astype(np.int64),
+        "token_levels": state["levels"].astype(np.int32),
     }
     if kernel.model_name == "hlda":
         nw = state["nwt"][:, order].T
@@ -222,9 +223,9 @@ class TreePosterior(Posterior):
     nodes, ``doc_paths``, ``format_tree``/``tree`` and fold-in ``transform``.
 
     Estimates: ``parent``, ``node_level``, ``node_docs``, ``node_tokens`` (nodes,),
-    ``paths`` (D, L), ``doc_level_counts`` (D, L), ``node_word`` (nodes, V) (hLDA) or
-    ``node_mean`` (nodes, M) / ``node_cov`` (nodes, M, M) (GhLDA), ``node_match``
-    (chains, nodes).
+    ``paths`` (D, L), ``doc_level_counts`` (D, L), ``token_levels`` (N,),
+    ``node_word`` (nodes, V) (hLDA) or ``node_mean`` (nodes, M) / ``node_cov`` (nodes, M, M)
+    (GhLDA), ``node_match`` (chains, nodes).
     """
 
     relabel_by = ("node_word", "js")
@@ -288,6 +289,11 @@ class TreePosterior(Posterior):
     def doc_paths(self) -> np.ndarray:
         """(num_docs, L) canonical node ids of every training document's path."""
         return self.estimates["paths"]
+
+    def token_levels(self) -> np.ndarray:
+        """(num_tokens,) level of every training token in the reference chain's final state;
+        the token's node is ``doc_paths()[corpus.token_docs, token_levels()]``."""
+        return self.estimates["token_levels"]
 
     def doc_topics(self) -> np.ndarray:
         """(num_docs, num_nodes) proportions over the nodes of each document's path: the GEM

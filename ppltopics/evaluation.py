@@ -605,8 +605,18 @@ class PolysemyResult:
         m = list(self.majority().values())
         return len(set(m)) == len(m)
 
+    def sense_recall(self) -> dict[str, float]:
+        """For each sense, the fraction of its occurrences whose assignment is on that
+        sense's side: an assignment (topic, path, node) belongs to the sense most of its
+        occurrences have.  GLDA's one vector per word type puts every "bank" on the side of
+        the frequent sense, so the rare sense scores 0; a perfect split scores 1 for both."""
+        side = np.argmax(self.table, axis=0)
+        return {s: float(self.table[i, side == i].sum() / max(self.table[i].sum(), 1))
+                for i, s in enumerate(self.senses)}
+
     def to_dict(self) -> dict[str, Any]:
-        return {"nmi": self.nmi, "words": list(self.words), "by": self.by,
+        return {"nmi": self.nmi, "sense_recall": self.sense_recall(), "words": list(self.words),
+                "by": self.by,
                 "senses": list(self.senses), "assignments": list(self.assignments),
                 "table": self.table.tolist(), "num_occurrences": self.num_occurrences}
 
@@ -614,8 +624,10 @@ class PolysemyResult:
         rows = "; ".join(f"{s}: " + ", ".join(f"{a}×{int(n)}" for a, n in
                                               zip(self.assignments, row, strict=True) if n)
                          for s, row in zip(self.senses, self.table, strict=True))
-        return (f"PolysemyResult(nmi={self.nmi:.3f} over {self.num_occurrences} occurrences of "
-                f"{'/'.join(self.words)} by {self.by}; {rows})")
+        recall = ", ".join(f"{s} {r:.2f}" for s, r in self.sense_recall().items())
+        return (f"PolysemyResult(nmi={self.nmi:.3f}, sense recall {recall}, over "
+                f"{self.num_occurrences} occurrences of {'/'.join(self.words)} by {self.by}; "
+                f"{rows})")
 
 
 def polysemy(
@@ -631,7 +643,8 @@ def polysemy(
       topic given the posterior means, argmax_k θ_dk · p(w | k) (p(v_w | k) for Gaussian
       topics), i.e. the mode of the collapsed z-conditional at the posterior mean;
     * ``"path"`` (tree models, ``"auto"``): the document's path, identified by its leaf;
-    * ``"branch"`` (tree models): the document's level-1 node (top branch of its path);
+    * ``"branch"`` (tree models): the document's node at the first level where the tree
+      branches (the top branch of its path);
     * ``"node"`` (tree models): the node at the token's own level on its document's path.
 
     ``corpus`` defaults to the training corpus; a flat model scores other corpora by
@@ -671,7 +684,8 @@ def polysemy(
         if by == "path":
             assigned = paths[docs, -1]
         elif by == "branch":
-            assigned = paths[docs, 1]
+            split = [lv for lv in range(1, paths.shape[1]) if np.unique(paths[:, lv]).size > 1]
+            assigned = paths[docs, split[0] if split else paths.shape[1] - 1]
         else:
             assigned = paths[docs, post.token_levels()[hits]]
     elif by == "topic":

@@ -50,11 +50,13 @@ def test_flat_model_assignment_follows_theta_and_word_topic() -> None:
     assert r.senses == ("finance", "rivers")
     np.testing.assert_array_equal(r.table, [[0, 2], [2, 0]])
     assert r.nmi == pytest.approx(1.0) and r.separated()
+    assert r.sense_recall() == {"finance": 1.0, "rivers": 1.0}
     # a word whose vector/probability overwhelms θ gets one topic everywhere: NMI 0
     table[c.word_index["bank"]] = [1e-9, 1.0]
     r = polysemy(_Flat(c, theta, table), words=("bank",))
     assert r.nmi == 0.0 and not r.separated()
     np.testing.assert_array_equal(r.table, [[2], [2]])
+    assert sorted(r.sense_recall().values()) == [0.0, 1.0]  # a tie goes to the first sense
 
 
 def test_tree_model_paths_branches_and_nodes() -> None:
@@ -66,6 +68,9 @@ def test_tree_model_paths_branches_and_nodes() -> None:
     assert r.by == "path" and r.assignments == (3, 4)
     np.testing.assert_array_equal(r.table, [[0, 2], [2, 0]])
     assert polysemy(post, by="branch").nmi == pytest.approx(1.0)
+    # a tree whose level 1 does not branch: "branch" is the first level that does
+    deep = _Tree(c, np.array([[0, 1, 3], [0, 1, 4], [0, 1, 5], [0, 1, 4]]), levels)
+    assert polysemy(deep, by="branch").assignments == (3, 4)  # doc 2 has no "bank"
     node = polysemy(post, by="node")  # every token at the root: no separation
     assert node.assignments == (0,) and node.nmi == 0.0
     only = polysemy(post, senses=("rivers",), by="branch")

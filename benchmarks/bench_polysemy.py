@@ -1,0 +1,109 @@
+"""The "bank" polysemy study (GhLDA paper, Yoshida et al. 2023) on its Wikipedia set.
+
+Claim under test: in GhLDA the occurrences of "bank"/"banks" in river documents get a
+river-side path while those in finance documents get a finance-side one; GLDA cannot separate
+them, because a word type has one vector and so one likelihood under every topic.
+
+For every model and seed (one chain per seed, the whole 1,000-document set, GloVe-50 vectors)
+``pt.evaluation.polysemy(post, words=("bank", "banks"), senses=("rivers", "finance"))``
+gives the sense × assignment table and its NMI:
+
+* GLDA (K = 40, the paper's setting; fast alias+MH kernel): assignment = the token's topic
+  (mode of its z-conditional at the posterior means);
+* GhLDA (the paper's settings: depth 4, initial tree [1, 1, 4, 4], m = 0.5, π = 100, γ = 0.1,
+  Ψ0 ratio [1, 0.8, 0.6, 0.4], κ0 = 0.1, 5 sweeps without new leaves, frequency-initialised
+  levels; data-driven Ψ0) and hLDA (discrete, depth 4, same tree settings): assignment = the
+  document's path (leaf), its top branch (level-1 node), and the token's own node.
+
+    .venv/bin/python benchmarks/bench_polysemy.py [--data ../shared/data] [--quick]
+
+Writes ``benchmarks/results/polysemy.json`` and prints one row per model, seed and `by`.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from _common import machine_facts  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path(os.environ.get("PPLTOPICS_SHARED_DATA", REPO.parent / "shared" / "data"))
+WORDS = ("bank", "banks")
+SENSES = ("rivers", "finance")
+TREE = {"depth": 4, "gamma": 0.1, "gem_mean": 0.5, "gem_scale": 100.0,
+        "initial_tree": [1, 1, 4, 4], "warmup_fixed_sweeps": 5, "init_levels": "frequency"}
+
+
+def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int) -> list[dict[str, Any]]:
+    import ppltopics as pt
+
+    runs: list[dict[str, Any]] = []
+    models: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+        "glda": ({"vectors": vectors, "num_topics": 40}, ("topic",)),
+        "ghlda": ({"vectors": vectors, "psi_ratio": (1.0, 0.8, 0.6, 0.4), "kappa0": 0.1,
+                   **TREE}, ("path", "branch", "node")),
+        "hlda": ({**TREE, "eta": 0.1}, ("path", "branch", "node")),
+    }
+    for name, (kwargs, bys) in models.items():
+        for seed in seeds:
+            t0 = time.perf_counter()
+            post = pt.fit(name, corpus, num_chains=1, num_samples=max(1, sweeps // 5),
+                          warmup=sweeps - max(1, sweeps // 5), seed=seed, progress=False,
+                          **kwargs)
+            secs = time.perf_counter() - t0
+            for by in bys:
+                r = pt.evaluation.polysemy(post, words=WORDS, senses=SENSES, by=by)
+                row = {"model": name, "seed": seed, "seconds": secs, **r.to_dict(),
+                       "majority": {k: int(v) for k, v in r.majority().items()},
+                       "separated": r.separated()}
+                if hasattr(post, "num_nodes"):
+                    row["num_nodes"] = post.num_nodes
+                runs.append(row)
+                rec = r.sense_recall()
+                print(f"{name:6s} seed {seed} by {by:6s}: NMI {r.nmi:.3f}, rivers-side "
+                      f"{rec.get('rivers', 0):.2f}, finance-side {rec.get('finance', 0):.2f}, "
+                      f"{len(r.assignments)} assignments ({secs:.0f} s)", flush=True)
+    return runs
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--sweeps", type=int, default=100, help="sweeps per run (paper: 100)")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    wiki = args.data / "ghlda-corpora" / "wiki"
+    if not wiki.is_dir():
+        sys.exit(f"GhLDA wiki set not found: {wiki} (pass --data, the shared/data folder)")
+    import ppltopics as pt
+
+    corpus = pt.datasets.load_ghlda_wiki(wiki)
+    vectors = pt.WordVectors.glove(corpus.vocab)
+    corpus = corpus.restrict(vectors.vocab)
+    seeds = list(range(1 if args.quick else args.seeds))
+    sweeps = 10 if args.quick else args.sweeps
+    res = {"machine": machine_facts(), "corpus": repr(corpus), "words": WORDS,
+           "senses": SENSES, "sweeps": sweeps, "runs": study(corpus, vectors, seeds, sweeps)}
+    out = args.out or REPO / "benchmarks" / "results" / (
+        "polysemy_quick.json" if args.quick else "polysemy.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1, default=str))
+    print(f"wrote {out}")
+    return res
+
+
+if __name__ == "__main__":
+    main()
