@@ -11,7 +11,8 @@ One process, one thread each (BLAS/OpenMP/numba pinned to 1 before numpy is impo
    reported beside the times.  Quality: NPMI (window 10, reference = the corpus) of the top-10
    words of every node with ≥ 1 document, by level.
 2. **GhLDA tokens/s** (GloVe-50, the paper's settings: depth 4, initial tree [1, 1, 4, 4],
-   m = 0.5, π = 100, γ = 0.1, Ψ ratio [1, 0.8, 0.6, 0.4], 5 sweeps without new leaves) vs our
+   m = 0.5, π = 100, γ = 0.1, κ0 = 0.1, ν0 = M + 0.1, Ψ0 = 50·I with ratio [1, 0.8, 0.6, 0.4],
+   5 sweeps without new leaves, frequency-initialised levels) vs our
    GLDA exact kernel with K = the number of GhLDA nodes (matched total topics), measured
    interleaved, and vs the 15.9 k tokens/s of the public GhLDA code (DESIGN §5).
 
@@ -110,11 +111,12 @@ def _hlda_nodes(ours: _Ours, vocab: list[str]) -> tuple[list[list[str]], list[in
     return [[vocab[i] for i in row] for row in order], s["node_level"][alive].tolist()
 
 
-def bench_hlda(corpus: Any, sweeps: int, chunk: int) -> dict[str, Any]:
+def bench_hlda(corpus: Any, sweeps: int, chunk: int, gem_scale: float) -> dict[str, Any]:
     from ppltopics.inference.hlda import HLDAKernel
 
     docs = corpus.docs()
-    ours = _Ours(HLDAKernel(corpus, depth=DEPTH, gamma=GAMMA, eta=ETA), seed=0)
+    ours = _Ours(HLDAKernel(corpus, depth=DEPTH, gamma=GAMMA, eta=ETA, gem_scale=gem_scale),
+                 seed=0)
     ours.run(1)  # first call: numba cache load / compile, not timed below
     tomo = _Tomotopy(docs, seed=0)
     tomo.run(1)
@@ -146,7 +148,8 @@ def bench_hlda(corpus: Any, sweeps: int, chunk: int) -> dict[str, Any]:
         "ours_npmi": _npmi_by_level(tops, lv, corpus),
         "tomotopy_npmi": _npmi_by_level(ttops, tlv, corpus),
         "trace": trace,
-        "settings": {"depth": DEPTH, "gamma": GAMMA, "eta": ETA, "ours_levels": "GEM(0.5, 100)",
+        "settings": {"depth": DEPTH, "gamma": GAMMA, "eta": ETA,
+                     "ours_levels": f"GEM(0.5, {gem_scale})",
                      "tomotopy_levels": f"Dirichlet({LEVEL_ALPHA})", "chunk": chunk},
     }
 
@@ -161,8 +164,7 @@ def bench_ghlda(corpus: Any, sweeps: int, chunk: int) -> dict[str, Any]:
     vectors = pt.WordVectors.glove(corpus.vocab)
     corpus = corpus.restrict(vectors.vocab)
     table = vectors.matrix(corpus.vocab)
-    hyper = GhLDAHyper(depth=4, gamma=0.1, gem_mean=0.5, gem_scale=100.0, kappa0=0.1,
-                       psi_ratio=(1.0, 0.8, 0.6, 0.4))
+    hyper = GhLDAHyper.reference(table.shape[1], "ghlda")  # the paper's prior: Ψ0 = 50·I
     h = hyper.resolve(table, counts=corpus.word_counts())
     kernel = GhLDAKernel(corpus, table, h.mu0, h.kappa0, h.nu0, h.psi0,
                          psi_ratio=np.asarray(h.psi_ratio), depth=4, gamma=0.1,
@@ -209,11 +211,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(corpus, flush=True)
     load0 = os.getloadavg()
     res: dict[str, Any] = {"machine": machine_facts("tomotopy"), "corpus": repr(corpus)}
-    res["hlda"] = bench_hlda(corpus, *((20, 10) if args.quick else (200, 20)))
-    h = res["hlda"]
-    print(f"hLDA: ours {h['ours_ms_per_sweep']:.1f} ms/sweep vs tomotopy "
-          f"{h['tomotopy_ms_per_sweep']:.1f} ms/sweep -> {h['speed_ratio']:.2f}x; NPMI ours "
-          f"{h['ours_npmi']['mean']:.3f} tomotopy {h['tomotopy_npmi']['mean']:.3f}", flush=True)
+    # π = 100 (hlda-c's default) fixes every document's level proportions near (.5, .25,
+    # .25), so leaves must fit single documents and the tree grows ~4x tomotopy's; π = 2
+    # (uniform sticks) lets a document leave a level almost empty, as tomotopy's
+    # Dirichlet(0.1) does, and gives trees of tomotopy's size.
+    for pi in (100.0, 2.0):
+        h = res[f"hlda_pi{pi:g}"] = bench_hlda(corpus, *((20, 10) if args.quick else (200, 20)),
+                                               gem_scale=pi)
+        print(f"hLDA (π={pi:g}): ours {h['ours_ms_per_sweep']:.1f} ms/sweep vs tomotopy "
+              f"{h['tomotopy_ms_per_sweep']:.1f} ms/sweep -> {h['speed_ratio']:.2f}x; NPMI ours "
+              f"{h['ours_npmi']['mean']:.3f} tomotopy {h['tomotopy_npmi']['mean']:.3f}; final "
+              f"nodes ours {h['trace'][-1]['ours_nodes']} tomotopy "
+              f"{h['trace'][-1]['tomotopy_nodes']}", flush=True)
     res["ghlda"] = bench_ghlda(corpus, *((6, 3) if args.quick else (40, 10)))
     g = res["ghlda"]
     print(f"GhLDA: {g['ghlda_tokens_per_s']:.0f} tok/s, nodes {g['nodes_per_level']}; GLDA exact "

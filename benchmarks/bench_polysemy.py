@@ -10,10 +10,11 @@ gives the sense × assignment table and its NMI:
 
 * GLDA (K = 40, the paper's setting; fast alias+MH kernel): assignment = the token's topic
   (mode of its z-conditional at the posterior means);
-* GhLDA (the paper's settings: depth 4, initial tree [1, 1, 4, 4], m = 0.5, π = 100, γ = 0.1,
-  Ψ0 ratio [1, 0.8, 0.6, 0.4], κ0 = 0.1, 5 sweeps without new leaves, frequency-initialised
-  levels; data-driven Ψ0) and hLDA (discrete, depth 4, same tree settings): assignment = the
-  document's path (leaf), its top branch (level-1 node), and the token's own node.
+* GhLDA (``preset="paper"``: depth 4, initial tree [1, 1, 4, 4], m = 0.5, π = 100, γ = 0.1,
+  κ0 = 0.1, ν0 = M + 0.1, Ψ0 = 50·I with ratio [1, 0.8, 0.6, 0.4], 5 sweeps without new
+  leaves, frequency-initialised levels) and hLDA (discrete, depth 4, the same tree settings):
+  assignment = the document's path (leaf), its top branch (the node at the first level where
+  the tree branches), and the token's own node.
 
     .venv/bin/python benchmarks/bench_polysemy.py [--data ../shared/data] [--quick]
 
@@ -51,8 +52,7 @@ def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int) -> list[dict
     runs: list[dict[str, Any]] = []
     models: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         "glda": ({"vectors": vectors, "num_topics": 40}, ("topic",)),
-        "ghlda": ({"vectors": vectors, "psi_ratio": (1.0, 0.8, 0.6, 0.4), "kappa0": 0.1,
-                   **TREE}, ("path", "branch", "node")),
+        "ghlda": ({"vectors": vectors, "preset": "paper"}, ("path", "branch", "node")),
         "hlda": ({**TREE, "eta": 0.1}, ("path", "branch", "node")),
     }
     for name, (kwargs, bys) in models.items():
