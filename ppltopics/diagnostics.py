@@ -100,8 +100,17 @@ def summary(post: Posterior, var_names: Sequence[str] | None = None) -> pd.DataF
     frames = []
     ss = dt["sample_stats"]
     stats = [v for v in INVARIANT_STATS if v in ss.data_vars and np.ptp(ss[v].values) > 0]
-    if stats:
-        frames.append(azs.summary(dt, var_names=stats, group="sample_stats", kind="all"))
+    for v in stats:
+        # entries that never change (e.g. num_nodes at a tree's root level, always 1) have no
+        # R-hat/ESS: leave them out instead of printing NaN with RuntimeWarnings
+        da = ss[v]
+        extra = [d for d in da.dims if d not in ("chain", "draw")]
+        coords = {}
+        if len(extra) == 1:
+            varying = (da.max(("chain", "draw")) > da.min(("chain", "draw"))).values
+            coords = {extra[0]: da[extra[0]].values[varying].tolist()}
+        frames.append(azs.summary(dt, var_names=[v], group="sample_stats", coords=coords,
+                                  kind="all"))
     post_vars = list(var_names or [])
     if var_names is None:
         post_vars = [v for v in INVARIANT_POSTERIOR if v in dt["posterior"].data_vars]

@@ -584,7 +584,9 @@ class PolysemyResult:
     ``table[i, j]`` counts occurrences of sense ``senses[i]`` (the label of the occurrence's
     document) assigned to ``assignments[j]`` (a topic id, or a node id of a tree); ``nmi`` is
     :func:`nmi` between the two labelings (0: the model gives every sense the same
-    assignment distribution, 1: assignment and sense determine each other).
+    assignment distribution, 1: assignment and sense determine each other).  ``nmi_null``
+    (when ``polysemy(..., permutations=P)``) holds the NMI of P shuffles of the senses among
+    the documents: the chance level, which grows with the number of distinct assignments.
     """
 
     nmi: float
@@ -594,6 +596,7 @@ class PolysemyResult:
     assignments: tuple[int, ...]
     table: np.ndarray
     num_occurrences: int
+    nmi_null: tuple[float, ...] = ()
 
     def majority(self) -> dict[str, int]:
         """The most frequent assignment of each sense."""
@@ -618,7 +621,8 @@ class PolysemyResult:
         return {"nmi": self.nmi, "sense_recall": self.sense_recall(), "words": list(self.words),
                 "by": self.by,
                 "senses": list(self.senses), "assignments": list(self.assignments),
-                "table": self.table.tolist(), "num_occurrences": self.num_occurrences}
+                "table": self.table.tolist(), "num_occurrences": self.num_occurrences,
+                "nmi_null": list(self.nmi_null)}
 
     def __repr__(self) -> str:
         rows = "; ".join(f"{s}: " + ", ".join(f"{a}×{int(n)}" for a, n in
@@ -632,7 +636,8 @@ class PolysemyResult:
 
 def polysemy(
     post: Any, corpus: Corpus | None = None, words: Sequence[str] = ("bank", "banks"),
-    senses: Sequence[Any] | None = None, by: str = "auto",
+    senses: Sequence[Any] | None = None, by: str = "auto", permutations: int = 0,
+    seed: int = 0,
 ) -> PolysemyResult:
     """NMI between the sense of each occurrence of ``words`` (the label of its document) and
     what the model assigned to that occurrence (DESIGN §3; the GhLDA paper's "bank" study).
@@ -649,9 +654,15 @@ def polysemy(
 
     ``corpus`` defaults to the training corpus; a flat model scores other corpora by
     ``post.transform``.  ``senses`` keeps only the occurrences in documents with those labels
-    (e.g. ``("rivers", "finance")``).  Raises ``ValueError`` when the corpus has no labels,
-    none of ``words`` is in the model's vocabulary, or no occurrence is left.
+    (e.g. ``("rivers", "finance")``).  ``permutations`` > 0 also gives the chance level
+    ``nmi_null``: the NMI after shuffling the senses among the documents (each document keeps
+    its occurrences and their assignments; ``seed`` seeds the shuffles).  Raises
+    ``ValueError`` when the corpus has no labels, none of ``words`` is in the model's
+    vocabulary, or no occurrence is left.
     """
+    if isinstance(permutations, bool) or not isinstance(permutations, int | np.integer) \
+            or permutations < 0:
+        raise ValueError(f"permutations must be an integer >= 0, got {permutations!r}")
     corpus = post.corpus if corpus is None else corpus
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
@@ -711,6 +722,13 @@ def polysemy(
     assign_ids, ai = np.unique(assigned, return_inverse=True)
     table = np.zeros((sense_names.size, assign_ids.size), dtype=np.int64)
     np.add.at(table, (si, ai), 1)
+    null: list[float] = []
+    if permutations:
+        rng = np.random.default_rng(seed)
+        doc_ids, first, inv = np.unique(docs, return_index=True, return_inverse=True)
+        doc_sense = si[first]
+        null = [nmi(ai, doc_sense[rng.permutation(doc_ids.size)][inv])
+                for _ in range(int(permutations))]
     return PolysemyResult(nmi(assigned, labels.astype(str)), tuple(words), by,
                           tuple(sense_names.tolist()), tuple(int(a) for a in assign_ids), table,
-                          int(hits.size))
+                          int(hits.size), tuple(null))

@@ -90,3 +90,22 @@ def test_polysemy_errors() -> None:
         polysemy(post, by="leaf")
     with pytest.raises(ValueError, match="tree model"):
         polysemy(_Flat(c, np.ones((4, 2)) / 2, np.ones((c.vocab_size, 2))), by="path")
+
+
+def test_chance_level_by_shuffling_senses_among_documents() -> None:
+    # one path per document: under every shuffle the path still determines the sense, so the
+    # chance NMI of a fully fragmented tree stays high; paths shared by documents of one sense
+    # reach NMI 1 with a lower chance level
+    c = _corpus()
+    levels = np.zeros(c.num_tokens, dtype=np.int32)
+    own = _Tree(c, np.array([[0, 1, 3], [0, 2, 4], [0, 1, 5], [0, 2, 6]]), levels)
+    r_own = polysemy(own, words=("bank",), by="path", permutations=20, seed=1)
+    assert len(r_own.nmi_null) == 20 and min(r_own.nmi_null) > 0.6
+    assert r_own.to_dict()["nmi_null"] == list(r_own.nmi_null)
+    shared = _Tree(c, np.array([[0, 1, 3], [0, 2, 4], [0, 1, 3], [0, 2, 4]]), levels)
+    r = polysemy(shared, words=("bank",), by="path", permutations=50, seed=1)
+    assert r.nmi == pytest.approx(1.0) and np.mean(r.nmi_null) < 0.9
+    assert np.mean(r.nmi_null) < np.mean(r_own.nmi_null)
+    assert polysemy(shared, words=("bank",)).nmi_null == ()
+    with pytest.raises(ValueError, match="permutations"):
+        polysemy(shared, words=("bank",), permutations=-1)
