@@ -63,15 +63,21 @@ def _log_rising(a: float, c: int) -> float:
     return math.lgamma(a + c) - math.lgamma(a)
 
 
+#: factors (n_vw + η) multiplied before one log is taken: 16 factors stay within float64's
+#: range for counts up to 1e19 and η down to 1e-19
+_LOG_BATCH = 16
+
+
 @numba.njit(cache=True, nogil=True)
 def _level_block_ll(nodes: np.ndarray, num: int, nwt: np.ndarray, nsum: np.ndarray,
                     words: np.ndarray, wc: np.ndarray, k: int, m: int, eta: float,
-                    veta: float, out: np.ndarray) -> float:
+                    veta: float, out: np.ndarray, prod: np.ndarray) -> float:
     """Dirichlet-multinomial ratio of one level's block (k distinct words ``words`` with
     counts ``wc``, m tokens) under every node ``nodes[:num]`` (into ``out[node]``), word-major
     so that the counts ``nwt[w, ·]`` of one word are read contiguously; returns the value
-    for an empty node."""
-    empty = 0.0
+    for an empty node.  Words seen once in the block (most of them) contribute
+    log(n_vw + η): their factors are multiplied in ``prod`` and one log is taken per
+    :data:`_LOG_BATCH` words instead of one per word and node."""
     for t in range(num):
         out[nodes[t]] = 0.0
     if m == 0:
@@ -80,14 +86,32 @@ def _level_block_ll(nodes: np.ndarray, num: int, nwt: np.ndarray, nsum: np.ndarr
     for t in range(num):
         s = nodes[t]
         out[s] = math.lgamma(nsum[s] + veta) - math.lgamma(nsum[s] + m + veta)
+        prod[s] = 1.0
+    pending = 0
     for i in range(k):
         w = words[i]
         c = wc[i]
         empty += _log_rising(eta, c)
         row = nwt[w]
+        if c == 1:
+            for t in range(num):
+                s = nodes[t]
+                prod[s] *= row[s] + eta
+            pending += 1
+            if pending == _LOG_BATCH:
+                for t in range(num):
+                    s = nodes[t]
+                    out[s] += math.log(prod[s])
+                    prod[s] = 1.0
+                pending = 0
+        else:
+            for t in range(num):
+                s = nodes[t]
+                out[s] += _log_rising(row[s] + eta, c)
+    if pending:
         for t in range(num):
             s = nodes[t]
-            out[s] += _log_rising(row[s] + eta, c)
+            out[s] += math.log(prod[s])
     return empty
 
 
@@ -95,7 +119,7 @@ def _level_block_ll(nodes: np.ndarray, num: int, nwt: np.ndarray, nsum: np.ndarr
 def _score_levels(tree: Tree, lnodes: np.ndarray, lnum: np.ndarray, nwt: np.ndarray,
                   nsum: np.ndarray, words: np.ndarray, wc: np.ndarray, klo: np.ndarray,
                   lo: np.ndarray, eta: np.ndarray, veta: np.ndarray, ll_node: np.ndarray,
-                  ll_empty: np.ndarray) -> None:
+                  ll_empty: np.ndarray, prod: np.ndarray) -> None:
     """Every alive node's block log-likelihood of the document's tokens at its level (into
     ``ll_node``) and the empty-node value per level (``ll_empty``)."""
     L = lnum.shape[0]
@@ -109,7 +133,7 @@ def _score_levels(tree: Tree, lnodes: np.ndarray, lnum: np.ndarray, nwt: np.ndar
     for ell in range(L):
         ll_empty[ell] = _level_block_ll(
             lnodes[ell], lnum[ell], nwt, nsum, words[klo[ell]:], wc[klo[ell]:],
-            klo[ell + 1] - klo[ell], lo[ell + 1] - lo[ell], eta[ell], veta[ell], ll_node)
+            klo[ell + 1] - klo[ell], lo[ell + 1] - lo[ell], eta[ell], veta[ell], ll_node, prod)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -129,6 +153,7 @@ def hlda_sweep(
     L = paths.shape[1]
     cap = tree.parent.shape[0]
     ll_node = np.zeros(cap)
+    prod = np.ones(cap)
     cand = np.empty(cap, dtype=np.int64)
     score = np.empty(cap)
     stack = np.empty(cap, dtype=np.int64)
@@ -177,7 +202,7 @@ def hlda_sweep(
                 path[j] = paths[d, j]
             if mutation == 1:  # defect: scored with the document still in its nodes
                 _score_levels(tree, lnodes, lnum, nwt, nsum, words, wc, klo, lo, eta, veta,
-                              ll_node, ll_empty)
+                              ll_node, ll_empty, prod)
             for n in range(b, e):
                 v = path[levels[n]]
                 nwt[word_ids[n], v] -= 1
@@ -185,7 +210,7 @@ def hlda_sweep(
             tree_remove_path(tree, path)
             if mutation != 1:
                 _score_levels(tree, lnodes, lnum, nwt, nsum, words, wc, klo, lo, eta, veta,
-                              ll_node, ll_empty)
+                              ll_node, ll_empty, prod)
             nc = score_paths(tree, L, gamma, ll_node, ll_empty, allow_new, cand, score, stack,
                              cum, mutation == 2)
             u = cand[log_categorical(rng, score, nc, buf)]
