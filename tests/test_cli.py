@@ -39,15 +39,24 @@ def test_fit_topics_diagnose_evaluate(corpus_dir, tmp_path, capsys):
     assert -1.0 <= scores["npmi"]["score"] <= 1.0 and scores["npmi"]["window"] == 10
 
 
-def test_unavailable_model_and_bad_path(tmp_path, capsys):
-    for model in ("glda", "cgtm", "hlda", "ghlda", "topclus"):
-        try:
-            __import__(f"ppltopics.inference.{model}")
-            continue  # this model has landed
-        except ModuleNotFoundError:
-            pass
-        assert main(["fit", model, "--no-progress"]) == 2
-        assert "not available yet" in capsys.readouterr().err
+def test_tree_model_prints_its_tree(corpus_dir, tmp_path, capsys):
+    out = tmp_path / "tree"
+    rc = main(["fit", "hlda", "--corpus", str(corpus_dir), "--chains", "1", "--samples", "3",
+               "--warmup", "5", "--depth", "2", "--gamma", "0.5", "--out", str(out),
+               "--no-progress", "--top", "3"])
+    assert rc == 0
+    capsys.readouterr()
+    assert main(["topics", str(out), "--top", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    # the root first, its children indented below it
+    assert len(lines) >= 2 and not lines[0].startswith(" ") and lines[1].startswith(" ")
+    settings = json.loads((out / "manifest.json").read_text())
+    assert "0.5" in json.dumps(settings)
+
+
+def test_bad_options_and_path(tmp_path, capsys):
+    assert main(["fit", "lda", "--depth", "3", "--no-progress"]) == 2
+    assert "tree models" in capsys.readouterr().err
     assert main(["fit", "lda", "--corpus", str(tmp_path / "missing"), "--no-progress"]) == 1
     assert "error" in capsys.readouterr().err
 
