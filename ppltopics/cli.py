@@ -19,11 +19,11 @@ from pathlib import Path
 __all__ = ["main"]
 
 
-def _load_corpus(spec: str):
+def _load_corpus(spec: str, keep_text: bool = False):
     from ppltopics import datasets
 
-    if spec == "sotu":
-        return datasets.load_sotu()
+    if spec == "sotu":  # TopClus's language model reads the raw paragraphs
+        return datasets.load_sotu(keep_text=keep_text)
     return datasets.load_path(spec)
 
 
@@ -44,7 +44,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     except NotImplementedError as e:
         print(f"ppltopics: {e}", file=sys.stderr)
         return 2
-    corpus = _load_corpus(args.corpus)
+    corpus = _load_corpus(args.corpus, keep_text=args.model == "topclus")
     print(f"corpus: {corpus!r}", file=sys.stderr)
     vectors = None
     if args.model in ("glda", "cgtm", "ghlda"):
