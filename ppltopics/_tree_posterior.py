@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ppltopics.corpus import Corpus
+from ppltopics.inference._sampling import log_categorical
 from ppltopics.inference._tree import gem_level_weights
 from ppltopics.posterior import (
     _GROUPS,
@@ -81,40 +82,13 @@ def fold_in_tree(
                 for i in range(m):
                     s += log_f[leaf_paths[p, z[i]], word_ids[b + i]]
                 score[p] = s
-            mx = -np.inf
-            for p in range(P):
-                mx = max(mx, score[p])
-            tot = 0.0
-            for p in range(P):
-                buf[p] = math.exp(score[p] - mx)
-                tot += buf[p]
-            u = rng.random() * tot
-            c = P - 1
-            acc = 0.0
-            for p in range(P):
-                acc += buf[p]
-                if u < acc:
-                    c = p
-                    break
+            c = log_categorical(rng, score, P, buf)
             for i in range(m):
                 cnt[z[i]] -= 1.0
                 gem_level_weights(cnt, gem_m, gem_pi, gem)
-                mx = -np.inf
                 for j in range(L):
                     logp[j] = math.log(gem[j]) + log_f[leaf_paths[c, j], word_ids[b + i]]
-                    mx = max(mx, logp[j])
-                tot = 0.0
-                for j in range(L):
-                    buf[j] = math.exp(logp[j] - mx)
-                    tot += buf[j]
-                u = rng.random() * tot
-                new = L - 1
-                acc = 0.0
-                for j in range(L):
-                    acc += buf[j]
-                    if u < acc:
-                        new = j
-                        break
+                new = log_categorical(rng, logp, L, buf)
                 z[i] = new
                 cnt[new] += 1.0
             if sweep >= burn_in:
