@@ -144,12 +144,7 @@ class GhLDAHyper:
     psi_ratio: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        depth, gamma, m, scale = _check_tree_params(self.depth, self.gamma, self.gem_mean,
-                                                    self.gem_scale)
-        object.__setattr__(self, "depth", depth)
-        object.__setattr__(self, "gamma", gamma)
-        object.__setattr__(self, "gem_mean", m)
-        object.__setattr__(self, "gem_scale", scale)
+        depth = _check_tree_params(self)
         object.__setattr__(self, "psi_ratio", _check_ratio(self.psi_ratio, depth))
         topic = self.topic_hyper  # validates κ0, ν0, μ0, Ψ0 (GLDAHyper's checks)
         object.__setattr__(self, "kappa0", topic.kappa0)
@@ -239,12 +234,7 @@ class ResolvedGhLDAHyper:
     num_tokens: int | None = field(default=None)
 
     def __post_init__(self) -> None:
-        depth, gamma, m, scale = _check_tree_params(self.depth, self.gamma, self.gem_mean,
-                                                    self.gem_scale)
-        object.__setattr__(self, "depth", depth)
-        object.__setattr__(self, "gamma", gamma)
-        object.__setattr__(self, "gem_mean", m)
-        object.__setattr__(self, "gem_scale", scale)
+        depth = _check_tree_params(self)
         ratio = np.asarray(_check_ratio(self.psi_ratio, depth))
         ratio.flags.writeable = False
         object.__setattr__(self, "psi_ratio", ratio)

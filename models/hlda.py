@@ -107,14 +107,17 @@ def _check_int(name: str, value: Any, low: int = 1) -> int:
     return int(value)
 
 
-def _check_tree_params(depth: Any, gamma: Any, gem_mean: Any, gem_scale: Any):
-    depth = _check_int("depth", depth)
-    gamma = _positive("gamma", gamma)
-    m = _positive("gem_mean", gem_mean)
+def _check_tree_params(hyper: Any) -> int:
+    """Validate and normalise the tree fields (depth, gamma, gem_mean, gem_scale) of a frozen
+    hyperparameter dataclass in place; returns the depth."""
+    m = _positive("gem_mean", hyper.gem_mean)
     if not m < 1.0:
         raise ValueError(f"gem_mean must lie in (0, 1), got {m}")
-    scale = _positive("gem_scale", gem_scale)
-    return depth, gamma, m, scale
+    values = {"depth": _check_int("depth", hyper.depth), "gamma": _positive("gamma", hyper.gamma),
+              "gem_mean": m, "gem_scale": _positive("gem_scale", hyper.gem_scale)}
+    for name, value in values.items():
+        object.__setattr__(hyper, name, value)
+    return values["depth"]
 
 
 def default_eta(depth: int) -> tuple[float, ...]:
@@ -149,12 +152,7 @@ class HLDAHyper:
     eta: float | tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        depth, gamma, m, scale = _check_tree_params(self.depth, self.gamma, self.gem_mean,
-                                                    self.gem_scale)
-        object.__setattr__(self, "depth", depth)
-        object.__setattr__(self, "gamma", gamma)
-        object.__setattr__(self, "gem_mean", m)
-        object.__setattr__(self, "gem_scale", scale)
+        depth = _check_tree_params(self)
         eta = default_eta(depth) if self.eta is None else self.eta
         if isinstance(eta, torch.Tensor):
             eta = eta.detach().cpu().numpy()
