@@ -631,7 +631,9 @@ def fit_model(
     ``embeddings``: precomputed token embeddings (a :func:`ppltopics.plm.token_embeddings`
     result or an array (num_tokens, D), rows in ``corpus.word_ids`` order); when None they
     are computed with ``pt.plm.token_embeddings(corpus, model=model, layer=layer, ...)``
-    (the corpus must keep its raw text).  ``vectors`` (static word vectors) do not apply.
+    (the language model reads the raw text when the corpus keeps it, ``keep_text=True``,
+    else the kept tokens joined by spaces, with less context).  ``vectors`` (static word
+    vectors) do not apply.
     Paper defaults (Meng et al. 2022 §4.1): K = 100, r′ = 100, κ = 10, λ = 0.1, 20 epochs,
     Adam 5e-4, batch 32.  ``pretrain_epochs`` (not given in the paper) defaults to 5.
     ``threads`` caps torch's CPU threads during the fit.  ``profile_size``: number of most
