@@ -6,7 +6,8 @@ them, because a word type has one vector and so one likelihood under every topic
 
 For every model and seed (one chain per seed, the whole 1,000-document set, GloVe-50 vectors)
 ``pt.evaluation.polysemy(post, words=("bank", "banks"), senses=("rivers", "finance"))``
-gives the sense × assignment table and its NMI:
+gives the sense × assignment table, its NMI and the NMI's chance level (200 shuffles of the
+senses among the documents; each document keeps its occurrences and their assignments):
 
 * GLDA (K = 40, the paper's setting; fast alias+MH kernel): assignment = the token's topic
   (mode of its z-conditional at the posterior means);
@@ -36,12 +37,15 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import numpy as np  # noqa: E402
 from _common import machine_facts  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("PPLTOPICS_SHARED_DATA", REPO.parent / "shared" / "data"))
 WORDS = ("bank", "banks")
 SENSES = ("rivers", "finance")
+#: shuffles of the senses among the documents for the chance level of NMI
+PERMUTATIONS = 200
 TREE = {"depth": 4, "gamma": 0.1, "gem_mean": 0.5, "gem_scale": 100.0,
         "initial_tree": [1, 1, 4, 4], "warmup_fixed_sweeps": 5, "init_levels": "frequency"}
 
@@ -63,15 +67,20 @@ def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int) -> list[dict
                           **kwargs)
             secs = time.perf_counter() - t0
             for by in bys:
-                r = pt.evaluation.polysemy(post, words=WORDS, senses=SENSES, by=by)
+                r = pt.evaluation.polysemy(post, words=WORDS, senses=SENSES, by=by,
+                                           permutations=PERMUTATIONS, seed=seed)
+                null = np.asarray(r.nmi_null)
                 row = {"model": name, "seed": seed, "seconds": secs, **r.to_dict(),
                        "majority": {k: int(v) for k, v in r.majority().items()},
-                       "separated": r.separated()}
+                       "separated": r.separated(), "nmi_chance_mean": float(null.mean()),
+                       "nmi_above_share_of_shuffles": float((null < r.nmi).mean())}
                 if hasattr(post, "num_nodes"):
                     row["num_nodes"] = post.num_nodes
                 runs.append(row)
                 rec = r.sense_recall()
-                print(f"{name:6s} seed {seed} by {by:6s}: NMI {r.nmi:.3f}, rivers-side "
+                print(f"{name:6s} seed {seed} by {by:6s}: NMI {r.nmi:.3f} (chance "
+                      f"{null.mean():.3f}, above {100 * (null < r.nmi).mean():.0f}% of "
+                      f"shuffles), rivers-side "
                       f"{rec.get('rivers', 0):.2f}, finance-side {rec.get('finance', 0):.2f}, "
                       f"{len(r.assignments)} assignments ({secs:.0f} s)", flush=True)
     return runs
