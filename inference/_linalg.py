@@ -37,6 +37,12 @@ scratch (O(M³)) without its member list: ``Ψ_n = Ψ0 + scatter − κ_n d dᵀ
 made ``Ψ_n − v vᵀ`` look indefinite) and whenever a kernel calls :func:`niw_refactor` to
 clear drift (e.g. once per sweep).  A topic that becomes empty is reset exactly to the prior.
 
+Kernels that score many vectors between changes of a topic may also keep ``G = L⁻¹``
+(:func:`tri_inv`; GLDA's exact sweep, GhLDA's level step): a predictive's quadratic form is
+then ``‖G (x − μ_n)‖²`` (:func:`inv_quad`, a vectorising matrix-vector product), and
+:func:`niw_add_inv` / :func:`niw_remove_inv` carry G through the rank-one changes in O(M²)
+(:func:`inv_chol_rank_one`, the product form of Gill, Golub, Murray & Saunders 1974).
+
 Hot functions take a ``work`` array from :func:`new_work` (shape ``(M + 4, M)``: four scratch
 vectors, then one M×M scratch matrix) so that the inner loops allocate nothing.
 """
@@ -75,6 +81,12 @@ __all__ = [
     "block_logpdf",
     "block_logpdf_rows",
     "block_logpdf_prior",
+    "tri_inv",
+    "matvec_sq",
+    "inv_quad",
+    "inv_chol_rank_one",
+    "niw_add_inv",
+    "niw_remove_inv",
 ]
 
 _LOG_PI = math.log(math.pi)
@@ -339,17 +351,23 @@ def _solve_lower_sq(L: np.ndarray, y: np.ndarray) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _t_logpdf(q: float, logdet: float, c: float, dof: float, M: int) -> float:
-    """log t_dof(x | μ, c·A) given q = (x−μ)ᵀ A⁻¹ (x−μ) and logdet = log|A|:
-    lgamma((dof+M)/2) − lgamma(dof/2) − (M/2) log(dof·π) − ½ log|c·A|
-    − ((dof+M)/2) log(1 + q/(c·dof))."""
+def _t_const(logdet: float, c: float, dof: float, M: int) -> float:
+    """The x-free part of :func:`_t_logpdf`:
+    lgamma((dof+M)/2) − lgamma(dof/2) − (M/2) log(dof·π) − ½ log|c·A|."""
     return (
         math.lgamma(0.5 * (dof + M))
         - math.lgamma(0.5 * dof)
         - 0.5 * M * (math.log(dof) + _LOG_PI)
         - 0.5 * (logdet + M * math.log(c))
-        - 0.5 * (dof + M) * math.log1p(q / (c * dof))
     )
+
+
+@numba.njit(cache=True, nogil=True)
+def _t_logpdf(q: float, logdet: float, c: float, dof: float, M: int) -> float:
+    """log t_dof(x | μ, c·A) given q = (x−μ)ᵀ A⁻¹ (x−μ) and logdet = log|A|:
+    lgamma((dof+M)/2) − lgamma(dof/2) − (M/2) log(dof·π) − ½ log|c·A|
+    − ((dof+M)/2) log(1 + q/(c·dof))."""
+    return _t_const(logdet, c, dof, M) - 0.5 * (dof + M) * math.log1p(q / (c * dof))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -694,3 +712,128 @@ def block_logpdf_prior(
     M = table.shape[1]
     zeros = np.zeros(M)
     return _block(0, zeros, prior.psi0_chol, prior.psi0_logdet, table, rows, prior, work)
+
+
+# ----------------------------------------------------------------------------- inverse factors
+# Kernels that score many vectors against a topic between changes keep G = L⁻¹ beside L: the
+# quadratic form of a predictive is then ‖G (x − μ)‖², a triangular matrix-vector product
+# whose row dot products vectorise (a forward substitution is a chain of dependent divisions
+# and does not).  ``reassoc`` lets those dot products use SIMD; nothing else is relaxed.
+_FAST = {"reassoc", "contract"}
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def tri_inv(L: np.ndarray, out: np.ndarray) -> None:
+    """out ← L⁻¹ for a lower-triangular L, row by row (row i: L_ii out_i· = e_i −
+    Σ_{k<i} L_ik out_k·, contiguous axpys), O(M³/6)."""
+    M = L.shape[0]
+    for i in range(M):
+        for j in range(M):
+            out[i, j] = 0.0
+        for k in range(i):
+            c = L[i, k]
+            for j in range(k + 1):
+                out[i, j] -= c * out[k, j]
+        inv = 1.0 / L[i, i]
+        for j in range(i):
+            out[i, j] *= inv
+        out[i, i] = inv
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def matvec_sq(Linv: np.ndarray, y: np.ndarray) -> float:
+    """‖Linv y‖² for a lower-triangular Linv (independent row dot products: SIMD)."""
+    M = Linv.shape[0]
+    q = 0.0
+    for i in range(M):
+        acc = 0.0
+        for j in range(i + 1):
+            acc += Linv[i, j] * y[j]
+        q += acc * acc
+    return q
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def inv_quad(Linv: np.ndarray, x: np.ndarray, mu: np.ndarray, y: np.ndarray) -> float:
+    """(x − μ)ᵀ (L Lᵀ)⁻¹ (x − μ) = ‖L⁻¹ (x − μ)‖² from ``Linv`` = L⁻¹, O(M²/2); ``y`` is
+    scratch (it receives x − μ)."""
+    M = x.shape[0]
+    for i in range(M):
+        y[i] = x[i] - mu[i]
+    return matvec_sq(Linv, y)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _tri_matvec(Linv: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+    """out ← Linv v for a lower-triangular Linv."""
+    M = Linv.shape[0]
+    for i in range(M):
+        acc = 0.0
+        for j in range(i + 1):
+            acc += Linv[i, j] * v[j]
+        out[i] = acc
+
+
+@numba.njit(cache=True, nogil=True)
+def inv_chol_rank_one(G: np.ndarray, p: np.ndarray, sign: float, s: np.ndarray) -> bool:
+    """G ← L'⁻¹ in place, O(M²), where G = L⁻¹, ``p = L⁻¹ v`` and L' = chol(L Lᵀ ± v vᵀ)
+    (``sign`` = +1 update, −1 downdate); ``s`` is scratch.  Returns False, with G partly
+    overwritten, if the downdate is not safely positive definite (1 − pᵀp ≤ 1e-15, NaN
+    included; the caller recomputes G from the factor).
+
+    Product form (Gill, Golub, Murray & Saunders 1974, "Methods for modifying matrix
+    factorizations", Math. Comp. 28, method C1): L Lᵀ ± v vᵀ = L (I ± p pᵀ) Lᵀ and
+    I + σ_0 p pᵀ = L̃ L̃ᵀ with L̃_jj = d_j, L̃_ij = p_i γ_j (i > j), where
+    d_j² = 1 + σ_j p_j², γ_j = σ_j p_j / d_j and σ_{j+1} = σ_j / d_j² (σ_0 = ±1): the
+    Schur complement of I + σ_j p pᵀ after column j is I + σ_{j+1} p pᵀ.  So L' = L L̃
+    (positive diagonal: the unique Cholesky factor) and L'⁻¹ = L̃⁻¹ G, solved row by row:
+    G'_i = (G_i − p_i Σ_{j<i} γ_j G'_j) / d_i with a running sum of the rows.
+    """
+    M = G.shape[0]
+    for j in range(M):
+        s[j] = 0.0
+    sig = sign
+    det = 1.0  # Π_{j≤i} d_j² = |I ± p pᵀ| restricted to the first i+1 coordinates
+    for i in range(M):
+        pi = p[i]
+        d2 = 1.0 + sig * pi * pi
+        det *= d2
+        if not (d2 > 0.0 and det > 1e-15):  # as chol_downdate: 1 − pᵀp must stay > 1e-15
+            return False
+        d = math.sqrt(d2)
+        gam = sig * pi / d
+        inv_d = 1.0 / d
+        for j in range(i + 1):
+            h = (G[i, j] - pi * s[j]) * inv_d
+            G[i, j] = h
+            s[j] += gam * h
+        sig = sig / d2
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def niw_add_inv(
+    k: int, x: np.ndarray, stats: NIWStats, prior: NIWPrior, Linv: np.ndarray,
+    work: np.ndarray,
+) -> None:
+    """:func:`niw_add` that also carries ``Linv[k]`` = chol(Ψ_n)⁻¹ to chol(Ψ_{n+1})⁻¹ by
+    :func:`inv_chol_rank_one` with p = Linv[k] v, O(M²)."""
+    niw_add(k, x, stats, prior, work)  # leaves its update vector v in work[0]
+    _tri_matvec(Linv[k], work[0], work[1])
+    inv_chol_rank_one(Linv[k], work[1], 1.0, work[2])
+
+
+@numba.njit(cache=True, nogil=True)
+def niw_remove_inv(
+    k: int, x: np.ndarray, stats: NIWStats, prior: NIWPrior, Linv: np.ndarray,
+    work: np.ndarray,
+) -> bool:
+    """:func:`niw_remove` that also carries ``Linv[k]`` along: by :func:`inv_chol_rank_one`
+    (the downdate's p = L⁻¹ v comes from its forward substitution), or recomputed with
+    :func:`tri_inv` (O(M³/6)) when the topic was reset to the prior or refactorised.
+    Returns :func:`niw_remove`'s flag."""
+    n = stats.count[k]
+    ok = niw_remove(k, x, stats, prior, work)  # leaves v in work[0], p = L⁻¹ v in work[1]
+    if n == 1 or not ok or not inv_chol_rank_one(Linv[k], work[1], -1.0, work[2]):
+        tri_inv(stats.chol[k], Linv[k])
+    return ok

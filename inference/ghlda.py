@@ -46,11 +46,13 @@ from ppltopics.inference._linalg import (
     chol_logdet,
     cholesky_lower,
     make_prior,
+    matvec_sq,
     niw_add,
     niw_log_marginal,
     niw_refactor,
     niw_remove,
     predictive_logpdf,
+    tri_inv,
 )
 from ppltopics.inference._sampling import log_categorical
 from ppltopics.inference._tree import (
@@ -140,37 +142,6 @@ def _solve_sq(L: np.ndarray, y: np.ndarray, out: np.ndarray) -> float:
     return q
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _tri_inv(L: np.ndarray, out: np.ndarray) -> None:
-    """out ← L⁻¹ for a lower-triangular L, row by row (row i: L_ii out_i· = e_i −
-    Σ_{k<i} L_ik out_k·, contiguous axpys), O(M³/6)."""
-    M = L.shape[0]
-    for i in range(M):
-        for j in range(M):
-            out[i, j] = 0.0
-        for k in range(i):
-            c = L[i, k]
-            for j in range(k + 1):
-                out[i, j] -= c * out[k, j]
-        inv = 1.0 / L[i, i]
-        for j in range(i):
-            out[i, j] *= inv
-        out[i, i] = inv
-
-
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _matvec_sq(Linv: np.ndarray, y: np.ndarray) -> float:
-    """‖Linv y‖² for a lower-triangular Linv (independent row dot products: SIMD)."""
-    M = Linv.shape[0]
-    q = 0.0
-    for i in range(M):
-        acc = 0.0
-        for j in range(i + 1):
-            acc += Linv[i, j] * y[j]
-        q += acc * acc
-    return q
-
-
 @numba.njit(cache=True, nogil=True)
 def _predictive_fast(x: np.ndarray, n: int, sums: np.ndarray, Linv: np.ndarray,
                      logdet: float, prior: NIWPrior, y: np.ndarray, w: np.ndarray,
@@ -178,7 +149,7 @@ def _predictive_fast(x: np.ndarray, n: int, sums: np.ndarray, Linv: np.ndarray,
     """The multivariate-t predictive of :func:`~._linalg.predictive_logpdf` (``loo`` False)
     or :func:`~._linalg.predictive_logpdf_loo` (``loo`` True: x is a member, scored against
     the others by the determinant lemma and Sherman–Morrison; NaN when rounding makes that
-    unsafe), from ``Linv`` = L⁻¹ of the node's factor (:func:`_tri_inv`): the quadratic form
+    unsafe), from ``Linv`` = L⁻¹ of the node's factor (:func:`tri_inv`): the quadratic form
     is one triangular matrix-vector product, which vectorises (a forward substitution does
     not)."""
     M = x.shape[0]
@@ -193,7 +164,7 @@ def _predictive_fast(x: np.ndarray, n: int, sums: np.ndarray, Linv: np.ndarray,
         kappa_p = prior.kappa0 + (n - 1)
         for i in range(M):
             y[i] = x[i] - (prior.kappa0 * prior.mu0[i] + sums[i] - x[i]) / kappa_p
-        q = _matvec_sq(Linv, y)
+        q = matvec_sq(Linv, y)
         one_minus = 1.0 - kappa_p / (kappa_p + 1.0) * q
         if not one_minus > 1e-10:
             return np.nan
@@ -203,7 +174,7 @@ def _predictive_fast(x: np.ndarray, n: int, sums: np.ndarray, Linv: np.ndarray,
     kappa_n = prior.kappa0 + n
     for i in range(M):
         y[i] = x[i] - (prior.kappa0 * prior.mu0[i] + sums[i]) / kappa_n
-    q = _matvec_sq(Linv, y)
+    q = matvec_sq(Linv, y)
     dof = prior.nu0 + n - M + 1.0
     return _t_logpdf(q, logdet, (kappa_n + 1.0) / (kappa_n * dof), dof, M)
 
@@ -426,7 +397,7 @@ def ghlda_sweep(
             for j in range(L):
                 v = paths[d, j]
                 if stale[j]:
-                    _tri_inv(stats.chol[v], Linv[j])
+                    tri_inv(stats.chol[v], Linv[j])
                     stale[j] = False
                 f = _predictive_fast(x, stats.count[v], stats.sums[v], Linv[j],
                                      stats.logdet[v], priors[j], y, W[0], j == old)

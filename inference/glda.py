@@ -12,7 +12,11 @@ equals remove-then-score; the rank-one downdate/update is paid only when the tok
 Two kernels with the same stationary law:
 
 ``method="exact"``
-    every topic's predictive from its maintained Cholesky factor: O(K·M²) per token.
+    every topic's predictive, O(K·M²) per token, as a triangular matrix-vector product with
+    the inverse L_k⁻¹ of its Cholesky factor (kept beside L_k during a sweep and carried
+    through the rank-one changes by an O(M²) product-form update, :func:`exact_sweep`): a
+    product vectorises, a triangular solve does not (≈ 2.3× the solve-based sweep at K=40,
+    M=50).
 ``method="fast"``
     Metropolis-Hastings with the proposal q(k) ∝ (n_dk + α_k) f̃_w(k), where f̃_w is a *stale*
     copy of word w's K predictive densities: the document part Σ_{k∈d} n_dk f̃_w(k) is walked
@@ -41,15 +45,21 @@ from ppltopics.corpus import Corpus
 from ppltopics.inference._linalg import (
     NIWPrior,
     NIWStats,
+    _t_const,  # the shared t density's constant part (private helper)
+    inv_quad,
     make_prior,
     niw_add,
+    niw_add_inv,
     niw_refactor,
     niw_remove,
+    niw_remove_inv,
     predictive_logpdf,
     predictive_logpdf_loo,
+    predictive_logpdf_prior,
     predictive_logpdf_topics,
     stats_from_assignments,
     topic_log_marginal,
+    tri_inv,
 )
 from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
@@ -58,6 +68,7 @@ __all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
 
 _STATS = ("count", "sums", "scatter", "chol", "logdet")
 _NO_WEIGHTS = np.empty((0, 0))
+_INV_REFRESH = 64  # rank-one changes of a topic's inverse factor between recomputations
 
 
 def _stats(state: State) -> NIWStats:
@@ -65,6 +76,44 @@ def _stats(state: State) -> NIWStats:
 
 
 # ----------------------------------------------------------------------------- sweeps
+@numba.njit(cache=True, nogil=True)
+def _topic_cache(
+    k: int, stats: NIWStats, prior: NIWPrior, mu: np.ndarray, tc: np.ndarray
+) -> None:
+    """Per-topic constants of the predictive, recomputed only when topic k changes:
+    ``mu[k]`` = μ_n and ``tc[k]`` = (const, (dof+M)/2, c·dof) of
+    t_dof(x | μ_n, c Ψ_n) = const − (dof+M)/2 · log1p(q / (c·dof)) with n = count[k], and
+    the same three for n − 1 (the leave-one-out score of a member; its log|Ψ| term is
+    log|Ψ_n|, the per-token log(1 − c q) is added by the caller)."""
+    M = mu.shape[1]
+    n = stats.count[k]
+    kappa_n = prior.kappa0 + n
+    for i in range(M):
+        mu[k, i] = (prior.kappa0 * prior.mu0[i] + stats.sums[k, i]) / kappa_n
+    for j in range(2):
+        m = n - j
+        kappa = prior.kappa0 + m
+        dof = prior.nu0 + m - M + 1.0
+        c = (kappa + 1.0) / (kappa * dof)
+        tc[k, 3 * j] = _t_const(stats.logdet[k], c, dof, M)
+        tc[k, 3 * j + 1] = 0.5 * (dof + M)
+        tc[k, 3 * j + 2] = c * dof
+
+
+@numba.njit(cache=True, nogil=True)
+def _topic_changed(
+    k: int, stats: NIWStats, prior: NIWPrior, Linv: np.ndarray, mu: np.ndarray,
+    tc: np.ndarray, updates: np.ndarray,
+) -> None:
+    """After a rank-one change of topic k: refresh its caches; every ``_INV_REFRESH``
+    changes recompute ``Linv[k]`` from the Cholesky factor (clears the inverse's drift)."""
+    updates[k] += 1
+    if updates[k] >= _INV_REFRESH:
+        tri_inv(stats.chol[k], Linv[k])
+        updates[k] = 0
+    _topic_cache(k, stats, prior, mu, tc)
+
+
 @numba.njit(cache=True, nogil=True)
 def exact_sweep(
     word_ids: np.ndarray, doc_offsets: np.ndarray, table: np.ndarray, z: np.ndarray,
@@ -76,6 +125,18 @@ def exact_sweep(
     The document factor is (n_dk + α_k) (GLDA, θ integrated out) when ``doc_logw`` is empty,
     and exp(doc_logw[d, k]) otherwise (CGTM: θ_d = softmax(η_d) given, so the weight is
     e^{η_dk} and n_dk only bookkeeping).  Returns the number of refactorisations.
+
+    Every topic's predictive (module doc) needs q_k = (x − μ_k)ᵀ Ψ_k⁻¹ (x − μ_k).  The sweep
+    keeps, beside each Cholesky factor L_k of Ψ_k, its inverse G_k = L_k⁻¹ (computed at the
+    start of the sweep, O(K·M³/6)), so q_k = ‖G_k (x − μ_k)‖² is a matrix-vector product
+    (:func:`~ppltopics.inference._linalg.inv_quad`); when a token moves, G of the two topics
+    follows the factor's downdate/update by the O(M²) product-form rank-one update
+    (:func:`~ppltopics.inference._linalg.niw_remove_inv` / ``niw_add_inv``) and is
+    recomputed from L every ``_INV_REFRESH`` changes.  The leave-one-out score of the
+    token's own topic needs no extra product: with κ' = κ_n − 1, x − μ' = (κ_n/κ')(x − μ_n),
+    so q' = (κ_n/κ')² q_k, then the determinant lemma and Sherman–Morrison as in
+    :func:`~ppltopics.inference._linalg.predictive_logpdf_loo`.  log(n_dk + α_k) is kept
+    per document and recomputed only for the counts that change.
     """
     num_topics = ndk.shape[1]
     collapsed = doc_logw.shape[0] == 0
@@ -83,35 +144,73 @@ def exact_sweep(
     work = np.empty((M + 4, M))
     logp = np.empty(num_topics)
     buf = np.empty(num_topics)
+    lw = np.zeros(num_topics)
+    y = np.empty(M)
+    Linv = np.empty((num_topics, M, M))
+    mu = np.empty((num_topics, M))
+    tc = np.empty((num_topics, 6))
+    updates = np.zeros(num_topics, dtype=np.int64)
+    for t in range(num_topics):
+        tri_inv(stats.chol[t], Linv[t])
+        _topic_cache(t, stats, prior, mu, tc)
     refactored = 0
     for d in range(doc_offsets.shape[0] - 1):
+        if collapsed:
+            for t in range(num_topics):
+                lw[t] = math.log(ndk[d, t] + alpha[t])
+        else:
+            for t in range(num_topics):
+                lw[t] = doc_logw[d, t]
         for n in range(doc_offsets[d], doc_offsets[d + 1]):
             x = table[word_ids[n]]
             k = z[n]
             ndk[d, k] -= 1
-            # every topic's predictive without token n: the others do not hold it, its own
-            # topic by the leave-one-out formula, so a token that stays costs no update
-            predictive_logpdf_topics(x, stats, prior, logp, work)
-            logp[k] = predictive_logpdf_loo(k, x, stats, prior, work)
-            removed = False
-            if math.isnan(logp[k]):  # rounding: remove and score the usual way
-                if not niw_remove(k, x, stats, prior, work):
-                    refactored += 1
-                logp[k] = predictive_logpdf(k, x, stats, prior, work)
-                removed = True
+            lw_k = lw[k]
             if collapsed:
-                for t in range(num_topics):
-                    logp[t] += math.log(ndk[d, t] + alpha[t])
+                lw[k] = math.log(ndk[d, k] + alpha[k])
+            q_k = 0.0
+            for t in range(num_topics):
+                q = inv_quad(Linv[t], x, mu[t], y)
+                if t == k:
+                    q_k = q
+                logp[t] = tc[t, 0] - tc[t, 1] * math.log1p(q / tc[t, 2])
+            # its own topic without token n: leave-one-out, so a token that stays costs no
+            # update; NaN (rounding) -> remove and score the usual way
+            n_k = stats.count[k]
+            removed = False
+            if n_k <= 1:
+                logp[k] = predictive_logpdf_prior(x, prior, work)
             else:
-                for t in range(num_topics):
-                    logp[t] += doc_logw[d, t]
+                kappa_p = prior.kappa0 + (n_k - 1)
+                r = (kappa_p + 1.0) / kappa_p
+                q_loo = r * r * q_k
+                one_minus = 1.0 - kappa_p / (kappa_p + 1.0) * q_loo
+                if one_minus > 1e-10:
+                    logp[k] = (tc[k, 3] - 0.5 * math.log(one_minus)
+                               - tc[k, 4] * math.log1p(q_loo / one_minus / tc[k, 5]))
+                else:
+                    if not niw_remove_inv(k, x, stats, prior, Linv, work):
+                        refactored += 1
+                    _topic_changed(k, stats, prior, Linv, mu, tc, updates)
+                    logp[k] = predictive_logpdf(k, x, stats, prior, work)
+                    removed = True
+            for t in range(num_topics):
+                logp[t] += lw[t]
             new = log_categorical(rng, logp, num_topics, buf)
             if new != k or removed:
-                if not removed and not niw_remove(k, x, stats, prior, work):
-                    refactored += 1
-                niw_add(new, x, stats, prior, work)
+                if not removed:
+                    if not niw_remove_inv(k, x, stats, prior, Linv, work):
+                        refactored += 1
+                    _topic_changed(k, stats, prior, Linv, mu, tc, updates)
+                niw_add_inv(new, x, stats, prior, Linv, work)
+                _topic_changed(new, stats, prior, Linv, mu, tc, updates)
             ndk[d, new] += 1
             z[n] = new
+            if collapsed:
+                if new == k:
+                    lw[k] = lw_k
+                else:
+                    lw[new] = math.log(ndk[d, new] + alpha[new])
     return refactored
 
 
