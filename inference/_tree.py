@@ -482,6 +482,10 @@ class TreeKernelBase:
     corpus: object
     num_docs: int
     depth: int
+    #: the primary state arrays (what ``pyro.infer.MCMC`` reports) and the per-draw records
+    pyro_params = ("paths", "levels")
+    record_dims = {"num_nodes": ["level"], "level_share": ["level"]}
+    estimate_dims: dict[str, list[str]] = {}
 
     def _init_tree_options(
         self, num_docs: int, depth: int, gamma: float, gem_mean: float, gem_scale: float,

@@ -438,9 +438,6 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
     """
 
     model_name = "ghlda"
-    pyro_params = ("paths", "levels")
-    record_dims = {"num_nodes": ["level"], "level_share": ["level"]}
-    estimate_dims: dict[str, list[str]] = {}
 
     def __init__(
         self, corpus: Corpus, table: np.ndarray, mu0: np.ndarray, kappa0: float, nu0: float,

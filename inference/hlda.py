@@ -275,9 +275,6 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
     """
 
     model_name = "hlda"
-    pyro_params = ("paths", "levels")
-    record_dims = {"num_nodes": ["level"], "level_share": ["level"]}
-    estimate_dims: dict[str, list[str]] = {}
 
     def __init__(
         self, corpus: Corpus, depth: int = 3, gamma: float = 1.0, eta: Any = 0.1,
