@@ -411,8 +411,8 @@ def _check_work(work: np.ndarray, M: int) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _reset_topic(k: int, stats: NIWStats, prior: NIWPrior) -> None:
-    """Topic k back to exactly the prior (count 0)."""
+def reset_topic(k: int, stats: NIWStats, prior: NIWPrior) -> None:
+    """Topic (or tree node) k back to exactly the prior (count 0)."""
     M = prior.mu0.shape[0]
     stats.count[k] = 0
     stats.logdet[k] = prior.psi0_logdet
@@ -443,7 +443,7 @@ def niw_refactor(k: int, stats: NIWStats, prior: NIWPrior) -> None:
     """
     n = stats.count[k]
     if n == 0:
-        _reset_topic(k, stats, prior)
+        reset_topic(k, stats, prior)
         return
     M = prior.mu0.shape[0]
     kappa_n = prior.kappa0 + n
@@ -500,7 +500,7 @@ def niw_remove(
     if n <= 0:
         raise ValueError("niw_remove: topic is empty")
     if n == 1:
-        _reset_topic(k, stats, prior)
+        reset_topic(k, stats, prior)
         return True
     M = x.shape[0]
     _check_work(work, M)

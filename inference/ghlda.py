@@ -52,6 +52,7 @@ from ppltopics.inference._linalg import (
     niw_refactor,
     niw_remove,
     predictive_logpdf,
+    reset_topic,
     tri_inv,
 )
 from ppltopics.inference._sampling import log_categorical
@@ -89,19 +90,6 @@ def _stats(state: State) -> NIWStats:
 
 
 @numba.njit(cache=True, nogil=True)
-def _reset_node(s: int, stats: NIWStats, prior: NIWPrior) -> None:
-    """Slot s becomes an empty node under ``prior`` (slots are recycled across levels)."""
-    M = prior.mu0.shape[0]
-    stats.count[s] = 0
-    stats.logdet[s] = prior.psi0_logdet
-    for i in range(M):
-        stats.sums[s, i] = 0.0
-        for j in range(M):
-            stats.scatter[s, i, j] = 0.0
-            stats.chol[s, i, j] = prior.psi0_chol[i, j]
-
-
-@numba.njit(cache=True, nogil=True)
 def _node_stats(X: np.ndarray, node: np.ndarray, node_level: np.ndarray, stats: NIWStats,
                 priors: Any) -> None:
     """Statistics of every slot from scratch: member counts, sums and scatter about μ0, then
@@ -119,7 +107,7 @@ def _node_stats(X: np.ndarray, node: np.ndarray, node_level: np.ndarray, stats: 
     for s in range(node_level.shape[0]):
         ell = max(node_level[s], 0)
         if stats.count[s] == 0:
-            _reset_node(s, stats, priors[ell])
+            reset_topic(s, stats, priors[ell])
         else:
             niw_refactor(s, stats, priors[ell])
 
@@ -208,7 +196,7 @@ def _block_move(s: int, m: int, sign: int, sb: np.ndarray, Sb: np.ndarray, stats
         for j in range(i + 1):
             stats.scatter[s, i, j] += sign * Sb[i, j]
     if stats.count[s] == 0:
-        _reset_node(s, stats, prior)
+        reset_topic(s, stats, prior)
     else:
         niw_refactor(s, stats, prior)
 
@@ -372,7 +360,7 @@ def ghlda_sweep(
                 first_new = tree.node_level[u] + 1
                 tree_extend(tree, u, path)
                 for j in range(first_new, L):
-                    _reset_node(path[j], stats, priors[j])
+                    reset_topic(path[j], stats, priors[j])
             tree_add_path(tree, path)
             for j in range(L):
                 paths[d, j] = path[j]
