@@ -946,34 +946,15 @@ def glda_log_joint_batch(
         Σ_k [−(n_k M/2) log π + (M/2) log(κ0/κ_n) + (ν0/2) log|Ψ0| − (ν_n/2) log|Ψ_n|
              + log Γ_M(ν_n/2) − log Γ_M(ν0/2)]  +  Σ_d DirMult(n_d· | α)
     """
-    from scipy.special import multigammaln
-
     z = np.atleast_2d(np.asarray(z, dtype=np.int64))
     v = np.asarray(v, dtype=np.float64)
     if v.ndim == 2:
         v = v[None]
-    s, n = z.shape
-    m = v.shape[2]
     k = int(hyper.num_topics)
     alpha = np.asarray(hyper.alpha, dtype=np.float64)
-    mu0 = np.asarray(hyper.mu0, dtype=np.float64)
-    psi0 = np.asarray(hyper.psi0, dtype=np.float64)
-    kappa0, nu0 = float(hyper.kappa0), float(hyper.nu0)
-    onehot = (z[:, :, None] == np.arange(k)).astype(np.float64)  # (S, N, K)
-    counts = onehot.sum(axis=1)  # (S, K)
-    xc = v - mu0  # about μ0: Ψ_n = Ψ0 + Σ(x−μ0)(x−μ0)ᵀ − κ_n d dᵀ, d = Σ(x−μ0)/κ_n
-    sums = np.einsum("snk,sni->ski", onehot, xc)
-    scatter = np.einsum("snk,sni,snj->skij", onehot, xc, xc)
-    kappa_n = kappa0 + counts
-    nu_n = nu0 + counts
-    psi_n = psi0 + scatter - np.einsum("ski,skj->skij", sums, sums) / kappa_n[:, :, None, None]
-    _, logdet_n = np.linalg.slogdet(0.5 * (psi_n + np.swapaxes(psi_n, 2, 3)))
-    _, logdet0 = np.linalg.slogdet(psi0)
-    per_topic = (-0.5 * counts * m * math.log(math.pi)
-                 + 0.5 * m * (math.log(kappa0) - np.log(kappa_n))
-                 + 0.5 * nu0 * logdet0 - 0.5 * nu_n * logdet_n
-                 + multigammaln(0.5 * nu_n, m) - multigammaln(0.5 * nu0, m))
-    loglik = np.where(counts > 0, per_topic, 0.0).sum(axis=1)
+    loglik = _niw_log_marginal_groups(v, z, k, np.asarray(hyper.mu0, dtype=np.float64),
+                                      float(hyper.kappa0), float(hyper.nu0),
+                                      np.asarray(hyper.psi0, dtype=np.float64))
     return loglik + dirichlet_log_prior_batch(z, doc_offsets, alpha, k)
 
 
@@ -1107,8 +1088,12 @@ def _niw_log_marginal_groups(
     nu0: float, psi0: np.ndarray,
 ) -> np.ndarray:
     """Σ_g log p(x_{groups = g}) under NIW(μ0, κ0, Ψ0, ν0), batched: ``x`` (S, N, M),
-    ``groups`` (S, N) ints in [0, num_groups); empty groups contribute 0 (the formula of
-    :func:`glda_log_joint_batch`)."""
+    ``groups`` (S, N) ints in [0, num_groups); empty groups contribute 0::
+
+        Σ_g [−(n_g M/2) log π + (M/2) log(κ0/κ_n) + (ν0/2) log|Ψ0| − (ν_n/2) log|Ψ_n|
+             + log Γ_M(ν_n/2) − log Γ_M(ν0/2)]
+
+    with Ψ_n = Ψ0 + Σ(x−μ0)(x−μ0)ᵀ − κ_n d dᵀ, d = Σ(x−μ0)/κ_n."""
     from scipy.special import multigammaln
 
     m = x.shape[2]
