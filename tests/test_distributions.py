@@ -197,7 +197,7 @@ def test_bad_parameters_raise_value_error():
         InverseWishart(eye, 1.5)
     with pytest.raises(ValueError, match="not symmetric"):
         InverseWishart(eye + torch.triu(torch.ones(M, M, dtype=D), 1), 5.0)
-    with pytest.raises(ValueError, match="positive definite: Cholesky failed"):
+    with pytest.raises(ValueError, match="positive definite: its Cholesky factorisation failed"):
         InverseWishart(torch.diag(torch.tensor([1.0, -1.0, 1.0], dtype=D)), 5.0)
     with pytest.raises(ValueError, match="psi contains NaN or inf"):
         InverseWishart(torch.full((M, M), float("nan"), dtype=D), 5.0)
