@@ -38,13 +38,15 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from ppltopics._validation import check_int, check_positive
+
 __all__ = [
     "Tree",
     "TREE_KEYS",
     "tree_from_state",
     "new_tree_arrays",
     "grow_tree_arrays",
-    "tree_from_paths",
+    "tree_arrays_from_paths",
     "tree_alloc",
     "tree_delete",
     "tree_add_path",
@@ -52,7 +54,7 @@ __all__ = [
     "tree_extend",
     "tree_path_to",
     "score_paths",
-    "tree_log_prior",
+    "ncrp_log_prob_tree",
     "canonical_order",
 ]
 
@@ -109,8 +111,12 @@ def grow_tree_arrays(state: dict[str, np.ndarray], new_capacity: int) -> None:
     state["tree_meta"][0] = nfree + extra
 
 
-def tree_from_paths(paths: np.ndarray, capacity: int | None = None) -> dict[str, np.ndarray]:
-    """Tree arrays whose nodes are the slot ids used in ``paths`` (num_docs, L).
+def tree_arrays_from_paths(paths: np.ndarray, capacity: int | None = None
+                           ) -> dict[str, np.ndarray]:
+    """The kernel's tree storage (the :data:`TREE_KEYS` arrays, as :func:`new_tree_arrays`
+    makes them, ``capacity`` slots) holding the tree of ``paths`` (num_docs, L), whose node ids
+    become the storage slots.  (For the plain ``(parent, node_level)`` arrays of a set of
+    paths use :func:`ppltopics.distributions.parent_level_from_paths`.)
 
     Raises ValueError when the paths do not form a tree (two roots, a node with two parents
     or on two levels, negative ids).
@@ -304,11 +310,14 @@ def score_paths(
 
 
 @numba.njit(cache=True, nogil=True)
-def tree_log_prior(tree: Tree, depth: int, gamma: float) -> float:
-    """log p(c) of all documents' paths under nCRP(γ): a product over internal nodes u of the
-    CRP probability of how u's n_u documents split among its children::
+def ncrp_log_prob_tree(tree: Tree, depth: int, gamma: float) -> float:
+    """:func:`ppltopics.distributions.ncrp_log_prob` of the documents' paths, read from the
+    kernel's tree storage (numba; no paths array needed): a product over internal nodes u of
+    the CRP probability of how u's n_u documents split among its children::
 
         Σ_u [k_u log γ + Σ_children log Γ(n_c) + log Γ(γ) − log Γ(γ + n_u)].
+
+    Same value as ``ncrp_log_prob(paths, gamma)`` (tested), summed in another order.
     """
     out = 0.0
     lg = math.lgamma(gamma)
@@ -351,6 +360,9 @@ def gem_log_prior(ndl: np.ndarray, gem_mean: float, gem_scale: float) -> float:
     V_{L−1} = 1)::
 
         Σ_d Σ_{j<L−1} [log B(mπ + n_dj, (1−m)π + n_d,>j) − log B(mπ, (1−m)π)].
+
+    ``ppltopics.distributions.gem_level_log_prob(ndl, m, π).sum()`` by ``betaln`` (the value
+    every recorded ``lp`` of the tree kernels was computed with; tested to agree).
     """
     from scipy.special import betaln
 
@@ -398,22 +410,6 @@ def group_by_level(levels: np.ndarray, start: int, end: int, depth: int, order: 
         ell = levels[n]
         order[pos[ell]] = n
         pos[ell] += 1
-
-
-def _check_int(name: str, v: object, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or int(v) < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-    return int(v)
-
-
-def _check_pos(name: str, v: object) -> float:
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {v!r}") from None
-    if not (math.isfinite(f) and f > 0.0):
-        raise ValueError(f"{name} must be finite and > 0, got {v!r}")
-    return f
 
 
 def initial_tree_paths(branching: list[int] | tuple[int, ...], num_docs: int,
@@ -492,12 +488,12 @@ class TreeKernelBase:
         initial_tree: list[int] | None, warmup_fixed_sweeps: int, init_levels: str,
         token_words: np.ndarray | None,
     ) -> None:
-        self.depth = _check_int("depth", depth, 2)
-        self.gamma = _check_pos("gamma", gamma)
-        self.gem_mean = _check_pos("gem_mean", gem_mean)
+        self.depth = check_int("depth", depth, 2)
+        self.gamma = check_positive("gamma", gamma)
+        self.gem_mean = check_positive("gem_mean", gem_mean)
         if not self.gem_mean < 1.0:
             raise ValueError(f"gem_mean must lie in (0, 1), got {gem_mean!r}")
-        self.gem_scale = _check_pos("gem_scale", gem_scale)
+        self.gem_scale = check_positive("gem_scale", gem_scale)
         if initial_tree is not None:
             initial_tree = [int(b) for b in initial_tree]
             if len(initial_tree) != self.depth:
@@ -505,7 +501,7 @@ class TreeKernelBase:
                                  f"{self.depth}), got {initial_tree}")
             initial_tree_paths(initial_tree, 1, np.random.default_rng(0))  # validates
         self.initial_tree = initial_tree
-        self.warmup_fixed_sweeps = _check_int("warmup_fixed_sweeps", warmup_fixed_sweeps, 0)
+        self.warmup_fixed_sweeps = check_int("warmup_fixed_sweeps", warmup_fixed_sweeps, 0)
         if init_levels not in ("random", "frequency"):
             raise ValueError(f"init_levels must be 'random' or 'frequency', got {init_levels!r}")
         self.init_levels = init_levels
@@ -565,7 +561,7 @@ class TreeKernelBase:
         if levels.size and (levels.min() < 0 or levels.max() >= self.depth):
             raise ValueError(f"levels must lie in [0, {self.depth})")
         state["paths"], state["levels"] = paths, levels
-        state.update(tree_from_paths(paths))
+        state.update(tree_arrays_from_paths(paths))
         docs = np.repeat(np.arange(self.num_docs), np.diff(offsets))
         ndl = np.zeros((self.num_docs, self.depth), dtype=np.int32)
         np.add.at(ndl, (docs, levels), 1)
@@ -592,9 +588,10 @@ class TreeKernelBase:
         state["sweeps"][0] += 1
 
     # ------------------------------------------------------------------ read-outs
-    def tree_log_prior(self, state: dict[str, np.ndarray]) -> float:
-        """log p(c) + log p(z): nCRP over paths and collapsed GEM over levels."""
-        return (tree_log_prior(tree_from_state(state), self.depth, self.gamma)
+    def state_log_prior(self, state: dict[str, np.ndarray]) -> float:
+        """log p(c) + log p(z) of the kernel state: nCRP over its paths
+        (:func:`ncrp_log_prob_tree`) and collapsed GEM over its levels (:func:`gem_log_prior`)."""
+        return (ncrp_log_prob_tree(tree_from_state(state), self.depth, self.gamma)
                 + gem_log_prior(state["ndl"], self.gem_mean, self.gem_scale))
 
     def tree_record(self, state: dict[str, np.ndarray]) -> dict[str, object]:

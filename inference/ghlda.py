@@ -549,7 +549,7 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
 
     def record(self, state: State) -> dict[str, Any]:
         loglik = self._loglik(state)
-        return {"lp": loglik + self.tree_log_prior(state), "log_likelihood": loglik,
+        return {"lp": loglik + self.state_log_prior(state), "log_likelihood": loglik,
                 **self.tree_record(state)}
 
 

@@ -359,7 +359,7 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
 
     def record(self, state: State) -> dict[str, Any]:
         loglik = self._loglik(state)
-        return {"lp": loglik + self.tree_log_prior(state), "log_likelihood": loglik,
+        return {"lp": loglik + self.state_log_prior(state), "log_likelihood": loglik,
                 **self.tree_record(state)}
 
     def node_word_counts(self, state: State) -> np.ndarray:

@@ -60,19 +60,17 @@ import torch
 from pyro import poutine
 from scipy.special import log_softmax
 
+from ppltopics._validation import as_float_array, check_spd, finite_float
 from ppltopics.corpus import Corpus
-from ppltopics.distributions import NormalInverseWishart
+from ppltopics.distributions import NormalInverseWishart, RowCategorical
 from ppltopics.models import glda
+from ppltopics.models._story import simulate_doc_lengths
 from ppltopics.models.glda import (
     GLDAHyper,
     ResolvedGLDAHyper,
     RowMultivariateNormal,
-    _as_array,
-    _check_spd,
     _check_vectors,
-    _finite_float,
 )
-from ppltopics.models.lda import RowCategorical, _doc_lengths
 from ppltopics.vectors import WordVectors
 
 __all__ = [
@@ -97,14 +95,14 @@ _CORR_TOL = 1e-8
 
 # ---------------------------------------------------------------------- validation helpers
 def _check_eta_kappa0(value: Any) -> float:
-    k = _finite_float("eta_kappa0", value)
+    k = finite_float("eta_kappa0", value)
     if k <= 0:
         raise ValueError(f"eta_kappa0 must be > 0, got {k}")
     return k
 
 
 def _check_eta_nu0(value: Any, num_topics: int) -> float:
-    nu = _finite_float("eta_nu0", value)
+    nu = finite_float("eta_nu0", value)
     if not nu > num_topics - 1:
         raise ValueError(
             f"eta_nu0 must be > K - 1 = {num_topics - 1} (K = {num_topics} topics), got {nu}"
@@ -114,8 +112,8 @@ def _check_eta_nu0(value: Any, num_topics: int) -> float:
 
 def _eta_mu0_array(value: Any, num_topics: int) -> np.ndarray:
     if np.ndim(value) == 0:
-        return np.full(num_topics, _finite_float("eta_mu0", value))
-    mu = _as_array("eta_mu0", value, 1)
+        return np.full(num_topics, finite_float("eta_mu0", value))
+    mu = as_float_array("eta_mu0", value, 1)
     if mu.size != num_topics:
         raise ValueError(
             f"eta_mu0 has {mu.size} entries but num_topics is {num_topics}: give one per "
@@ -126,14 +124,14 @@ def _eta_mu0_array(value: Any, num_topics: int) -> np.ndarray:
 
 def _eta_psi0_array(value: Any, num_topics: int) -> np.ndarray:
     if np.ndim(value) == 0:
-        s = _finite_float("eta_psi0", value)
+        s = finite_float("eta_psi0", value)
         if s <= 0:
             raise ValueError(
                 f"eta_psi0 must be symmetric positive definite: the scalar s of s·I must be "
                 f"> 0, got {s}"
             )
         return s * np.eye(num_topics)
-    psi = _check_spd("eta_psi0", _as_array("eta_psi0", value, 2))
+    psi = check_spd("eta_psi0", as_float_array("eta_psi0", value, 2))
     if psi.shape != (num_topics, num_topics):
         raise ValueError(
             f"eta_psi0 must be K×K with K = num_topics = {num_topics}, got shape {psi.shape}"
@@ -319,11 +317,11 @@ class ResolvedCGTMHyper:
             object.__setattr__(self, name, getattr(topic, name))
         mu = self.eta_mu0
         if np.ndim(mu) != 0:
-            mu = _as_array("eta_mu0", mu, 1)
+            mu = as_float_array("eta_mu0", mu, 1)
         object.__setattr__(self, "eta_mu0", _readonly(_eta_mu0_array(mu, K)))
         psi = self.eta_psi0
         if np.ndim(psi) != 0:
-            psi = _as_array("eta_psi0", psi, 2)
+            psi = as_float_array("eta_psi0", psi, 2)
         object.__setattr__(self, "eta_psi0", _readonly(_eta_psi0_array(psi, K)))
         object.__setattr__(self, "eta_kappa0", _check_eta_kappa0(self.eta_kappa0))
         object.__setattr__(self, "eta_nu0", _check_eta_nu0(self.eta_nu0, K))
@@ -498,7 +496,7 @@ class SimulatedCGTMCorpus:
 
 
 def _check_corr(topic_corr: Any, num_topics: int) -> np.ndarray:
-    R = _as_array("topic_corr", topic_corr, 2)
+    R = as_float_array("topic_corr", topic_corr, 2)
     if R.shape != (num_topics, num_topics):
         raise ValueError(
             f"topic_corr must be K×K with K = num_topics = {num_topics}, got shape {R.shape}"
@@ -507,7 +505,7 @@ def _check_corr(topic_corr: Any, num_topics: int) -> np.ndarray:
         raise ValueError("topic_corr must be a correlation matrix: its diagonal must be 1")
     if np.abs(R).max() > 1.0 + _CORR_TOL:
         raise ValueError("topic_corr must be a correlation matrix: entries must lie in [-1, 1]")
-    return _check_spd("topic_corr", R)
+    return check_spd("topic_corr", R)
 
 
 def _eta_sd(eta_sd: Any, r: ResolvedCGTMHyper) -> np.ndarray:
@@ -520,8 +518,8 @@ def _eta_sd(eta_sd: Any, r: ResolvedCGTMHyper) -> np.ndarray:
                 f"eta_psi0/(eta_nu0 - K - 1), which needs eta_nu0 > K + 1 = {K + 1}; pass eta_sd"
             )
         return np.sqrt(np.diag(cov))
-    sd = np.full(K, _finite_float("eta_sd", eta_sd)) if np.ndim(eta_sd) == 0 else (
-        _as_array("eta_sd", eta_sd, 1))
+    sd = np.full(K, finite_float("eta_sd", eta_sd)) if np.ndim(eta_sd) == 0 else (
+        as_float_array("eta_sd", eta_sd, 1))
     if sd.size != K or not (sd > 0).all():
         raise ValueError(f"eta_sd must be a positive float or K = {K} positive floats")
     return sd
@@ -568,7 +566,7 @@ def simulate(
                  "eta_cov": torch.tensor(0.5 * (cov + cov.T), dtype=_DTYPE)}
     elif eta_sd is not None:
         raise ValueError("eta_sd is only used with topic_corr")
-    lengths = _doc_lengths(num_docs, doc_length, poisson, seed)
+    lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
     story = poutine.condition(model, data=fixed) if fixed else model
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -57,9 +57,15 @@ import pyro
 import torch
 from pyro import poutine
 
+from ppltopics._validation import check_int
 from ppltopics.corpus import Corpus
-from ppltopics.distributions import NormalInverseWishart, gem_level_log_prob, ncrp_log_prob
-from ppltopics.distributions import tree_from_paths as _tree_from_paths
+from ppltopics.distributions import (
+    NormalInverseWishart,
+    gem_level_log_prob,
+    ncrp_log_prob,
+    parent_level_from_paths,
+)
+from ppltopics.models._story import simulate_doc_lengths
 from ppltopics.models.glda import (
     GLDAHyper,
     ResolvedGLDAHyper,
@@ -68,7 +74,6 @@ from ppltopics.models.glda import (
     log_marginal_niw,
 )
 from ppltopics.models.hlda import (
-    _check_int,
     _check_tree_params,
     _doc_level_counts,
     _offsets,
@@ -76,7 +81,6 @@ from ppltopics.models.hlda import (
     node_of_tokens,
     tree_prologue,
 )
-from ppltopics.models.lda import _doc_lengths
 from ppltopics.vectors import WordVectors
 
 __all__ = [
@@ -97,7 +101,7 @@ _DTYPE = torch.float64
 
 def default_psi_ratio(depth: int) -> tuple[float, ...]:
     """``linspace(1, 0.4, L)``: (1, 0.8, 0.6, 0.4) at L = 4 (the paper), (1,) at L = 1."""
-    depth = _check_int("depth", depth)
+    depth = check_int("depth", depth)
     if depth == 1:
         return (1.0,)
     return tuple(round(float(v), 12) for v in np.linspace(1.0, 0.4, depth))
@@ -168,7 +172,7 @@ class GhLDAHyper:
         γ = 0.1, m = 0.5, π = 100, κ0 = 0.1, ν0 = M + 0.1 (their code), Ψ0 = 50·I (GloVe),
         ratio (1, 0.8, 0.6, 0.4), μ0 = mean token vector; ``"ghlda-word2vec"`` Ψ0 = 40·I,
         ``"ghlda-fasttext"`` Ψ0 = 20·I.  ``overrides`` replace single fields."""
-        dim = _check_int("dim", dim)
+        dim = check_int("dim", dim)
         psi = {"ghlda": 50.0, "ghlda-word2vec": 40.0, "ghlda-fasttext": 20.0}
         if preset not in psi:
             raise ValueError(f"unknown preset {preset!r}: use one of {sorted(psi)}")
@@ -396,7 +400,7 @@ def simulate(
     Same seed ⇒ identical corpus and truth (torch's RNG forked and restored).
     """
     r = _resolved(hyper, None, dim=dim)
-    lengths = _doc_lengths(num_docs, doc_length, poisson, seed)
+    lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with poutine.block():
@@ -439,7 +443,7 @@ def log_likelihood_collapsed(vectors: Any, doc_offsets: Any, paths: Any, levels:
     Ψ0·psi_ratio[level(t)]).  ``vectors`` (N, M) in corpus token order.  Plain numpy."""
     x, p, z, off, r = _check(vectors, doc_offsets, paths, levels, hyper)
     node = node_of_tokens(p, z, off)
-    _, node_level = _tree_from_paths(p)
+    _, node_level = parent_level_from_paths(p)
     order = np.argsort(node, kind="stable")
     ids, starts, counts = np.unique(node[order], return_index=True, return_counts=True)
     level_hyper = [r.level_hyper(lev) for lev in range(r.depth)]

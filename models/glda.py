@@ -67,14 +67,11 @@ from pyro.distributions.torch_distribution import TorchDistribution
 from pyro.ops.indexing import Vindex
 from scipy.special import gammaln, multigammaln
 
+from ppltopics._validation import as_float_array, check_spd, finite_float
 from ppltopics.corpus import Corpus
-from ppltopics.distributions import NormalInverseWishart
-from ppltopics.models.lda import (
-    RowCategorical,
-    _doc_lengths,
-    _doc_lengths_tensor,
-    _normalise_alpha,
-)
+from ppltopics.distributions import NormalInverseWishart, RowCategorical
+from ppltopics.models._story import doc_lengths_tensor, simulate_doc_lengths
+from ppltopics.models.lda import _normalise_alpha
 from ppltopics.vectors import WordVectors
 
 __all__ = [
@@ -102,57 +99,8 @@ COV_RIDGE = 1e-6
 
 
 # ---------------------------------------------------------------------- validation helpers
-def _finite_float(name: str, value: Any) -> float:
-    if isinstance(value, torch.Tensor | np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {out}")
-    return out
-
-
-def _as_array(name: str, value: Any, ndim: int) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
-    if arr.ndim != ndim:
-        kind = "a vector" if ndim == 1 else "a square matrix"
-        raise ValueError(f"{name} must be {kind}, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return arr
-
-
-def _check_spd(name: str, psi: np.ndarray) -> np.ndarray:
-    """Symmetric positive definite check; returns the symmetrised matrix."""
-    if psi.ndim != 2 or psi.shape[0] != psi.shape[1]:
-        raise ValueError(f"{name} must be a square M×M matrix, got shape {psi.shape}")
-    scale = max(1.0, float(np.abs(psi).max()))
-    asym = float(np.abs(psi - psi.T).max())
-    if asym > 1e-8 * scale:
-        raise ValueError(
-            f"{name} must be symmetric positive definite: it is not symmetric "
-            f"(max |{name} - {name}^T| = {asym:.3g})"
-        )
-    psi = 0.5 * (psi + psi.T)
-    try:
-        np.linalg.cholesky(psi)
-    except np.linalg.LinAlgError:
-        raise ValueError(
-            f"{name} must be symmetric positive definite: its Cholesky factorisation failed"
-        ) from None
-    return psi
-
-
 def _check_kappa0(kappa0: Any) -> float:
-    k = _finite_float("kappa0", kappa0)
+    k = finite_float("kappa0", kappa0)
     if k <= 0:
         raise ValueError(f"kappa0 must be > 0, got {k}")
     return k
@@ -251,13 +199,13 @@ class GLDAHyper:
         object.__setattr__(self, "alpha", alpha)
         object.__setattr__(self, "kappa0", _check_kappa0(self.kappa0))
         if self.nu0 is not None:
-            object.__setattr__(self, "nu0", _finite_float("nu0", self.nu0))
+            object.__setattr__(self, "nu0", finite_float("nu0", self.nu0))
         if self.mu0 is not None:
-            mu0 = _as_array("mu0", self.mu0, 1)
+            mu0 = as_float_array("mu0", self.mu0, 1)
             object.__setattr__(self, "mu0", tuple(float(v) for v in mu0))
         if self.psi0 is not None:
             if np.ndim(self.psi0) == 0:
-                s = _finite_float("psi0", self.psi0)
+                s = finite_float("psi0", self.psi0)
                 if s <= 0:
                     raise ValueError(
                         f"psi0 must be symmetric positive definite: the scalar s of s·I must be "
@@ -265,7 +213,7 @@ class GLDAHyper:
                     )
                 object.__setattr__(self, "psi0", s)
             else:
-                psi0 = _check_spd("psi0", _as_array("psi0", self.psi0, 2))
+                psi0 = check_spd("psi0", as_float_array("psi0", self.psi0, 2))
                 object.__setattr__(self, "psi0", tuple(tuple(float(v) for v in r) for r in psi0))
         if self.mu0 is not None and isinstance(self.psi0, tuple) and len(self.mu0) != len(
             self.psi0
@@ -534,16 +482,16 @@ class ResolvedGLDAHyper:
             a = (a,) * int(k)
         _check_alpha(a, int(k))
         object.__setattr__(self, "alpha", _readonly(np.asarray(a)))
-        mu0 = _as_array("mu0", self.mu0, 1)
-        psi0 = _as_array("psi0", self.psi0, 2)
+        mu0 = as_float_array("mu0", self.mu0, 1)
+        psi0 = as_float_array("psi0", self.psi0, 2)
         if psi0.shape != (mu0.size, mu0.size):
             raise ValueError(
                 f"dimension mismatch: mu0 has length {mu0.size} but psi0 has shape {psi0.shape}"
             )
         object.__setattr__(self, "mu0", _readonly(mu0))
-        object.__setattr__(self, "psi0", _readonly(_check_spd("psi0", psi0)))
+        object.__setattr__(self, "psi0", _readonly(check_spd("psi0", psi0)))
         object.__setattr__(self, "kappa0", _check_kappa0(self.kappa0))
-        nu0 = _finite_float("nu0", self.nu0)
+        nu0 = finite_float("nu0", self.nu0)
         _check_nu0(nu0, mu0.size)
         object.__setattr__(self, "nu0", nu0)
         object.__setattr__(self, "psi0_ridge", float(self.psi0_ridge))
@@ -746,7 +694,7 @@ def story_inputs(doc_lengths: Any, hyper: Any, data: Any,
     the token→document index,
     the resolved hyperparameters (``resolve(hyper, vectors or None)``) and ``data`` as a
     float64 tensor, checked to hold one vector per token."""
-    lengths = _doc_lengths_tensor(doc_lengths)
+    lengths = doc_lengths_tensor(doc_lengths)
     num_docs = int(lengths.numel())
     doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths,
                                         output_size=int(lengths.sum()))
@@ -877,7 +825,7 @@ def simulate(
         restored; numpy's and ``random``'s states are not touched.
     """
     r = _resolved(hyper, None, dim=dim)
-    lengths = _doc_lengths(num_docs, doc_length, poisson, seed)
+    lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with poutine.block():
@@ -933,7 +881,7 @@ def simulate_vocabulary(
     ):
         raise ValueError(f"vocab_size must be an integer >= num_topics = {K}, got {vocab_size!r}")
     V = int(vocab_size)
-    lengths = _doc_lengths(num_docs, doc_length, poisson, seed)
+    lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         prior = NormalInverseWishart(

@@ -43,7 +43,6 @@ Hyperparameters (:class:`HLDAHyper`; names of Blei's hlda-c in brackets)::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -55,16 +54,18 @@ import torch
 from pyro import poutine
 from scipy.special import gammaln
 
+from ppltopics._validation import check_int, check_positive
 from ppltopics.corpus import Corpus
 from ppltopics.distributions import (
     GEM,
     NestedCRP,
+    RowCategorical,
     canonical_paths,
     gem_level_log_prob,
     ncrp_log_prob,
-    tree_from_paths,
+    parent_level_from_paths,
 )
-from ppltopics.models.lda import RowCategorical, _doc_lengths, _doc_lengths_tensor
+from ppltopics.models._story import doc_lengths_tensor, simulate_doc_lengths
 
 __all__ = [
     "HLDAHyper",
@@ -75,7 +76,6 @@ __all__ = [
     "default_eta",
     "check_tree_state",
     "node_of_tokens",
-    "log_prior_paths",
     "log_prior_levels",
     "log_likelihood_collapsed",
     "log_likelihood_from_counts",
@@ -90,31 +90,15 @@ _DTYPE = torch.float64
 
 
 # ---------------------------------------------------------------------- validation helpers
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, torch.Tensor | np.ndarray) and np.ndim(value) == 0:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be positive and finite, got {v!r}")
-    return v
-
-
-def _check_int(name: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _check_tree_params(hyper: Any) -> int:
     """Validate and normalise the tree fields (depth, gamma, gem_mean, gem_scale) of a frozen
     hyperparameter dataclass in place; returns the depth."""
-    m = _positive("gem_mean", hyper.gem_mean)
+    m = check_positive("gem_mean", hyper.gem_mean)
     if not m < 1.0:
         raise ValueError(f"gem_mean must lie in (0, 1), got {m}")
-    values = {"depth": _check_int("depth", hyper.depth), "gamma": _positive("gamma", hyper.gamma),
-              "gem_mean": m, "gem_scale": _positive("gem_scale", hyper.gem_scale)}
+    values = {"depth": check_int("depth", hyper.depth),
+              "gamma": check_positive("gamma", hyper.gamma),
+              "gem_mean": m, "gem_scale": check_positive("gem_scale", hyper.gem_scale)}
     for name, value in values.items():
         object.__setattr__(hyper, name, value)
     return values["depth"]
@@ -122,7 +106,7 @@ def _check_tree_params(hyper: Any) -> int:
 
 def default_eta(depth: int) -> tuple[float, ...]:
     """η per level ``2·2^{−l}``: (2, 1, 0.5, 0.25) at depth 4 (GhLDA paper's hLDA setting)."""
-    return tuple(2.0 * 0.5**lev for lev in range(_check_int("depth", depth)))
+    return tuple(2.0 * 0.5**lev for lev in range(check_int("depth", depth)))
 
 
 # ---------------------------------------------------------------------- hyperparameters
@@ -159,13 +143,13 @@ class HLDAHyper:
         if isinstance(eta, str) or isinstance(eta, bool):
             raise ValueError(f"eta must be a positive float or {depth} of them, got {eta!r}")
         if np.ndim(eta) == 0:
-            eta = _positive("eta", eta)
+            eta = check_positive("eta", eta)
         else:
             arr = np.asarray(eta, dtype=np.float64)
             if arr.ndim != 1 or arr.size != depth:
                 raise ValueError(f"eta must be one float or one per level ({depth}), got "
                                  f"shape {arr.shape}")
-            eta = tuple(_positive("eta", v) for v in arr)
+            eta = tuple(check_positive("eta", v) for v in arr)
         object.__setattr__(self, "eta", eta)
 
     @property
@@ -189,7 +173,7 @@ class HLDAHyper:
     def validate(self, vocab_size: int | None = None) -> HLDAHyper:
         """Intrinsic checks ran at construction; checks ``vocab_size ≥ 1`` when given."""
         if vocab_size is not None:
-            _check_int("vocab_size", vocab_size)
+            check_int("vocab_size", vocab_size)
         return self
 
 
@@ -198,7 +182,7 @@ def check_tree_state(paths: Any, levels: Any, doc_offsets: Any, depth: int
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate ``(paths, levels)`` against the documents; return int64 copies and offsets.
 
-    ``paths`` (D, L) must form a tree (:func:`ppltopics.distributions.tree_from_paths`) and
+    ``paths`` (D, L) must form a tree (:func:`ppltopics.distributions.parent_level_from_paths`) and
     ``levels`` (N,) lie in [0, L).  Raises ``ValueError`` naming the problem.
     """
     off = np.asarray(doc_offsets).astype(np.int64, copy=False).ravel()
@@ -208,7 +192,7 @@ def check_tree_state(paths: Any, levels: Any, doc_offsets: Any, depth: int
     if p.shape != (off.size - 1, depth):
         raise ValueError(f"paths must have shape (num_docs, depth) = ({off.size - 1}, "
                          f"{depth}), got {p.shape}")
-    tree_from_paths(p)
+    parent_level_from_paths(p)
     z = np.asarray(levels.detach().cpu().numpy() if isinstance(levels, torch.Tensor)
                    else levels)
     if z.shape != (int(off[-1]),):
@@ -261,7 +245,7 @@ def tree_prologue(doc_lengths: Any, hyper: Any) -> TreePrologue:
     GEM levels.  Makes the sites ``"paths"`` (nCRP), ``"theta"`` (GEM, plate "docs") and
     ``"z"`` (levels, plate "tokens").  ``hyper`` needs ``depth``, ``gamma``, ``gem_mean``,
     ``gem_scale``."""
-    lengths = _doc_lengths_tensor(doc_lengths)
+    lengths = doc_lengths_tensor(doc_lengths)
     num_docs = int(lengths.numel())
     doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths,
                                         output_size=int(lengths.sum()))
@@ -269,7 +253,7 @@ def tree_prologue(doc_lengths: Any, hyper: Any) -> TreePrologue:
     # c ~ nCRP(γ): the tree and every document's path
     paths = pyro.sample("paths", NestedCRP(torch.tensor(hyper.gamma, dtype=_DTYPE), L,
                                            num_docs, validate_args=False))
-    parent, node_level = tree_from_paths(paths.numpy())
+    parent, node_level = parent_level_from_paths(paths.numpy())
     with pyro.plate("docs", num_docs):
         # θ_d ~ GEM(m, π) over the L levels
         theta = pyro.sample("theta", GEM(torch.tensor(hyper.gem_mean, dtype=_DTYPE),
@@ -304,7 +288,7 @@ def model(
     of the sampled (or conditioned) tree.  Conditioned on non-canonical ``paths``, ids no path
     uses get a φ from the root's prior (they generate no word).
     """
-    _check_int("vocab_size", vocab_size)
+    check_int("vocab_size", vocab_size)
     if data is not None:
         data = torch.as_tensor(np.asarray(data), dtype=torch.long)
     t = tree_prologue(doc_lengths, hyper)
@@ -366,8 +350,8 @@ def simulate(
     """
     if not isinstance(hyper, HLDAHyper):
         raise TypeError(f"hyper must be an HLDAHyper, got {type(hyper).__name__}")
-    vocab_size = _check_int("vocab_size", vocab_size)
-    lengths = _doc_lengths(num_docs, doc_length, poisson, seed)
+    vocab_size = check_int("vocab_size", vocab_size)
+    lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with poutine.block():
@@ -386,11 +370,6 @@ def simulate(
 
 
 # ---------------------------------------------------------------------- collapsed densities
-def log_prior_paths(paths: Any, hyper: Any) -> float:
-    """log nCRP(c | γ) (:func:`ppltopics.distributions.ncrp_log_prob`)."""
-    return ncrp_log_prob(paths, hyper.gamma)
-
-
 def _doc_level_counts(levels: np.ndarray, offsets: np.ndarray, depth: int) -> np.ndarray:
     docs = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
     return np.bincount(docs * depth + levels, minlength=(offsets.size - 1) * depth).reshape(
@@ -433,7 +412,7 @@ def log_likelihood_collapsed(corpus: Corpus, paths: Any, levels: Any, hyper: HLD
     p, z, off = check_tree_state(paths, levels, corpus.doc_offsets, hyper.depth)
     V = corpus.vocab_size
     node = node_of_tokens(p, z, off)
-    _, node_level = tree_from_paths(p)
+    _, node_level = parent_level_from_paths(p)
     keys, n_tv = np.unique(node * V + corpus.word_ids.astype(np.int64), return_counts=True)
     t = keys // V
     eta_t = hyper.eta_vector[node_level[t]]
@@ -448,14 +427,15 @@ def log_joint(corpus: Corpus, paths: Any, levels: Any, hyper: HLDAHyper) -> floa
 
         log nCRP(c | γ) + Σ_d log p(z_d | GEM(m, π)) + Σ_t DirMult(w at node t | η_{level(t)})
 
-    (:func:`log_prior_paths` + :func:`log_prior_levels` + :func:`log_likelihood_collapsed`,
-    formulas in the module docstring).  ``paths`` (D, L) may use any node ids forming a tree
-    (the value is invariant to relabelling nodes); ``levels`` (N,) in corpus token order.
+    (:func:`ppltopics.distributions.ncrp_log_prob` + :func:`log_prior_levels` +
+    :func:`log_likelihood_collapsed`, formulas in the module docstring).  ``paths`` (D, L) may
+    use any node ids forming a tree (the value is invariant to relabelling nodes); ``levels``
+    (N,) in corpus token order.
     It is a proper distribution: summed over all canonical path configurations, all levels and
     all words, ``exp(log_joint)`` is 1 (checked by the tests on a toy).
     """
     p, z, off = check_tree_state(paths, levels, corpus.doc_offsets, hyper.depth)
-    return (log_prior_paths(p, hyper) + log_prior_levels(z, off, hyper)
+    return (ncrp_log_prob(p, hyper.gamma) + log_prior_levels(z, off, hyper)
             + log_likelihood_collapsed(corpus, p, z, hyper))
 
 
@@ -467,7 +447,7 @@ def log_joint_from_counts(paths: Any, doc_level: np.ndarray, node_word: np.ndarr
     :func:`log_joint`."""
     p = np.asarray(paths)
     nw = np.asarray(node_word)
-    _, node_level = tree_from_paths(p, num_nodes=nw.shape[0])
+    _, node_level = parent_level_from_paths(p, num_nodes=nw.shape[0])
     return (ncrp_log_prob(p, hyper.gamma)
             + float(gem_level_log_prob(doc_level, hyper.gem_mean, hyper.gem_scale).sum())
             + log_likelihood_from_counts(nw, node_level, hyper))

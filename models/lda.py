@@ -42,12 +42,11 @@ import pyro
 import pyro.distributions as dist
 import torch
 from pyro import poutine
-from pyro.distributions import constraints
-from pyro.distributions.torch_distribution import TorchDistribution
-from pyro.ops.indexing import Vindex
 from scipy.special import gammaln
 
 from ppltopics.corpus import Corpus
+from ppltopics.distributions import RowCategorical
+from ppltopics.models._story import doc_lengths_tensor, simulate_doc_lengths
 
 __all__ = [
     "LDAHyper",
@@ -231,86 +230,6 @@ def _normalise_alpha(alpha: Any) -> float | tuple[float, ...]:
 
 
 # ---------------------------------------------------------------------- the Pyro story
-class RowCategorical(TorchDistribution):
-    """``Categorical(table[index])``, without forming the gathered ``index.shape × C`` table.
-
-    ``table`` is an (R, C) matrix whose rows are probability vectors; the distribution of
-    element ``i`` of the batch is the row ``index[i]``.  ``log_prob(x) = log table[index, x]``
-    and sampling draws, row by row, by inverse CDF on that row only, so memory is O(size of
-    ``index`` + R·C).  Supports enumeration (``enumerate_support``) like ``Categorical``.
-    Log densities of zero-probability entries are ``-inf`` (torch's ``Categorical`` clamps
-    them to ``log(eps)``); Dirichlet draws are clamped to the smallest normal float by torch, so
-    the LDA story never meets them.  Sampling of a batched (3-d or more) table falls back to
-    gathering the rows.
-    """
-
-    arg_constraints = {"table": constraints.simplex}
-    has_enumerate_support = True
-
-    def __init__(
-        self, table: torch.Tensor, index: torch.Tensor, validate_args: bool | None = None
-    ) -> None:
-        if table.dim() < 2:
-            raise ValueError(f"table must be (..., R, C), got shape {tuple(table.shape)}")
-        self.table = table
-        self.index = torch.as_tensor(index, dtype=torch.long)
-        batch_shape = torch.broadcast_shapes(table.shape[:-2], self.index.shape)
-        super().__init__(batch_shape, torch.Size(), validate_args=validate_args)
-
-    @constraints.dependent_property(is_discrete=True, event_dim=0)
-    def support(self):
-        return constraints.integer_interval(0, self.table.shape[-1] - 1)
-
-    @property
-    def num_categories(self) -> int:
-        return self.table.shape[-1]
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(RowCategorical, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.table = self.table
-        new.index = self.index.expand(batch_shape)
-        super(RowCategorical, new).__init__(batch_shape, torch.Size(), validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        value = value.long()
-        return Vindex(self.table.log())[..., self.index, value]
-
-    def sample(self, sample_shape: tuple[int, ...] = ()) -> torch.Tensor:
-        shape = self._extended_shape(torch.Size(sample_shape))
-        with torch.no_grad():
-            if self.table.dim() > 2:  # batched tables: gather (memory-hungry, rare)
-                probs = Vindex(self.table)[..., self.index, :]
-                return torch.distributions.Categorical(probs=probs).sample(sample_shape)
-            rows = self.index.expand(shape).reshape(-1)
-            cdf = self.table.cumsum(-1)
-            cdf = cdf / cdf[:, -1:]  # the last entry of every row is exactly 1
-            u = 1.0 - torch.rand(rows.shape, dtype=cdf.dtype, device=cdf.device)  # (0, 1]
-            out = torch.empty(rows.shape, dtype=torch.long, device=cdf.device)
-            order = torch.argsort(rows, stable=True)
-            counts = torch.bincount(rows, minlength=self.table.shape[0]).tolist()
-            start = 0
-            for r, c in enumerate(counts):
-                if c:
-                    pos = order[start : start + c]
-                    # first entry with cdf >= u: never a zero-probability category
-                    out[pos] = torch.searchsorted(cdf[r], u[pos])
-                    start += c
-            return out.clamp_(max=self.table.shape[-1] - 1).reshape(shape)
-
-    def enumerate_support(self, expand: bool = True) -> torch.Tensor:
-        num = self.table.shape[-1]
-        values = torch.arange(num, device=self.table.device)
-        values = values.view((-1,) + (1,) * len(self.batch_shape))
-        if expand:
-            values = values.expand((-1,) + self.batch_shape)
-        return values
-
-
 class LDASample(NamedTuple):
     """Values of one run of :func:`model` (torch tensors)."""
 
@@ -319,18 +238,6 @@ class LDASample(NamedTuple):
     z: torch.Tensor  # (N,) topic of each token
     w: torch.Tensor  # (N,) word of each token
     doc_index: torch.Tensor  # (N,) document of each token
-
-
-def _doc_lengths_tensor(doc_lengths: Any) -> torch.Tensor:
-    """Per-document lengths as an int64 tensor, checked (1-d, non-empty, integers >= 0)."""
-    if isinstance(doc_lengths, torch.Tensor):
-        doc_lengths = doc_lengths.detach().cpu().numpy()
-    arr = np.asarray(doc_lengths)
-    if arr.ndim != 1 or arr.size < 1 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError("doc_lengths must be a non-empty 1-d sequence of integers")
-    if (arr < 0).any():
-        raise ValueError("doc_lengths must be >= 0")
-    return torch.as_tensor(arr.astype(np.int64))
 
 
 def model(
@@ -366,7 +273,7 @@ def model(
     probabilities, so simulating a large corpus needs O(N) memory.
     """
     num_topics = hyper.num_topics
-    lengths = _doc_lengths_tensor(doc_lengths)
+    lengths = doc_lengths_tensor(doc_lengths)
     num_docs = int(lengths.numel())
     doc_index = torch.repeat_interleave(torch.arange(num_docs), lengths,
                                         output_size=int(lengths.sum()))  # token -> document
@@ -409,28 +316,6 @@ class SimulatedCorpus:
     seed: int
 
 
-def _doc_lengths(num_docs: int, doc_length: Any, poisson: bool, seed: int) -> np.ndarray:
-    if isinstance(num_docs, bool) or not isinstance(num_docs, int | np.integer) or num_docs < 1:
-        raise ValueError(f"num_docs must be an integer >= 1, got {num_docs!r}")
-    if poisson:
-        mean = float(doc_length)
-        if not (math.isfinite(mean) and mean >= 1):
-            raise ValueError(f"doc_length as a Poisson mean must be >= 1, got {doc_length!r}")
-        rng = np.random.default_rng(seed)
-        return 1 + rng.poisson(mean - 1.0, size=num_docs).astype(np.int64)
-    lengths = np.asarray(doc_length)
-    if lengths.ndim == 0:
-        lengths = np.full(num_docs, lengths)
-    if lengths.shape != (num_docs,) or not np.issubdtype(lengths.dtype, np.integer):
-        raise ValueError(
-            f"doc_length must be an integer or {num_docs} integers (one per document), "
-            f"got {doc_length!r}"
-        )
-    if (lengths < 1).any():
-        raise ValueError("doc_length must be >= 1 (a corpus has no empty documents)")
-    return lengths.astype(np.int64)
-
-
 def simulate(
     num_docs: int,
     doc_length: int | Sequence[int] | np.ndarray,
@@ -458,7 +343,7 @@ def simulate(
         restored, so the caller's torch, numpy and ``random`` states are left untouched.
     """
     hyper.validate(vocab_size=vocab_size)
-    lengths = _doc_lengths(num_docs, doc_length, poisson, seed)
+    lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with poutine.block():

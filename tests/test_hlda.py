@@ -36,7 +36,7 @@ import pytest
 import ppltopics as pt
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
-from ppltopics.inference._tree import canonical_order, tree_from_paths
+from ppltopics.inference._tree import canonical_order, tree_arrays_from_paths
 from ppltopics.inference.hlda import HLDAKernel
 from ppltopics.models import hlda as H
 
@@ -152,13 +152,13 @@ def test_lp_equals_log_joint_and_resync(simulated) -> None:
 
 def test_storage_growth_and_recycling() -> None:
     paths = np.array([[0, 1, 2], [0, 1, 3], [0, 4, 5]])
-    arr = tree_from_paths(paths, capacity=6)
+    arr = tree_arrays_from_paths(paths, capacity=6)
     assert arr["parent"].size >= 6 and int(arr["tree_meta"][1]) == 0
     np.testing.assert_array_equal(arr["ndocs"][:6], [3, 2, 1, 1, 1, 1])
     with pytest.raises(ValueError, match="two different parents"):
-        tree_from_paths(np.array([[0, 1, 2], [0, 3, 2]]))
+        tree_arrays_from_paths(np.array([[0, 1, 2], [0, 3, 2]]))
     with pytest.raises(ValueError, match="same root"):
-        tree_from_paths(np.array([[0, 1, 2], [5, 1, 3]]))
+        tree_arrays_from_paths(np.array([[0, 1, 2], [5, 1, 3]]))
     order = canonical_order(arr["parent"], arr["node_level"], arr["ndocs"], 0)
     np.testing.assert_array_equal(order, [0, 1, 2, 3, 4, 5])
 

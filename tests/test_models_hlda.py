@@ -16,7 +16,7 @@ from pyro import poutine
 
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
-from ppltopics.distributions import canonical_paths, ncrp_log_prob, tree_from_paths
+from ppltopics.distributions import canonical_paths, ncrp_log_prob, parent_level_from_paths
 from ppltopics.models import ghlda, glda, hlda
 
 D64 = torch.float64
@@ -93,7 +93,7 @@ def test_hlda_simulate_reproducible_and_consistent():
     p = truth["paths"]
     assert p.shape == (12, 3) and p.dtype == np.int32 and (p[:, 0] == 0).all()
     assert np.array_equal(canonical_paths(p), p)
-    parent, level = tree_from_paths(p)
+    parent, level = parent_level_from_paths(p)
     assert np.array_equal(parent, truth["parent"]) and np.array_equal(level, truth["node_level"])
     num_nodes = parent.size
     assert truth["phi"].shape == (num_nodes, 30) and truth["theta"].shape == (12, 3)
@@ -173,7 +173,7 @@ def test_hlda_log_joint_matches_uncollapsed_pyro_trace():
 
     theta = GEM(torch.tensor(h.gem_mean, dtype=D64), torch.tensor(h.gem_scale, dtype=D64),
                 3).sample((S, 2)).numpy()
-    eta = h.eta_vector[tree_from_paths(paths)[1]]
+    eta = h.eta_vector[parent_level_from_paths(paths)[1]]
     phi = torch.distributions.Dirichlet(
         torch.tensor(np.repeat(eta[:, None], V, axis=1), dtype=D64)).sample((S,)).numpy()
     logw = np.log(theta[:, docs, z]).sum(1) + np.log(phi[:, node, w]).sum(1)
@@ -189,7 +189,7 @@ def test_hlda_log_joint_pieces_counts_and_relabelling():
     corpus, truth = hlda.simulate(10, 15, 25, h, seed=1)
     p, z = truth["paths"], truth["levels"]
     lj = hlda.log_joint(corpus, p, z, h)
-    parts = (hlda.log_prior_paths(p, h) + hlda.log_prior_levels(z, corpus.doc_offsets, h)
+    parts = (ncrp_log_prob(p, h.gamma) + hlda.log_prior_levels(z, corpus.doc_offsets, h)
              + hlda.log_likelihood_collapsed(corpus, p, z, h))
     assert lj == pytest.approx(parts, rel=1e-12)
     docs = corpus.token_docs
@@ -237,7 +237,7 @@ def test_ghlda_log_joint_against_glda_pieces():
                                   np.array([1.0, 0.5, 0.25]))
     want2 = 0.0
     for t in np.unique(node):
-        lev = tree_from_paths(p)[1][t]
+        lev = parent_level_from_paths(p)[1][t]
         want2 += glda.log_marginal_niw(x[node == t], r2.level_hyper(lev))
         gl = glda.ResolvedGLDAHyper(1, 1.0, r.mu0, r.kappa0, r.nu0, r.psi0 * [1, .5, .25][lev])
         assert glda.log_marginal_niw(x[node == t], gl) == pytest.approx(
@@ -284,7 +284,7 @@ def test_tree_forward_sampler_matches_exact_prior():
     assert lat[0]["paths"].dtype == np.int32 and lat[0]["levels"].dtype == np.int32
 
     def prior(p, z):
-        return hlda.log_prior_paths(p, h) + hlda.log_prior_levels(z, off, h)
+        return ncrp_log_prob(p, h.gamma) + hlda.log_prior_levels(z, off, h)
 
     configs, probs = T.tree_enumerated_posterior(prior, 2, 3, 3)
     assert probs.size == 81

@@ -1,0 +1,58 @@
+"""Document lengths, the input every generative story shares.
+
+A story (``ppltopics.models.<m>.model``) takes the documents' lengths ``N_d`` and lays the
+``N = Σ_d N_d`` tokens out flat, documents concatenated; ``simulate`` draws the lengths or
+takes them as given.  Re-exported as ``ppltopics.models.doc_lengths_tensor`` and
+``ppltopics.models.simulate_doc_lengths``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["doc_lengths_tensor", "simulate_doc_lengths"]
+
+
+def doc_lengths_tensor(doc_lengths: Any) -> torch.Tensor:
+    """Per-document lengths as an int64 tensor, checked (1-d, non-empty, integers >= 0)."""
+    if isinstance(doc_lengths, torch.Tensor):
+        doc_lengths = doc_lengths.detach().cpu().numpy()
+    arr = np.asarray(doc_lengths)
+    if arr.ndim != 1 or arr.size < 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError("doc_lengths must be a non-empty 1-d sequence of integers")
+    if (arr < 0).any():
+        raise ValueError("doc_lengths must be >= 0")
+    return torch.as_tensor(arr.astype(np.int64))
+
+
+def simulate_doc_lengths(num_docs: int, doc_length: Any, poisson: bool, seed: int
+                         ) -> np.ndarray:
+    """The ``num_docs`` document lengths of a simulated corpus (int64, every one >= 1).
+
+    ``doc_length`` is every document's length (an int) or one length per document; with
+    ``poisson=True`` it is the mean λ >= 1 and ``N_d = 1 + Poisson(λ − 1)``, drawn from
+    ``numpy.random.default_rng(seed)`` (so a corpus has no empty document).
+    """
+    if isinstance(num_docs, bool) or not isinstance(num_docs, int | np.integer) or num_docs < 1:
+        raise ValueError(f"num_docs must be an integer >= 1, got {num_docs!r}")
+    if poisson:
+        mean = float(doc_length)
+        if not (math.isfinite(mean) and mean >= 1):
+            raise ValueError(f"doc_length as a Poisson mean must be >= 1, got {doc_length!r}")
+        rng = np.random.default_rng(seed)
+        return 1 + rng.poisson(mean - 1.0, size=num_docs).astype(np.int64)
+    lengths = np.asarray(doc_length)
+    if lengths.ndim == 0:
+        lengths = np.full(num_docs, lengths)
+    if lengths.shape != (num_docs,) or not np.issubdtype(lengths.dtype, np.integer):
+        raise ValueError(
+            f"doc_length must be an integer or {num_docs} integers (one per document), "
+            f"got {doc_length!r}"
+        )
+    if (lengths < 1).any():
+        raise ValueError("doc_length must be >= 1 (a corpus has no empty documents)")
+    return lengths.astype(np.int64)
