@@ -25,7 +25,7 @@ from ppltopics.distributions import (
     gem_level_log_prob,
     gem_level_predictive,
     ncrp_log_prob,
-    tree_from_paths,
+    parent_level_from_paths,
 )
 
 D64 = torch.float64
@@ -227,9 +227,9 @@ def test_ncrp_enumeration_chi2():
     assert abs(k1.mean() - want) < 5 * k1.std() / math.sqrt(k1.size)
 
 
-def test_tree_from_paths_and_canonical_paths():
+def test_parent_level_from_paths_and_canonical_paths():
     paths = np.array([[5, 9, 2], [5, 9, 4], [5, 1, 3]])
-    parent, level = tree_from_paths(paths)
+    parent, level = parent_level_from_paths(paths)
     assert parent.dtype == np.int32 and parent.shape == (10,)
     assert parent[5] == -1 and level[5] == 0
     assert parent[9] == 5 and parent[1] == 5 and parent[2] == 9 and parent[3] == 1
@@ -237,16 +237,16 @@ def test_tree_from_paths_and_canonical_paths():
     assert level[0] == -1  # unused id
     canon = canonical_paths(paths)
     assert canon.tolist() == [[0, 1, 2], [0, 1, 3], [0, 4, 5]]
-    parent_c, level_c = tree_from_paths(canon)
+    parent_c, level_c = parent_level_from_paths(canon)
     assert parent_c.tolist() == [-1, 0, 1, 1, 0, 4] and level_c.tolist() == [0, 1, 2, 2, 1, 2]
     with pytest.raises(ValueError, match="two parents"):
-        tree_from_paths(np.array([[0, 1, 2], [0, 3, 2]]))
+        parent_level_from_paths(np.array([[0, 1, 2], [0, 3, 2]]))
     with pytest.raises(ValueError, match="two levels"):
-        tree_from_paths(np.array([[0, 1, 2], [0, 2, 3]]))
+        parent_level_from_paths(np.array([[0, 1, 2], [0, 2, 3]]))
     with pytest.raises(ValueError, match="root"):
-        tree_from_paths(np.array([[0, 1], [1, 2]]))
+        parent_level_from_paths(np.array([[0, 1], [1, 2]]))
     with pytest.raises(ValueError, match="integer"):
-        tree_from_paths(np.zeros((2, 2)))
+        parent_level_from_paths(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="gamma"):
         ncrp_log_prob(canon, 0.0)
 
@@ -270,3 +270,39 @@ def test_nested_crp_in_pyro_and_reproducible():
         NestedCRP(-1.0, 3, 2)
     with pytest.raises(ValueError, match="depth"):
         NestedCRP(1.0, 0, 2)
+
+
+def test_tree_from_paths_is_a_deprecated_alias():
+    from ppltopics import distributions
+
+    paths = np.array([[5, 9, 2], [5, 9, 4], [5, 1, 3]])
+    with pytest.warns(DeprecationWarning, match="parent_level_from_paths"):
+        old = distributions.tree_from_paths(paths)
+    for a, b in zip(old, parent_level_from_paths(paths), strict=True):
+        assert np.array_equal(a, b)
+
+
+# ======================================================= the tree kernels' numba versions
+def test_kernel_tree_priors_agree_with_the_distributions():
+    """The tree kernels score their state with ``ncrp_log_prob_tree`` (numba, on the tree
+    storage) and ``gem_log_prior`` (betaln): the same values as ``ncrp_log_prob`` and
+    ``gem_level_log_prob`` on the paths and level counts."""
+    from ppltopics.inference._tree import (
+        gem_log_prior,
+        ncrp_log_prob_tree,
+        tree_arrays_from_paths,
+        tree_from_state,
+    )
+
+    rng = np.random.default_rng(11)
+    pyro.set_rng_seed(11)
+    for depth, num_docs, gamma in [(2, 5, 0.5), (3, 9, 1.0), (4, 30, 2.5)]:
+        paths = NestedCRP(gamma, depth, num_docs).sample().numpy()
+        relabel = rng.permutation(int(paths.max()) + 1) + 3  # storage slots need not be canonical
+        for p in (paths, relabel[paths]):
+            tree = tree_from_state(tree_arrays_from_paths(p))
+            assert ncrp_log_prob_tree(tree, depth, gamma) == pytest.approx(
+                ncrp_log_prob(p, gamma), rel=1e-12, abs=1e-12)
+        ndl = rng.integers(0, 6, size=(num_docs, depth))
+        assert gem_log_prior(ndl, 0.35, 4.0) == pytest.approx(
+            float(gem_level_log_prob(ndl, 0.35, 4.0).sum()), rel=1e-12)
