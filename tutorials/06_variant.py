@@ -61,12 +61,12 @@ from scipy.special import ive
 import ppltopics as pt
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
-from ppltopics.distributions import VonMisesFisher, vmf_log_normalizer
+from ppltopics.distributions import RowCategorical, VonMisesFisher, vmf_log_normalizer
 from ppltopics.inference._sampling import log_categorical
 from ppltopics.inference.base import TOPIC_SIZE_DIMS, GibbsKernel, State, topic_size_record
 from ppltopics.inference.runner import RunSpec
 from ppltopics.models.glda import story_inputs
-from ppltopics.models.lda import RowCategorical, log_prior_from_counts
+from ppltopics.models.lda import log_prior_from_counts
 from ppltopics.posterior import Posterior, register
 
 SMALL = os.environ.get("PPLTOPICS_TUTORIAL_SMALL") == "1"
