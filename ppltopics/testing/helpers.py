@@ -67,7 +67,7 @@ def assignment_test_functions(
 
 
 def stack_latents(latents: Any) -> dict[str, np.ndarray]:
-    """CGTM latents as a dict of stacked arrays (leading axis: draw).
+    """Latent dicts (e.g. CGTM's, the tree models') as a dict of stacked arrays (axis 0: draw).
 
     Accepts what :func:`geweke_test` hands to test functions — a list of latent dicts — or a
     dict of already stacked arrays (returned as is)."""
