@@ -196,6 +196,14 @@ class CGTMKernel(GLDAKernel):
         return softmax(state["eta"], axis=1)
 
     def record(self, state: State) -> dict[str, Any]:
+        """GLDA's records with ``lp`` the log density of the sampled state (v, z, η, μ_η, Σ_η)::
+
+            lp = log p(v | z) + log p(z | η) + log N(η | μ_η, Σ_η) + log NIW(μ_η, Σ_η)
+               = ppltopics.models.cgtm.log_joint(v, z, η) + log NIW(μ_η, Σ_η | η),
+
+        i.e. the story's log joint (which integrates (μ_η, Σ_η) out) plus the conjugate NIW
+        posterior density of the sampled (μ_η, Σ_η) given η.  Also ``topic_corr`` and
+        ``eta_mean``."""
         out = super().record(state)
         out["topic_corr"] = identified_corr(state["eta_cov"])
         out["eta_mean"] = state["eta_mu"].copy()

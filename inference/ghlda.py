@@ -548,6 +548,9 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         return (p.kappa0 * p.mu0 + state["sums"]) / kn[:, None]
 
     def record(self, state: State) -> dict[str, Any]:
+        """``lp``: the collapsed log p(v, z, c) of :func:`ppltopics.models.ghlda.log_joint`
+        (nCRP paths, GEM levels, NIW node topics integrated out); ``log_likelihood``:
+        log p(v | c, z); the tree sizes."""
         loglik = self._loglik(state)
         return {"lp": loglik + self.state_log_prior(state), "log_likelihood": loglik,
                 **self.tree_record(state)}

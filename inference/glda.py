@@ -554,6 +554,9 @@ class GLDAKernel(GibbsKernel):
         return psi / denom[:, None, None]
 
     def record(self, state: State) -> dict[str, Any]:
+        """``lp``: the collapsed log p(v, z) of :func:`ppltopics.models.glda.log_joint` (θ and
+        every (μ_k, Σ_k) integrated out); ``log_likelihood``: log p(v | z); topic sizes and
+        means; ``pointwise`` per-document log-likelihoods under the point estimates."""
         c = self.corpus
         loglik = self._loglik(state)
         logdens = np.zeros((c.vocab_size, self.num_topics))

@@ -358,6 +358,9 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
         return out
 
     def record(self, state: State) -> dict[str, Any]:
+        """``lp``: the collapsed log p(w, z, c) of :func:`ppltopics.models.hlda.log_joint`
+        (nCRP paths, GEM levels, node topics integrated out); ``log_likelihood``: log p(w | c, z);
+        the tree sizes."""
         loglik = self._loglik(state)
         return {"lp": loglik + self.state_log_prior(state), "log_likelihood": loglik,
                 **self.tree_record(state)}

@@ -416,6 +416,10 @@ class LDAKernel(GibbsKernel):
         return out
 
     def record(self, state: State) -> dict[str, Any]:
+        """``lp``: the collapsed log p(w, z | α, β) of :func:`ppltopics.models.lda.log_joint`
+        at the current α (``state["alpha"]``: the hyperparameter's α, or with
+        ``optimize_alpha`` the value Minka's updates reached); ``log_likelihood``: log p(w | z, β);
+        topic sizes; ``pointwise`` per-document log-likelihoods under the point estimates."""
         c = self.corpus
         pointwise = np.empty(c.num_docs)
         lp, loglik = _lda_stats(

@@ -1,8 +1,9 @@
 """Correlated Gaussian topic model: statistical correctness of the kernel, recovery, the API.
 
-Harness: :mod:`ppltopics.testing` (its "CGTM pieces": :class:`~ppltopics.testing.CGTMConditional`
-carrying the latent (z, η, μ_η, Σ_η) through the successive chain, the data conditional
-v | z, a batched collapsed log joint and label-invariant test functions).
+Harness: :mod:`ppltopics.testing`, with CGTM's pieces in :mod:`ppltopics.models.checks.cgtm`
+(:class:`~ppltopics.models.checks.CGTMConditional` carrying the latent (z, η, μ_η, Σ_η)
+through the successive chain, the data conditional v | z, a batched collapsed log joint and
+label-invariant test functions).
 
 (a) Geweke's joint-distribution test (K=2, M=2, 3 documents of 3, 4, 3 tokens; topic prior
     μ0=0, κ0=0.5, ν0=M+2, Ψ0=I; η prior m0=0, λ0=1, ρ0=K+4, Φ0=3·I so E[Σ_η]=I): 4 000
@@ -57,7 +58,7 @@ from ppltopics.inference.cgtm import (
     sample_pg,
 )
 from ppltopics.inference.glda import _stats, exact_sweep
-from ppltopics.models import cgtm
+from ppltopics.models import cgtm, checks
 from ppltopics.models.cgtm import CGTMHyper, ResolvedCGTMHyper
 from ppltopics.posterior import CGTMPosterior
 
@@ -143,7 +144,7 @@ def geweke_parts():
     """Forward draws of (z, η, μ_η, Σ_η, v) from the Pyro story (drawn once, shared), the
     data conditional and the label-invariant test functions."""
     fwd = T.pyro_forward_sampler(cgtm.model, (GEWEKE_LENGTHS, GEWEKE_HYPER),
-                                 latent=T.CGTM_LATENT_SITES, data="v")
+                                 latent=checks.CGTM_LATENT_SITES, data="v")
     t0 = time.perf_counter()
     draws = fwd(NUM_FORWARD, np.random.default_rng(2025))
     print(f"{NUM_FORWARD} forward draws in {time.perf_counter() - t0:.1f}s")
@@ -155,8 +156,8 @@ def geweke_parts():
         "forward": forward,
         "fwd": fwd,
         "draws": draws,
-        "data_step": T.cgtm_vector_conditional(GEWEKE_HYPER),
-        "tests": T.cgtm_test_functions(GEWEKE_OFFSETS, GEWEKE_HYPER),
+        "data_step": checks.cgtm_vector_conditional(GEWEKE_HYPER),
+        "tests": checks.cgtm_test_functions(GEWEKE_OFFSETS, GEWEKE_HYPER),
     }
 
 
@@ -169,7 +170,7 @@ def _geweke_kernel(parts, cls=CGTMKernel) -> CGTMKernel:
 def _geweke(parts, kernel: CGTMKernel, seed: int,
             num_successive: int = NUM_SUCCESSIVE) -> T.GewekeResult:
     t0 = time.perf_counter()
-    res = T.geweke_test(parts["forward"], T.CGTMConditional(kernel), parts["data_step"],
+    res = T.geweke_test(parts["forward"], checks.CGTMConditional(kernel), parts["data_step"],
                         parts["tests"], num_forward=NUM_FORWARD,
                         num_successive=num_successive, seed=seed, alpha=ALPHA_GEWEKE)
     print(f"{type(kernel).__name__} in {time.perf_counter() - t0:.1f}s\n{res}")
@@ -188,7 +189,7 @@ def test_geweke_pieces(geweke_parts):
     ref = [cgtm.log_joint(v[i], GEWEKE_OFFSETS, lat["z"][i], lat["eta"][i], GEWEKE_HYPER)
            for i in range(len(v))]
     np.testing.assert_allclose(
-        T.cgtm_log_joint_batch(lat["z"], v, lat["eta"], GEWEKE_OFFSETS, GEWEKE_HYPER), ref,
+        checks.cgtm_log_joint_batch(lat["z"], v, lat["eta"], GEWEKE_OFFSETS, GEWEKE_HYPER), ref,
         rtol=1e-12)
     swapped = {"z": 1 - lat["z"], "eta": lat["eta"][:, :, ::-1],
                "eta_mean": lat["eta_mean"][:, ::-1], "eta_cov": lat["eta_cov"][:, ::-1, ::-1]}
@@ -202,10 +203,10 @@ def test_geweke_pieces(geweke_parts):
     assert out.shape == v[0].shape and out.dtype == np.float64
 
     latent, data = draws[3]
-    same = T.CGTMConditional(_geweke_kernel(geweke_parts), sweeps=0)(latent, data, rng)
-    for key in T.CGTM_LATENT_SITES:
+    same = checks.CGTMConditional(_geweke_kernel(geweke_parts), sweeps=0)(latent, data, rng)
+    for key in checks.CGTM_LATENT_SITES:
         np.testing.assert_array_equal(same[key], latent[key], err_msg=key)
-    moved = T.CGTMConditional(_geweke_kernel(geweke_parts))(latent, data, rng)
+    moved = checks.CGTMConditional(_geweke_kernel(geweke_parts))(latent, data, rng)
     for key in ("eta", "eta_mean", "eta_cov"):
         assert moved[key].shape == latent[key].shape
         assert not np.allclose(moved[key], latent[key]), key
@@ -494,7 +495,8 @@ def test_geweke_calibration(geweke_parts):
     fails = 0
     t0 = time.perf_counter()
     for s in range(30):
-        res = T.geweke_test(geweke_parts["fwd"], T.CGTMConditional(_geweke_kernel(geweke_parts)),
+        res = T.geweke_test(geweke_parts["fwd"],
+                            checks.CGTMConditional(_geweke_kernel(geweke_parts)),
                             geweke_parts["data_step"], geweke_parts["tests"],
                             num_forward=1_000, num_successive=5_000, seed=8000 + s,
                             alpha=ALPHA_GEWEKE)

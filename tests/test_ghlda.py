@@ -1,9 +1,9 @@
 """GhLDA: the collapsed Gibbs kernel with NIW Gaussian node topics on the shared nCRP tree,
 its Posterior and the fit API.
 
-Harness: :mod:`ppltopics.testing` ("tree pieces": forward draws of ``models.ghlda.model``, the
-exact data conditional v | c, z with fresh NIW node parameters per level, label-invariant test
-functions and :class:`~ppltopics.testing.TreeConditional`).
+Harness: :mod:`ppltopics.testing` and :mod:`ppltopics.models.checks` (forward draws of
+``models.ghlda.model``, the exact data conditional v | c, z with fresh NIW node parameters per
+level, label-invariant test functions and :class:`~ppltopics.models.checks.TreeConditional`).
 
 (a) Geweke's joint-distribution test on depth-2 and depth-3 toys (M = 2; 3 documents × 3
     tokens, resp. 4 × 2; γ = 1, m = 0.5, π = 2, κ0 = 0.5, ν0 = M + 2, Ψ0 = I,
@@ -33,6 +33,7 @@ import ppltopics as pt
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
 from ppltopics.inference.ghlda import GhLDAKernel
+from ppltopics.models import checks
 from ppltopics.models import ghlda as G
 from ppltopics.vectors import WordVectors
 
@@ -51,7 +52,7 @@ def _toy_hyper(depth: int) -> G.ResolvedGhLDAHyper:
 
 @functools.cache
 def _forward_draws(depth: int, num: int) -> list:
-    fwd = T.tree_forward_sampler(G.model, (LENGTHS[depth], _toy_hyper(depth)), data="v")
+    fwd = checks.tree_forward_sampler(G.model, (LENGTHS[depth], _toy_hyper(depth)), data="v")
     return fwd(num, np.random.default_rng(2000 + depth))
 
 
@@ -66,7 +67,7 @@ def _geweke(depth: int, mutation: int, num_forward: int, num_successive: int, se
     hyper = _toy_hyper(depth)
     lengths, offsets = LENGTHS[depth], OFFSETS[depth]
     draws = _forward_draws(depth, num_forward)
-    fwd_one = T.tree_forward_sampler(G.model, (lengths, hyper), data="v")
+    fwd_one = checks.tree_forward_sampler(G.model, (lengths, hyper), data="v")
 
     def forward(num: int, rng: np.random.Generator) -> list:
         return draws[:num] if num == num_forward else fwd_one(num, rng)
@@ -76,9 +77,9 @@ def _geweke(depth: int, mutation: int, num_forward: int, num_successive: int, se
     kernel = _kernel(corpus, np.zeros((n, M_TOY)), hyper)
     kernel._mutation = mutation
     kernel._block_min = 2  # blocks of >= 2 vectors leave/join by refactorisation
-    return T.geweke_test(forward, T.TreeConditional(kernel),
-                         T.ghlda_vector_conditional(offsets, hyper),
-                         T.ghlda_test_functions(offsets, hyper),
+    return T.geweke_test(forward, checks.TreeConditional(kernel),
+                         checks.ghlda_vector_conditional(offsets, hyper),
+                         checks.ghlda_test_functions(offsets, hyper),
                          num_forward=num_forward, num_successive=num_successive, seed=seed,
                          alpha=1e-3)
 

@@ -1,7 +1,8 @@
 """Gaussian LDA: statistical correctness of both kernels, recovery, the fit API, bad input.
 
-Harness: :mod:`ppltopics.testing` (its "GLDA pieces": the exact data conditional v | z,
-a batched collapsed log joint and label-invariant test functions).
+Harness: :mod:`ppltopics.testing`, with GLDA's pieces in :mod:`ppltopics.models.checks.glda`
+(the exact data conditional v | z, a batched collapsed log joint and label-invariant test
+functions).
 
 (a) Geweke's joint-distribution test (M=2, K=2, 3 documents × 4 tokens, α=0.5, κ0=0.5,
     ν0=M+2, Ψ0=I, μ0=0): 4 000 forward draws of (z, v) from the Pyro story
@@ -60,7 +61,7 @@ from ppltopics.inference._linalg import (
 from ppltopics.inference._sampling import log_categorical
 from ppltopics.inference.glda import GLDAKernel, _stats, exact_sweep
 from ppltopics.inference.runner import RunSpec, run_chains
-from ppltopics.models import glda
+from ppltopics.models import checks, glda
 from ppltopics.models.glda import GLDAHyper, ResolvedGLDAHyper
 from ppltopics.posterior import GaussianPosterior
 
@@ -172,8 +173,8 @@ def geweke_parts():
     return {
         "forward": forward,
         "draws": draws,
-        "data_step": T.glda_vector_conditional(GEWEKE_HYPER),
-        "tests": T.glda_test_functions(GEWEKE_OFFSETS, GEWEKE_HYPER),
+        "data_step": checks.glda_vector_conditional(GEWEKE_HYPER),
+        "tests": checks.glda_test_functions(GEWEKE_OFFSETS, GEWEKE_HYPER),
     }
 
 
@@ -201,7 +202,7 @@ def test_geweke_pieces(geweke_parts):
     z = np.stack([d[0] for d in draws])
     v = np.stack([d[1] for d in draws])
     ref = [glda.log_joint(v[i], GEWEKE_OFFSETS, z[i], GEWEKE_HYPER) for i in range(len(z))]
-    np.testing.assert_allclose(T.glda_log_joint_batch(z, v, GEWEKE_OFFSETS, GEWEKE_HYPER),
+    np.testing.assert_allclose(checks.glda_log_joint_batch(z, v, GEWEKE_OFFSETS, GEWEKE_HYPER),
                                ref, rtol=1e-12)
     for name, g in geweke_parts["tests"].items():
         np.testing.assert_allclose(g(1 - z, v), g(z, v), err_msg=name)

@@ -1,10 +1,10 @@
 """hLDA: the collapsed Gibbs kernel (paths by the nCRP, levels by the GEM), the tree storage,
 the tree Posterior and the fit API.
 
-Harness: :mod:`ppltopics.testing` ("tree pieces": forward draws of the Pyro story
-``models.hlda.model``, the exact data conditional w | c, z, label-invariant test functions and
-the :class:`~ppltopics.testing.TreeConditional` adapter, which canonicalises the paths and
-calls ``kernel.resync`` before every sweep).
+Harness: :mod:`ppltopics.testing` and :mod:`ppltopics.models.checks` (forward draws of the
+Pyro story ``models.hlda.model``, the exact data conditional w | c, z, label-invariant test
+functions and the :class:`~ppltopics.models.checks.TreeConditional` adapter, which
+canonicalises the paths and calls ``kernel.resync`` before every sweep).
 
 (a) Geweke's joint-distribution test on depth-2 and depth-3 toys (3 documents × 3 tokens,
     resp. 4 × 2, V = 3, γ = 1, m = 0.5, π = 2, η = 0.5): forward draws of (c, z, w) against the
@@ -38,6 +38,7 @@ from ppltopics import testing as T
 from ppltopics.corpus import Corpus
 from ppltopics.inference._tree import canonical_order, tree_arrays_from_paths
 from ppltopics.inference.hlda import HLDAKernel
+from ppltopics.models import checks
 from ppltopics.models import hlda as H
 
 V_TOY = 3
@@ -55,8 +56,8 @@ def _toy_hyper(depth: int) -> H.HLDAHyper:
 def _forward_draws(depth: int, num: int) -> list:
     """Forward draws of the Pyro story, shared by the tests of one depth (the successive
     chain still starts from its own draw)."""
-    fwd = T.tree_forward_sampler(H.model, (LENGTHS[depth], V_TOY, _toy_hyper(depth)),
-                                 data="w")
+    fwd = checks.tree_forward_sampler(H.model, (LENGTHS[depth], V_TOY, _toy_hyper(depth)),
+                                      data="w")
     return fwd(num, np.random.default_rng(1000 + depth))
 
 
@@ -64,7 +65,7 @@ def _geweke(depth: int, mutation: int, num_forward: int, num_successive: int, se
     hyper = _toy_hyper(depth)
     draws = _forward_draws(depth, num_forward)
     lengths, offsets = LENGTHS[depth], OFFSETS[depth]
-    fwd_one = T.tree_forward_sampler(H.model, (lengths, V_TOY, hyper), data="w")
+    fwd_one = checks.tree_forward_sampler(H.model, (lengths, V_TOY, hyper), data="w")
 
     def forward(num: int, rng: np.random.Generator) -> list:
         return draws[:num] if num == num_forward else fwd_one(num, rng)
@@ -73,9 +74,9 @@ def _geweke(depth: int, mutation: int, num_forward: int, num_successive: int, se
     kernel = HLDAKernel(corpus, depth=depth, gamma=hyper.gamma, eta=hyper.eta_vector,
                         gem_mean=hyper.gem_mean, gem_scale=hyper.gem_scale)
     kernel._mutation = mutation
-    return T.geweke_test(forward, T.TreeConditional(kernel),
-                         T.hlda_word_conditional(offsets, V_TOY, hyper),
-                         T.hlda_test_functions(offsets, V_TOY, hyper),
+    return T.geweke_test(forward, checks.TreeConditional(kernel),
+                         checks.hlda_word_conditional(offsets, V_TOY, hyper),
+                         checks.hlda_test_functions(offsets, V_TOY, hyper),
                          num_forward=num_forward, num_successive=num_successive, seed=seed,
                          alpha=1e-3)
 

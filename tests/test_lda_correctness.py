@@ -34,7 +34,7 @@ import ppltopics
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
 from ppltopics.inference.lda import LDAKernel
-from ppltopics.models import lda
+from ppltopics.models import checks, lda
 from ppltopics.models.lda import LDAHyper
 
 #: level of each enumeration χ² test (false-failure rate of a correct kernel ≈ 1e-3)
@@ -70,7 +70,7 @@ def toys() -> dict[str, tuple[Corpus, LDAHyper, np.ndarray]]:
     out = {}
     for name, (docs, vocab_size, hyper) in TOYS.items():
         corpus = _corpus(docs, vocab_size)
-        out[name] = (corpus, hyper, T.lda_enumerated_posterior(corpus, hyper))
+        out[name] = (corpus, hyper, checks.lda_enumerated_posterior(corpus, hyper))
     return out
 
 
@@ -114,7 +114,7 @@ def test_lda_kernel_enumeration_chi2(toys, name, seed):
 def test_reference_kernel_enumeration_chi2(toys):
     """Sanity: the dense reference sweep without defect passes the same test (rate 1e-3)."""
     corpus, hyper, probs = toys["K2-symmetric"]
-    res = T.enumeration_chi2(T.ReferenceLDAKernel(corpus, hyper), probs,
+    res = T.enumeration_chi2(checks.ReferenceLDAKernel(corpus, hyper), probs,
                              num_chains=NUM_CHAINS, sweeps=SWEEPS, seed=13)
     print(f"reference K2-symmetric: {res}")
     assert not res.rejects(ALPHA_CHI2), res
@@ -130,7 +130,7 @@ def test_enumeration_chi2_catches_defects(toys, mutation, name, seed):
     ("no_remove": from n_dk, n_kw and n_k; "no_remove_word": from n_kw and n_k only) targets a
     different law; the χ² test rejects it (observed p ≈ 2e-100, 5e-11 and 2e-148)."""
     corpus, hyper, probs = toys[name]
-    res = T.enumeration_chi2(T.ReferenceLDAKernel(corpus, hyper, mutation=mutation), probs,
+    res = T.enumeration_chi2(checks.ReferenceLDAKernel(corpus, hyper, mutation=mutation), probs,
                              num_chains=NUM_CHAINS, sweeps=SWEEPS, seed=seed)
     print(f"{mutation} {name}: {res}")
     assert res.rejects(ALPHA_CHI2), res
@@ -177,8 +177,8 @@ def geweke_parts():
         "forward": forward,
         "draws": draws,
         "offsets": offsets,
-        "data_step": T.lda_word_conditional(GEWEKE_V, GEWEKE_HYPER),
-        "tests": T.lda_test_functions(offsets, GEWEKE_V, GEWEKE_HYPER),
+        "data_step": checks.lda_word_conditional(GEWEKE_V, GEWEKE_HYPER),
+        "tests": checks.lda_test_functions(offsets, GEWEKE_V, GEWEKE_HYPER),
     }
 
 
@@ -201,8 +201,8 @@ def test_geweke_test_functions(geweke_parts):
     w = np.stack([d[1] for d in draws]).astype(np.int64)
     offsets = geweke_parts["offsets"]
     ref = [lda.log_joint(w[i], offsets, z[i], GEWEKE_HYPER, GEWEKE_V) for i in range(len(z))]
-    np.testing.assert_allclose(T.lda_log_joint_batch(z, w, offsets, GEWEKE_V, GEWEKE_HYPER), ref,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        checks.lda_log_joint_batch(z, w, offsets, GEWEKE_V, GEWEKE_HYPER), ref, rtol=1e-12)
     perm = np.array([2, 0, 1])
     for name, g in geweke_parts["tests"].items():
         np.testing.assert_allclose(g(perm[z], w), g(z, w), err_msg=name)
@@ -219,8 +219,8 @@ def test_lda_kernel_geweke(geweke_parts):
 
 def test_reference_kernel_geweke(geweke_parts):
     """Sanity: the correct dense reference sweep passes too (rate 1e-3)."""
-    res = _geweke(geweke_parts, T.ReferenceLDAKernel(_geweke_corpus(geweke_parts), GEWEKE_HYPER),
-                  seed=22)
+    kernel = checks.ReferenceLDAKernel(_geweke_corpus(geweke_parts), GEWEKE_HYPER)
+    res = _geweke(geweke_parts, kernel, seed=22)
     print(res)
     assert res.passed, str(res)
 
@@ -230,7 +230,8 @@ def test_geweke_catches_defects(geweke_parts, mutation, seed):
     """(c) Geweke's test rejects the no-remove defects (observed p_bonferroni ≈ 4e-21 for
     "no_remove": largest_topic, topics_used and word_topic_pairs move; ≈ 2e-66 for
     "no_remove_word": doc_pairs_same_topic and log_joint move)."""
-    kernel = T.ReferenceLDAKernel(_geweke_corpus(geweke_parts), GEWEKE_HYPER, mutation=mutation)
+    kernel = checks.ReferenceLDAKernel(_geweke_corpus(geweke_parts), GEWEKE_HYPER,
+                                       mutation=mutation)
     res = _geweke(geweke_parts, kernel, seed=seed)
     print(mutation, res)
     assert not res.passed, str(res)

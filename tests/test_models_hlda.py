@@ -1,6 +1,6 @@
 """hLDA and GhLDA stories (ppltopics.models.hlda / ghlda): hyperparameters, simulation, the
 collapsed log joints (normalisation, Monte Carlo against the Pyro trace, cross-checks with
-GLDA) and the tree pieces of the Geweke harness (ppltopics.testing).
+GLDA) and the tree pieces of the Geweke harness (ppltopics.models.checks).
 
 Statistical tests use fixed seeds and state their false-failure rate.
 """
@@ -17,7 +17,7 @@ from pyro import poutine
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
 from ppltopics.distributions import canonical_paths, ncrp_log_prob, parent_level_from_paths
-from ppltopics.models import ghlda, glda, hlda
+from ppltopics.models import checks, ghlda, glda, hlda
 
 D64 = torch.float64
 
@@ -124,7 +124,7 @@ def test_ghlda_simulate_reproducible_and_consistent():
 def _all_states(lengths, depth: int):
     D = len(lengths)
     N = int(sum(lengths))
-    for p in T.enumerate_ncrp_paths(D, depth):
+    for p in checks.enumerate_ncrp_paths(D, depth):
         for z in np.ndindex(*(depth,) * N):
             yield p, np.asarray(z, dtype=np.int64)
 
@@ -200,8 +200,9 @@ def test_hlda_log_joint_pieces_counts_and_relabelling():
     assert hlda.log_joint_from_counts(p, dl, nw, h) == pytest.approx(lj, rel=1e-12)
     ids = np.random.default_rng(0).permutation(100)[: truth["parent"].size] + 3
     assert hlda.log_joint(corpus, ids[p], z, h) == pytest.approx(lj, rel=1e-12)
-    batch = T.hlda_log_joint_batch(np.stack([p, ids[p]]), np.stack([z, z]),
-                                   np.stack([corpus.word_ids] * 2), corpus.doc_offsets, 25, h)
+    batch = checks.hlda_log_joint_batch(np.stack([p, ids[p]]), np.stack([z, z]),
+                                        np.stack([corpus.word_ids] * 2), corpus.doc_offsets,
+                                        25, h)
     np.testing.assert_allclose(batch, lj, rtol=1e-12)
     with pytest.raises(ValueError, match="levels"):
         hlda.log_joint(corpus, p, np.full_like(z, 3), h)
@@ -230,7 +231,7 @@ def test_ghlda_log_joint_against_glda_pieces():
     assert ghlda.log_likelihood_collapsed(x, off, p, z, r) == pytest.approx(want, rel=1e-10)
     lj = ghlda.log_joint(x, off, p, z, r)
     assert lj == pytest.approx(want + ghlda.log_prior_collapsed(off, p, z, r), rel=1e-10)
-    assert T.ghlda_log_joint_batch(p[None], z[None], x[None], off, r)[0] == pytest.approx(
+    assert checks.ghlda_log_joint_batch(p[None], z[None], x[None], off, r)[0] == pytest.approx(
         lj, rel=1e-10)
     # a ratio per level
     r2 = ghlda.ResolvedGhLDAHyper(3, 1.0, 0.5, 5.0, r.mu0, r.kappa0, r.nu0, r.psi0,
@@ -243,7 +244,7 @@ def test_ghlda_log_joint_against_glda_pieces():
         assert glda.log_marginal_niw(x[node == t], gl) == pytest.approx(
             glda.log_marginal_niw(x[node == t], r2.level_hyper(lev)))
     assert ghlda.log_likelihood_collapsed(x, off, p, z, r2) == pytest.approx(want2, rel=1e-10)
-    np.testing.assert_allclose(T.ghlda_log_joint_batch(p[None], z[None], x[None], off, r2),
+    np.testing.assert_allclose(checks.ghlda_log_joint_batch(p[None], z[None], x[None], off, r2),
                                ghlda.log_joint(x, off, p, z, r2), rtol=1e-10)
     # depth 1: one node, no tree or level terms
     r1 = ghlda.ResolvedGhLDAHyper(1, 1.0, 0.5, 5.0, r.mu0, r.kappa0, r.nu0, r.psi0,
@@ -276,29 +277,29 @@ def test_tree_forward_sampler_matches_exact_prior():
     h = hlda.HLDAHyper(depth=3, gamma=0.9, gem_mean=0.4, gem_scale=2.0, eta=0.5)
     lengths, V = np.array([2, 1]), 3
     off = _offsets(lengths)
-    fwd = T.tree_forward_sampler(hlda.model, (lengths, V, h), data="w")
+    fwd = checks.tree_forward_sampler(hlda.model, (lengths, V, h), data="w")
     draws = fwd(2000, np.random.default_rng(11))
     lat = [d[0] for d in draws]
-    P, Z = T.stack_tree_latents(lat)
+    P, Z = checks.stack_tree_latents(lat)
     assert P.shape == (2000, 2, 3) and Z.shape == (2000, 3)
     assert lat[0]["paths"].dtype == np.int32 and lat[0]["levels"].dtype == np.int32
 
     def prior(p, z):
         return ncrp_log_prob(p, h.gamma) + hlda.log_prior_levels(z, off, h)
 
-    configs, probs = T.tree_enumerated_posterior(prior, 2, 3, 3)
+    configs, probs = checks.tree_enumerated_posterior(prior, 2, 3, 3)
     assert probs.size == 81
-    counts = np.bincount(T.tree_state_index(P, Z, configs), minlength=probs.size)
+    counts = np.bincount(checks.tree_state_index(P, Z, configs), minlength=probs.size)
     res = T.chi2_gof(counts, probs)
     assert res.p_value > 1e-3, res
 
     # a larger toy for the expectations
     lengths = np.array([4, 3, 5, 2])
     off = _offsets(lengths)
-    fwd = T.tree_forward_sampler(hlda.model, (lengths, V, h), data="w")
+    fwd = checks.tree_forward_sampler(hlda.model, (lengths, V, h), data="w")
     draws = fwd(1000, np.random.default_rng(12))
     lat, W = [d[0] for d in draws], np.stack([d[1] for d in draws])
-    fns = T.hlda_test_functions(off, V, h)
+    fns = checks.hlda_test_functions(off, V, h)
     mean, sq = _gem_moments(h.gem_mean, h.gem_scale, 3)
     _, _, _, i_doc, j_doc = T.token_pairs(off)
     exact = {"nodes_level_1": sum(h.gamma / (h.gamma + i) for i in range(4)),
@@ -333,7 +334,7 @@ def test_hlda_word_conditional_frequencies():
     lengths, V = np.array([3, 3]), 4
     off = _offsets(lengths)
     latent = {"paths": np.array([[0, 1, 2], [0, 1, 3]]), "levels": np.array([0, 2, 2, 0, 1, 2])}
-    step = T.hlda_word_conditional(off, V, h)
+    step = checks.hlda_word_conditional(off, V, h)
     rng = np.random.default_rng(21)
     W = np.stack([step(latent, rng) for _ in range(20_000)])
     assert W.dtype == np.int32 and W.min() >= 0 and W.max() < V
@@ -362,7 +363,7 @@ def test_ghlda_vector_conditional_moments():
     lengths = np.array([3, 2])
     off = _offsets(lengths)
     latent = {"paths": np.array([[0, 1, 2], [0, 3, 4]]), "levels": np.array([0, 2, 2, 0, 1])}
-    step = T.ghlda_vector_conditional(off, r)
+    step = checks.ghlda_vector_conditional(off, r)
     rng = np.random.default_rng(31)
     X = np.stack([step(latent, rng) for _ in range(8_000)]) - r.mu0  # (S, N, M)
     exp_cov = [r.psi0 * q / (r.nu0 - M - 1) for q in r.psi_ratio]
@@ -385,11 +386,11 @@ def test_ghlda_forward_sampler_and_test_functions():
                          ).resolve(dim=2)
     lengths = np.array([3, 2, 4])
     off = _offsets(lengths)
-    fwd = T.tree_forward_sampler(ghlda.model, (lengths, r), data="v")
+    fwd = checks.tree_forward_sampler(ghlda.model, (lengths, r), data="v")
     draws = fwd(400, np.random.default_rng(41))
     lat, X = [d[0] for d in draws], np.stack([d[1] for d in draws])
     assert X.shape == (400, 9, 2)
-    fns = T.ghlda_test_functions(off, r)
+    fns = checks.ghlda_test_functions(off, r)
     assert {"same_node_rel_dist", "same_node_cos", "level0_rel_spread", "log_mean_offset",
             "log_joint", "num_paths"} <= set(fns)
     vals = {k: f(lat, X) for k, f in fns.items()}
@@ -429,7 +430,7 @@ class _RecordingKernel:
 
 def test_tree_conditional_protocol():
     k = _RecordingKernel()
-    cond = T.TreeConditional(k, sweeps=2)
+    cond = checks.TreeConditional(k, sweeps=2)
     rng = np.random.default_rng(0)
     out = cond({"paths": np.array([[4, 7, 9], [4, 7, 8]]), "levels": np.array([0, 1, 2])},
                np.array([1, 2, 0]), rng)
@@ -448,14 +449,14 @@ def _exact_posterior_step(lengths, vocab_size: int, hyper: hlda.HLDAHyper):
     state, score all with the batched collapsed log joint, draw one."""
     off = _offsets(lengths)
     N, D, L = int(off[-1]), len(lengths), hyper.depth
-    configs = T.enumerate_ncrp_paths(D, L)
+    configs = checks.enumerate_ncrp_paths(D, L)
     levels = np.array(list(np.ndindex(*(L,) * N)), dtype=np.int64)
     P = np.repeat(configs, levels.shape[0], axis=0)
     Z = np.tile(levels, (configs.shape[0], 1))
 
     def step(latent, w, rng):
-        lj = T.hlda_log_joint_batch(P, Z, np.broadcast_to(w, Z.shape), off, vocab_size, hyper,
-                                    canonical=True)
+        lj = checks.hlda_log_joint_batch(P, Z, np.broadcast_to(w, Z.shape), off, vocab_size,
+                                         hyper, canonical=True)
         p = np.exp(lj - lj.max())
         i = rng.choice(p.size, p=p / p.sum())
         return {"paths": P[i].astype(np.int32), "levels": Z[i].astype(np.int32)}
@@ -472,9 +473,9 @@ def test_geweke_harness_with_exact_enumeration_sampler():
     h = hlda.HLDAHyper(depth=3, gamma=0.9, gem_mean=0.4, gem_scale=2.0, eta=(1.0, 0.5, 0.3))
     lengths, V = np.array([2, 1]), 3
     off = _offsets(lengths)
-    fwd = T.tree_forward_sampler(hlda.model, (lengths, V, h), data="w")
-    data_step = T.hlda_word_conditional(off, V, h)
-    fns = T.hlda_test_functions(off, V, h)
+    fwd = checks.tree_forward_sampler(hlda.model, (lengths, V, h), data="w")
+    data_step = checks.hlda_word_conditional(off, V, h)
+    fns = checks.hlda_test_functions(off, V, h)
     res = T.geweke_test(fwd, _exact_posterior_step(lengths, V, h), data_step, fns,
                         num_forward=1000, num_successive=2000, seed=3, alpha=1e-3)
     assert res.passed, str(res)

@@ -27,6 +27,7 @@ from ppltopics.distributions import (
     ncrp_log_prob,
     parent_level_from_paths,
 )
+from ppltopics.models import checks
 
 D64 = torch.float64
 
@@ -209,7 +210,7 @@ def test_ncrp_enumeration_chi2():
     """3 documents, depth 3, γ = 0.7: the 12 canonical configurations carry probability 1, and
     6 000 samples fit exp(log_prob) (χ² at level 1e-3: false-failure rate 1e-3)."""
     gamma = 0.7
-    configs = T.enumerate_ncrp_paths(3, 3)
+    configs = checks.enumerate_ncrp_paths(3, 3)
     assert len(configs) == 12
     assert len({c.tobytes() for c in configs}) == 12
     probs = np.exp([ncrp_log_prob(c, gamma) for c in configs])
