@@ -475,10 +475,9 @@ class TreeKernelBase:
     ``_grow_model(state, new_capacity)`` and ``_loglik(state)``.
     """
 
-    corpus: object
     num_docs: int
     depth: int
-    #: the primary state arrays (what ``pyro.infer.MCMC`` reports) and the per-draw records
+    #: the primary state arrays (what ``PyroGibbs`` reports) and the per-draw records
     pyro_params = ("paths", "levels")
     record_dims = {"num_nodes": ["level"], "level_share": ["level"]}
     estimate_dims: dict[str, list[str]] = {}

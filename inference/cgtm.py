@@ -132,10 +132,10 @@ class CGTMKernel(GLDAKernel):
         self, corpus: Corpus, table: np.ndarray, num_topics: int, mu0: np.ndarray,
         kappa0: float, nu0: float, psi0: np.ndarray, eta_mu0: np.ndarray,
         eta_kappa0: float, eta_nu0: float, eta_psi0: np.ndarray,
-        pg_exact_max: int | None = 64, seed: int = 0,
+        pg_exact_max: int | None = 64,
     ) -> None:
         super().__init__(corpus, table, num_topics, 1.0, mu0, kappa0, nu0, psi0,
-                         method="exact", seed=seed)
+                         method="exact")
         from ppltopics.inference._linalg import make_prior
 
         self.eta_prior = make_prior(eta_mu0, eta_kappa0, eta_nu0, eta_psi0)

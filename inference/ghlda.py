@@ -431,9 +431,8 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         self, corpus: Corpus, table: np.ndarray, mu0: np.ndarray, kappa0: float, nu0: float,
         psi0: np.ndarray, psi_ratio: Any = None, depth: int = 3, gamma: float = 1.0,
         gem_mean: float = 0.5, gem_scale: float = 100.0, initial_tree: list[int] | None = None,
-        warmup_fixed_sweeps: int = 0, init_levels: str = "random", seed: int = 0,
+        warmup_fixed_sweeps: int = 0, init_levels: str = "random",
     ) -> None:
-        GibbsKernel.__init__(self, seed)
         if not isinstance(corpus, Corpus):
             raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
         table = np.ascontiguousarray(table, dtype=np.float64)

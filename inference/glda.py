@@ -395,9 +395,8 @@ class GLDAKernel(GibbsKernel):
     def __init__(
         self, corpus: Corpus, table: np.ndarray, num_topics: int, alpha: Any,
         mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray, method: str = "exact",
-        mh_steps: int = 2, refresh_every: int = 1, seed: int = 0,
+        mh_steps: int = 2, refresh_every: int = 1,
     ) -> None:
-        super().__init__(seed)
         table = np.ascontiguousarray(table, dtype=np.float64)
         if table.ndim != 2 or table.shape[0] != corpus.vocab_size:
             raise ValueError(f"the vector table must have one row per vocabulary word "

@@ -279,9 +279,8 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
     def __init__(
         self, corpus: Corpus, depth: int = 3, gamma: float = 1.0, eta: Any = 0.1,
         gem_mean: float = 0.5, gem_scale: float = 100.0, initial_tree: list[int] | None = None,
-        warmup_fixed_sweeps: int = 0, init_levels: str = "random", seed: int = 0,
+        warmup_fixed_sweeps: int = 0, init_levels: str = "random",
     ) -> None:
-        GibbsKernel.__init__(self, seed)
         if not isinstance(corpus, Corpus):
             raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
         self.corpus = corpus

@@ -343,9 +343,7 @@ class LDAKernel(GibbsKernel):
         hyper: Any,
         optimize_alpha: bool = False,
         optimize_interval: int = 10,
-        seed: int = 0,
     ) -> None:
-        super().__init__(seed)
         hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)
         if hyper.num_topics >= 1 << TOPIC_BITS:
             raise ValueError(f"num_topics must be < {1 << TOPIC_BITS}")

@@ -146,8 +146,8 @@ def _ckpt_path(spec: RunSpec, chain: int) -> Path | None:
 
 
 def _fingerprint(kernel: GibbsKernel, spec: RunSpec) -> dict[str, Any]:
-    corpus = getattr(kernel, "corpus", None)
-    data = None if corpus is None else corpus_fingerprint(corpus.word_ids, corpus.doc_offsets)
+    corpus = kernel.corpus
+    data = corpus_fingerprint(corpus.word_ids, corpus.doc_offsets)
     return {"kernel": kernel.config(), "run": spec.fingerprint(), "data": data}
 
 

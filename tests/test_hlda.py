@@ -298,18 +298,3 @@ def test_bad_input(simulated) -> None:
     other = Corpus.from_tokens([["zzz", "yyy"]])
     with pytest.raises(ValueError, match="vocabulary"):
         post.transform(other)
-
-
-def test_pyro_mcmc_drives_the_kernel() -> None:
-    """``pyro.infer.MCMC`` runs the kernel (GibbsKernel bridge); samples are paths/levels."""
-    import pyro
-
-    corpus, _ = H.simulate(20, 10, 15, H.HLDAHyper(depth=3, gamma=1.0, eta=0.1), seed=0)
-    mcmc = pyro.infer.MCMC(HLDAKernel(corpus, depth=3), num_samples=4, warmup_steps=2,
-                           disable_progbar=True)
-    mcmc.run()
-    samples = mcmc.get_samples()
-    assert tuple(samples["paths"].shape) == (4, 20, 3)
-    assert tuple(samples["levels"].shape) == (4, corpus.num_tokens)
-    assert int(samples["levels"].max()) <= 2 and bool((samples["paths"][:, :, 0] ==
-                                                        samples["paths"][0, 0, 0]).all())

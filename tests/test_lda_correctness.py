@@ -25,7 +25,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pyro
 import pytest
 from scipy import stats
 from scipy.optimize import linear_sum_assignment
@@ -254,26 +253,6 @@ def test_recovers_simulated_topics():
     rows, cols = linear_sum_assignment(-cos)
     print("matched cosines", np.round(cos[rows, cols], 4))
     assert cos[rows, cols].mean() > 0.95
-
-
-def test_pyro_mcmc_drives_lda_kernel(toys):
-    """pyro.infer.MCMC runs LDAKernel and returns z draws of shape (num_samples, N) that equal
-    a hand-driven chain with the kernel's seed."""
-    corpus, hyper, _ = toys["K3-asymmetric"]
-    mcmc = pyro.infer.MCMC(LDAKernel(corpus, hyper, seed=5), num_samples=40, warmup_steps=10,
-                           disable_progbar=True)
-    mcmc.run()
-    z = mcmc.get_samples()["z"].numpy()
-    assert z.shape == (40, corpus.num_tokens)
-    assert z.min() >= 0 and z.max() < hyper.num_topics
-    kernel = LDAKernel(corpus, hyper)
-    rng = np.random.default_rng(5)
-    state = kernel.init_state(rng)
-    manual = []
-    for i in range(50):
-        kernel.step(state, rng, warmup=i < 10)
-        manual.append(state["z"].copy())
-    np.testing.assert_array_equal(z, np.stack(manual[10:]))
 
 
 # --------------------------------------------------------------------------- calibration

@@ -257,9 +257,8 @@ class SphericalGLDAKernel(GibbsKernel):
     estimate_dims = {"topic_mean": ["topic", "dim"], "theta": ["doc", "topic"],
                      "word_topic": ["topic", "word"], "alpha": ["topic"]}
 
-    def __init__(self, corpus: Corpus, table: np.ndarray, hyper: SGLDAHyper, seed: int = 0,
+    def __init__(self, corpus: Corpus, table: np.ndarray, hyper: SGLDAHyper,
                  remove_first: bool = True) -> None:
-        super().__init__(seed)
         self.corpus, self.hyper, self.remove_first = corpus, hyper, remove_first
         self.num_topics = int(hyper.num_topics)
         self.alpha = np.full(self.num_topics, float(hyper.alpha))
