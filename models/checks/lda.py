@@ -190,9 +190,7 @@ class ReferenceLDAKernel(GibbsKernel):
     model_name = "lda-reference"
     pyro_params = ("z",)
 
-    def __init__(self, corpus: Corpus, hyper: Any, mutation: str | None = None,
-                 seed: int = 0) -> None:
-        super().__init__(seed)
+    def __init__(self, corpus: Corpus, hyper: Any, mutation: str | None = None) -> None:
         if mutation not in MUTATIONS:
             raise ValueError(f"unknown mutation {mutation!r}: one of {list(MUTATIONS)}")
         hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)
