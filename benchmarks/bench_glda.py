@@ -688,7 +688,7 @@ def top_words_state(kernel: Any, state: dict[str, np.ndarray], n: int = 25
                     ) -> dict[str, list[list[str]]]:
     """Top words of the final state: by log N(v_w | E[μ_k], E[Σ_k]) (the GaussianPosterior
     rule, ``by="density"``) and by word-topic counts (``by="counts"``)."""
-    from ppltopics.posterior import gaussian_logpdf_table
+    from ppltopics.inference._gaussian import gaussian_logpdf_table
 
     c = kernel.corpus
     vocab = c.vocab

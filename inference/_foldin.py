@@ -1,10 +1,12 @@
-"""Topics-fixed inference for unseen documents: fold-in Gibbs and the left-to-right estimator.
+"""Fold-in Gibbs for unseen documents with the topics held fixed: flat models and trees.
 
-Both take a word-by-topic table ``word_topic[w, k] = c_w · p(w | topic k)`` whose rows may be
-scaled by any positive ``c_w`` (a Gaussian topic model passes densities of the word's vector,
-scaled per word against underflow) together with ``log_row_scale[w] = log c_w``.  The fold-in
-conditional ``p(z_n = k | z_-n) ∝ (n_dk + α_k) p(w_n | k)`` does not see ``c_w``; the
-left-to-right estimate subtracts it back.
+Flat models (:func:`fold_in`) take a word-by-topic table ``word_topic[w, k] = c_w · p(w |
+topic k)`` whose rows may be scaled by any positive ``c_w`` (a Gaussian topic model passes
+densities of the word's vector, scaled per word against underflow); the fold-in conditional
+``p(z_n = k | z_-n) ∝ (n_dk + α_k) p(w_n | k)`` does not see ``c_w``.  Tree models
+(:func:`fold_in_tree`) sample each document's path among the frozen tree's existing paths
+(:func:`existing_paths`) and its tokens' levels.  The held-out estimators that use the same
+tables are in :mod:`ppltopics.inference._heldout`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import math
 import numba
 import numpy as np
 
-from ppltopics.inference._sampling import categorical
+from ppltopics.inference._sampling import categorical, log_categorical
+from ppltopics.inference._tree import gem_level_weights
 
-__all__ = ["fold_in", "left_to_right"]
+__all__ = ["fold_in", "fold_in_tree", "existing_paths"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -72,78 +75,84 @@ def fold_in(
     return out
 
 
+def existing_paths(parent: np.ndarray, node_level: np.ndarray, node_docs: np.ndarray,
+                   depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every root-to-leaf path of a frozen tree and the log of its nCRP weight.
+
+    A path ``p = (c_0, ..., c_{L-1})`` ending at a leaf of level ``L − 1`` gets
+    ``log π_p = Σ_{ℓ≥1} log(m_{c_ℓ} / m_{c_{ℓ−1}})``, with ``m_v = node_docs[v]`` the number of
+    training documents through node v: the nCRP probability (Blei, Griffiths & Jordan, J. ACM
+    2010) of following existing branches only.  Returns ``(leaf_paths (P, L) node ids,
+    log_prior (P,))``, leaves in increasing node id.
+    """
+    docs = np.asarray(node_docs, dtype=np.float64)
+    leaves = np.flatnonzero(node_level == depth - 1)
+    leaf_paths = np.empty((leaves.size, depth), dtype=np.int64)
+    log_prior = np.zeros(leaves.size)
+    for i, v in enumerate(leaves):
+        u = int(v)
+        for j in range(depth - 1, -1, -1):
+            leaf_paths[i, j] = u
+            if j > 0:
+                log_prior[i] += math.log(docs[u]) - math.log(docs[parent[u]])
+            u = int(parent[u])
+    return leaf_paths, log_prior
+
+
 @numba.njit(cache=True, nogil=True)
-def left_to_right(
-    word_ids: np.ndarray,
-    doc_offsets: np.ndarray,
-    word_topic: np.ndarray,
-    log_row_scale: np.ndarray,
-    alpha: np.ndarray,
-    num_particles: int,
+def fold_in_tree(
+    word_ids: np.ndarray, doc_offsets: np.ndarray, log_f: np.ndarray, leaf_paths: np.ndarray,
+    log_path_prior: np.ndarray, gem_m: float, gem_pi: float, num_sweeps: int, burn_in: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Left-to-right particle estimate of log p(w_d | topics, α) per document.
+    """Fold-in Gibbs for new documents on a frozen tree: per document, alternately its path
+    among the tree's existing leaf paths,
 
-    Wallach, Murray, Salakhutdinov & Mimno (ICML 2009), Algorithm 3: for each position n every
-    particle r resamples z_<n once (a Gibbs pass, which leaves p(z_<n | w_<n) invariant), adds
-    p_n^r = Σ_k (n_dk^{<n} + α_k)/(n + α₀) · p(w_n | k), then draws z_n.  The estimate is
-    Σ_n log((1/R) Σ_r p_n^r).  As published the particles are not reweighted, which biases
-    the product of averages (Buntine, ACML 2009); here the particles are resampled in
-    proportion to p_n^r before z_n is drawn, which makes it a sequential Monte Carlo
-    estimator whose product of averages is unbiased for p(w_d) (Del Moral 2004) and whose log
-    converges as R grows.  O(N_d² · R · K) per document.
-    """
-    num_docs = doc_offsets.shape[0] - 1
-    num_topics = alpha.shape[0]
-    alpha0 = alpha.sum()
-    out = np.zeros(num_docs)
-    p = np.empty(num_topics)
-    weights = np.empty(num_particles)
-    for d in range(num_docs):
-        start = doc_offsets[d]
-        length = doc_offsets[d + 1] - start
-        width = max(length, 1)
-        z = np.zeros((num_particles, width), dtype=np.int64)
-        ndk = np.zeros((num_particles, num_topics))
-        z_new = np.zeros((num_particles, width), dtype=np.int64)
-        ndk_new = np.zeros((num_particles, num_topics))
-        total = 0.0
-        for n in range(length):
-            w_n = word_ids[start + n]
-            pn = 0.0
-            for r in range(num_particles):
-                for m in range(n):
-                    w = word_ids[start + m]
-                    ndk[r, z[r, m]] -= 1.0
-                    for k in range(num_topics):
-                        p[k] = (ndk[r, k] + alpha[k]) * word_topic[w, k]
-                    z[r, m] = categorical(rng, p, num_topics)
-                    ndk[r, z[r, m]] += 1.0
-                s = 0.0
-                for k in range(num_topics):
-                    s += (ndk[r, k] + alpha[k]) * word_topic[w_n, k]
-                weights[r] = s / (n + alpha0)
-                pn += weights[r]
-            total += math.log(pn / num_particles) - log_row_scale[w_n]
-            # systematic resampling in proportion to p_n^r, then extend each with z_n
-            u = rng.random() / num_particles
-            acc = weights[0] / pn
-            src = 0
-            for r in range(num_particles):
-                while u > acc and src < num_particles - 1:
-                    src += 1
-                    acc += weights[src] / pn
-                u += 1.0 / num_particles
-                for m in range(n):
-                    z_new[r, m] = z[src, m]
-                for k in range(num_topics):
-                    ndk_new[r, k] = ndk[src, k]
-            z, z_new = z_new, z
-            ndk, ndk_new = ndk_new, ndk
-            for r in range(num_particles):
-                for k in range(num_topics):
-                    p[k] = (ndk[r, k] + alpha[k]) * word_topic[w_n, k]
-                z[r, n] = categorical(rng, p, num_topics)
-                ndk[r, z[r, n]] += 1.0
-        out[d] = total
+        p(c = p) ∝ π_p · Π_n f_{p[z_n]}(w_n)      (π_p: nCRP weight of the existing path),
+
+    and each token's level, p(z_n = ℓ) ∝ GEM_ℓ(n_d,−n) · f_{c[ℓ]}(w_n), with the node
+    densities ``f`` fixed (``log_f`` (nodes, V)).  Returns the average over the sweeps after
+    ``burn_in`` of the GEM posterior-mean level proportions placed on the path's nodes,
+    (num_docs, nodes)."""
+    D = doc_offsets.shape[0] - 1
+    P, L = leaf_paths.shape
+    K = log_f.shape[0]
+    out = np.zeros((D, K))
+    score = np.empty(P)
+    buf = np.empty(max(P, L))
+    cnt = np.empty(L)
+    gem = np.empty(L)
+    logp = np.empty(L)
+    for d in range(D):
+        b, e = doc_offsets[d], doc_offsets[d + 1]
+        m = e - b
+        z = np.empty(m, dtype=np.int64)
+        for i in range(L):
+            cnt[i] = 0.0
+        for i in range(m):
+            z[i] = rng.integers(0, L)
+            cnt[z[i]] += 1.0
+        kept = 0
+        for sweep in range(num_sweeps):
+            for p in range(P):
+                s = log_path_prior[p]
+                for i in range(m):
+                    s += log_f[leaf_paths[p, z[i]], word_ids[b + i]]
+                score[p] = s
+            c = log_categorical(rng, score, P, buf)
+            for i in range(m):
+                cnt[z[i]] -= 1.0
+                gem_level_weights(cnt, gem_m, gem_pi, gem)
+                for j in range(L):
+                    logp[j] = math.log(gem[j]) + log_f[leaf_paths[c, j], word_ids[b + i]]
+                new = log_categorical(rng, logp, L, buf)
+                z[i] = new
+                cnt[new] += 1.0
+            if sweep >= burn_in:
+                gem_level_weights(cnt, gem_m, gem_pi, gem)
+                for j in range(L):
+                    out[d, leaf_paths[c, j]] += gem[j]
+                kept += 1
+        for k in range(K):
+            out[d, k] /= kept
     return out

@@ -605,5 +605,5 @@ class TreeKernelBase:
 
     def finalize(self, acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Trees change between draws: per-node summaries come from the final states
-        (:class:`ppltopics._tree_posterior.TreePosterior`), nothing is averaged."""
+        (:class:`ppltopics.posteriors.tree.TreePosterior`), nothing is averaged."""
         return {}

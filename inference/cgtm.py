@@ -235,7 +235,7 @@ def fit_model(
 ) -> Any:
     """``pt.fit("cgtm", corpus, vectors=...)``: run the chains, build a CGTMPosterior."""
     from ppltopics.models.cgtm import CGTMHyper
-    from ppltopics.posterior import CGTMPosterior
+    from ppltopics.posteriors import CGTMPosterior
 
     if vectors is None or not hasattr(vectors, "matrix"):
         raise TypeError("CGTM needs word vectors as a ppltopics.WordVectors")

@@ -564,7 +564,7 @@ def fit_model(
     preset: str | None = None,
 ) -> Any:
     """``pt.fit("ghlda", corpus, vectors=...)``: run the chains and build a
-    :class:`ppltopics._tree_posterior.GaussianTreePosterior`.
+    :class:`ppltopics.posteriors.tree.GaussianTreePosterior`.
 
     ``num_topics`` is ignored (the tree size is learnt; ``initial_tree`` sets the start).
     Default (``preset=None``): depth 3, γ = 1, data-driven NIW prior of the root level as
@@ -574,9 +574,9 @@ def fit_model(
     (:data:`PAPER_PRESET`, :meth:`GhLDAHyper.reference`); arguments given explicitly
     (not None) override either.
     """
-    from ppltopics._tree_posterior import GaussianTreePosterior
     from ppltopics.inference.runner import RunSpec
     from ppltopics.models.ghlda import GhLDAHyper
+    from ppltopics.posteriors.tree import GaussianTreePosterior
 
     if vectors is None or not hasattr(vectors, "matrix"):
         raise TypeError("GhLDA needs word vectors as a ppltopics.WordVectors: "

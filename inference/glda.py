@@ -605,7 +605,7 @@ def fit_model(
     that E[Σ_k] is the embedding covariance.
     """
     from ppltopics.models.glda import GLDAHyper
-    from ppltopics.posterior import GaussianPosterior
+    from ppltopics.posteriors import GaussianPosterior
 
     if vectors is None or not hasattr(vectors, "matrix"):
         raise TypeError("GLDA needs word vectors as a ppltopics.WordVectors: "

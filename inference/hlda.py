@@ -376,7 +376,7 @@ def fit_model(
     warmup_fixed_sweeps: int = 0, init_levels: str = "random",
 ) -> Any:
     """``pt.fit("hlda", corpus, depth=3, gamma=1.0, eta=0.1, ...)``: run the chains and build a
-    :class:`ppltopics._tree_posterior.TreePosterior`.
+    :class:`ppltopics.posteriors.tree.TreePosterior`.
 
     ``num_topics`` is ignored (the number of nodes is learnt by the nCRP; the start is set by
     ``initial_tree``); ``vectors`` is not used by hLDA.  Defaults: m = 0.5, π = 100 (hlda-c,
@@ -384,9 +384,9 @@ def fit_model(
     :func:`ppltopics.models.hlda.default_eta`), γ = 1, depth 3; validation by
     :class:`ppltopics.models.hlda.HLDAHyper`.
     """
-    from ppltopics._tree_posterior import TreePosterior
     from ppltopics.inference.runner import RunSpec
     from ppltopics.models.hlda import HLDAHyper
+    from ppltopics.posteriors.tree import TreePosterior
 
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")

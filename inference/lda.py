@@ -495,7 +495,7 @@ def fit_model(
 ) -> Any:
     """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`."""
     from ppltopics.models.lda import LDAHyper
-    from ppltopics.posterior import LDAPosterior
+    from ppltopics.posteriors import LDAPosterior
 
     if vectors is not None:
         raise TypeError("LDA is a discrete model and takes no word vectors")

@@ -626,7 +626,7 @@ def fit_model(
 ) -> Any:
     """``pt.fit("topclus", corpus, num_topics=K, ...)``: train ``spec.num_chains`` seeds of
     TopClus on the corpus's contextual token embeddings and return a
-    :class:`~ppltopics._topclus_posterior.TopClusPosterior`.
+    :class:`~ppltopics.posteriors.topclus.TopClusPosterior`.
 
     ``embeddings``: precomputed token embeddings (a :func:`ppltopics.plm.token_embeddings`
     result or an array (num_tokens, D), rows in ``corpus.word_ids`` order); when None they
@@ -641,8 +641,8 @@ def fit_model(
     docstring for how ``spec`` maps (seed, num_chains, checkpoint_dir, progress;
     num_samples/warmup/thin are ignored).
     """
-    from ppltopics._topclus_posterior import TopClusPosterior
     from ppltopics.inference.runner import RunSpec, corpus_fingerprint
+    from ppltopics.posteriors.topclus import TopClusPosterior
 
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")

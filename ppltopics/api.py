@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ppltopics.corpus import Corpus
-from ppltopics.posterior import Posterior
+from ppltopics.posteriors import Posterior
 
 __all__ = ["fit", "load", "MODELS", "available_models"]
 

@@ -1,4 +1,4 @@
-"""Convergence diagnostics shared by all models: R-hat/ESS/MCSE, relabelling, trace plots.
+"""Convergence diagnostics shared by all models: R-hat/ESS/MCSE, relabelling, plots.
 
 Topic labels are not identified (the posterior is invariant under permuting topics), so R-hat
 and ESS are computed first on *label-invariant* quantities: the log joint ``lp``, the
@@ -19,9 +19,10 @@ from scipy.optimize import linear_sum_assignment
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ppltopics.posterior import Posterior
+    from ppltopics.posteriors import Posterior
 
-__all__ = ["summary", "relabel", "match_topics", "plot_trace", "INVARIANT_STATS"]
+__all__ = ["summary", "relabel", "match_topics", "plot_trace", "plot_correlation",
+           "INVARIANT_STATS"]
 
 #: sample_stats variables that do not depend on topic labels
 INVARIANT_STATS = ("lp", "log_likelihood", "num_occupied", "num_nodes")
@@ -146,4 +147,28 @@ def plot_trace(
     path.parent.mkdir(parents=True, exist_ok=True)
     pc.savefig(path, dpi=100)
     plt.close("all")
+    return path
+
+
+def plot_correlation(post: Posterior, path: str | Path) -> Path:
+    """Heat map of a CGTM posterior's posterior-mean topic correlation
+    (``post.estimates["topic_corr"]``), labelled by each topic's three top words, to PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    corr = post.estimates["topic_corr"]
+    labels = [" ".join(w[:3]) for w in post.top_words(3)]
+    size = max(4.0, 0.35 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    im = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    fig.colorbar(im, ax=ax, label="posterior mean correlation of η")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path

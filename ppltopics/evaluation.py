@@ -2,7 +2,7 @@
 
 Coherence scores depend on their settings (measure, window, number of top words, ε and the
 reference corpus), so :func:`coherence` returns a :class:`CoherenceResult` that carries them:
-report the result, not a bare float (DESIGN §5, "Report settings with every score").
+report the result, not a bare float.
 
 The four coherence measures reproduce gensim's :class:`gensim.models.CoherenceModel`
 (``u_mass``, ``c_uci``, ``c_npmi``, ``c_v``; Röder, Both & Hinneburg, WSDM 2015) on the same
@@ -32,13 +32,16 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
 import scipy.sparse as sp
 
 from ppltopics.corpus import Corpus
+
+if TYPE_CHECKING:
+    from ppltopics.posteriors import Posterior
 
 __all__ = ["CoherenceResult", "coherence", "diversity", "nmi", "heldout_loglik", "HeldoutResult",
            "polysemy", "PolysemyResult"]
@@ -548,32 +551,28 @@ class HeldoutResult:
                 f"unknown_tokens={self.unknown_tokens})")
 
 
-def heldout_loglik(post: Any, test: Corpus, particles: int = 20, seed: int = 0) -> HeldoutResult:
+def heldout_loglik(post: Posterior, test: Corpus, particles: int = 20,
+                   seed: int = 0) -> HeldoutResult:
     """Left-to-right estimate of log p(w_test | topics, α) (Wallach et al., ICML 2009, Alg. 3).
 
     For each held-out document and position n, each of ``particles`` particles resamples
     z_<n once given the fixed posterior-mean topics, then adds
     Σ_k (n_dk + α_k)/(n + α₀) p(w_n | k); the estimate is Σ_n log((1/R) Σ_r p_n^r).  Unbiased
-    for p(w_d) per document; cost O(N_d² R K).  Words unknown to the model are dropped and
-    counted in ``unknown_tokens``.
+    for p(w_d) per document; cost O(N_d² R K).  Models whose θ is not Dirichlet estimate it
+    their own way (:meth:`Posterior.heldout_per_doc`; CGTM: importance sampling of η).  Words
+    unknown to the model are dropped and counted in ``unknown_tokens``.
     """
-    from ppltopics.inference._foldin import left_to_right
-    from ppltopics.posterior import _map_to_vocab
+    from ppltopics.posteriors.base import map_to_vocab
 
     if isinstance(particles, bool) or not isinstance(particles, int) or particles < 1:
         raise ValueError(f"particles must be an integer >= 1, got {particles!r}")
-    word_ids, offsets, unknown = _map_to_vocab(test, post.corpus.vocab)
+    word_ids, offsets, unknown = map_to_vocab(test, post.corpus.vocab)
     if word_ids.size == 0:
         raise ValueError("no token of the test documents is in the model's vocabulary")
     rng = np.random.default_rng(seed)
-    if hasattr(post, "heldout_per_doc"):  # models without a Dirichlet θ (CGTM)
-        per_doc = post.heldout_per_doc(word_ids, offsets, particles, rng)
-    else:
-        table, log_scale = post.word_topic_table()
-        per_doc = left_to_right(word_ids, offsets, table, log_scale,
-                                np.asarray(post.alpha, dtype=np.float64), particles, rng)
+    per_doc = post.heldout_per_doc(word_ids, offsets, particles, rng)
     return HeldoutResult(float(per_doc.sum()), per_doc, int(word_ids.size), particles,
-                         getattr(post, "heldout_kind", "log probability"), unknown)
+                         post.heldout_kind, unknown)
 
 
 # ----------------------------------------------------------------------------- polysemy
@@ -635,12 +634,12 @@ class PolysemyResult:
 
 
 def polysemy(
-    post: Any, corpus: Corpus | None = None, words: Sequence[str] = ("bank", "banks"),
+    post: Posterior, corpus: Corpus | None = None, words: Sequence[str] = ("bank", "banks"),
     senses: Sequence[Any] | None = None, by: str = "auto", permutations: int = 0,
     seed: int = 0,
 ) -> PolysemyResult:
     """NMI between the sense of each occurrence of ``words`` (the label of its document) and
-    what the model assigned to that occurrence (DESIGN §3; the GhLDA paper's "bank" study).
+    what the model assigned to that occurrence (the GhLDA paper's "bank" study).
 
     Assignments, by ``by``:
 
@@ -682,7 +681,7 @@ def polysemy(
         hits, docs, labels = hits[keep], docs[keep], labels[keep]
     if hits.size == 0:
         raise ValueError(f"no occurrence of {list(words)} in documents labelled {senses}")
-    is_tree = hasattr(post, "doc_paths")
+    is_tree = post.is_tree
     if by == "auto":
         by = "path" if is_tree else "topic"
     training = corpus is post.corpus

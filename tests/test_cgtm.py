@@ -60,7 +60,7 @@ from ppltopics.inference.cgtm import (
 from ppltopics.inference.glda import _stats, exact_sweep
 from ppltopics.models import cgtm, checks
 from ppltopics.models.cgtm import CGTMHyper, ResolvedCGTMHyper
-from ppltopics.posterior import CGTMPosterior
+from ppltopics.posteriors import CGTMPosterior
 
 #: family-wise level of each Geweke test (Bonferroni over the test functions)
 ALPHA_GEWEKE = 1e-3

@@ -28,7 +28,7 @@ from ppltopics.inference.lda import LDAKernel
 from ppltopics.inference.runner import RunSpec, run_chains
 from ppltopics.models import lda
 from ppltopics.models.lda import log_prior_from_counts
-from ppltopics.posterior import LDAPosterior
+from ppltopics.posteriors import LDAPosterior
 
 OFFSETS = np.array([0, 3, 7, 8, 12])
 

@@ -63,7 +63,7 @@ from ppltopics.inference.glda import GLDAKernel, _stats, exact_sweep
 from ppltopics.inference.runner import RunSpec, run_chains
 from ppltopics.models import checks, glda
 from ppltopics.models.glda import GLDAHyper, ResolvedGLDAHyper
-from ppltopics.posterior import GaussianPosterior
+from ppltopics.posteriors import GaussianPosterior
 
 #: family-wise level of each Geweke test (Bonferroni over the test functions)
 ALPHA_GEWEKE = 1e-3

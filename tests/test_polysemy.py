@@ -18,6 +18,8 @@ def _corpus() -> pt.Corpus:
 class _Flat:
     """A flat posterior: θ (D, K) and p(w | k) as a (V, K) table."""
 
+    is_tree = False
+
     def __init__(self, corpus: pt.Corpus, theta: np.ndarray, table: np.ndarray) -> None:
         self.corpus, self._theta, self._table = corpus, theta, table
 
@@ -29,6 +31,10 @@ class _Flat:
 
 
 class _Tree:
+    """A tree posterior: each document's path and each token's level."""
+
+    is_tree = True
+
     def __init__(self, corpus: pt.Corpus, paths: np.ndarray, levels: np.ndarray) -> None:
         self.corpus, self._paths, self._levels = corpus, paths, levels
 

@@ -67,7 +67,7 @@ from ppltopics.inference.base import TOPIC_SIZE_DIMS, GibbsKernel, State, topic_
 from ppltopics.inference.runner import RunSpec
 from ppltopics.models.glda import story_inputs
 from ppltopics.models.lda import log_prior_from_counts
-from ppltopics.posterior import Posterior, register
+from ppltopics.posteriors import Posterior, register
 
 SMALL = os.environ.get("PPLTOPICS_TUTORIAL_SMALL") == "1"
 np.set_printoptions(precision=3, suppress=True)

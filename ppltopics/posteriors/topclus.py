@@ -1,7 +1,7 @@
 """The fitted TopClus model (Meng et al., WWW 2022): topics, document posteriors, latent
 embeddings, transform of new documents, and pickle-free persistence of its networks.
 
-Registered as ``"topclus"`` (:func:`ppltopics.posterior.register`); ``pt.load`` rebuilds it,
+Registered as ``"topclus"`` (:func:`ppltopics.posteriors.register`); ``pt.load`` rebuilds it,
 networks included (``network.safetensors`` beside the bundle's ``arrays.npz`` and JSON).
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ppltopics.corpus import Corpus
-from ppltopics.posterior import Posterior, register
+from ppltopics.posteriors.base import Posterior, register
 
 __all__ = ["TopClusPosterior"]
 

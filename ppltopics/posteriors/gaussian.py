@@ -1,0 +1,106 @@
+"""Posteriors of the Gaussian topic models over word vectors: GLDA (Das, Zaheer & Dyer,
+ACL 2015), registered as ``"glda"``, and the correlated Gaussian topic model (CGTM; Xun et
+al., KDD 2017), registered as ``"cgtm"``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ppltopics.corpus import Corpus
+from ppltopics.posteriors.base import Posterior, map_to_vocab, register
+
+__all__ = ["GaussianPosterior", "CGTMPosterior"]
+
+
+@register("glda")
+class GaussianPosterior(Posterior):
+    """Posterior of a Gaussian topic model: topic means/covariances over word vectors.
+
+    Estimates: ``topic_mean`` (K, M), ``topic_cov`` (K, M, M) (posterior means), ``theta``
+    (D, K), ``word_topic`` (K, V) posterior-mean word-topic counts, ``alpha`` and
+    ``word_vectors`` (V, M), the table the model was fitted on.
+    """
+
+    relabel_by = ("topic_mean", "euclidean")
+    heldout_kind = "log density"
+
+    def word_logdensity(self) -> np.ndarray:
+        """(V, K) log N(v_w | μ̄_k, Σ̄_k) under the posterior-mean topic parameters."""
+        if "_logdens" not in self.__dict__:
+            from ppltopics.inference._gaussian import gaussian_logpdf_table
+
+            self.__dict__["_logdens"] = gaussian_logpdf_table(
+                self.estimates["word_vectors"], self.estimates["topic_mean"],
+                self.estimates["topic_cov"])
+        return self.__dict__["_logdens"]
+
+    def top_words(self, n: int = 10, by: str = "density") -> list[list[str]]:
+        """Top ``n`` words per topic: by the density of their vectors under the topic,
+        log N(v_w | μ̄_k, Σ̄_k) (``by="density"``), or by posterior word-topic counts
+        (``by="counts"``)."""
+        if by == "density":
+            score = self.word_logdensity().T
+        elif by == "counts":
+            score = self.estimates["word_topic"]
+        else:
+            raise ValueError(f"by must be 'density' or 'counts', got {by!r}")
+        order = np.argsort(-score, axis=1, kind="stable")[:, :n]
+        return [[self.corpus.vocab[i] for i in row] for row in order]
+
+    def doc_topics(self) -> np.ndarray:
+        return self.estimates["theta"]
+
+    def word_topic_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-word scaled densities exp(log f_k(v_w) − max_k) and their log scales."""
+        logd = self.word_logdensity()
+        m = logd.max(axis=1)
+        return np.ascontiguousarray(np.exp(logd - m[:, None])), -m
+
+
+@register("cgtm")
+class CGTMPosterior(GaussianPosterior):
+    """Posterior of the correlated Gaussian topic model: GLDA's estimates plus the topic
+    correlation ``topic_corr`` (K, K) — of the centred η, the part the data identify (see
+    :func:`ppltopics.inference.cgtm.identified_corr`) — and the raw mean ``eta_mu`` and
+    covariance ``eta_cov`` of η; ``doc_topics`` is E[softmax(η_d)]."""
+
+    @property
+    def alpha(self) -> np.ndarray:
+        raise AttributeError("CGTM has logistic-normal proportions, no Dirichlet alpha")
+
+    def transform(self, new_corpus: Corpus, num_sweeps: int = 60, burn_in: int = 20,
+                  seed: int = 0, **_: Any) -> np.ndarray:
+        """E[softmax(η)] of unseen documents: Gibbs over (z, η) with the topics and (μ, Σ)
+        fixed at their posterior means.  Unknown words are dropped."""
+        from ppltopics.inference.cgtm import fold_in_eta
+
+        if num_sweeps <= burn_in or burn_in < 0:
+            raise ValueError("need num_sweeps > burn_in >= 0")
+        word_ids, offsets, _unknown = map_to_vocab(new_corpus, self.corpus.vocab)
+        if word_ids.size == 0:
+            raise ValueError("no token of the new documents is in the model's vocabulary")
+        table, _ = self.word_topic_table()
+        return fold_in_eta(word_ids, offsets, table, self.estimates["eta_mu"],
+                           self.estimates["eta_cov"], num_sweeps, burn_in,
+                           np.random.default_rng(seed))
+
+    def heldout_per_doc(self, word_ids: np.ndarray, offsets: np.ndarray, particles: int,
+                        rng: np.random.Generator) -> np.ndarray:
+        """log p(v_d) ≈ log (1/S) Σ_s Π_n Σ_k softmax(η_s)_k f_k(v_n), η_s ~ N(μ̄, Σ̄):
+        importance sampling from the prior of η (unbiased for p(v_d)), S = 50·particles
+        (:func:`ppltopics.inference._heldout.logistic_normal_importance`)."""
+        from ppltopics.inference._heldout import logistic_normal_importance
+
+        return logistic_normal_importance(
+            word_ids, offsets, self.word_logdensity(), self.estimates["eta_mu"],
+            self.estimates["eta_cov"], 50 * particles, rng)
+
+    def plot_correlation(self, path: str | Path) -> Path:
+        """Heat map of the posterior-mean topic correlation, labelled by each topic's top
+        words, to PNG (:func:`ppltopics.diagnostics.plot_correlation`)."""
+        from ppltopics.diagnostics import plot_correlation
+
+        return plot_correlation(self, path)
