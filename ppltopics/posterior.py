@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ppltopics.corpus import Corpus, _jsonable
-from ppltopics.persistence import load_bundle, save_bundle
+from ppltopics.persistence import load_bundle, reading, save_bundle
 
 __all__ = ["Posterior", "LDAPosterior", "register", "posterior_class"]
 
@@ -229,8 +229,12 @@ class Posterior:
                 f"corpus={self.corpus!r})")
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
-        """Write a versioned bundle (npz + JSON, no pickle) readable by :func:`ppltopics.load`."""
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write a versioned bundle (npz + JSON, no pickle) readable by :func:`ppltopics.load`.
+
+        An existing bundle at ``path`` is replaced atomically; any other existing path raises
+        ``FileExistsError`` unless ``overwrite=True`` (a folder holding other files is never
+        replaced)."""
         arrays: dict[str, np.ndarray] = {}
         for g, vars_ in self.groups.items():
             arrays.update({f"{g}.{k}": v for k, v in vars_.items()})
@@ -245,22 +249,28 @@ class Posterior:
         }
         # subclasses may add files (e.g. TopClus network weights as safetensors)
         extra = getattr(self, "_extra_files", lambda: None)()
-        return save_bundle(path, "posterior", arrays, meta, extra_files=extra, compress=True)
+        return save_bundle(path, "posterior", arrays, meta, extra_files=extra, compress=True,
+                           overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path) -> Posterior:
+        """Read a bundle written by :meth:`save`; a damaged one raises
+        :class:`~ppltopics.persistence.BundleError` (a ``ValueError``)."""
         arrays, meta = load_bundle(path, kind="posterior")
-        klass = posterior_class(meta["model"])
-        corpus = Corpus.from_arrays(
-            {k[7:]: v for k, v in arrays.items() if k.startswith("corpus.")}, meta["corpus"]
-        )
-        groups = {g: {k[len(g) + 1:]: v for k, v in arrays.items() if k.startswith(g + ".")}
-                  for g in _GROUPS}
-        estimates = {k[9:]: v for k, v in arrays.items() if k.startswith("estimate.")}
-        post = klass(corpus, groups, meta["dims"], estimates, meta["settings"])
+        with reading(path, "manifest.json"):
+            klass = posterior_class(meta["model"])
+        with reading(path, "arrays.npz"):
+            corpus = Corpus.from_arrays(
+                {k[7:]: v for k, v in arrays.items() if k.startswith("corpus.")}, meta["corpus"]
+            )
+            groups = {g: {k[len(g) + 1:]: v for k, v in arrays.items()
+                          if k.startswith(g + ".")} for g in _GROUPS}
+            estimates = {k[9:]: v for k, v in arrays.items() if k.startswith("estimate.")}
+            post = klass(corpus, groups, meta["dims"], estimates, meta["settings"])
         hook = getattr(post, "_load_extra_files", None)  # reads what _extra_files wrote
         if hook is not None:
-            hook(Path(path), meta)
+            with reading(path, ", ".join(meta["_files"]) or "manifest.json"):
+                hook(Path(path), meta)
         return post
 
 
