@@ -530,7 +530,8 @@ def load_checkpoint(
     _recover(path)
     errors: list[BundleError] = []
     for cand in (path, prev):
-        what, _ = _classify(cand)
+        what, foreign = _classify(cand)
+        _refuse(cand, what, foreign, overwrite=False, damaged_ok=True)  # not ours: say so
         if what in ("absent", "empty"):
             continue
         try:
