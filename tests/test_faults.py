@@ -382,11 +382,11 @@ import sys
 import ppltopics as pt
 from ppltopics.models.lda import LDAHyper, simulate
 sim = simulate(400, 60, 300, LDAHyper(num_topics=8, alpha=0.2, beta=0.05), seed=0)
-post = pt.load(sys.argv[2])
+posts = [pt.load(sys.argv[2]), pt.load(sys.argv[4])]
 print("ready", flush=True)
-if sys.argv[1] == "save":
-    for _ in range(1000):
-        post.save(sys.argv[3])
+if sys.argv[1] == "save":  # alternate between the two posteriors
+    for i in range(1000):
+        posts[i % 2].save(sys.argv[3])
 else:
     pt.fit("lda", sim.corpus, seed=7, num_topics=8, num_chains=2, num_samples=30, warmup=30,
            progress=False, executor="serial", checkpoint_dir=sys.argv[3], checkpoint_every=1)
@@ -403,6 +403,7 @@ def test_fresh_processes_killed_at_random_times(tmp_path, what):
     ref = pt.fit("lda", sim_big.corpus, seed=7, **kw)
     src = ref.save(tmp_path / "src")
     old = pt.fit("lda", sim_big.corpus, seed=1, **{**kw, "num_chains": 1})
+    old_src = old.save(tmp_path / "old_src")
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(CHILD))
     rng = np.random.default_rng(99)
@@ -411,17 +412,17 @@ def test_fresh_processes_killed_at_random_times(tmp_path, what):
         target = tmp_path / f"t{i}"
         if what == "save":
             old.save(target)
-        proc = subprocess.Popen([sys.executable, str(script), what, str(src), str(target)],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, str(script), what, str(src), str(target),
+                                 str(old_src)], stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.0, 1.5))
         proc.kill()
-        proc.wait()
+        res = "killed" if proc.wait() == -signal.SIGKILL else "finished"
         if what == "save":
-            table[_which(pt.load(target), old, ref)] += 1
+            table[f"{res}: {_which(pt.load(target), old, ref)}"] += 1
             assert _hidden(tmp_path) == []
         else:
             resumed = pt.fit("lda", sim_big.corpus, seed=7, checkpoint_dir=target,
                              checkpoint_every=1, **kw)
             _same(ref, resumed)
-            table["resumed = uninterrupted draws"] += 1
+            table[f"{res}: resumed = uninterrupted draws"] += 1
