@@ -168,6 +168,14 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _discard(path: Path) -> None:
+    """Remove ``path`` so that a kill half-way leaves only a hidden leftover (removed by the
+    next save or load), never a half-deleted folder under the real name."""
+    doomed = _sibling(path, "del")
+    os.rename(path, doomed)
+    _remove(doomed)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -179,7 +187,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _leftovers(path: Path) -> list[tuple[Path, str, int]]:
-    """Hidden siblings ``.NAME.ppltopics-{tmp,old}-PID-*`` left by a process that died."""
+    """Hidden siblings ``.NAME.ppltopics-{tmp,old,del}-PID-*`` left by a process that died."""
     prefix = f".{path.name}{_TAG}"
     out = []
     try:
@@ -191,7 +199,7 @@ def _leftovers(path: Path) -> list[tuple[Path, str, int]]:
             continue
         what, _, rest = p.name[len(prefix):].partition("-")
         pid = rest.partition("-")[0]
-        if what in ("tmp", "old") and pid.isdigit() and int(pid) != os.getpid() \
+        if what in ("tmp", "old", "del") and pid.isdigit() and int(pid) != os.getpid() \
                 and not _pid_alive(int(pid)):
             out.append((p, what, int(pid)))
     return out
@@ -490,6 +498,7 @@ def save_checkpoint(
     path = Path(path)
     prev = previous_checkpoint(path)
     _recover(path)
+    _recover(prev)
     what, foreign = _classify(path)
     what_prev, foreign_prev = _classify(prev)
     _refuse(path, what, foreign, overwrite=False, damaged_ok=True)
@@ -501,10 +510,10 @@ def save_checkpoint(
     try:
         if what == "bundle":
             if what_prev != "absent":
-                _remove(prev)
+                _discard(prev)
             os.rename(path, prev)
         elif what in ("empty", "damaged"):
-            _remove(path)
+            _discard(path)
         os.rename(tmp, path)
         _fsync_dir(path.parent)
     except BaseException as e:
@@ -528,6 +537,7 @@ def load_checkpoint(
     path = Path(path)
     prev = previous_checkpoint(path)
     _recover(path)
+    _recover(prev)
     errors: list[BundleError] = []
     for cand in (path, prev):
         what, foreign = _classify(cand)
@@ -554,7 +564,7 @@ def load_checkpoint(
             _log.warning("%s", msg)
             if _classify(path)[0] in ("bundle", "damaged"):
                 with contextlib.suppress(OSError):
-                    _remove(path)  # so the next save keeps the good one as the previous
+                    _discard(path)  # so the next save keeps the good one as the previous
         return arrays, meta, extra
     if errors:
         raise BundleError(path, errors[0].file,

@@ -3,8 +3,8 @@ while fitting; a full disk.  After every fault the previous bundle (or checkpoin
 no temporary folder is left behind, and a resumed fit gives exactly the uninterrupted draws.
 
 Kills are injected into a forked child (so nothing is recompiled): either at the k-th file-
-system step of a save (every step is tried: before and after each write, fsync, rename, swap
-and removal, and in the middle of writing ``arrays.npz``), or at a seeded random time during a
+system step of a save (every step is tried: before and after each write, fsync, rename, swap,
+file removal, and in the middle of writing ``arrays.npz``), or at a seeded random time during a
 fit.  The slow variant kills freshly started interpreters at random times.  Run with ``-s`` to
 see the table of outcomes.
 """
@@ -86,9 +86,10 @@ def _install_killer(kill_at: int, npz_kill_bytes: int | None = None) -> None:
         setattr(owner, name, wrapped)
 
     for name in ("_write_npz", "_write_file", "_fsync_dir", "_exchange", "_remove",
-                 "_make_tmp_dir"):
+                 "_discard", "_make_tmp_dir"):
         wrap(persistence, name)
-    wrap(os, "rename")
+    for name in ("rename", "unlink", "rmdir"):  # unlink/rmdir: kills half-way through rmtree
+        wrap(os, name)
     wrap(shutil, "rmtree")
     if npz_kill_bytes is not None:
         class Dying:
@@ -221,6 +222,7 @@ def _check_checkpoints(ckpt: Path) -> str:
     for c in range(FIT["num_chains"]):
         path = ckpt / f"chain-{c}"
         persistence._recover(path)
+        persistence._recover(persistence.previous_checkpoint(path))
         there = []
         for cand, name in ((path, "latest"), (persistence.previous_checkpoint(path), "prev")):
             if cand.exists():
@@ -252,8 +254,10 @@ def _count_events(sim, tmp_path) -> int:
         n = [0]
         for owner, name in ((persistence, "_write_npz"), (persistence, "_write_file"),
                             (persistence, "_fsync_dir"), (persistence, "_exchange"),
-                            (persistence, "_remove"), (persistence, "_make_tmp_dir"),
-                            (os, "rename"), (shutil, "rmtree")):
+                            (persistence, "_remove"), (persistence, "_discard"),
+                            (persistence, "_make_tmp_dir"),
+                            (os, "rename"), (os, "unlink"), (os, "rmdir"),
+                            (shutil, "rmtree")):
             real = getattr(owner, name)
 
             def wrapped(*a, _real=real, **k):
