@@ -9,8 +9,9 @@ process.
 
 Checkpoints: every ``checkpoint_every`` sweeps (and when interrupted) a chain writes its whole
 state, its generator state, the draws recorded so far and its running sums to
-``checkpoint_dir/chain-<c>`` atomically.  Calling the same run again resumes each chain from its
-checkpoint and finishes with exactly the draws an uninterrupted run gives.
+``checkpoint_dir/chain-<c>`` atomically, keeping the one before as ``chain-<c>.previous``.
+Calling the same run again resumes each chain from its latest readable checkpoint and finishes
+with exactly the draws an uninterrupted run gives.
 
 Recording policy: per draw only scalars (``sample_stats``), small per-topic arrays and
 per-document log-likelihoods are kept; K×V and D×K point estimates are running sums, so memory
@@ -31,7 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ppltopics.inference.base import GibbsKernel, State
-from ppltopics.persistence import load_bundle, read_manifest, save_bundle
+from ppltopics.persistence import load_checkpoint, save_checkpoint
 
 __all__ = ["RunSpec", "ChainResult", "run_chains", "run_chain", "corpus_fingerprint"]
 
@@ -164,7 +165,7 @@ def _save_checkpoint(
         "rng": rng.bit_generator.state,
         "seconds": seconds,
     }
-    save_bundle(path, "checkpoint", arrays, _json_safe(meta))
+    save_checkpoint(path, "checkpoint", arrays, _json_safe(meta))
 
 
 def _json_safe(x: Any) -> Any:
@@ -185,14 +186,9 @@ def run_chain(
     acc: dict[str, np.ndarray] = {}
     start_it = 0
     seconds = 0.0
-    if path is not None and (path / "manifest.json").is_file():
-        manifest = read_manifest(path)
-        if manifest["meta"].get("fingerprint") != fp:
-            raise ValueError(
-                f"checkpoint {path} belongs to a different run (model, hyperparameters, data "
-                f"or run settings differ); use another checkpoint_dir or delete it"
-            )
-        arrays, meta = load_bundle(path, kind="checkpoint")
+    loaded = None if path is None else load_checkpoint(path, "checkpoint", fp)
+    if loaded is not None:
+        arrays, meta, _ = loaded
         state = {k[6:]: v.copy() for k, v in arrays.items() if k.startswith("state.")}
         acc = {k[4:]: v.copy() for k, v in arrays.items() if k.startswith("acc.")}
         rec = _Recorder.from_arrays(arrays)

@@ -388,7 +388,7 @@ def _save_ckpt(path: Path, fp: dict[str, Any], done: int, net: TopClusNet,
                assign: torch.Tensor | None = None) -> None:
     from safetensors.torch import save as st_save
 
-    from ppltopics.persistence import save_bundle
+    from ppltopics.persistence import save_checkpoint
 
     tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     osd = opt.state_dict()
@@ -404,23 +404,20 @@ def _save_ckpt(path: Path, fp: dict[str, Any], done: int, net: TopClusNet,
     meta = {"fingerprint": fp, "done": done, "seconds": seconds,
             "param_groups": osd["param_groups"],
             "history": [asdict(h) for h in history], "pretrain": pretrain}
-    save_bundle(path, "topclus-checkpoint", {}, json.loads(json.dumps(meta)),
-                extra_files={"state.safetensors": st_save(tensors)})
+    save_checkpoint(path, "topclus-checkpoint", {}, json.loads(json.dumps(meta)),
+                    extra_files={"state.safetensors": st_save(tensors)})
 
 
 def _load_ckpt(path: Path, fp: dict[str, Any]) -> dict[str, Any] | None:
     from safetensors.torch import load as st_load
 
-    from ppltopics.persistence import load_bundle, read_manifest
+    from ppltopics.persistence import load_checkpoint
 
-    if not (path / "manifest.json").is_file():
-        return None
-    if read_manifest(path)["meta"].get("fingerprint") != fp:
-        raise ValueError(f"checkpoint {path} belongs to a different run (settings, data or "
-                         "seed differ); use another checkpoint_dir or delete it")
-    _, meta = load_bundle(path, kind="topclus-checkpoint")
-    tensors = st_load((path / "state.safetensors").read_bytes())
-    return {"meta": meta, "tensors": tensors}
+    def tensors(folder: Path, _meta: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return st_load((folder / "state.safetensors").read_bytes())
+
+    loaded = load_checkpoint(path, "topclus-checkpoint", fp, read_extra=tensors)
+    return None if loaded is None else {"meta": loaded[1], "tensors": loaded[2]}
 
 
 def _optimizer(net: TopClusNet, cfg: TopClusConfig, pretrain: bool) -> torch.optim.Adam:

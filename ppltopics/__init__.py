@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ppltopics import _numba_cache  # noqa: F401  (before any cached kernel is compiled)
 from ppltopics.corpus import Corpus
 
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
 """Command line: ``ppltopics fit | topics | diagnose | evaluate``.
 
     ppltopics fit MODEL [--corpus sotu|PATH] [--topics K] [--chains C] [--samples S]
-                        [--warmup W] [--seed N] [--out DIR]
+                        [--warmup W] [--seed N] [--out DIR] [--overwrite]
     ppltopics topics DIR
     ppltopics diagnose DIR        # R-hat/ESS table (summary.csv) + trace.png in DIR
     ppltopics evaluate DIR        # coherence (npmi, c_v, umass, uci) + diversity -> evaluation.json
@@ -38,6 +38,7 @@ def _print_topics(post, n: int) -> None:
 def _cmd_fit(args: argparse.Namespace) -> int:
     import ppltopics as pt
     from ppltopics.api import MODELS, _fitter
+    from ppltopics.persistence import check_target
 
     try:
         _fitter(args.model)
@@ -52,6 +53,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                    else pt.WordVectors.load(args.vectors, corpus.vocab))
         corpus = corpus.restrict(vectors.vocab)
     out = Path(args.out or f"runs/{args.model}")
+    check_target(out, args.overwrite, option="--overwrite")  # refuse before a long fit
     hyper = {k: v for k, v in (("depth", args.depth), ("gamma", args.gamma)) if v is not None}
     if hyper and args.model not in ("hlda", "ghlda"):
         print(f"ppltopics: --depth/--gamma apply to tree models, not {args.model}",
@@ -62,7 +64,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         num_samples=args.samples, warmup=args.warmup, thin=args.thin, seed=args.seed,
         checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress, **hyper,
     )
-    post.save(out)
+    post.save(out, overwrite=args.overwrite)
     assert args.model in MODELS
     _print_topics(post, args.top)
     print(f"saved posterior to {out}", file=sys.stderr)
@@ -127,7 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--warmup", type=int, default=200)
     f.add_argument("--thin", type=int, default=1)
     f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--out", default=None, help="output folder (default runs/MODEL)")
+    f.add_argument("--out", default=None,
+                   help="output folder (default runs/MODEL); an earlier posterior there is "
+                        "replaced, anything else is refused")
+    f.add_argument("--overwrite", action="store_true",
+                   help="replace a file or damaged bundle at --out (never a folder holding "
+                        "other files)")
     f.add_argument("--vectors", default="glove", help="'glove' or a word-vector file")
     f.add_argument("--checkpoint-dir", default=None)
     f.add_argument("--top", type=int, default=10, help="words shown per topic")
@@ -159,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, TypeError) as e:
+    except (ValueError, OSError, TypeError) as e:  # one line, no traceback
         print(f"ppltopics: error: {e}", file=sys.stderr)
         return 1
 

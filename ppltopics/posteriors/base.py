@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ppltopics.corpus import Corpus, _jsonable
-from ppltopics.persistence import load_bundle, save_bundle
+from ppltopics.persistence import load_bundle, reading, save_bundle
 
 __all__ = ["Posterior", "register", "posterior_class", "GROUPS", "TOPIC_DIMS",
            "permute_topics", "map_to_vocab"]
@@ -291,8 +291,12 @@ class Posterior:
     def _load_extra_files(self, path: Path, meta: dict[str, Any]) -> None:
         """Read back what :meth:`_extra_files` wrote (``meta["_files"]`` lists them)."""
 
-    def save(self, path: str | Path) -> Path:
-        """Write a versioned bundle (npz + JSON, no pickle) readable by :func:`ppltopics.load`."""
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write a versioned bundle (npz + JSON, no pickle) readable by :func:`ppltopics.load`.
+
+        An existing bundle at ``path`` is replaced atomically; any other existing path raises
+        ``FileExistsError`` unless ``overwrite=True`` (a folder holding other files is never
+        replaced)."""
         arrays: dict[str, np.ndarray] = {}
         for g, vars_ in self.groups.items():
             arrays.update({f"{g}.{k}": v for k, v in vars_.items()})
@@ -306,21 +310,26 @@ class Posterior:
             "corpus": corpus_meta,
         }
         extra = self._extra_files()
-        return save_bundle(path, "posterior", arrays, meta, extra_files=extra, compress=True)
+        return save_bundle(path, "posterior", arrays, meta, extra_files=extra, compress=True,
+                           overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path) -> Posterior:
-        """Rebuild a saved Posterior as the subclass registered under its model name."""
+        """Rebuild a saved Posterior as the subclass registered under its model name; a
+        damaged bundle raises :class:`~ppltopics.persistence.BundleError` (a ``ValueError``)."""
         arrays, meta = load_bundle(path, kind="posterior")
-        klass = posterior_class(meta["model"])
-        corpus = Corpus.from_arrays(
-            {k[7:]: v for k, v in arrays.items() if k.startswith("corpus.")}, meta["corpus"]
-        )
-        groups = {g: {k[len(g) + 1:]: v for k, v in arrays.items() if k.startswith(g + ".")}
-                  for g in GROUPS}
-        estimates = {k[9:]: v for k, v in arrays.items() if k.startswith("estimate.")}
-        post = klass(corpus, groups, meta["dims"], estimates, meta["settings"])
-        post._load_extra_files(Path(path), meta)
+        with reading(path, "manifest.json"):
+            klass = posterior_class(meta["model"])
+        with reading(path, "arrays.npz"):
+            corpus = Corpus.from_arrays(
+                {k[7:]: v for k, v in arrays.items() if k.startswith("corpus.")}, meta["corpus"]
+            )
+            groups = {g: {k[len(g) + 1:]: v for k, v in arrays.items()
+                          if k.startswith(g + ".")} for g in GROUPS}
+            estimates = {k[9:]: v for k, v in arrays.items() if k.startswith("estimate.")}
+            post = klass(corpus, groups, meta["dims"], estimates, meta["settings"])
+        with reading(path, ", ".join(meta.get("_files", [])) or "manifest.json"):
+            post._load_extra_files(Path(path), meta)
         return post
 
 

@@ -73,11 +73,13 @@ class TopClusPosterior(Posterior):
 
     def _load_extra_files(self, path: Path, meta: dict[str, Any]) -> None:
         from ppltopics.inference.topclus import TopClusNet, load_state_dict_bytes
+        from ppltopics.persistence import reading
 
         if _NET_FILE not in meta.get("_files", []):
             return
-        net = TopClusNet(self._config())
-        load_state_dict_bytes(net, (path / _NET_FILE).read_bytes())
+        with reading(path, _NET_FILE):  # weights that do not fit the network: BundleError
+            net = TopClusNet(self._config())
+            load_state_dict_bytes(net, (path / _NET_FILE).read_bytes())
         self.set_network(net)
 
     # ------------------------------------------------------------------ topics and docs
