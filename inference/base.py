@@ -6,7 +6,7 @@ arrays), advances a state it is handed by one sweep with an explicit
 state drives the chain:
 
 - :func:`ppltopics.inference.runner.run_chains` - chains, seeds per chain, warm-up, thinning,
-  progress, checkpoints; :meth:`ppltopics.posterior.Posterior.from_kernel` turns the chains
+  progress, checkpoints; :meth:`ppltopics.posteriors.Posterior.from_kernel` turns the chains
   into a relabelled Posterior;
 - :class:`PyroGibbs` - wraps any kernel as a ``pyro.infer.mcmc.mcmc_kernel.MCMCKernel`` so
   ``pyro.infer.MCMC(PyroGibbs(kernel), ...)`` runs it (one chain per seed);
@@ -21,7 +21,7 @@ model *reuses* the story conventions of :mod:`ppltopics.models`, :class:`GibbsKe
 :mod:`ppltopics.inference._tree` (nCRP tree), and the checks of :mod:`ppltopics.testing` and
 :mod:`ppltopics.diagnostics`.  It must *provide* the kernel (the abstract methods below), its
 label-invariant records (``lp``, ``log_likelihood``, topic sizes) with ``record_dims``, its
-point estimates (``accumulate``, ``estimate_dims``), a :class:`ppltopics.posterior.Posterior`
+point estimates (``accumulate``, ``estimate_dims``), a :class:`ppltopics.posteriors.Posterior`
 subclass, the exact data conditional of its story and a collapsed log joint for Geweke's
 test (Geweke, JASA 2004).
 """

@@ -1,7 +1,7 @@
 """ppltopics: Bayesian topic models over word and language-model embeddings.
 
 Each model is a Pyro generative story (``ppltopics.models``) fitted by a fast custom kernel
-(``ppltopics.inference``); results meet in a :class:`~ppltopics.posterior.Posterior` with
+(``ppltopics.inference``); results meet in a :class:`~ppltopics.posteriors.Posterior` with
 ArviZ diagnostics.  Submodules are imported lazily so ``import ppltopics`` stays cheap.
 """
 
@@ -23,7 +23,7 @@ _SUBMODULES = {"datasets", "diagnostics", "evaluation", "models", "inference", "
                "distributions", "plm", "vectors", "posterior", "api"}
 _ATTRS = {
     "WordVectors": ("ppltopics.vectors", "WordVectors"),
-    "Posterior": ("ppltopics.posterior", "Posterior"),
+    "Posterior": ("ppltopics.posteriors", "Posterior"),
     "fit": ("ppltopics.api", "fit"),
     "load": ("ppltopics.api", "load"),
 }

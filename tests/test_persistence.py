@@ -232,8 +232,8 @@ def test_topclus_weights_that_do_not_fit_the_network(tmp_path):
     torch = pytest.importorskip("torch")
     from safetensors.torch import save as st_save
 
-    from ppltopics._topclus_posterior import TopClusPosterior
     from ppltopics.inference.topclus import TopClusConfig, TopClusNet
+    from ppltopics.posteriors.topclus import TopClusPosterior
 
     corpus = pt.Corpus.from_tokens([["a", "b"], ["b", "c"]])
     cfg = TopClusConfig(num_topics=2, embed_dim=4, latent_dim=3, enc_hidden=(5,),

@@ -16,7 +16,6 @@ import torch
 from tqdm import tqdm
 
 import ppltopics.inference.base as base
-from ppltopics import testing as T
 from ppltopics.corpus import Corpus
 from ppltopics.inference import GibbsKernel, PyroGibbs
 from ppltopics.inference.cgtm import CGTMKernel
@@ -27,6 +26,7 @@ from ppltopics.inference.lda import LDAKernel
 from ppltopics.inference.runner import RunSpec, run_chain
 from ppltopics.models import lda
 from ppltopics.models.cgtm import CGTMHyper
+from ppltopics.models.checks import ReferenceLDAKernel
 from ppltopics.models.ghlda import GhLDAHyper
 from ppltopics.models.glda import GLDAHyper
 
@@ -57,7 +57,7 @@ def _ghlda() -> GhLDAKernel:
 KERNELS: dict[str, Callable[[], GibbsKernel]] = {
     # alpha optimised every warm-up sweep: the draws depend on the bridge's warm-up flag
     "lda": lambda: LDAKernel(CORPUS, LDA_HYPER, optimize_alpha=True, optimize_interval=1),
-    "lda-reference": lambda: T.ReferenceLDAKernel(CORPUS, LDA_HYPER),
+    "lda-reference": lambda: ReferenceLDAKernel(CORPUS, LDA_HYPER),
     "glda-exact": lambda: _glda("exact"),
     "glda-fast": lambda: _glda("fast"),
     "cgtm": _cgtm,
