@@ -132,10 +132,10 @@ class CGTMKernel(GLDAKernel):
         self, corpus: Corpus, table: np.ndarray, num_topics: int, mu0: np.ndarray,
         kappa0: float, nu0: float, psi0: np.ndarray, eta_mu0: np.ndarray,
         eta_kappa0: float, eta_nu0: float, eta_psi0: np.ndarray,
-        pg_exact_max: int | None = 64,
+        pg_exact_max: int | None = 64, split_merge: Any = False,
     ) -> None:
         super().__init__(corpus, table, num_topics, 1.0, mu0, kappa0, nu0, psi0,
-                         method="exact")
+                         method="exact", split_merge=split_merge)
         from ppltopics.inference._linalg import make_prior
 
         self.eta_prior = make_prior(eta_mu0, eta_kappa0, eta_nu0, eta_psi0)
@@ -166,6 +166,7 @@ class CGTMKernel(GLDAKernel):
         state["refactored"][0] += exact_sweep(
             c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
             stats, self.prior, rng, state["eta"])
+        self.split_merge_moves(state, rng, state["eta"])  # exact given η: p(z | η, x)
         sample_eta(state["eta"], state["ndk"], c.doc_lengths.astype(np.float64),
                    state["eta_mu"], state["eta_cov"], rng, self.pg_exact_max)
         e = self.eta_prior
@@ -240,11 +241,12 @@ def fit_model(
     if vectors is None or not hasattr(vectors, "matrix"):
         raise TypeError("CGTM needs word vectors as a ppltopics.WordVectors")
     pg_exact_max = hyper.pop("pg_exact_max", 64)
+    split_merge = hyper.pop("split_merge", False)
     table = vectors.matrix(corpus.vocab)
     r = CGTMHyper(num_topics=num_topics, **hyper).resolve(table, counts=corpus.word_counts())
     kernel = CGTMKernel(corpus, table, num_topics, r.mu0, r.kappa0, r.nu0, r.psi0,
                         r.eta_mu0, r.eta_kappa0, r.eta_nu0, r.eta_psi0,
-                        pg_exact_max=pg_exact_max)
+                        pg_exact_max=pg_exact_max, split_merge=split_merge)
     post = CGTMPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

@@ -62,6 +62,7 @@ from ppltopics.inference._linalg import (
     tri_inv,
 )
 from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
+from ppltopics.inference._split_merge import EXACT, gaussian_split_merge, parse_split_merge
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
 __all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
@@ -382,6 +383,10 @@ class GLDAKernel(GibbsKernel):
         ``"exact"`` (O(K·M²) per token) or ``"fast"`` (alias tables + MH, amortised O(M²)).
     mh_steps, refresh_every
         Fast path: MH steps per token; sweeps between refreshes of the stale tables.
+    split_merge
+        False (default) or True / dict / :class:`~ppltopics.inference._split_merge.SplitMerge`:
+        exact split–merge Metropolis–Hastings moves after every sweep (Jain & Neal 2004),
+        which let a chain leave modes where two clusters share a topic.
     """
 
     model_name = "glda"
@@ -395,8 +400,10 @@ class GLDAKernel(GibbsKernel):
     def __init__(
         self, corpus: Corpus, table: np.ndarray, num_topics: int, alpha: Any,
         mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray, method: str = "exact",
-        mh_steps: int = 2, refresh_every: int = 1,
+        mh_steps: int = 2, refresh_every: int = 1, split_merge: Any = False,
     ) -> None:
+        self.split_merge = parse_split_merge(split_merge)
+        self._sm_defect = EXACT  # tests inject defects here
         table = np.ascontiguousarray(table, dtype=np.float64)
         if table.ndim != 2 or table.shape[0] != corpus.vocab_size:
             raise ValueError(f"the vector table must have one row per vocabulary word "
@@ -448,7 +455,11 @@ class GLDAKernel(GibbsKernel):
                 "alpha": self.alpha.tolist(), "kappa0": p.kappa0, "nu0": p.nu0,
                 "mu0": p.mu0.tolist(), "psi0": p.psi0.tolist(), "method": self.method,
                 "mh_steps": self.mh_steps, "refresh_every": self.refresh_every,
-                "dim": int(self.table.shape[1])}
+                "dim": int(self.table.shape[1]), **self._split_merge_config()}
+
+    def _split_merge_config(self) -> dict[str, Any]:
+        sm = self.split_merge
+        return {} if sm is None else {"split_merge": sm.config()}
 
     # -------------------------------------------------------------- state
     def init_state(self, rng: np.random.Generator) -> State:
@@ -457,8 +468,32 @@ class GLDAKernel(GibbsKernel):
                         "accepted": np.zeros(1, dtype=np.int64),
                         "proposed": np.zeros(1, dtype=np.int64),
                         "refactored": np.zeros(1, dtype=np.int64)}
+        if self.split_merge is not None:
+            state["sm_accepted"] = np.zeros(1, dtype=np.int64)
+            state["sm_proposed"] = np.zeros(1, dtype=np.int64)
         self.resync(state)
         return state
+
+    def split_merge_moves(self, state: State, rng: np.random.Generator,
+                          doc_logw: np.ndarray = _NO_WEIGHTS) -> None:
+        """The configured number of split–merge moves (no-op when they are off); counts of
+        this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``."""
+        sm = self.split_merge
+        if sm is None:
+            return
+        from ppltopics.inference._linalg import new_stats
+
+        c = self.corpus
+        stats = _stats(state)
+        ws = new_stats(5, self.prior)
+        cnt = np.zeros((c.num_docs, 2), dtype=np.int64)
+        acc = 0
+        for _ in range(sm.moves):
+            acc += gaussian_split_merge(
+                c.word_ids, c.token_docs, self.table, state["z"], state["ndk"], self.alpha,
+                doc_logw, stats, self.prior, ws, cnt, sm.scans, rng, self._sm_defect)
+        state["sm_accepted"][0] = acc
+        state["sm_proposed"][0] = sm.moves
 
     def resync(self, state: State) -> None:
         """Rebuild counts and NIW statistics from ``z`` (O(N·M² + K·M³))."""
@@ -513,6 +548,7 @@ class GLDAKernel(GibbsKernel):
                 state["alias_idx"], state["alias_total"], self.mh_steps, rng)
             state["accepted"][0] += acc
             state["proposed"][0] += prop
+        self.split_merge_moves(state, rng)
         state["sweeps"][0] += 1
         if state["sweeps"][0] % 50 == 0:  # clear rounding drift of the factors
             for k in range(self.num_topics):
@@ -571,6 +607,9 @@ class GLDAKernel(GibbsKernel):
         }
         if self.method == "fast":
             out["acceptance_rate"] = float(state["accepted"][0] / max(state["proposed"][0], 1))
+        if self.split_merge is not None:
+            out["split_merge_accept"] = int(state["sm_accepted"][0])
+            out["split_merge_proposed"] = int(state["sm_proposed"][0])
         return out
 
     def accumulate(self, state: State, acc: dict[str, np.ndarray]) -> None:
@@ -597,12 +636,13 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     alpha: Any = None, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, method: str = "fast", mh_steps: int = 2, refresh_every: int = 1,
+    split_merge: Any = False,
 ) -> Any:
     """``pt.fit("glda", corpus, vectors=...)``: run the chains, build a GaussianPosterior.
 
     Defaults (data-driven; see :class:`ppltopics.models.glda.GLDAHyper`): α = 1/K,
     κ0 = 0.1, ν0 = M + 2, μ0 = mean token vector, Ψ0 = (ν0 − M − 1)·Cov(token vectors), so
-    that E[Σ_k] is the embedding covariance.
+    that E[Σ_k] is the embedding covariance.  ``split_merge``: see :class:`GLDAKernel`.
     """
     from ppltopics.models.glda import GLDAHyper
     from ppltopics.posteriors import GaussianPosterior
@@ -615,7 +655,8 @@ def fit_model(
                       psi0=psi0)
     r = hyper.resolve(table, counts=corpus.word_counts())
     kernel = GLDAKernel(corpus, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
-                        method=method, mh_steps=mh_steps, refresh_every=refresh_every)
+                        method=method, mh_steps=mh_steps, refresh_every=refresh_every,
+                        split_merge=split_merge)
     post = GaussianPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

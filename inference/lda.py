@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from ppltopics.corpus import Corpus
+from ppltopics.inference._split_merge import EXACT, lda_split_merge, parse_split_merge
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
 __all__ = ["LDAKernel", "TOPIC_BITS"]
@@ -330,6 +331,9 @@ class LDAKernel(GibbsKernel):
         Update an asymmetric α by Minka's fixed point (``alpha_k ← alpha_k Σ_d [ψ(n_dk+α_k) −
         ψ(α_k)] / Σ_d [ψ(N_d+α₀) − ψ(α₀)]``) every ``optimize_interval`` warm-up sweeps; α is
         frozen after warm-up so the sampling phase targets a fixed posterior.
+    split_merge
+        False (default) or True / dict / :class:`~ppltopics.inference._split_merge.SplitMerge`:
+        exact split–merge Metropolis–Hastings moves after every sweep (Jain & Neal 2004).
     """
 
     model_name = "lda"
@@ -343,7 +347,10 @@ class LDAKernel(GibbsKernel):
         hyper: Any,
         optimize_alpha: bool = False,
         optimize_interval: int = 10,
+        split_merge: Any = False,
     ) -> None:
+        self.split_merge = parse_split_merge(split_merge)
+        self._sm_defect = EXACT  # tests inject defects here
         hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)
         if hyper.num_topics >= 1 << TOPIC_BITS:
             raise ValueError(f"num_topics must be < {1 << TOPIC_BITS}")
@@ -366,6 +373,7 @@ class LDAKernel(GibbsKernel):
             "beta": float(self.hyper.beta),
             "optimize_alpha": self.optimize_alpha,
             "optimize_interval": self.optimize_interval,
+            **({} if self.split_merge is None else {"split_merge": self.split_merge.config()}),
         }
 
     # -------------------------------------------------------------- state
@@ -376,8 +384,31 @@ class LDAKernel(GibbsKernel):
             "alpha": np.array(self.hyper.alpha_vector, dtype=np.float64),
             "sweeps": np.zeros(1, dtype=np.int64),
         }
+        if self.split_merge is not None:
+            state["sm_accepted"] = np.zeros(1, dtype=np.int64)
+            state["sm_proposed"] = np.zeros(1, dtype=np.int64)
         self.resync(state)
         return state
+
+    def split_merge_moves(self, state: State, rng: np.random.Generator) -> None:
+        """The configured number of split–merge moves (no-op when they are off); counts of
+        this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``; an
+        accepted move rebuilds the word-topic blocks from ``z``."""
+        sm = self.split_merge
+        if sm is None:
+            return
+        c = self.corpus
+        cnt = np.zeros((c.num_docs, 3), dtype=np.int64)
+        wc = np.zeros((c.vocab_size, 3), dtype=np.int64)
+        acc = 0
+        for _ in range(sm.moves):
+            acc += lda_split_merge(c.word_ids, c.token_docs, state["z"], state["alpha"],
+                                   float(self.hyper.beta), c.vocab_size, cnt, wc, sm.scans, rng,
+                                   self._sm_defect)
+        if acc:
+            self.resync(state)
+        state["sm_accepted"][0] = acc
+        state["sm_proposed"][0] = sm.moves
 
     def resync(self, state: State) -> None:
         """Rebuild the word-topic blocks and topic totals from ``z``."""
@@ -395,6 +426,7 @@ class LDAKernel(GibbsKernel):
             c.word_ids, c.doc_offsets, state["z"], state["wt_offsets"], state["wt_packed"],
             state["wt_nnz"], state["n_k"], state["alpha"], float(self.hyper.beta), rng,
         )
+        self.split_merge_moves(state, rng)
         state["sweeps"][0] += 1
         if warmup and self.optimize_alpha and state["sweeps"][0] % self.optimize_interval == 0:
             state["alpha"][:] = minka_alpha(self.doc_topic_counts(state), state["alpha"])
@@ -432,6 +464,9 @@ class LDAKernel(GibbsKernel):
         }
         if self.optimize_alpha:
             out["alpha"] = state["alpha"].copy()
+        if self.split_merge is not None:
+            out["split_merge_accept"] = int(state["sm_accepted"][0])
+            out["split_merge_proposed"] = int(state["sm_proposed"][0])
         return out
 
     def accumulate(self, state: State, acc: dict[str, np.ndarray]) -> None:
@@ -491,9 +526,10 @@ def minka_alpha(ndk: np.ndarray, alpha: np.ndarray, iterations: int = 20) -> np.
 def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     alpha: Any = 0.1, beta: float = 0.01, optimize_alpha: bool = False,
-    optimize_interval: int = 10,
+    optimize_interval: int = 10, split_merge: Any = False,
 ) -> Any:
-    """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`."""
+    """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`
+    (``split_merge``: see :class:`LDAKernel`)."""
     from ppltopics.models.lda import LDAHyper
     from ppltopics.posteriors import LDAPosterior
 
@@ -504,5 +540,5 @@ def fit_model(
                          "separate topics from its proportions)")
     hyper = LDAHyper(num_topics=num_topics, alpha=alpha, beta=beta)
     kernel = LDAKernel(corpus, hyper, optimize_alpha=optimize_alpha,
-                       optimize_interval=optimize_interval)
+                       optimize_interval=optimize_interval, split_merge=split_merge)
     return LDAPosterior.from_kernel(kernel, spec)
