@@ -41,7 +41,7 @@ tokens enter the ratio.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numba
@@ -73,19 +73,28 @@ class SplitMerge:
     scans
         Intermediate restricted Gibbs scans that build each launch state from a random split
         (≥ 0; Jain & Neal use a few).
+    uniform_share
+        ε in (0, 1]: the merge pair is drawn with probability (1 − ε)·softmax(merge score)
+        + ε·uniform (the score is the collapsed log marginal gain of merging two topics);
+        1 draws the three labels uniformly.  The pair probabilities enter the Hastings ratio.
     """
 
     moves: int = 1
     scans: int = 2
+    uniform_share: float = 0.5
 
     def __post_init__(self) -> None:
         for name, lo in (("moves", 1), ("scans", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
                 raise ValueError(f"split_merge {name} must be an integer >= {lo}, got {v!r}")
+        e = self.uniform_share
+        if isinstance(e, bool) or not isinstance(e, int | float) or not 0.0 < e <= 1.0:
+            raise ValueError(f"split_merge uniform_share must be a number in (0, 1], got {e!r}")
 
-    def config(self) -> dict[str, int]:
-        return {k: int(v) for k, v in asdict(self).items()}
+    def config(self) -> dict[str, Any]:
+        return {"moves": int(self.moves), "scans": int(self.scans),
+                "uniform_share": float(self.uniform_share)}
 
 
 def parse_split_merge(value: Any) -> SplitMerge | None:
@@ -98,10 +107,10 @@ def parse_split_merge(value: Any) -> SplitMerge | None:
     if isinstance(value, SplitMerge):
         return value
     if isinstance(value, dict):
-        unknown = set(value) - {"moves", "scans"}
+        unknown = set(value) - {"moves", "scans", "uniform_share"}
         if unknown:
             raise ValueError(f"split_merge: unknown settings {sorted(unknown)}; "
-                             f"expected 'moves' and/or 'scans'")
+                             f"expected 'moves', 'scans', 'uniform_share'")
         return SplitMerge(**value)
     raise ValueError(f"split_merge must be a bool, a dict or a SplitMerge, got "
                      f"{type(value).__name__} {value!r}")
@@ -115,6 +124,64 @@ def _choose_triple(rng: np.random.Generator, K: int) -> tuple[int, int, int]:
     j = rng.integers(0, K - 1)
     if j >= i:
         j += 1
+    k = rng.integers(0, K - 1)
+    if k >= j:
+        k += 1
+    return i, j, k
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_logprob(scores: np.ndarray, uniform_share: float) -> np.ndarray:
+    """log P({a, b}) of choosing the unordered pair a < b to merge:
+
+        P({a, b}) = (1 − ε) softmax(s)_{ab} + ε / (K(K−1)/2),   ε = ``uniform_share``,
+
+    over the merge scores s_ab (upper triangle of ``scores``).  ε > 0 keeps every pair
+    reachable, so the reverse move's probability is never vanishingly small."""
+    K = scores.shape[0]
+    npairs = K * (K - 1) // 2
+    m = -np.inf
+    for a in range(K):
+        for b in range(a + 1, K):
+            m = max(m, scores[a, b])
+    tot = 0.0
+    for a in range(K):
+        for b in range(a + 1, K):
+            tot += math.exp(scores[a, b] - m)
+    out = np.full((K, K), -np.inf)
+    for a in range(K):
+        for b in range(a + 1, K):
+            p = (1.0 - uniform_share) * math.exp(scores[a, b] - m) / tot + uniform_share / npairs
+            out[a, b] = math.log(p)
+            out[b, a] = out[a, b]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _choose_informed(
+    rng: np.random.Generator, logp: np.ndarray,
+) -> tuple[int, int, int]:
+    """Pair {i, j} from ``logp`` (:func:`_pair_logprob`), survivor i of the two with
+    probability ½, split topic k uniform over the K − 1 labels ≠ j.  Reverse (k, j, i): the
+    ½ and 1/(K−1) factors are equal, the pair probabilities enter the Hastings ratio."""
+    K = logp.shape[0]
+    u = rng.random()
+    acc = 0.0
+    a, b = 0, 1
+    done = False
+    for x in range(K):
+        for y in range(x + 1, K):
+            acc += math.exp(logp[x, y])
+            a, b = x, y
+            if u < acc:
+                done = True
+                break
+        if done:
+            break
+    if rng.random() < 0.5:
+        i, j = a, b
+    else:
+        i, j = b, a
     k = rng.integers(0, K - 1)
     if k >= j:
         k += 1
@@ -244,17 +311,37 @@ def _gauss_launch(
     cnt: np.ndarray, la: np.ndarray, lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int,
     prior: NIWPrior, work: np.ndarray, rng: np.random.Generator, scans: int,
 ) -> np.ndarray:
-    """Launch state of a split of ``toks``: a uniform random split, then ``scans``
-    intermediate restricted scans (workspace topics s0, s0+1 and ``cnt`` hold it)."""
+    """Launch state of a split of ``toks`` (workspace topics s0, s0+1 and ``cnt`` hold it):
+    two random anchor tokens seed the two labels and the others are allocated one at a time,
+    in random order, from the restricted conditional given those allocated so far
+    (sequential allocation, Dahl 2005), then ``scans`` intermediate restricted scans.  The
+    launch depends only on the set ``toks`` and the two labels, never on the current
+    assignment, so its density cancels in the Hastings ratio (module doc)."""
     reset_topic(s0, ws, prior)
     reset_topic(s0 + 1, ws, prior)
-    lab = np.empty(toks.shape[0], dtype=np.int64)
-    for idx in range(toks.shape[0]):
+    m = toks.shape[0]
+    lab = np.empty(m, dtype=np.int64)
+    order = rng.permutation(m)
+    for r in range(m):
+        idx = order[r]
         n = toks[idx]
-        a = 0 if rng.random() < 0.5 else 1
+        d = token_docs[n]
+        x = table[word_ids[n]]
+        if r < 2:
+            a = r
+        else:
+            if collapsed:
+                l0 = math.log(cnt[d, 0] + la[0])
+                l1 = math.log(cnt[d, 1] + la[1])
+            else:
+                l0 = la[d]
+                l1 = lb[d]
+            l0 += predictive_logpdf(s0, x, ws, prior, work)
+            l1 += predictive_logpdf(s0 + 1, x, ws, prior, work)
+            a, _ = _two_way(rng, l0, l1, -1)
         lab[idx] = a
-        niw_add(s0 + a, table[word_ids[n]], ws, prior, work)
-        cnt[token_docs[n], a] += 1
+        niw_add(s0 + a, x, ws, prior, work)
+        cnt[d, a] += 1
     none = np.empty(0, dtype=np.int64)
     for _ in range(scans):
         _gauss_scan(toks, lab, none, table, word_ids, token_docs, cnt, la, lb, collapsed,
@@ -283,13 +370,50 @@ def _set_topic(
 
 
 @numba.njit(cache=True, nogil=True)
+def _new_topics(stats: NIWStats, ws: NIWStats, i: int, j: int, k: int, prior: NIWPrior) -> None:
+    """Topics i (merged, workspace slot 4, when k ≠ i), k (slot 0) and j (slot 1) of z'."""
+    if k != i:
+        _set_topic(i, stats, ws.count[4], ws.sums[4], ws.scatter[4], prior)
+    _set_topic(k, stats, ws.count[0], ws.sums[0], ws.scatter[0], prior)
+    _set_topic(j, stats, ws.count[1], ws.sums[1], ws.scatter[1], prior)
+
+
+@numba.njit(cache=True, nogil=True)
+def _gauss_pair_scores(stats: NIWStats, prior: NIWPrior, ws: NIWStats, slot: int) -> np.ndarray:
+    """s_ab = log m(S_a ∪ S_b) − log m(S_a) − log m(S_b) under the NIW marginal m: how much
+    the vectors of topics a and b look like one cluster (O(K² M³); ``ws[slot]`` scratch)."""
+    K = stats.count.shape[0]
+    own = np.empty(K)
+    for a in range(K):
+        own[a] = topic_log_marginal(a, stats, prior)
+    out = np.zeros((K, K))
+    for a in range(K):
+        for b in range(a + 1, K):
+            ws.count[slot] = stats.count[a] + stats.count[b]
+            ws.sums[slot, :] = stats.sums[a] + stats.sums[b]
+            ws.scatter[slot, :, :] = stats.scatter[a] + stats.scatter[b]
+            niw_refactor(slot, ws, prior)
+            out[a, b] = topic_log_marginal(slot, ws, prior) - own[a] - own[b]
+            out[b, a] = out[a, b]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def gaussian_split_merge(
     word_ids: np.ndarray, token_docs: np.ndarray, table: np.ndarray, z: np.ndarray,
     ndk: np.ndarray, alpha: np.ndarray, doc_logw: np.ndarray, stats: NIWStats,
     prior: NIWPrior, ws: NIWStats, cnt: np.ndarray, scans: int, rng: np.random.Generator,
-    defect: int,
+    defect: int, uniform_share: float, info: np.ndarray,
 ) -> int:
     """One split–merge move (module doc) for Gaussian topics; returns 1 if accepted.
+
+    ``info`` (length ≥ 6, or empty): if ``info[0] >= 0`` on entry, (info[0], info[1],
+    info[2]) is the triple to propose (diagnostics); on exit info[3:6] = log p(z')/p(z),
+    log q_fwd, log q_rev.
+
+    ``uniform_share`` = 1: (i, j, k) uniform; < 1: the merge pair is drawn from
+    :func:`_pair_logprob` over :func:`_gauss_pair_scores`, and the pair probabilities of
+    the forward and reverse moves enter the Hastings ratio.
 
     GLDA: ``doc_logw`` empty, document factor (n_dk + α_k) with θ integrated out.
     CGTM: ``doc_logw`` = η (D, K), the z-conditional given η.  ``ws``: workspace NIW
@@ -298,7 +422,15 @@ def gaussian_split_merge(
     K = ndk.shape[1]
     if K < 2:
         return 0
-    i, j, k = _choose_triple(rng, K)
+    informed = uniform_share < 1.0
+    if informed:
+        lp0 = _pair_logprob(_gauss_pair_scores(stats, prior, ws, 4), uniform_share)
+        i, j, k = _choose_informed(rng, lp0)
+    else:
+        lp0 = np.zeros((K, K))
+        i, j, k = _choose_triple(rng, K)
+    if info.shape[0] > 0 and info[0] >= 0:
+        i, j, k = int(info[0]), int(info[1]), int(info[2])
     F, R = _collect(z, i, j, k)
     collapsed = doc_logw.shape[0] == 0
     M = table.shape[1]
@@ -373,6 +505,15 @@ def gaussian_split_merge(
             log_ratio += doc_logw[d, newz[idx]] - doc_logw[d, z[n]]
             ndk[d, z[n]] -= 1
             ndk[d, newz[idx]] += 1
+    if informed:  # pair probabilities: P({k, j} | z') / P({i, j} | z)
+        new = NIWStats(stats.count.copy(), stats.sums.copy(), stats.scatter.copy(),
+                       stats.chol.copy(), stats.logdet.copy())
+        _new_topics(new, ws, i, j, k, prior)
+        lp1 = _pair_logprob(_gauss_pair_scores(new, prior, ws, 2), uniform_share)
+        logq_rev += lp1[k, j]
+        logq_fwd += lp0[i, j]
+    if info.shape[0] > 0:
+        info[3], info[4], info[5] = log_ratio, logq_fwd, logq_rev
     if defect == EXACT:
         log_ratio += logq_rev - logq_fwd
     elif defect == WRONG_SIGN:
@@ -381,10 +522,7 @@ def gaussian_split_merge(
         # accept: z and ndk (already updated), topic statistics from the workspace
         for idx in range(toks.shape[0]):
             z[toks[idx]] = newz[idx]
-        if k != i:
-            _set_topic(i, stats, ws.count[4], ws.sums[4], ws.scatter[4], prior)
-        _set_topic(k, stats, ws.count[0], ws.sums[0], ws.scatter[0], prior)
-        _set_topic(j, stats, ws.count[1], ws.sums[1], ws.scatter[1], prior)
+        _new_topics(stats, ws, i, j, k, prior)
         return 1
     for idx in range(toks.shape[0]):  # reject: restore the document counts
         d = token_docs[toks[idx]]

@@ -69,6 +69,7 @@ __all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
 
 _STATS = ("count", "sums", "scatter", "chol", "logdet")
 _NO_WEIGHTS = np.empty((0, 0))
+_NO_INFO = np.empty(0)
 _INV_REFRESH = 64  # rank-one changes of a topic's inverse factor between recomputations
 
 
@@ -491,7 +492,8 @@ class GLDAKernel(GibbsKernel):
         for _ in range(sm.moves):
             acc += gaussian_split_merge(
                 c.word_ids, c.token_docs, self.table, state["z"], state["ndk"], self.alpha,
-                doc_logw, stats, self.prior, ws, cnt, sm.scans, rng, self._sm_defect)
+                doc_logw, stats, self.prior, ws, cnt, sm.scans, rng, self._sm_defect,
+                float(sm.uniform_share), _NO_INFO)
         state["sm_accepted"][0] = acc
         state["sm_proposed"][0] = sm.moves
 

@@ -68,6 +68,13 @@ def fit(
     ``hyper`` holds model-specific hyperparameters and kernel options (e.g. ``alpha``,
     ``beta``, ``optimize_alpha`` for LDA); run options ``checkpoint_every``, ``callback`` and
     ``executor`` are passed to the runner (:class:`ppltopics.inference.runner.RunSpec`).
+
+    ``split_merge`` (``"lda"``, ``"glda"``, ``"cgtm"``; default False): True, or a dict
+    ``{"moves": m, "scans": s}``, adds m exact split–merge Metropolis–Hastings moves after
+    every sweep (a merge of two topics paired with a split of a third, restricted-Gibbs
+    proposals with s intermediate scans; Jain & Neal 2004), recorded in the settings; the
+    per-draw ``split_merge_accept`` counts go to ``sample_stats``.  Anything other than a
+    bool, a dict or a ``SplitMerge`` raises ValueError.
     """
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")

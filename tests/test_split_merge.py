@@ -179,7 +179,7 @@ def test_cgtm_move_leaves_conditional_invariant():
 def test_options_and_records():
     assert parse_split_merge(False) is None and parse_split_merge(None) is None
     assert parse_split_merge(True) == SplitMerge()
-    assert parse_split_merge({"moves": 2}) == SplitMerge(moves=2, scans=2)
+    assert parse_split_merge({"moves": 2}) == SplitMerge(moves=2, scans=2, uniform_share=0.5)
     for bad, match in [("yes", "split_merge"), (1, "split_merge"), ({"nope": 1}, "unknown"),
                        ({"moves": 0}, "moves"), ({"scans": 1.5}, "scans")]:
         with pytest.raises(ValueError, match=match):
@@ -188,7 +188,7 @@ def test_options_and_records():
         _glda(split_merge="on")
     assert "split_merge" not in _glda().config() and "split_merge" not in _lda().config()
     k = _glda(split_merge={"moves": 2, "scans": 0})
-    assert k.config()["split_merge"] == {"moves": 2, "scans": 0}
+    assert k.config()["split_merge"] == {"moves": 2, "scans": 0, "uniform_share": 0.5}
     rng = np.random.default_rng(0)
     st = k.init_state(rng)
     k.step(st, rng, warmup=False)

@@ -1,0 +1,163 @@
+"""Split–merge moves: share of random-start runs that recover every planted topic.
+
+Planted Gaussian corpora (our simulator, :func:`planted_gaussian`): K clusters of word
+vectors in M dimensions, centres at norm 3 in random directions, within-cluster spread
+``spread``·3 (0.15: well separated; 0.35: overlapping), ``words`` words per cluster, documents
+with θ_d ~ Dir(α) over the clusters.  LDA: planted topics in pairs of near-duplicates (each
+pair shares half its vocabulary).  Each run fits from a random start for ``sweeps`` sweeps
+with and without ``split_merge`` and counts it as recovered when every planted topic has a
+fitted topic at matched cosine ≥ 0.95 (Hungarian matching; GLDA/CGTM: topic means vs centres;
+LDA: φ vs planted word distributions).  Also reports the moves' cost as % of sweep time.
+
+    python benchmarks/bench_split_merge.py [--seeds 20] [--sweeps 200] [--quick]
+
+Writes benchmarks/results/split_merge.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ppltopics.corpus import Corpus
+from ppltopics.inference.cgtm import CGTMKernel
+from ppltopics.inference.glda import GLDAKernel
+from ppltopics.inference.lda import LDAKernel
+from ppltopics.models.cgtm import CGTMHyper
+from ppltopics.models.glda import GLDAHyper
+from ppltopics.models.lda import LDAHyper
+
+
+def planted_gaussian(seed: int, K: int = 6, M: int = 10, spread: float = 0.15,
+                     words: int = 40, docs: int = 400, length: int = 60,
+                     alpha: float = 0.2) -> tuple[Corpus, np.ndarray, np.ndarray]:
+    """(corpus, (V, M) word vectors, (K, M) centres) of a planted Gaussian corpus."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(K, M))
+    centres *= 3.0 / np.linalg.norm(centres, axis=1, keepdims=True)
+    table = np.repeat(centres, words, axis=0) + spread * 3.0 * rng.normal(size=(K * words, M))
+    theta = rng.dirichlet(np.full(K, alpha), size=docs)
+    cl = np.array([rng.choice(K, size=length, p=t) for t in theta])
+    ids = (cl * words + rng.integers(0, words, size=cl.shape)).ravel().astype(np.int32)
+    off = np.arange(docs + 1, dtype=np.int64) * length
+    return Corpus(ids, off, [f"w{i}" for i in range(K * words)]), table, centres
+
+
+def planted_lda(seed: int, K: int = 6, V: int = 120, docs: int = 300, length: int = 50,
+                alpha: float = 0.2) -> tuple[Corpus, np.ndarray]:
+    """LDA corpus whose topics come in near-duplicate pairs (half their words shared)."""
+    rng = np.random.default_rng(seed)
+    phi = np.full((K, V), 1e-4)
+    block = V // K
+    for k in range(K):
+        own = np.arange(k * block, (k + 1) * block)
+        twin = (k // 2) * 2 + (1 - k % 2)
+        shared = np.arange(twin * block, twin * block + block // 2) if twin < K else own
+        phi[k, own] += 1.0
+        phi[k, shared] += 1.0 if twin < K else 0.0
+    phi /= phi.sum(axis=1, keepdims=True)
+    theta = rng.dirichlet(np.full(K, alpha), size=docs)
+    ids = np.concatenate([
+        rng.choice(V, size=length, p=theta[d] @ phi) for d in range(docs)]).astype(np.int32)
+    off = np.arange(docs + 1, dtype=np.int64) * length
+    return Corpus(ids, off, [f"w{i}" for i in range(V)]), phi
+
+
+def matched_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine of each row of ``b`` to its Hungarian-matched row of ``a``."""
+    an = a / np.linalg.norm(a, axis=1, keepdims=True)
+    bn = b / np.linalg.norm(b, axis=1, keepdims=True)
+    cos = bn @ an.T
+    r, c = linear_sum_assignment(-cos)
+    return cos[r, c]
+
+
+def run(kernel: Any, sweeps: int, seed: int) -> tuple[dict[str, Any], float, float]:
+    """Random-start chain; returns (final state, total seconds, seconds in the moves)."""
+    rng = np.random.default_rng(seed)
+    state = kernel.init_state(rng)
+    moves = kernel.split_merge_moves
+    spent = [0.0]
+
+    def timed(*a: Any, **kw: Any) -> None:
+        t = time.perf_counter()
+        moves(*a, **kw)
+        spent[0] += time.perf_counter() - t
+
+    kernel.split_merge_moves = timed
+    t0 = time.perf_counter()
+    for s in range(sweeps):
+        kernel.step(state, rng, warmup=s < sweeps // 2)
+    return state, time.perf_counter() - t0, spent[0]
+
+
+def gaussian_kernel(model: str, corpus: Corpus, table: np.ndarray, K: int, sm: Any,
+                    method: str) -> Any:
+    if model == "cgtm":
+        r = CGTMHyper(num_topics=K).resolve(table, counts=corpus.word_counts())
+        return CGTMKernel(corpus, table, K, r.mu0, r.kappa0, r.nu0, r.psi0, r.eta_mu0,
+                          r.eta_kappa0, r.eta_nu0, r.eta_psi0, split_merge=sm)
+    r = GLDAHyper(num_topics=K).resolve(table, counts=corpus.word_counts())
+    return GLDAKernel(corpus, table, K, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
+                      method=method, split_merge=sm)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--sweeps", type=int, default=200)
+    ap.add_argument("--configs", default="glda-fast,glda-exact,cgtm,lda")
+    ap.add_argument("--docs", type=int, default=400)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "split_merge.json"))
+    args = ap.parse_args()
+    rows: list[dict[str, Any]] = []
+    for config in args.configs.split(","):
+        for seed in range(args.seeds):
+            rng = np.random.default_rng(1000 + seed)
+            K = int(rng.choice([6, 8, 12, 20]))
+            spread = float(rng.choice([0.15, 0.35]))
+            for sm in (False, True):
+                if config == "lda":
+                    corpus, phi = planted_lda(seed, K=K, docs=args.docs)
+                    kernel = LDAKernel(corpus, LDAHyper(num_topics=K, alpha=0.2, beta=0.05),
+                                       split_merge=sm)
+                    state, total, spent = run(kernel, args.sweeps, seed)
+                    est = kernel.word_topic_counts(state) + 0.05
+                    cos = matched_cosine(phi, est)
+                else:
+                    model, _, method = config.partition("-")
+                    corpus, table, centres = planted_gaussian(seed, K=K, spread=spread,
+                                                              docs=args.docs)
+                    kernel = gaussian_kernel(model, corpus, table, K, sm, method or "exact")
+                    state, total, spent = run(kernel, args.sweeps, seed)
+                    cos = matched_cosine(centres, kernel.topic_means(state))
+                row = {"config": config, "seed": seed, "K": K, "spread": spread,
+                       "split_merge": sm, "min_cos": float(cos.min()),
+                       "recovered": bool(cos.min() >= 0.95), "seconds": total,
+                       "move_seconds": spent,
+                       "accepted": int(state.get("sm_accepted", [0])[0])}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1))
+    print("\n| model | runs | recovered without | recovered with | move cost (% of sweep) |")
+    print("|---|---|---|---|---|")
+    for config in args.configs.split(","):
+        off = [r for r in rows if r["config"] == config and not r["split_merge"]]
+        on = [r for r in rows if r["config"] == config and r["split_merge"]]
+        if not off:
+            continue
+        cost = sum(r["move_seconds"] for r in on) / max(
+            sum(r["seconds"] - r["move_seconds"] for r in on), 1e-9)
+        print(f"| {config} | {len(off)} | {sum(r['recovered'] for r in off)}/{len(off)} | "
+              f"{sum(r['recovered'] for r in on)}/{len(on)} | {100 * cost:.0f} % |")
+
+
+if __name__ == "__main__":
+    main()
