@@ -78,23 +78,26 @@ def matched_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return cos[r, c]
 
 
-def run(kernel: Any, sweeps: int, seed: int) -> tuple[dict[str, Any], float, float]:
-    """Random-start chain; returns (final state, total seconds, seconds in the moves)."""
+def run(kernel: Any, sweeps: int, seed: int) -> tuple[dict[str, Any], float, float, int]:
+    """Random-start chain; returns (final state, total seconds, seconds in the moves,
+    accepted moves)."""
     rng = np.random.default_rng(seed)
     state = kernel.init_state(rng)
     moves = kernel.split_merge_moves
-    spent = [0.0]
+    spent = [0.0, 0]
 
     def timed(*a: Any, **kw: Any) -> None:
         t = time.perf_counter()
         moves(*a, **kw)
         spent[0] += time.perf_counter() - t
+        if "sm_accepted" in state:
+            spent[1] += int(state["sm_accepted"][0])
 
     kernel.split_merge_moves = timed
     t0 = time.perf_counter()
     for s in range(sweeps):
         kernel.step(state, rng, warmup=s < sweeps // 2)
-    return state, time.perf_counter() - t0, spent[0]
+    return state, time.perf_counter() - t0, spent[0], int(spent[1])
 
 
 def gaussian_kernel(model: str, corpus: Corpus, table: np.ndarray, K: int, sm: Any,
@@ -127,7 +130,7 @@ def main() -> None:
                     corpus, phi = planted_lda(seed, K=K, docs=args.docs)
                     kernel = LDAKernel(corpus, LDAHyper(num_topics=K, alpha=0.2, beta=0.05),
                                        split_merge=sm)
-                    state, total, spent = run(kernel, args.sweeps, seed)
+                    state, total, spent, accepted = run(kernel, args.sweeps, seed)
                     est = kernel.word_topic_counts(state) + 0.05
                     cos = matched_cosine(phi, est)
                 else:
@@ -135,13 +138,13 @@ def main() -> None:
                     corpus, table, centres = planted_gaussian(seed, K=K, spread=spread,
                                                               docs=args.docs)
                     kernel = gaussian_kernel(model, corpus, table, K, sm, method or "exact")
-                    state, total, spent = run(kernel, args.sweeps, seed)
+                    state, total, spent, accepted = run(kernel, args.sweeps, seed)
                     cos = matched_cosine(centres, kernel.topic_means(state))
                 row = {"config": config, "seed": seed, "K": K, "spread": spread,
                        "split_merge": sm, "min_cos": float(cos.min()),
                        "recovered": bool(cos.min() >= 0.95), "seconds": total,
                        "move_seconds": spent,
-                       "accepted": int(state.get("sm_accepted", [0])[0])}
+                       "accepted": accepted}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

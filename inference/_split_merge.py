@@ -77,6 +77,8 @@ class SplitMerge:
         ε in (0, 1]: the merge pair is drawn with probability (1 − ε)·softmax(merge score)
         + ε·uniform (the score is the collapsed log marginal gain of merging two topics);
         1 draws the three labels uniformly.  The pair probabilities enter the Hastings ratio.
+        Gaussian topics (GLDA, CGTM) only; the LDA move draws the labels uniformly and
+        launches from a uniform random split.
     """
 
     moves: int = 1

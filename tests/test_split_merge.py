@@ -95,12 +95,16 @@ def _moves_only(kernel, probs: np.ndarray, chains: int, moves: int, seed: int) -
     return res
 
 
-@pytest.mark.parametrize("make, post, seed", [(_glda, "glda_post", 1), (_lda, "lda_post", 2)],
-                         ids=["glda", "lda"])
-def test_move_leaves_posterior_invariant(make, post, seed, request):
-    """(a) Exact posterior draws stay posterior draws under the moves alone (χ², 1e-3)."""
+@pytest.mark.parametrize("make, post, share, seed", [
+    (_glda, "glda_post", 0.5, 1), (_glda, "glda_post", 1.0, 10), (_lda, "lda_post", 1.0, 2)],
+    ids=["glda-informed", "glda-uniform", "lda"])
+def test_move_leaves_posterior_invariant(make, post, share, seed, request):
+    """(a) Exact posterior draws stay posterior draws under the moves alone (χ², 1e-3), with
+    the merge pair drawn from the merge scores (pair probabilities in the ratio) or
+    uniformly."""
     probs = request.getfixturevalue(post)
-    res = _moves_only(make(split_merge={"scans": 1}), probs, 6_000, 3, seed)
+    res = _moves_only(make(split_merge={"scans": 1, "uniform_share": share}), probs, 4_000, 3,
+                      seed)
     assert not res.rejects(ALPHA_CHI2), res
 
 
@@ -113,7 +117,7 @@ def test_move_defects_are_rejected(make, post, defect, seed, request):
     probs = request.getfixturevalue(post)
     kernel = make(split_merge={"scans": 1})
     kernel._sm_defect = defect
-    res = _moves_only(kernel, probs, 6_000, 3, seed)
+    res = _moves_only(kernel, probs, 3_000, 3, seed)
     assert res.rejects(ALPHA_CHI2), res
 
 
@@ -126,7 +130,7 @@ def test_gibbs_plus_move_enumeration(make, post, kw, seed, request):
     """(b) The kernel (sweep + move) fits the enumerated posterior from a random start."""
     probs = request.getfixturevalue(post)
     kernel = make(split_merge=True, **kw)
-    res = T.enumeration_chi2(kernel, probs, num_chains=4_000, sweeps=30, seed=seed)
+    res = T.enumeration_chi2(kernel, probs, num_chains=3_000, sweeps=20, seed=seed)
     print(res)
     assert not res.rejects(ALPHA_CHI2), res
 
@@ -153,7 +157,7 @@ def test_cgtm_move_leaves_conditional_invariant():
 
     def run(seed):
         rng = np.random.default_rng(seed)
-        cells = rng.choice(probs.size, size=6_000, p=probs)
+        cells = rng.choice(probs.size, size=4_000, p=probs)
         digits = K ** np.arange(5, -1, -1)
         state = kernel.init_state(rng)
         state["eta"][:] = eta
