@@ -77,8 +77,7 @@ class SplitMerge:
         ε in (0, 1]: the merge pair is drawn with probability (1 − ε)·softmax(merge score)
         + ε·uniform (the score is the collapsed log marginal gain of merging two topics);
         1 draws the three labels uniformly.  The pair probabilities enter the Hastings ratio.
-        Gaussian topics (GLDA, CGTM) only; the LDA move draws the labels uniformly and
-        launches from a uniform random split.
+        Gaussian topics (GLDA, CGTM) only; the LDA move draws the labels uniformly.
     """
 
     moves: int = 1
@@ -572,16 +571,30 @@ def _lda_split(
     cnt: np.ndarray, wc: np.ndarray, la: np.ndarray, beta: float, vbeta: float,
     rng: np.random.Generator, scans: int,
 ) -> tuple[np.ndarray, float]:
-    """Launch (uniform random split + ``scans`` restricted scans), then the final scan:
-    sampled (``target`` empty) or forced to ``target``.  Leaves ``cnt``/``wc`` zero."""
-    lab = np.empty(toks.shape[0], dtype=np.int64)
+    """Launch (two random anchor tokens seed the labels, the others allocated sequentially
+    in random order from the restricted conditional (Dahl 2005), then ``scans`` restricted
+    scans), then the final scan: sampled (``target`` empty) or forced to ``target``.  The
+    launch depends only on the set ``toks``.  Leaves ``cnt``/``wc`` zero."""
+    m = toks.shape[0]
+    lab = np.empty(m, dtype=np.int64)
     tot = np.zeros(2, dtype=np.int64)
-    for idx in range(toks.shape[0]):
+    order = rng.permutation(m)
+    for r in range(m):
+        idx = order[r]
         n = toks[idx]
-        a = 0 if rng.random() < 0.5 else 1
+        d = token_docs[n]
+        w = word_ids[n]
+        if r < 2:
+            a = r
+        else:
+            l0 = (math.log(cnt[d, 0] + la[0]) + math.log(wc[w, 0] + beta)
+                  - math.log(tot[0] + vbeta))
+            l1 = (math.log(cnt[d, 1] + la[1]) + math.log(wc[w, 1] + beta)
+                  - math.log(tot[1] + vbeta))
+            a, _ = _two_way(rng, l0, l1, -1)
         lab[idx] = a
-        cnt[token_docs[n], a] += 1
-        wc[word_ids[n], a] += 1
+        cnt[d, a] += 1
+        wc[w, a] += 1
         tot[a] += 1
     none = np.empty(0, dtype=np.int64)
     for _ in range(scans):
