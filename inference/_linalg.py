@@ -1,9 +1,9 @@
 """Shared Gaussian-topic numerics (numba, float64): Cholesky rank-one up/downdates and the
 collapsed Normal-inverse-Wishart (NIW) predictive used by GLDA, CGTM and GhLDA.
 
-One implementation for all Gaussian models (DESIGN §5, "Correct NIW algebra").  A topic with
-``n`` member vectors ``x_1..x_n`` (mean ``x̄``, centred scatter ``S = Σ (x_i − x̄)(x_i − x̄)ᵀ``)
-under the prior ``NIW(μ0, κ0, Ψ0, ν0)`` has the posterior::
+One implementation for all Gaussian models.  A topic with ``n`` member vectors ``x_1..x_n``
+(mean ``x̄``, centred scatter ``S = Σ (x_i − x̄)(x_i − x̄)ᵀ``) under the prior
+``NIW(μ0, κ0, Ψ0, ν0)`` has the posterior::
 
     κ_n = κ0 + n,   ν_n = ν0 + n,   μ_n = (κ0 μ0 + n x̄) / κ_n,
     Ψ_n = Ψ0 + S + κ0 n / (κ0 + n) (x̄ − μ0)(x̄ − μ0)ᵀ
@@ -438,7 +438,7 @@ def niw_refactor(k: int, stats: NIWStats, prior: NIWPrior) -> None:
     """Recompute ``chol[k]``/``logdet[k]`` from the counts, sums and scatter, O(M³).
 
     ``Ψ_n = Ψ0 + Σ (x−μ0)(x−μ0)ᵀ − κ_n d dᵀ``, ``d = μ_n − μ0 = (Σx − n μ0)/κ_n`` (equal to
-    DESIGN §5's ``Ψ0 + S + κ0 n/κ_n (x̄−μ0)(x̄−μ0)ᵀ``).  Raises FloatingPointError if even
+    Murphy's (2007) ``Ψ0 + S + κ0 n/κ_n (x̄−μ0)(x̄−μ0)ᵀ``).  Raises FloatingPointError if even
     that is not positive definite (only possible with non-finite or absurdly scaled data).
     """
     n = stats.count[k]
@@ -573,7 +573,7 @@ def predictive_logpdf(
     k: int, x: np.ndarray, stats: NIWStats, prior: NIWPrior, work: np.ndarray
 ) -> float:
     """log p(x | vectors in topic k): multivariate t with ν_n − M + 1 dof, location μ_n and
-    scale Ψ_n (κ_n + 1)/(κ_n (ν_n − M + 1)) (DESIGN §5), O(M²) by one triangular solve.
+    scale Ψ_n (κ_n + 1)/(κ_n (ν_n − M + 1)) (Murphy 2007), O(M²) by one triangular solve.
 
     The caller removes the token's own vector first (Gibbs: "remove, then score").
     """

@@ -3,8 +3,8 @@
 GhLDA is hLDA (Blei, Griffiths & Jordan 2010; :mod:`ppltopics.inference.hlda`) whose node
 topics are Gaussians over word vectors with a Normal-inverse-Wishart prior, Ψ0 scaled per
 level (``psi_ratio``, paper (1, 0.8, 0.6, 0.4)): node v at level ℓ has
-(μ_v, Σ_v) ~ NIW(μ0, κ0, psi_ratio[ℓ]·Ψ0, ν0), integrated out (DESIGN §5 NIW algebra,
-:mod:`ppltopics.inference._linalg`).  One sweep visits every document and draws
+(μ_v, Σ_v) ~ NIW(μ0, κ0, psi_ratio[ℓ]·Ψ0, ν0), integrated out (the NIW algebra of Murphy
+2007, :mod:`ppltopics.inference._linalg`).  One sweep visits every document and draws
 
 * its path, with the document's vectors removed from its nodes::
 

@@ -5,7 +5,7 @@ vector x_n is resampled from
 
     p(z_n = k | z_-n, x) ∝ (n_dk + α_k) · t_{ν_k−M+1}(x_n | μ_k, Ψ_k(κ_k+1)/(κ_k(ν_k−M+1)))
 
-with the NIW posterior of the vectors in topic k *without token n* (DESIGN §5).  The token's
+with the NIW posterior of the vectors in topic k *without token n* (Murphy 2007).  The token's
 own topic is scored by the leave-one-out predictive (determinant lemma + Sherman-Morrison on
 the maintained factor, :func:`~ppltopics.inference._linalg.predictive_logpdf_loo`), which
 equals remove-then-score; the rank-one downdate/update is paid only when the token moves.
