@@ -68,6 +68,8 @@ __all__ = [
     "chol_update",
     "chol_downdate",
     "chol_logdet",
+    "t_const",
+    "t_logpdf",
     "mvt_logpdf_chol",
     "niw_add",
     "niw_remove",
@@ -351,8 +353,8 @@ def _solve_lower_sq(L: np.ndarray, y: np.ndarray) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _t_const(logdet: float, c: float, dof: float, M: int) -> float:
-    """The x-free part of :func:`_t_logpdf`:
+def t_const(logdet: float, c: float, dof: float, M: int) -> float:
+    """The x-free part of :func:`t_logpdf`:
     lgamma((dof+M)/2) − lgamma(dof/2) − (M/2) log(dof·π) − ½ log|c·A|."""
     return (
         math.lgamma(0.5 * (dof + M))
@@ -363,11 +365,11 @@ def _t_const(logdet: float, c: float, dof: float, M: int) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _t_logpdf(q: float, logdet: float, c: float, dof: float, M: int) -> float:
+def t_logpdf(q: float, logdet: float, c: float, dof: float, M: int) -> float:
     """log t_dof(x | μ, c·A) given q = (x−μ)ᵀ A⁻¹ (x−μ) and logdet = log|A|:
     lgamma((dof+M)/2) − lgamma(dof/2) − (M/2) log(dof·π) − ½ log|c·A|
     − ((dof+M)/2) log(1 + q/(c·dof))."""
-    return _t_const(logdet, c, dof, M) - 0.5 * (dof + M) * math.log1p(q / (c * dof))
+    return t_const(logdet, c, dof, M) - 0.5 * (dof + M) * math.log1p(q / (c * dof))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -384,7 +386,7 @@ def _mvt_logpdf_scaled(
     M = x.shape[0]
     for i in range(M):
         y[i] = x[i] - mu[i]
-    return _t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
+    return t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -565,7 +567,7 @@ def _predictive(
     for i in range(M):
         y[i] = x[i] - (prior.kappa0 * prior.mu0[i] + sums[i]) / kappa_n
     c = (kappa_n + 1.0) / (kappa_n * dof)
-    return _t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
+    return t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -612,7 +614,7 @@ def predictive_logpdf_loo(
         return np.nan
     dof = prior.nu0 + (n - 1) - M + 1.0
     c_scale = (kappa_p + 1.0) / (kappa_p * dof)
-    return _t_logpdf(q / one_minus, stats.logdet[k] + math.log(one_minus), c_scale, dof, M)
+    return t_logpdf(q / one_minus, stats.logdet[k] + math.log(one_minus), c_scale, dof, M)
 
 
 @numba.njit(cache=True, nogil=True)

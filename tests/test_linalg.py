@@ -274,7 +274,7 @@ def test_inverse_factors_follow_many_rank_one_changes():
             c = (kn + 1.0) / (kn * dof)
             for x in X[:20]:
                 q = la.inv_quad(Linv[k], x, mu, np.empty(M))
-                f = la._t_logpdf(q, stats.logdet[k], c, dof, M)
+                f = la.t_logpdf(q, stats.logdet[k], c, dof, M)
                 assert abs(f - la.predictive_logpdf(k, x, stats, prior, work)) < 1e-9
 
     check()

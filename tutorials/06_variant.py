@@ -62,7 +62,7 @@ import ppltopics as pt
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
 from ppltopics.distributions import RowCategorical, VonMisesFisher, vmf_log_normalizer
-from ppltopics.inference._sampling import log_categorical
+from ppltopics.inference import log_categorical
 from ppltopics.inference.base import TOPIC_SIZE_DIMS, GibbsKernel, State, topic_size_record
 from ppltopics.inference.runner import RunSpec
 from ppltopics.models.glda import story_inputs
