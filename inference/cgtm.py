@@ -11,12 +11,12 @@ One sweep updates, in turn (Chen, Zhu, Wang, Zheng & Zhang, NIPS 2013, for the �
    η_dk | rest ~ N(τ² (κ_dk + λ_dk ζ_dk + m_dk/σ²_k), τ²),   τ² = 1/(λ_dk + 1/σ²_k),
    with κ_dk = n_dk − N_d/2 and (m_dk, σ²_k) the conditional of N(μ, Σ) for η_dk given
    η_d,−k: σ²_k = 1/Λ_kk, m_dk = μ_k − Σ_{j≠k} Λ_kj (η_dj − μ_j)/Λ_kk, Λ = Σ⁻¹.  The draw
-   uses the standard deviation τ, not τ² (a defect DESIGN §5 names).
+   uses the standard deviation τ, not τ² (a defect of the public CGTM code).
 3. (μ, Σ) ~ NIW posterior given η_1..η_D.
 
 Pólya-Gamma draws come from the ``polyagamma`` package: Devroye's exact sampler for
 b = N_d ≤ ``pg_exact_max`` (its cost grows with b) and the package's default (hybrid,
-~0.1-0.4 % biased for small b > 1, DESIGN §6) above; ``pg_exact_max=None`` forces exact.
+~0.1-0.4 % biased for small b > 1) above; ``pg_exact_max=None`` forces exact.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def sample_niw_posterior(
     x: np.ndarray, mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(μ, Σ) ~ NIW posterior given the rows of x (DESIGN §5 algebra):
+    """(μ, Σ) ~ NIW posterior given the rows of x (Murphy 2007):
     κ_n = κ0+n, ν_n = ν0+n, μ_n = (κ0μ0 + n x̄)/κ_n,
     Ψ_n = Ψ0 + S + κ0 n/κ_n (x̄−μ0)(x̄−μ0)ᵀ;  Σ ~ IW(Ψ_n, ν_n),  μ ~ N(μ_n, Σ/κ_n)."""
     from scipy.stats import invwishart

@@ -5,7 +5,7 @@ vector x_n is resampled from
 
     p(z_n = k | z_-n, x) ∝ (n_dk + α_k) · t_{ν_k−M+1}(x_n | μ_k, Ψ_k(κ_k+1)/(κ_k(ν_k−M+1)))
 
-with the NIW posterior of the vectors in topic k *without token n* (DESIGN §5).  The token's
+with the NIW posterior of the vectors in topic k *without token n* (Murphy 2007).  The token's
 own topic is scored by the leave-one-out predictive (determinant lemma + Sherman-Morrison on
 the maintained factor, :func:`~ppltopics.inference._linalg.predictive_logpdf_loo`), which
 equals remove-then-score; the rank-one downdate/update is paid only when the token moves.
@@ -45,7 +45,6 @@ from ppltopics.corpus import Corpus
 from ppltopics.inference._linalg import (
     NIWPrior,
     NIWStats,
-    _t_const,  # the shared t density's constant part (private helper)
     inv_quad,
     make_prior,
     niw_add,
@@ -58,6 +57,7 @@ from ppltopics.inference._linalg import (
     predictive_logpdf_prior,
     predictive_logpdf_topics,
     stats_from_assignments,
+    t_const,
     topic_log_marginal,
     tri_inv,
 )
@@ -95,7 +95,7 @@ def _topic_cache(
         kappa = prior.kappa0 + m
         dof = prior.nu0 + m - M + 1.0
         c = (kappa + 1.0) / (kappa * dof)
-        tc[k, 3 * j] = _t_const(stats.logdet[k], c, dof, M)
+        tc[k, 3 * j] = t_const(stats.logdet[k], c, dof, M)
         tc[k, 3 * j + 1] = 0.5 * (dof + M)
         tc[k, 3 * j + 2] = c * dof
 

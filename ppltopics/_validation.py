@@ -21,6 +21,7 @@ __all__ = [
     "check_finite",
     "as_float_array",
     "check_spd",
+    "normalise_alpha",
 ]
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
@@ -137,3 +138,22 @@ def check_spd(name: str, psi: ArrayT) -> ArrayT:
             f"{name} must be symmetric positive definite: its Cholesky factorisation failed"
         )
     return sym
+
+
+def normalise_alpha(alpha: Any) -> float | tuple[float, ...]:
+    """A Dirichlet concentration α as given by a user: a scalar becomes a float, a 1-d
+    sequence (or array, tensor) a tuple of floats; positivity and length are the caller's
+    checks."""
+    if isinstance(alpha, bool) or alpha is None or isinstance(alpha, str):
+        raise ValueError(f"alpha must be a positive float or a sequence of them, got {alpha!r}")
+    if isinstance(alpha, torch.Tensor):
+        alpha = alpha.detach().cpu().numpy()
+    try:
+        arr = np.asarray(alpha, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"alpha must be a positive float or a sequence of them: {exc}") from None
+    if arr.ndim == 0:
+        return float(arr)
+    if arr.ndim != 1:
+        raise ValueError(f"alpha must be a float or a 1-d sequence, got shape {arr.shape}")
+    return tuple(float(v) for v in arr)

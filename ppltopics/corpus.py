@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ppltopics._stopwords import ENGLISH_STOPWORDS
+from ppltopics.persistence import jsonable
 
 __all__ = ["Corpus", "tokenize"]
 
@@ -433,7 +434,7 @@ class Corpus:
             else:
                 arrays[f"meta.{k}"] = _plain(v)
         report = {k: v for k, v in self.report.items() if k != "kept_doc_index"}
-        return arrays, {"report": _jsonable(report)}
+        return arrays, {"report": jsonable(report)}
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Corpus:
@@ -477,15 +478,3 @@ def _plain(a: np.ndarray) -> np.ndarray:
     """Object arrays (e.g. of str) become fixed-width unicode so npz needs no pickle."""
     a = np.asarray(a)
     return a.astype(str) if a.dtype == object else a
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x

@@ -530,11 +530,10 @@ class WordVectors:
     # ----------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write a pickle-free ppltopics bundle folder (see :mod:`ppltopics.persistence`)."""
-        from ppltopics.corpus import _jsonable
-        from ppltopics.persistence import save_bundle
+        from ppltopics.persistence import jsonable, save_bundle
 
         arrays = {"vocab": np.asarray(self.vocab, dtype=str), "vectors": self.vectors}
-        return save_bundle(path, _BUNDLE_KIND, arrays, {"report": _jsonable(self.report)})
+        return save_bundle(path, _BUNDLE_KIND, arrays, {"report": jsonable(self.report)})
 
     @classmethod
     def from_saved(cls, path: str | os.PathLike[str]) -> WordVectors:

@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ppltopics.corpus import Corpus, _jsonable
-from ppltopics.persistence import load_bundle, reading, save_bundle
+from ppltopics.corpus import Corpus
+from ppltopics.persistence import jsonable, load_bundle, reading, save_bundle
 
 __all__ = ["Posterior", "register", "posterior_class", "GROUPS", "TOPIC_DIMS",
            "permute_topics", "map_to_vocab"]
@@ -306,7 +306,7 @@ class Posterior:
         meta = {
             "model": self.model,
             "dims": self.dims,
-            "settings": _jsonable(self.settings),
+            "settings": jsonable(self.settings),
             "corpus": corpus_meta,
         }
         extra = self._extra_files()
