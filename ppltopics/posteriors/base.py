@@ -19,13 +19,16 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ppltopics._validation import check_int, check_type
 from ppltopics.corpus import Corpus, _jsonable
 from ppltopics.persistence import load_bundle, reading, save_bundle
+
+if TYPE_CHECKING:
+    from ppltopics.inference.base import GibbsKernel
 
 __all__ = ["Posterior", "register", "posterior_class", "GROUPS", "TOPIC_DIMS",
            "permute_topics", "map_to_vocab", "map_known", "check_corpus", "check_sweeps",
@@ -158,7 +161,7 @@ class Posterior:
 
     @classmethod
     def from_kernel(
-        cls, kernel: Any, spec: Any, settings: Mapping[str, Any] | None = None,
+        cls, kernel: GibbsKernel, spec: Any, settings: Mapping[str, Any] | None = None,
     ) -> Posterior:
         """Run ``spec.num_chains`` chains of ``kernel`` (:func:`ppltopics.inference.runner.
         run_chains`) and build the Posterior with :meth:`from_chains` on ``kernel.corpus``.
@@ -167,11 +170,12 @@ class Posterior:
         (``spec.fingerprint()``), ``num_tokens``, then ``settings`` (extra, e.g. ``num_topics``
         when the config lacks it).  What every ``fit_model`` does after building its kernel.
         """
+        from ppltopics.inference.base import GibbsKernel
         from ppltopics.inference.runner import run_chains
 
-        corpus = kernel.corpus
-        if not isinstance(corpus, Corpus):
-            raise TypeError("from_kernel needs a kernel with a .corpus (ppltopics.Corpus)")
+        check_type("kernel", kernel, GibbsKernel,
+                   "a ppltopics.inference.GibbsKernel (which declares the training .corpus)")
+        corpus = check_type("kernel.corpus", kernel.corpus, Corpus, "a ppltopics.Corpus")
         results = run_chains(kernel, spec)
         merged = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens,
                   **(settings or {})}
