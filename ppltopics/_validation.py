@@ -1,4 +1,5 @@
-"""Argument checks shared by the distributions, the generative stories and the kernels.
+"""Argument checks shared by the distributions, the generative stories, the kernels and the
+read-outs of fitted models.
 
 Every check raises ``ValueError`` (``TypeError`` where the value is not a number at all)
 with a message that starts with the argument's name, so callers need no wrapping.  Arrays
@@ -9,6 +10,7 @@ without taking part in autograd.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -16,6 +18,9 @@ import torch
 
 __all__ = [
     "check_int",
+    "check_bool",
+    "check_choice",
+    "check_type",
     "check_positive",
     "finite_float",
     "check_finite",
@@ -32,6 +37,32 @@ def check_int(name: str, value: Any, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` checked to be a ``bool`` (``numpy.bool_`` too); anything else, even a truthy
+    number or string, raises ``TypeError``."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` checked to be one of the names ``choices``; otherwise ``ValueError``
+    ``"<name> must be 'a', 'b' or 'c', got <value>"``."""
+    if not (isinstance(value, str) and value in choices):
+        quoted = [repr(c) for c in choices]
+        options = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        raise ValueError(f"{name} must be {options}, got {value!r}")
+    return value
+
+
+def check_type(name: str, value: Any, cls: type | tuple[type, ...], what: str) -> Any:
+    """``value`` checked to be an instance of ``cls``; otherwise ``TypeError``
+    ``"<name> must be <what>, got <type name>"``."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    return value
 
 
 def _scalar(value: Any) -> Any:

@@ -28,7 +28,7 @@ def _load_corpus(spec: str, keep_text: bool = False):
 
 
 def _print_topics(post, n: int) -> None:
-    if hasattr(post, "format_tree"):  # tree models: the tree, top words per node
+    if post.is_tree:  # tree models: the tree, top words per node
         print(post.format_tree(n_words=n))
         return
     for k, words in enumerate(post.top_words(n)):

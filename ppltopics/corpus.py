@@ -9,8 +9,10 @@ sliding-window coherence measures and TopClus need it).  A corpus knows nothing 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -453,11 +455,16 @@ class Corpus:
             report=meta.get("report", {}),
         )
 
-    def save(self, path: str) -> None:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Write a pickle-free ppltopics bundle folder (see :mod:`ppltopics.persistence`).
+
+        An existing bundle at ``path`` is replaced atomically; any other existing path raises
+        ``FileExistsError`` unless ``overwrite=True`` (a folder holding other files is never
+        replaced)."""
         from ppltopics.persistence import save_bundle
 
         arrays, meta = self.to_arrays()
-        save_bundle(path, "corpus", arrays, meta)
+        return save_bundle(path, "corpus", arrays, meta, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str) -> Corpus:
