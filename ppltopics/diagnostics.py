@@ -321,7 +321,9 @@ def mode_report(post: Posterior, threshold: float = MODE_THRESHOLD) -> ModeRepor
         topics = list(np.asarray(draws, dtype=np.float64).mean(axis=1) - centre)
         return compare_chain_topics(topics, threshold, "cosine of centred topic means",
                                     post.model)
-    if post.num_chains < 2:
+    ss = post.groups["sample_stats"]
+    chains = next(iter(ss.values())).shape[0] if ss else post.num_chains
+    if chains < 2:
         return compare_chain_topics([np.eye(1)], threshold, model=post.model)
     return _not_available(post, "it keeps no per-chain topics (LDA posteriors fitted before "
                           "per-chain topics were kept: refit)" if post.model == "lda" else
