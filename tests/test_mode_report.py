@@ -87,7 +87,10 @@ def test_lda_chains_keep_their_topics(data):
     mixed.estimates["chain_phi"] = np.concatenate([good.estimates["chain_phi"],
                                                    bad.estimates["chain_phi"]])
     r = mode_report(mixed)
-    assert r.pairs[0].num_disagree == 2 and "disagree on 2 of 3 topics" in r.verdict
+    # the split cluster always leaves a topic without counterpart; the merged topic's cosine
+    # with its larger cluster's topic is sqrt-share-weighted and may pass the threshold
+    assert r.pairs[0].num_disagree in (1, 2) and not r.agree
+    assert f"disagree on {r.pairs[0].num_disagree} of 3 topics" in r.verdict
     del mixed.estimates["chain_phi"]  # a posterior saved before per-chain topics were kept
     old = mode_report(mixed)
     assert not old.available and "not available" in old.verdict
