@@ -132,10 +132,10 @@ class CGTMKernel(GLDAKernel):
         self, corpus: Corpus, table: np.ndarray, num_topics: int, mu0: np.ndarray,
         kappa0: float, nu0: float, psi0: np.ndarray, eta_mu0: np.ndarray,
         eta_kappa0: float, eta_nu0: float, eta_psi0: np.ndarray,
-        pg_exact_max: int | None = 64,
+        pg_exact_max: int | None = 64, init: Any = "random",
     ) -> None:
         super().__init__(corpus, table, num_topics, 1.0, mu0, kappa0, nu0, psi0,
-                         method="exact")
+                         method="exact", init=init)
         from ppltopics.inference._linalg import make_prior
 
         self.eta_prior = make_prior(eta_mu0, eta_kappa0, eta_nu0, eta_psi0)
@@ -151,6 +151,11 @@ class CGTMKernel(GLDAKernel):
         for key in ("alpha", "method", "mh_steps", "refresh_every"):
             cfg.pop(key)
         return cfg
+
+    def _init_alpha(self) -> np.ndarray:
+        """α = 1/K for the LDA that ``init="lda"`` runs (CGTM's θ has a logistic-normal prior,
+        no Dirichlet α)."""
+        return np.full(self.num_topics, 1.0 / self.num_topics)
 
     def init_state(self, rng: np.random.Generator) -> State:
         state = super().init_state(rng)
@@ -233,18 +238,24 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     **hyper: Any,
 ) -> Any:
-    """``pt.fit("cgtm", corpus, vectors=...)``: run the chains, build a CGTMPosterior."""
+    """``pt.fit("cgtm", corpus, vectors=...)``: run the chains, build a CGTMPosterior.
+
+    ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
+    (:mod:`ppltopics.inference._init`); ``pg_exact_max`` as :class:`CGTMKernel`; the rest are
+    :class:`ppltopics.models.cgtm.CGTMHyper`'s.
+    """
     from ppltopics.models.cgtm import CGTMHyper
     from ppltopics.posteriors import CGTMPosterior
 
     if vectors is None or not hasattr(vectors, "matrix"):
         raise TypeError("CGTM needs word vectors as a ppltopics.WordVectors")
     pg_exact_max = hyper.pop("pg_exact_max", 64)
+    init = hyper.pop("init", "random")
     table = vectors.matrix(corpus.vocab)
     r = CGTMHyper(num_topics=num_topics, **hyper).resolve(table, counts=corpus.word_counts())
     kernel = CGTMKernel(corpus, table, num_topics, r.mu0, r.kappa0, r.nu0, r.psi0,
                         r.eta_mu0, r.eta_kappa0, r.eta_nu0, r.eta_psi0,
-                        pg_exact_max=pg_exact_max)
+                        pg_exact_max=pg_exact_max, init=init)
     post = CGTMPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

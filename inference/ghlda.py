@@ -561,7 +561,7 @@ def fit_model(
     gem_scale: float = 100.0, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, psi_ratio: Any = None, initial_tree: list[int] | None = None,
     warmup_fixed_sweeps: int | None = None, init_levels: str | None = None,
-    preset: str | None = None,
+    preset: str | None = None, init: str = "random",
 ) -> Any:
     """``pt.fit("ghlda", corpus, vectors=...)``: run the chains and build a
     :class:`ppltopics.posteriors.tree.GaussianTreePosterior`.
@@ -574,9 +574,12 @@ def fit_model(
     (:data:`PAPER_PRESET`, :meth:`GhLDAHyper.reference`); arguments given explicitly
     (not None) override either.
     """
+    from ppltopics.inference._init import check_tree_init
     from ppltopics.inference.runner import RunSpec
     from ppltopics.models.ghlda import GhLDAHyper
     from ppltopics.posteriors.tree import GaussianTreePosterior
+
+    check_tree_init(init, "GhLDA")
 
     if vectors is None or not hasattr(vectors, "matrix"):
         raise TypeError("GhLDA needs word vectors as a ppltopics.WordVectors: "

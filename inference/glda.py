@@ -42,6 +42,7 @@ import numba
 import numpy as np
 
 from ppltopics.corpus import Corpus
+from ppltopics.inference._init import check_init, init_config, initial_assignments
 from ppltopics.inference._linalg import (
     NIWPrior,
     NIWStats,
@@ -382,6 +383,10 @@ class GLDAKernel(GibbsKernel):
         ``"exact"`` (O(K·M²) per token) or ``"fast"`` (alias tables + MH, amortised O(M²)).
     mh_steps, refresh_every
         Fast path: MH steps per token; sweeps between refreshes of the stale tables.
+    init
+        The chain's start: ``"random"``, ``"kmeans"`` (weighted k-means++ over the word
+        vectors), ``"lda"`` (a short LDA fit) or an integer array of assignments
+        (:mod:`ppltopics.inference._init`).
     """
 
     model_name = "glda"
@@ -395,7 +400,7 @@ class GLDAKernel(GibbsKernel):
     def __init__(
         self, corpus: Corpus, table: np.ndarray, num_topics: int, alpha: Any,
         mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray, method: str = "exact",
-        mh_steps: int = 2, refresh_every: int = 1,
+        mh_steps: int = 2, refresh_every: int = 1, init: Any = "random",
     ) -> None:
         table = np.ascontiguousarray(table, dtype=np.float64)
         if table.ndim != 2 or table.shape[0] != corpus.vocab_size:
@@ -429,6 +434,9 @@ class GLDAKernel(GibbsKernel):
         self.mh_steps = int(mh_steps)
         self.refresh_every = int(refresh_every)
         self._words = np.unique(corpus.word_ids).astype(np.int64)
+        self.init = check_init(init, model=self.model_name.upper(),
+                               num_tokens=corpus.num_tokens, num_topics=self.num_topics,
+                               has_vectors=True)
 
     @property
     def num_tokens(self) -> int:
@@ -448,11 +456,20 @@ class GLDAKernel(GibbsKernel):
                 "alpha": self.alpha.tolist(), "kappa0": p.kappa0, "nu0": p.nu0,
                 "mu0": p.mu0.tolist(), "psi0": p.psi0.tolist(), "method": self.method,
                 "mh_steps": self.mh_steps, "refresh_every": self.refresh_every,
-                "dim": int(self.table.shape[1])}
+                "dim": int(self.table.shape[1]), **init_config(self.init)}
+
+    def _init_alpha(self) -> np.ndarray:
+        """α of the LDA that ``init="lda"`` runs."""
+        return self.alpha
 
     # -------------------------------------------------------------- state
     def init_state(self, rng: np.random.Generator) -> State:
-        z = rng.integers(0, self.num_topics, size=self.num_tokens).astype(np.int64)
+        """A start drawn with ``rng`` as ``init`` says (:mod:`ppltopics.inference._init`)."""
+        if isinstance(self.init, str) and self.init == "random":
+            z = rng.integers(0, self.num_topics, size=self.num_tokens).astype(np.int64)
+        else:
+            z = initial_assignments(self.init, self.corpus, self.num_topics, rng,
+                                    self._init_alpha(), table=self.table)
         state: State = {"z": z, "sweeps": np.zeros(1, dtype=np.int64),
                         "accepted": np.zeros(1, dtype=np.int64),
                         "proposed": np.zeros(1, dtype=np.int64),
@@ -597,12 +614,14 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     alpha: Any = None, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, method: str = "fast", mh_steps: int = 2, refresh_every: int = 1,
+    init: Any = "random",
 ) -> Any:
     """``pt.fit("glda", corpus, vectors=...)``: run the chains, build a GaussianPosterior.
 
     Defaults (data-driven; see :class:`ppltopics.models.glda.GLDAHyper`): α = 1/K,
     κ0 = 0.1, ν0 = M + 2, μ0 = mean token vector, Ψ0 = (ν0 − M − 1)·Cov(token vectors), so
-    that E[Σ_k] is the embedding covariance.
+    that E[Σ_k] is the embedding covariance.  ``init``: ``"random"``, ``"kmeans"``,
+    ``"lda"`` or an integer array of assignments (:mod:`ppltopics.inference._init`).
     """
     from ppltopics.models.glda import GLDAHyper
     from ppltopics.posteriors import GaussianPosterior
@@ -615,7 +634,8 @@ def fit_model(
                       psi0=psi0)
     r = hyper.resolve(table, counts=corpus.word_counts())
     kernel = GLDAKernel(corpus, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
-                        method=method, mh_steps=mh_steps, refresh_every=refresh_every)
+                        method=method, mh_steps=mh_steps, refresh_every=refresh_every,
+                        init=init)
     post = GaussianPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

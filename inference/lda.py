@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from ppltopics.corpus import Corpus
+from ppltopics.inference._init import check_init, init_config, initial_assignments
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
 __all__ = ["LDAKernel", "TOPIC_BITS"]
@@ -330,6 +331,9 @@ class LDAKernel(GibbsKernel):
         Update an asymmetric α by Minka's fixed point (``alpha_k ← alpha_k Σ_d [ψ(n_dk+α_k) −
         ψ(α_k)] / Σ_d [ψ(N_d+α₀) − ψ(α₀)]``) every ``optimize_interval`` warm-up sweeps; α is
         frozen after warm-up so the sampling phase targets a fixed posterior.
+    init
+        The chain's start: ``"random"`` (z_n uniform), ``"lda"`` (a short LDA fit) or an
+        integer array of assignments (:mod:`ppltopics.inference._init`).
     """
 
     model_name = "lda"
@@ -343,6 +347,7 @@ class LDAKernel(GibbsKernel):
         hyper: Any,
         optimize_alpha: bool = False,
         optimize_interval: int = 10,
+        init: Any = "random",
     ) -> None:
         hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)
         if hyper.num_topics >= 1 << TOPIC_BITS:
@@ -353,6 +358,8 @@ class LDAKernel(GibbsKernel):
         self.optimize_alpha = bool(optimize_alpha)
         self.optimize_interval = int(optimize_interval)
         self._sweeps = 0
+        self.init = check_init(init, model="LDA", num_tokens=corpus.num_tokens,
+                               num_topics=self.num_topics, has_vectors=False)
 
     @property
     def num_tokens(self) -> int:
@@ -366,11 +373,17 @@ class LDAKernel(GibbsKernel):
             "beta": float(self.hyper.beta),
             "optimize_alpha": self.optimize_alpha,
             "optimize_interval": self.optimize_interval,
+            **init_config(self.init),
         }
 
     # -------------------------------------------------------------- state
     def init_state(self, rng: np.random.Generator) -> State:
-        z = rng.integers(0, self.num_topics, size=self.corpus.num_tokens).astype(np.int32)
+        """A start drawn with ``rng`` as ``init`` says (:mod:`ppltopics.inference._init`)."""
+        if isinstance(self.init, str) and self.init == "random":
+            z = rng.integers(0, self.num_topics, size=self.corpus.num_tokens).astype(np.int32)
+        else:
+            z = initial_assignments(self.init, self.corpus, self.num_topics, rng,
+                                    self.hyper.alpha_vector).astype(np.int32)
         state: State = {
             "z": z,
             "alpha": np.array(self.hyper.alpha_vector, dtype=np.float64),
@@ -491,9 +504,18 @@ def minka_alpha(ndk: np.ndarray, alpha: np.ndarray, iterations: int = 20) -> np.
 def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     alpha: Any = 0.1, beta: float = 0.01, optimize_alpha: bool = False,
-    optimize_interval: int = 10,
+    optimize_interval: int = 10, init: Any = "random",
 ) -> Any:
-    """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`."""
+    """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`.
+
+    ``init``: ``"random"``, ``"lda"`` or an integer array of assignments (``"kmeans"`` needs
+    word vectors, which LDA has none of); :mod:`ppltopics.inference._init`.  Besides the
+    pooled estimates the posterior keeps every chain's posterior-mean φ (relabelled onto
+    chain 0) as ``estimates["chain_phi"]`` (chains, K, V') in float32 over the ``V'`` most
+    frequent words ``estimates["chain_phi_words"]`` (all words unless chains·K·V exceeds
+    :data:`CHAIN_PHI_CELLS`), which :func:`ppltopics.diagnostics.mode_report` compares.
+    """
+    from ppltopics.inference.runner import run_chains
     from ppltopics.models.lda import LDAHyper
     from ppltopics.posteriors import LDAPosterior
 
@@ -504,5 +526,33 @@ def fit_model(
                          "separate topics from its proportions)")
     hyper = LDAHyper(num_topics=num_topics, alpha=alpha, beta=beta)
     kernel = LDAKernel(corpus, hyper, optimize_alpha=optimize_alpha,
-                       optimize_interval=optimize_interval)
-    return LDAPosterior.from_kernel(kernel, spec)
+                       optimize_interval=optimize_interval, init=init)
+    results = run_chains(kernel, spec)
+    settings = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens}
+    post = LDAPosterior.from_chains(corpus, kernel, results, settings)
+    post.estimates.update(chain_topics(kernel, results, post.settings["relabel_permutations"]))
+    return post
+
+
+#: most cells (chains × topics × words) of the per-chain φ a fitted LDA posterior keeps
+CHAIN_PHI_CELLS = 20_000_000
+
+
+def chain_topics(kernel: LDAKernel, results: Any, perms: Any) -> dict[str, np.ndarray]:
+    """Every chain's posterior-mean φ (relabelled by ``perms``), float32, over the most
+    frequent words that keep chains·K·V' ≤ :data:`CHAIN_PHI_CELLS`: ``chain_phi``
+    (chains, K, V') and ``chain_phi_words`` (V',) word ids."""
+    V = kernel.corpus.vocab_size
+    keep = max(1, min(V, CHAIN_PHI_CELLS // max(1, len(results) * kernel.num_topics)))
+    if keep < V:
+        counts = kernel.corpus.word_counts()
+        words = np.sort(np.argsort(-counts, kind="stable")[:keep]).astype(np.int64)
+    else:
+        words = np.arange(V, dtype=np.int64)
+    phis = []
+    for r, perm in zip(results, perms, strict=True):
+        phi = kernel.finalize(r.acc)["phi"]
+        if perm is not None:
+            phi = phi[np.asarray(perm)]
+        phis.append(phi[:, words].astype(np.float32))
+    return {"chain_phi": np.stack(phis), "chain_phi_words": words}

@@ -61,6 +61,15 @@ def fit(
     ``hyper`` holds model-specific hyperparameters and kernel options (e.g. ``alpha``,
     ``beta``, ``optimize_alpha`` for LDA); run options ``checkpoint_every``, ``callback`` and
     ``executor`` are passed to the runner (:class:`ppltopics.inference.runner.RunSpec`).
+
+    ``init`` (lda, glda, cgtm) chooses every chain's starting state, drawn with the chain's
+    own generator and recorded in ``settings["init"]``: ``"random"`` (default; z_n uniform
+    over the K topics), ``"kmeans"`` (models with word vectors: weighted k-means++ over the
+    word vectors, z_n = the cluster of token n's word), ``"lda"`` (the last state of 50
+    collapsed Gibbs sweeps of LDA with the same K) or an integer array of K-topic
+    assignments, one per token (recorded as ``"array"`` with ``settings["init_sha256"]``);
+    see :mod:`ppltopics.inference._init`.  A bad ``init`` is a ``ValueError`` naming the
+    problem.  Tree models (hlda, ghlda) take ``init="random"`` only.
     """
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
