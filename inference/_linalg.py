@@ -1,9 +1,9 @@
 """Shared Gaussian-topic numerics (numba, float64): Cholesky rank-one up/downdates and the
 collapsed Normal-inverse-Wishart (NIW) predictive used by GLDA, CGTM and GhLDA.
 
-One implementation for all Gaussian models (DESIGN §5, "Correct NIW algebra").  A topic with
-``n`` member vectors ``x_1..x_n`` (mean ``x̄``, centred scatter ``S = Σ (x_i − x̄)(x_i − x̄)ᵀ``)
-under the prior ``NIW(μ0, κ0, Ψ0, ν0)`` has the posterior::
+One implementation for all Gaussian models.  A topic with ``n`` member vectors ``x_1..x_n``
+(mean ``x̄``, centred scatter ``S = Σ (x_i − x̄)(x_i − x̄)ᵀ``) under the prior
+``NIW(μ0, κ0, Ψ0, ν0)`` has the posterior::
 
     κ_n = κ0 + n,   ν_n = ν0 + n,   μ_n = (κ0 μ0 + n x̄) / κ_n,
     Ψ_n = Ψ0 + S + κ0 n / (κ0 + n) (x̄ − μ0)(x̄ − μ0)ᵀ
@@ -68,6 +68,8 @@ __all__ = [
     "chol_update",
     "chol_downdate",
     "chol_logdet",
+    "t_const",
+    "t_logpdf",
     "mvt_logpdf_chol",
     "niw_add",
     "niw_remove",
@@ -351,8 +353,8 @@ def _solve_lower_sq(L: np.ndarray, y: np.ndarray) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _t_const(logdet: float, c: float, dof: float, M: int) -> float:
-    """The x-free part of :func:`_t_logpdf`:
+def t_const(logdet: float, c: float, dof: float, M: int) -> float:
+    """The x-free part of :func:`t_logpdf`:
     lgamma((dof+M)/2) − lgamma(dof/2) − (M/2) log(dof·π) − ½ log|c·A|."""
     return (
         math.lgamma(0.5 * (dof + M))
@@ -363,11 +365,11 @@ def _t_const(logdet: float, c: float, dof: float, M: int) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _t_logpdf(q: float, logdet: float, c: float, dof: float, M: int) -> float:
+def t_logpdf(q: float, logdet: float, c: float, dof: float, M: int) -> float:
     """log t_dof(x | μ, c·A) given q = (x−μ)ᵀ A⁻¹ (x−μ) and logdet = log|A|:
     lgamma((dof+M)/2) − lgamma(dof/2) − (M/2) log(dof·π) − ½ log|c·A|
     − ((dof+M)/2) log(1 + q/(c·dof))."""
-    return _t_const(logdet, c, dof, M) - 0.5 * (dof + M) * math.log1p(q / (c * dof))
+    return t_const(logdet, c, dof, M) - 0.5 * (dof + M) * math.log1p(q / (c * dof))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -384,7 +386,7 @@ def _mvt_logpdf_scaled(
     M = x.shape[0]
     for i in range(M):
         y[i] = x[i] - mu[i]
-    return _t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
+    return t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -438,7 +440,7 @@ def niw_refactor(k: int, stats: NIWStats, prior: NIWPrior) -> None:
     """Recompute ``chol[k]``/``logdet[k]`` from the counts, sums and scatter, O(M³).
 
     ``Ψ_n = Ψ0 + Σ (x−μ0)(x−μ0)ᵀ − κ_n d dᵀ``, ``d = μ_n − μ0 = (Σx − n μ0)/κ_n`` (equal to
-    DESIGN §5's ``Ψ0 + S + κ0 n/κ_n (x̄−μ0)(x̄−μ0)ᵀ``).  Raises FloatingPointError if even
+    Murphy's (2007) ``Ψ0 + S + κ0 n/κ_n (x̄−μ0)(x̄−μ0)ᵀ``).  Raises FloatingPointError if even
     that is not positive definite (only possible with non-finite or absurdly scaled data).
     """
     n = stats.count[k]
@@ -565,7 +567,7 @@ def _predictive(
     for i in range(M):
         y[i] = x[i] - (prior.kappa0 * prior.mu0[i] + sums[i]) / kappa_n
     c = (kappa_n + 1.0) / (kappa_n * dof)
-    return _t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
+    return t_logpdf(_solve_lower_sq(L, y), logdet, c, dof, M)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -573,7 +575,7 @@ def predictive_logpdf(
     k: int, x: np.ndarray, stats: NIWStats, prior: NIWPrior, work: np.ndarray
 ) -> float:
     """log p(x | vectors in topic k): multivariate t with ν_n − M + 1 dof, location μ_n and
-    scale Ψ_n (κ_n + 1)/(κ_n (ν_n − M + 1)) (DESIGN §5), O(M²) by one triangular solve.
+    scale Ψ_n (κ_n + 1)/(κ_n (ν_n − M + 1)) (Murphy 2007), O(M²) by one triangular solve.
 
     The caller removes the token's own vector first (Gibbs: "remove, then score").
     """
@@ -612,7 +614,7 @@ def predictive_logpdf_loo(
         return np.nan
     dof = prior.nu0 + (n - 1) - M + 1.0
     c_scale = (kappa_p + 1.0) / (kappa_p * dof)
-    return _t_logpdf(q / one_minus, stats.logdet[k] + math.log(one_minus), c_scale, dof, M)
+    return t_logpdf(q / one_minus, stats.logdet[k] + math.log(one_minus), c_scale, dof, M)
 
 
 @numba.njit(cache=True, nogil=True)

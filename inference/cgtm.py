@@ -11,12 +11,12 @@ One sweep updates, in turn (Chen, Zhu, Wang, Zheng & Zhang, NIPS 2013, for the �
    η_dk | rest ~ N(τ² (κ_dk + λ_dk ζ_dk + m_dk/σ²_k), τ²),   τ² = 1/(λ_dk + 1/σ²_k),
    with κ_dk = n_dk − N_d/2 and (m_dk, σ²_k) the conditional of N(μ, Σ) for η_dk given
    η_d,−k: σ²_k = 1/Λ_kk, m_dk = μ_k − Σ_{j≠k} Λ_kj (η_dj − μ_j)/Λ_kk, Λ = Σ⁻¹.  The draw
-   uses the standard deviation τ, not τ² (a defect DESIGN §5 names).
+   uses the standard deviation τ, not τ² (a defect of the public CGTM code).
 3. (μ, Σ) ~ NIW posterior given η_1..η_D.
 
 Pólya-Gamma draws come from the ``polyagamma`` package: Devroye's exact sampler for
 b = N_d ≤ ``pg_exact_max`` (its cost grows with b) and the package's default (hybrid,
-~0.1-0.4 % biased for small b > 1, DESIGN §6) above; ``pg_exact_max=None`` forces exact.
+~0.1-0.4 % biased for small b > 1) above; ``pg_exact_max=None`` forces exact.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def sample_niw_posterior(
     x: np.ndarray, mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(μ, Σ) ~ NIW posterior given the rows of x (DESIGN §5 algebra):
+    """(μ, Σ) ~ NIW posterior given the rows of x (Murphy 2007):
     κ_n = κ0+n, ν_n = ν0+n, μ_n = (κ0μ0 + n x̄)/κ_n,
     Ψ_n = Ψ0 + S + κ0 n/κ_n (x̄−μ0)(x̄−μ0)ᵀ;  Σ ~ IW(Ψ_n, ν_n),  μ ~ N(μ_n, Σ/κ_n)."""
     from scipy.stats import invwishart
@@ -132,10 +132,10 @@ class CGTMKernel(GLDAKernel):
         self, corpus: Corpus, table: np.ndarray, num_topics: int, mu0: np.ndarray,
         kappa0: float, nu0: float, psi0: np.ndarray, eta_mu0: np.ndarray,
         eta_kappa0: float, eta_nu0: float, eta_psi0: np.ndarray,
-        pg_exact_max: int | None = 64, split_merge: Any = False,
+        pg_exact_max: int | None = 64, split_merge: Any = False, init: Any = "random",
     ) -> None:
         super().__init__(corpus, table, num_topics, 1.0, mu0, kappa0, nu0, psi0,
-                         method="exact", split_merge=split_merge)
+                         method="exact", split_merge=split_merge, init=init)
         from ppltopics.inference._linalg import make_prior
 
         self.eta_prior = make_prior(eta_mu0, eta_kappa0, eta_nu0, eta_psi0)
@@ -151,6 +151,11 @@ class CGTMKernel(GLDAKernel):
         for key in ("alpha", "method", "mh_steps", "refresh_every"):
             cfg.pop(key)
         return cfg
+
+    def _init_alpha(self) -> np.ndarray:
+        """α = 1/K for the LDA that ``init="lda"`` runs (CGTM's θ has a logistic-normal prior,
+        no Dirichlet α)."""
+        return np.full(self.num_topics, 1.0 / self.num_topics)
 
     def init_state(self, rng: np.random.Generator) -> State:
         state = super().init_state(rng)
@@ -234,7 +239,12 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     **hyper: Any,
 ) -> Any:
-    """``pt.fit("cgtm", corpus, vectors=...)``: run the chains, build a CGTMPosterior."""
+    """``pt.fit("cgtm", corpus, vectors=...)``: run the chains, build a CGTMPosterior.
+
+    ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
+    (:mod:`ppltopics.inference._init`); ``pg_exact_max`` as :class:`CGTMKernel`; the rest are
+    :class:`ppltopics.models.cgtm.CGTMHyper`'s.
+    """
     from ppltopics.models.cgtm import CGTMHyper
     from ppltopics.posteriors import CGTMPosterior
 
@@ -242,11 +252,12 @@ def fit_model(
         raise TypeError("CGTM needs word vectors as a ppltopics.WordVectors")
     pg_exact_max = hyper.pop("pg_exact_max", 64)
     split_merge = hyper.pop("split_merge", False)
+    init = hyper.pop("init", "random")
     table = vectors.matrix(corpus.vocab)
     r = CGTMHyper(num_topics=num_topics, **hyper).resolve(table, counts=corpus.word_counts())
     kernel = CGTMKernel(corpus, table, num_topics, r.mu0, r.kappa0, r.nu0, r.psi0,
                         r.eta_mu0, r.eta_kappa0, r.eta_nu0, r.eta_psi0,
-                        pg_exact_max=pg_exact_max, split_merge=split_merge)
+                        pg_exact_max=pg_exact_max, split_merge=split_merge, init=init)
     post = CGTMPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

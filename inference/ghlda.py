@@ -3,8 +3,8 @@
 GhLDA is hLDA (Blei, Griffiths & Jordan 2010; :mod:`ppltopics.inference.hlda`) whose node
 topics are Gaussians over word vectors with a Normal-inverse-Wishart prior, Ψ0 scaled per
 level (``psi_ratio``, paper (1, 0.8, 0.6, 0.4)): node v at level ℓ has
-(μ_v, Σ_v) ~ NIW(μ0, κ0, psi_ratio[ℓ]·Ψ0, ν0), integrated out (DESIGN §5 NIW algebra,
-:mod:`ppltopics.inference._linalg`).  One sweep visits every document and draws
+(μ_v, Σ_v) ~ NIW(μ0, κ0, psi_ratio[ℓ]·Ψ0, ν0), integrated out (the NIW algebra of Murphy
+2007, :mod:`ppltopics.inference._linalg`).  One sweep visits every document and draws
 
 * its path, with the document's vectors removed from its nodes::
 
@@ -41,7 +41,6 @@ from ppltopics.corpus import Corpus
 from ppltopics.inference._linalg import (
     NIWPrior,
     NIWStats,
-    _t_logpdf,  # the shared t density (private helper)
     block_logpdf_rows,
     chol_logdet,
     cholesky_lower,
@@ -53,6 +52,7 @@ from ppltopics.inference._linalg import (
     niw_remove,
     predictive_logpdf,
     reset_topic,
+    t_logpdf,
     tri_inv,
 )
 from ppltopics.inference._sampling import log_categorical
@@ -148,7 +148,7 @@ def _predictive_fast(x: np.ndarray, n: int, sums: np.ndarray, Linv: np.ndarray,
             q = _solve_sq(prior.psi0_chol, y, w)
             kappa = prior.kappa0
             dof = prior.nu0 - M + 1.0
-            return _t_logpdf(q, prior.psi0_logdet, (kappa + 1.0) / (kappa * dof), dof, M)
+            return t_logpdf(q, prior.psi0_logdet, (kappa + 1.0) / (kappa * dof), dof, M)
         kappa_p = prior.kappa0 + (n - 1)
         for i in range(M):
             y[i] = x[i] - (prior.kappa0 * prior.mu0[i] + sums[i] - x[i]) / kappa_p
@@ -157,14 +157,14 @@ def _predictive_fast(x: np.ndarray, n: int, sums: np.ndarray, Linv: np.ndarray,
         if not one_minus > 1e-10:
             return np.nan
         dof = prior.nu0 + (n - 1) - M + 1.0
-        return _t_logpdf(q / one_minus, logdet + math.log(one_minus),
-                         (kappa_p + 1.0) / (kappa_p * dof), dof, M)
+        return t_logpdf(q / one_minus, logdet + math.log(one_minus),
+                        (kappa_p + 1.0) / (kappa_p * dof), dof, M)
     kappa_n = prior.kappa0 + n
     for i in range(M):
         y[i] = x[i] - (prior.kappa0 * prior.mu0[i] + sums[i]) / kappa_n
     q = matvec_sq(Linv, y)
     dof = prior.nu0 + n - M + 1.0
-    return _t_logpdf(q, logdet, (kappa_n + 1.0) / (kappa_n * dof), dof, M)
+    return t_logpdf(q, logdet, (kappa_n + 1.0) / (kappa_n * dof), dof, M)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -561,7 +561,7 @@ def fit_model(
     gem_scale: float = 100.0, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, psi_ratio: Any = None, initial_tree: list[int] | None = None,
     warmup_fixed_sweeps: int | None = None, init_levels: str | None = None,
-    preset: str | None = None,
+    preset: str | None = None, init: str = "random",
 ) -> Any:
     """``pt.fit("ghlda", corpus, vectors=...)``: run the chains and build a
     :class:`ppltopics.posteriors.tree.GaussianTreePosterior`.
@@ -574,9 +574,12 @@ def fit_model(
     (:data:`PAPER_PRESET`, :meth:`GhLDAHyper.reference`); arguments given explicitly
     (not None) override either.
     """
+    from ppltopics.inference._init import check_tree_init
     from ppltopics.inference.runner import RunSpec
     from ppltopics.models.ghlda import GhLDAHyper
     from ppltopics.posteriors.tree import GaussianTreePosterior
+
+    check_tree_init(init, "GhLDA")
 
     if vectors is None or not hasattr(vectors, "matrix"):
         raise TypeError("GhLDA needs word vectors as a ppltopics.WordVectors: "

@@ -5,7 +5,7 @@ vector x_n is resampled from
 
     p(z_n = k | z_-n, x) ∝ (n_dk + α_k) · t_{ν_k−M+1}(x_n | μ_k, Ψ_k(κ_k+1)/(κ_k(ν_k−M+1)))
 
-with the NIW posterior of the vectors in topic k *without token n* (DESIGN §5).  The token's
+with the NIW posterior of the vectors in topic k *without token n* (Murphy 2007).  The token's
 own topic is scored by the leave-one-out predictive (determinant lemma + Sherman-Morrison on
 the maintained factor, :func:`~ppltopics.inference._linalg.predictive_logpdf_loo`), which
 equals remove-then-score; the rank-one downdate/update is paid only when the token moves.
@@ -42,10 +42,10 @@ import numba
 import numpy as np
 
 from ppltopics.corpus import Corpus
+from ppltopics.inference._init import check_init, init_config, initial_assignments
 from ppltopics.inference._linalg import (
     NIWPrior,
     NIWStats,
-    _t_const,  # the shared t density's constant part (private helper)
     inv_quad,
     make_prior,
     niw_add,
@@ -58,6 +58,7 @@ from ppltopics.inference._linalg import (
     predictive_logpdf_prior,
     predictive_logpdf_topics,
     stats_from_assignments,
+    t_const,
     topic_log_marginal,
     tri_inv,
 )
@@ -97,7 +98,7 @@ def _topic_cache(
         kappa = prior.kappa0 + m
         dof = prior.nu0 + m - M + 1.0
         c = (kappa + 1.0) / (kappa * dof)
-        tc[k, 3 * j] = _t_const(stats.logdet[k], c, dof, M)
+        tc[k, 3 * j] = t_const(stats.logdet[k], c, dof, M)
         tc[k, 3 * j + 1] = 0.5 * (dof + M)
         tc[k, 3 * j + 2] = c * dof
 
@@ -388,6 +389,10 @@ class GLDAKernel(GibbsKernel):
         False (default) or True / dict / :class:`~ppltopics.inference._split_merge.SplitMerge`:
         exact split–merge Metropolis–Hastings moves after every sweep (Jain & Neal 2004),
         which let a chain leave modes where two clusters share a topic.
+    init
+        The chain's start: ``"random"``, ``"kmeans"`` (weighted k-means++ over the word
+        vectors), ``"lda"`` (a short LDA fit) or an integer array of assignments
+        (:mod:`ppltopics.inference._init`).
     """
 
     model_name = "glda"
@@ -401,7 +406,7 @@ class GLDAKernel(GibbsKernel):
     def __init__(
         self, corpus: Corpus, table: np.ndarray, num_topics: int, alpha: Any,
         mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray, method: str = "exact",
-        mh_steps: int = 2, refresh_every: int = 1, split_merge: Any = False,
+        mh_steps: int = 2, refresh_every: int = 1, split_merge: Any = False, init: Any = "random",
     ) -> None:
         self.split_merge = parse_split_merge(split_merge)
         self._sm_defect = EXACT  # tests inject defects here
@@ -437,6 +442,9 @@ class GLDAKernel(GibbsKernel):
         self.mh_steps = int(mh_steps)
         self.refresh_every = int(refresh_every)
         self._words = np.unique(corpus.word_ids).astype(np.int64)
+        self.init = check_init(init, model=self.model_name.upper(),
+                               num_tokens=corpus.num_tokens, num_topics=self.num_topics,
+                               has_vectors=True)
 
     @property
     def num_tokens(self) -> int:
@@ -456,7 +464,12 @@ class GLDAKernel(GibbsKernel):
                 "alpha": self.alpha.tolist(), "kappa0": p.kappa0, "nu0": p.nu0,
                 "mu0": p.mu0.tolist(), "psi0": p.psi0.tolist(), "method": self.method,
                 "mh_steps": self.mh_steps, "refresh_every": self.refresh_every,
-                "dim": int(self.table.shape[1]), **self._split_merge_config()}
+                "dim": int(self.table.shape[1]), **self._split_merge_config(),
+                **init_config(self.init)}
+
+    def _init_alpha(self) -> np.ndarray:
+        """α of the LDA that ``init="lda"`` runs."""
+        return self.alpha
 
     def _split_merge_config(self) -> dict[str, Any]:
         sm = self.split_merge
@@ -464,7 +477,12 @@ class GLDAKernel(GibbsKernel):
 
     # -------------------------------------------------------------- state
     def init_state(self, rng: np.random.Generator) -> State:
-        z = rng.integers(0, self.num_topics, size=self.num_tokens).astype(np.int64)
+        """A start drawn with ``rng`` as ``init`` says (:mod:`ppltopics.inference._init`)."""
+        if isinstance(self.init, str) and self.init == "random":
+            z = rng.integers(0, self.num_topics, size=self.num_tokens).astype(np.int64)
+        else:
+            z = initial_assignments(self.init, self.corpus, self.num_topics, rng,
+                                    self._init_alpha(), table=self.table)
         state: State = {"z": z, "sweeps": np.zeros(1, dtype=np.int64),
                         "accepted": np.zeros(1, dtype=np.int64),
                         "proposed": np.zeros(1, dtype=np.int64),
@@ -638,13 +656,15 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     alpha: Any = None, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, method: str = "fast", mh_steps: int = 2, refresh_every: int = 1,
-    split_merge: Any = False,
+    split_merge: Any = False, init: Any = "random",
 ) -> Any:
     """``pt.fit("glda", corpus, vectors=...)``: run the chains, build a GaussianPosterior.
 
     Defaults (data-driven; see :class:`ppltopics.models.glda.GLDAHyper`): α = 1/K,
     κ0 = 0.1, ν0 = M + 2, μ0 = mean token vector, Ψ0 = (ν0 − M − 1)·Cov(token vectors), so
     that E[Σ_k] is the embedding covariance.  ``split_merge``: see :class:`GLDAKernel`.
+    ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
+    (:mod:`ppltopics.inference._init`).
     """
     from ppltopics.models.glda import GLDAHyper
     from ppltopics.posteriors import GaussianPosterior
@@ -658,7 +678,7 @@ def fit_model(
     r = hyper.resolve(table, counts=corpus.word_counts())
     kernel = GLDAKernel(corpus, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
                         method=method, mh_steps=mh_steps, refresh_every=refresh_every,
-                        split_merge=split_merge)
+                        split_merge=split_merge, init=init)
     post = GaussianPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

@@ -373,7 +373,7 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int | None = None, spec: Any = None,
     depth: int = 3, gamma: float = 1.0, eta: Any = None, gem_mean: float = 0.5,
     gem_scale: float = 100.0, initial_tree: list[int] | None = None,
-    warmup_fixed_sweeps: int = 0, init_levels: str = "random",
+    warmup_fixed_sweeps: int = 0, init_levels: str = "random", init: str = "random",
 ) -> Any:
     """``pt.fit("hlda", corpus, depth=3, gamma=1.0, eta=0.1, ...)``: run the chains and build a
     :class:`ppltopics.posteriors.tree.TreePosterior`.
@@ -384,9 +384,12 @@ def fit_model(
     :func:`ppltopics.models.hlda.default_eta`), γ = 1, depth 3; validation by
     :class:`ppltopics.models.hlda.HLDAHyper`.
     """
+    from ppltopics.inference._init import check_tree_init
     from ppltopics.inference.runner import RunSpec
     from ppltopics.models.hlda import HLDAHyper
     from ppltopics.posteriors.tree import TreePosterior
+
+    check_tree_init(init, "hLDA")
 
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")

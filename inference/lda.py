@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from ppltopics.corpus import Corpus
+from ppltopics.inference._init import check_init, init_config, initial_assignments
 from ppltopics.inference._split_merge import EXACT, lda_split_merge, parse_split_merge
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
@@ -334,6 +335,9 @@ class LDAKernel(GibbsKernel):
     split_merge
         False (default) or True / dict / :class:`~ppltopics.inference._split_merge.SplitMerge`:
         exact split–merge Metropolis–Hastings moves after every sweep (Jain & Neal 2004).
+    init
+        The chain's start: ``"random"`` (z_n uniform), ``"lda"`` (a short LDA fit) or an
+        integer array of assignments (:mod:`ppltopics.inference._init`).
     """
 
     model_name = "lda"
@@ -347,7 +351,7 @@ class LDAKernel(GibbsKernel):
         hyper: Any,
         optimize_alpha: bool = False,
         optimize_interval: int = 10,
-        split_merge: Any = False,
+        split_merge: Any = False, init: Any = "random",
     ) -> None:
         self.split_merge = parse_split_merge(split_merge)
         self._sm_defect = EXACT  # tests inject defects here
@@ -360,6 +364,8 @@ class LDAKernel(GibbsKernel):
         self.optimize_alpha = bool(optimize_alpha)
         self.optimize_interval = int(optimize_interval)
         self._sweeps = 0
+        self.init = check_init(init, model="LDA", num_tokens=corpus.num_tokens,
+                               num_topics=self.num_topics, has_vectors=False)
 
     @property
     def num_tokens(self) -> int:
@@ -374,11 +380,17 @@ class LDAKernel(GibbsKernel):
             "optimize_alpha": self.optimize_alpha,
             "optimize_interval": self.optimize_interval,
             **({} if self.split_merge is None else {"split_merge": self.split_merge.config()}),
+            **init_config(self.init),
         }
 
     # -------------------------------------------------------------- state
     def init_state(self, rng: np.random.Generator) -> State:
-        z = rng.integers(0, self.num_topics, size=self.corpus.num_tokens).astype(np.int32)
+        """A start drawn with ``rng`` as ``init`` says (:mod:`ppltopics.inference._init`)."""
+        if isinstance(self.init, str) and self.init == "random":
+            z = rng.integers(0, self.num_topics, size=self.corpus.num_tokens).astype(np.int32)
+        else:
+            z = initial_assignments(self.init, self.corpus, self.num_topics, rng,
+                                    self.hyper.alpha_vector).astype(np.int32)
         state: State = {
             "z": z,
             "alpha": np.array(self.hyper.alpha_vector, dtype=np.float64),
@@ -526,10 +538,18 @@ def minka_alpha(ndk: np.ndarray, alpha: np.ndarray, iterations: int = 20) -> np.
 def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     alpha: Any = 0.1, beta: float = 0.01, optimize_alpha: bool = False,
-    optimize_interval: int = 10, split_merge: Any = False,
+    optimize_interval: int = 10, split_merge: Any = False, init: Any = "random",
 ) -> Any:
-    """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`
-    (``split_merge``: see :class:`LDAKernel`)."""
+    """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`.
+
+    ``init``: ``"random"``, ``"lda"`` or an integer array of assignments (``"kmeans"`` needs
+    word vectors, which LDA has none of); :mod:`ppltopics.inference._init`.  Besides the
+    pooled estimates the posterior keeps every chain's posterior-mean φ (relabelled onto
+    chain 0) as ``estimates["chain_phi"]`` (chains, K, V') in float32 over the ``V'`` most
+    frequent words ``estimates["chain_phi_words"]`` (all words unless chains·K·V exceeds
+    :data:`CHAIN_PHI_CELLS`), which :func:`ppltopics.diagnostics.mode_report` compares.
+    """
+    from ppltopics.inference.runner import run_chains
     from ppltopics.models.lda import LDAHyper
     from ppltopics.posteriors import LDAPosterior
 
@@ -540,5 +560,33 @@ def fit_model(
                          "separate topics from its proportions)")
     hyper = LDAHyper(num_topics=num_topics, alpha=alpha, beta=beta)
     kernel = LDAKernel(corpus, hyper, optimize_alpha=optimize_alpha,
-                       optimize_interval=optimize_interval, split_merge=split_merge)
-    return LDAPosterior.from_kernel(kernel, spec)
+                       optimize_interval=optimize_interval, split_merge=split_merge, init=init)
+    results = run_chains(kernel, spec)
+    settings = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens}
+    post = LDAPosterior.from_chains(corpus, kernel, results, settings)
+    post.estimates.update(chain_topics(kernel, results, post.settings["relabel_permutations"]))
+    return post
+
+
+#: most cells (chains × topics × words) of the per-chain φ a fitted LDA posterior keeps
+CHAIN_PHI_CELLS = 20_000_000
+
+
+def chain_topics(kernel: LDAKernel, results: Any, perms: Any) -> dict[str, np.ndarray]:
+    """Every chain's posterior-mean φ (relabelled by ``perms``), float32, over the most
+    frequent words that keep chains·K·V' ≤ :data:`CHAIN_PHI_CELLS`: ``chain_phi``
+    (chains, K, V') and ``chain_phi_words`` (V',) word ids."""
+    V = kernel.corpus.vocab_size
+    keep = max(1, min(V, CHAIN_PHI_CELLS // max(1, len(results) * kernel.num_topics)))
+    if keep < V:
+        counts = kernel.corpus.word_counts()
+        words = np.sort(np.argsort(-counts, kind="stable")[:keep]).astype(np.int64)
+    else:
+        words = np.arange(V, dtype=np.int64)
+    phis = []
+    for r, perm in zip(results, perms, strict=True):
+        phi = kernel.finalize(r.acc)["phi"]
+        if perm is not None:
+            phi = phi[np.asarray(perm)]
+        phis.append(phi[:, words].astype(np.float32))
+    return {"chain_phi": np.stack(phis), "chain_phi_words": words}

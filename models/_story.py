@@ -1,9 +1,11 @@
-"""Document lengths, the input every generative story shares.
+"""Document lengths, the input every generative story shares, and the layout helpers of the
+simulated corpora.
 
 A story (``ppltopics.models.<m>.model``) takes the documents' lengths ``N_d`` and lays the
 ``N = Σ_d N_d`` tokens out flat, documents concatenated; ``simulate`` draws the lengths or
-takes them as given.  Re-exported as ``ppltopics.models.doc_lengths_tensor`` and
-``ppltopics.models.simulate_doc_lengths``.
+takes them as given.  Re-exported as ``ppltopics.models.doc_lengths_tensor``,
+``ppltopics.models.simulate_doc_lengths``, ``ppltopics.models.offsets_from_lengths`` and
+``ppltopics.models.synthetic_vocab``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["doc_lengths_tensor", "simulate_doc_lengths"]
+__all__ = ["doc_lengths_tensor", "simulate_doc_lengths", "offsets_from_lengths", "synthetic_vocab"]
 
 
 def doc_lengths_tensor(doc_lengths: Any) -> torch.Tensor:
@@ -56,3 +58,18 @@ def simulate_doc_lengths(num_docs: int, doc_length: Any, poisson: bool, seed: in
     if (lengths < 1).any():
         raise ValueError("doc_length must be >= 1 (a corpus has no empty documents)")
     return lengths.astype(np.int64)
+
+
+def offsets_from_lengths(lengths: np.ndarray) -> np.ndarray:
+    """Start of every document in the flat token array, plus the end: ``offsets[0] = 0``,
+    ``offsets[d + 1] = N_0 + … + N_d`` (int64, length D + 1)."""
+    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def synthetic_vocab(n: int, prefix: str = "v", min_width: int = 6) -> list[str]:
+    """``n`` placeholder word types of a simulated corpus: ``prefix`` and the zero-padded index
+    (at least ``min_width`` digits), e.g. ``v000000, v000001, …``."""
+    width = max(min_width, len(str(n - 1)))
+    return [f"{prefix}{i:0{width}d}" for i in range(n)]

@@ -15,8 +15,8 @@ documents of lengths ``N_d`` and ``M``-dimensional vectors::
 (m0, λ0, Φ0, ρ0) are ``eta_mu0, eta_kappa0, eta_psi0, eta_nu0``.  Tokens are flattened into
 one plate of ``N = Σ_d N_d`` tokens as in :mod:`ppltopics.models.lda`.  Chen, Zhu, Wang,
 Zheng & Zhang (NIPS 2013) give the Gibbs step for η: with ζ_dk = log Σ_{j≠k} e^{η_dj},
-λ_dk ~ PG(N_d, η_dk − ζ_dk) makes η_dk | rest Gaussian (DESIGN §5; the sampler is
-:class:`ppltopics.distributions.PolyaGamma`).
+λ_dk ~ PG(N_d, η_dk − ζ_dk) makes η_dk | rest Gaussian (Polson, Scott & Windle 2013; the
+sampler is :class:`ppltopics.distributions.PolyaGamma`).
 
 Integrating out every (μ_k, Σ_k) and (μ_η, Σ_η) by NIW conjugacy — θ is a function of η,
 so η stays — gives the joint the kernel's log-joint trace is checked against
@@ -27,7 +27,7 @@ so η stays — gives the joint the kernel's log-joint trace is checked against
                    + log p(η_1..η_D)                          NIW marginal in K dimensions
 
 with the NIW marginal of :func:`ppltopics.models.glda.log_marginal_niw` (one float64
-implementation, DESIGN §5).
+implementation of Murphy's 2007 algebra).
 
 Hyperparameters (:class:`CGTMHyper`)::
 
@@ -64,12 +64,12 @@ from ppltopics._validation import as_float_array, check_spd, finite_float
 from ppltopics.corpus import Corpus
 from ppltopics.distributions import NormalInverseWishart, RowCategorical
 from ppltopics.models import glda
-from ppltopics.models._story import simulate_doc_lengths
+from ppltopics.models._story import offsets_from_lengths, simulate_doc_lengths, synthetic_vocab
+from ppltopics.models.gaussian_prior import check_token_vectors
 from ppltopics.models.glda import (
     GLDAHyper,
     ResolvedGLDAHyper,
     RowMultivariateNormal,
-    _check_vectors,
 )
 from ppltopics.vectors import WordVectors
 
@@ -573,9 +573,9 @@ def simulate(
         with poutine.block():
             s = story(lengths, r)
     n = int(lengths.sum())
-    vocab = glda._vocab(n)
+    vocab = synthetic_vocab(n)
     corpus = Corpus(
-        np.arange(n, dtype=np.int32), glda._offsets(lengths), vocab,
+        np.arange(n, dtype=np.int32), offsets_from_lengths(lengths), vocab,
         report={"simulated": "cgtm", "seed": int(seed)},
     )
 
@@ -606,9 +606,9 @@ def _check_eta(eta: Any, num_docs: int, num_topics: int) -> np.ndarray:
 
 
 def _check_all(vectors: Any, doc_offsets: Any, z: Any, hyper: CGTMHyper | ResolvedCGTMHyper):
-    x = _check_vectors(vectors)
+    x = check_token_vectors(vectors)
     r = _resolved(hyper, x)
-    x, off, zz, _ = glda._check_tokens(x, doc_offsets, z, r.topic_hyper)
+    x, off, zz, _ = glda.check_token_state(x, doc_offsets, z, r.topic_hyper)
     return x, off, zz, r
 
 

@@ -65,19 +65,18 @@ from ppltopics.distributions import (
     ncrp_log_prob,
     parent_level_from_paths,
 )
-from ppltopics.models._story import simulate_doc_lengths
+from ppltopics.models._story import offsets_from_lengths, simulate_doc_lengths
+from ppltopics.models.gaussian_prior import check_token_vectors
 from ppltopics.models.glda import (
     GLDAHyper,
     ResolvedGLDAHyper,
     RowMultivariateNormal,
-    _check_vectors,
     log_marginal_niw,
 )
 from ppltopics.models.hlda import (
-    _check_tree_params,
-    _doc_level_counts,
-    _offsets,
+    check_tree_params,
     check_tree_state,
+    doc_level_counts,
     node_of_tokens,
     tree_prologue,
 )
@@ -148,7 +147,7 @@ class GhLDAHyper:
     psi_ratio: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        depth = _check_tree_params(self)
+        depth = check_tree_params(self)
         object.__setattr__(self, "psi_ratio", _check_ratio(self.psi_ratio, depth))
         topic = self.topic_hyper  # validates κ0, ν0, μ0, Ψ0 (GLDAHyper's checks)
         object.__setattr__(self, "kappa0", topic.kappa0)
@@ -168,7 +167,7 @@ class GhLDAHyper:
 
     @classmethod
     def reference(cls, dim: int, preset: str = "ghlda", **overrides: Any) -> GhLDAHyper:
-        """The published settings (Yoshida et al. 2023, DESIGN §5): ``"ghlda"`` = depth 4,
+        """The published settings (Yoshida et al. 2023 and their code): ``"ghlda"`` = depth 4,
         γ = 0.1, m = 0.5, π = 100, κ0 = 0.1, ν0 = M + 0.1 (their code), Ψ0 = 50·I (GloVe),
         ratio (1, 0.8, 0.6, 0.4), μ0 = mean token vector; ``"ghlda-word2vec"`` Ψ0 = 40·I,
         ``"ghlda-fasttext"`` Ψ0 = 20·I.  ``overrides`` replace single fields."""
@@ -238,7 +237,7 @@ class ResolvedGhLDAHyper:
     num_tokens: int | None = field(default=None)
 
     def __post_init__(self) -> None:
-        depth = _check_tree_params(self)
+        depth = check_tree_params(self)
         ratio = np.asarray(_check_ratio(self.psi_ratio, depth))
         ratio.flags.writeable = False
         object.__setattr__(self, "psi_ratio", ratio)
@@ -341,7 +340,7 @@ def model(
         r = _resolved(hyper, None)
         x = None
     else:
-        x_np = _check_vectors(data, "data")
+        x_np = check_token_vectors(data, "data")
         r = _resolved(hyper, x_np)
         x = torch.as_tensor(x_np, dtype=_DTYPE)
     t = tree_prologue(doc_lengths, r)
@@ -408,7 +407,7 @@ def simulate(
     n = int(lengths.sum())
     width = max(6, len(str(n - 1)))
     vocab = [f"v{i:0{width}d}" for i in range(n)]
-    corpus = Corpus(np.arange(n, dtype=np.int32), _offsets(lengths), vocab,
+    corpus = Corpus(np.arange(n, dtype=np.int32), offsets_from_lengths(lengths), vocab,
                     report={"simulated": "ghlda", "seed": int(seed)})
     vectors = WordVectors(vocab, s.v.numpy().astype(np.float64),
                           report={"source": "simulated ghlda"})
@@ -427,7 +426,7 @@ def simulate(
 # ---------------------------------------------------------------------- collapsed densities
 def _check(vectors: Any, doc_offsets: Any, paths: Any, levels: Any,
            hyper: GhLDAHyper | ResolvedGhLDAHyper):
-    x = _check_vectors(vectors)
+    x = check_token_vectors(vectors)
     r = _resolved(hyper, x)
     p, z, off = check_tree_state(paths, levels, doc_offsets, r.depth)
     if int(off[-1]) != x.shape[0]:
@@ -457,7 +456,7 @@ def log_prior_collapsed(doc_offsets: Any, paths: Any, levels: Any,
     """log nCRP(c | γ) + Σ_d log p(z_d | GEM(m, π)) (θ integrated out); needs no vectors."""
     off = np.asarray(doc_offsets, dtype=np.int64)
     p, z, off = check_tree_state(paths, levels, off, hyper.depth)
-    counts = _doc_level_counts(z, off, hyper.depth)
+    counts = doc_level_counts(z, off, hyper.depth)
     return (ncrp_log_prob(p, hyper.gamma)
             + float(gem_level_log_prob(counts, hyper.gem_mean, hyper.gem_scale).sum()))
 

@@ -65,7 +65,12 @@ from ppltopics.distributions import (
     ncrp_log_prob,
     parent_level_from_paths,
 )
-from ppltopics.models._story import doc_lengths_tensor, simulate_doc_lengths
+from ppltopics.models._story import (
+    doc_lengths_tensor,
+    offsets_from_lengths,
+    simulate_doc_lengths,
+    synthetic_vocab,
+)
 
 __all__ = [
     "HLDAHyper",
@@ -74,7 +79,9 @@ __all__ = [
     "model",
     "simulate",
     "default_eta",
+    "check_tree_params",
     "check_tree_state",
+    "doc_level_counts",
     "node_of_tokens",
     "log_prior_levels",
     "log_likelihood_collapsed",
@@ -90,7 +97,7 @@ _DTYPE = torch.float64
 
 
 # ---------------------------------------------------------------------- validation helpers
-def _check_tree_params(hyper: Any) -> int:
+def check_tree_params(hyper: Any) -> int:
     """Validate and normalise the tree fields (depth, gamma, gem_mean, gem_scale) of a frozen
     hyperparameter dataclass in place; returns the depth."""
     m = check_positive("gem_mean", hyper.gem_mean)
@@ -136,7 +143,7 @@ class HLDAHyper:
     eta: float | tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        depth = _check_tree_params(self)
+        depth = check_tree_params(self)
         eta = default_eta(depth) if self.eta is None else self.eta
         if isinstance(eta, torch.Tensor):
             eta = eta.detach().cpu().numpy()
@@ -321,17 +328,6 @@ class SimulatedHLDA(NamedTuple):
     truth: dict[str, np.ndarray]
 
 
-def _vocab(vocab_size: int) -> list[str]:
-    width = max(4, len(str(vocab_size - 1)))
-    return [f"w{v:0{width}d}" for v in range(vocab_size)]
-
-
-def _offsets(lengths: np.ndarray) -> np.ndarray:
-    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return offsets
-
-
 def simulate(
     num_docs: int,
     doc_length: int | Sequence[int] | np.ndarray,
@@ -356,7 +352,8 @@ def simulate(
         torch.manual_seed(seed)
         with poutine.block():
             s = model(lengths, vocab_size, hyper)
-    corpus = Corpus(s.w.numpy().astype(np.int32), _offsets(lengths), _vocab(vocab_size),
+    corpus = Corpus(s.w.numpy().astype(np.int32), offsets_from_lengths(lengths),
+                    synthetic_vocab(vocab_size, "w", 4),
                     report={"simulated": "hlda", "seed": int(seed), **hyper.to_dict()})
     truth = {
         "paths": s.paths.numpy().astype(np.int32),
@@ -370,7 +367,8 @@ def simulate(
 
 
 # ---------------------------------------------------------------------- collapsed densities
-def _doc_level_counts(levels: np.ndarray, offsets: np.ndarray, depth: int) -> np.ndarray:
+def doc_level_counts(levels: np.ndarray, offsets: np.ndarray, depth: int) -> np.ndarray:
+    """``counts[d, ℓ]``: the number of tokens of document d at level ℓ (D, depth)."""
     docs = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
     return np.bincount(docs * depth + levels, minlength=(offsets.size - 1) * depth).reshape(
         -1, depth)
@@ -383,7 +381,7 @@ def log_prior_levels(levels: Any, doc_offsets: Any, hyper: Any) -> float:
     z = np.asarray(levels, dtype=np.int64)
     if z.shape != (int(off[-1]),) or (z.size and (z.min() < 0 or z.max() >= hyper.depth)):
         raise ValueError(f"levels must be {int(off[-1])} integers in [0, {hyper.depth})")
-    counts = _doc_level_counts(z, off, hyper.depth)
+    counts = doc_level_counts(z, off, hyper.depth)
     return float(gem_level_log_prob(counts, hyper.gem_mean, hyper.gem_scale).sum())
 
 

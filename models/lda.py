@@ -44,6 +44,7 @@ import torch
 from pyro import poutine
 from scipy.special import gammaln
 
+from ppltopics._validation import normalise_alpha
 from ppltopics.corpus import Corpus
 from ppltopics.distributions import RowCategorical
 from ppltopics.models._story import doc_lengths_tensor, simulate_doc_lengths
@@ -106,7 +107,7 @@ class LDAHyper:
         if isinstance(k, bool) or not isinstance(k, int | np.integer):
             raise ValueError(f"num_topics must be an integer >= 1, got {k!r}")
         object.__setattr__(self, "num_topics", int(k))
-        object.__setattr__(self, "alpha", _normalise_alpha(self.alpha))
+        object.__setattr__(self, "alpha", normalise_alpha(self.alpha))
         b = self.beta
         if isinstance(b, bool) or not isinstance(b, int | float | np.integer | np.floating):
             raise ValueError(f"beta must be a positive finite float, got {b!r}")
@@ -210,23 +211,6 @@ class LDAHyper:
         if vocab_size is not None and vocab_size < 1:
             raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
         return self
-
-
-def _normalise_alpha(alpha: Any) -> float | tuple[float, ...]:
-    """A scalar becomes a float, a 1-d sequence a tuple of floats (checked by validate)."""
-    if isinstance(alpha, bool) or alpha is None or isinstance(alpha, str):
-        raise ValueError(f"alpha must be a positive float or a sequence of them, got {alpha!r}")
-    if isinstance(alpha, torch.Tensor):
-        alpha = alpha.detach().cpu().numpy()
-    try:
-        arr = np.asarray(alpha, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"alpha must be a positive float or a sequence of them: {exc}") from None
-    if arr.ndim == 0:
-        return float(arr)
-    if arr.ndim != 1:
-        raise ValueError(f"alpha must be a float or a 1-d sequence, got shape {arr.shape}")
-    return tuple(float(v) for v in arr)
 
 
 # ---------------------------------------------------------------------- the Pyro story

@@ -1,4 +1,5 @@
-"""Argument checks shared by the distributions, the generative stories and the kernels.
+"""Argument checks shared by the distributions, the generative stories, the kernels and the
+read-outs of fitted models.
 
 Every check raises ``ValueError`` (``TypeError`` where the value is not a number at all)
 with a message that starts with the argument's name, so callers need no wrapping.  Arrays
@@ -9,6 +10,7 @@ without taking part in autograd.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -16,11 +18,15 @@ import torch
 
 __all__ = [
     "check_int",
+    "check_bool",
+    "check_choice",
+    "check_type",
     "check_positive",
     "finite_float",
     "check_finite",
     "as_float_array",
     "check_spd",
+    "normalise_alpha",
 ]
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
@@ -31,6 +37,32 @@ def check_int(name: str, value: Any, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` checked to be a ``bool`` (``numpy.bool_`` too); anything else, even a truthy
+    number or string, raises ``TypeError``."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` checked to be one of the names ``choices``; otherwise ``ValueError``
+    ``"<name> must be 'a', 'b' or 'c', got <value>"``."""
+    if not (isinstance(value, str) and value in choices):
+        quoted = [repr(c) for c in choices]
+        options = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        raise ValueError(f"{name} must be {options}, got {value!r}")
+    return value
+
+
+def check_type(name: str, value: Any, cls: type | tuple[type, ...], what: str) -> Any:
+    """``value`` checked to be an instance of ``cls``; otherwise ``TypeError``
+    ``"<name> must be <what>, got <type name>"``."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    return value
 
 
 def _scalar(value: Any) -> Any:
@@ -137,3 +169,22 @@ def check_spd(name: str, psi: ArrayT) -> ArrayT:
             f"{name} must be symmetric positive definite: its Cholesky factorisation failed"
         )
     return sym
+
+
+def normalise_alpha(alpha: Any) -> float | tuple[float, ...]:
+    """A Dirichlet concentration α as given by a user: a scalar becomes a float, a 1-d
+    sequence (or array, tensor) a tuple of floats; positivity and length are the caller's
+    checks."""
+    if isinstance(alpha, bool) or alpha is None or isinstance(alpha, str):
+        raise ValueError(f"alpha must be a positive float or a sequence of them, got {alpha!r}")
+    if isinstance(alpha, torch.Tensor):
+        alpha = alpha.detach().cpu().numpy()
+    try:
+        arr = np.asarray(alpha, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"alpha must be a positive float or a sequence of them: {exc}") from None
+    if arr.ndim == 0:
+        return float(arr)
+    if arr.ndim != 1:
+        raise ValueError(f"alpha must be a float or a 1-d sequence, got shape {arr.shape}")
+    return tuple(float(v) for v in arr)

@@ -3,50 +3,43 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 from ppltopics.corpus import Corpus
 from ppltopics.posteriors import Posterior
 
-__all__ = ["fit", "load", "MODELS", "available_models"]
+__all__ = ["fit", "load", "MODELS", "OPTIONAL_DEPENDENCIES", "available_models"]
 
-#: model name -> (module with a ``fit_model`` function, issue that brings it)
-MODELS: dict[str, tuple[str, str]] = {
-    "lda": ("ppltopics.inference.lda", "LDA end to end"),
-    "glda": ("ppltopics.inference.glda", "GLDA"),
-    "cgtm": ("ppltopics.inference.cgtm", "CGTM"),
-    "hlda": ("ppltopics.inference.hlda", "hLDA and GhLDA"),
-    "ghlda": ("ppltopics.inference.ghlda", "hLDA and GhLDA"),
-    "topclus": ("ppltopics.inference.topclus", "TopClus"),
+#: model name -> module with its ``fit_model`` function
+MODELS: dict[str, str] = {
+    "lda": "ppltopics.inference.lda",
+    "glda": "ppltopics.inference.glda",
+    "cgtm": "ppltopics.inference.cgtm",
+    "hlda": "ppltopics.inference.hlda",
+    "ghlda": "ppltopics.inference.ghlda",
+    "topclus": "ppltopics.inference.topclus",
 }
+
+#: model name -> optional packages it needs to fit from text (``pip install ppltopics[plm]``);
+#: TopClus embeds the documents with a transformers encoder unless given ``embeddings=``
+OPTIONAL_DEPENDENCIES: dict[str, tuple[str, ...]] = {"topclus": ("transformers",)}
 
 
 def _fitter(model: str) -> Any:
+    """The ``fit_model`` function of ``model``'s kernel module."""
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {sorted(MODELS)}")
-    module, issue = MODELS[model]
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name != module:
-            raise
-        raise NotImplementedError(
-            f"model {model!r} is not available yet (it arrives with the issue {issue!r})"
-        ) from None
-    return mod.fit_model
+    return importlib.import_module(MODELS[model]).fit_model
 
 
 def available_models() -> list[str]:
-    """Models whose kernels are installed."""
-    out = []
-    for m in MODELS:
-        try:
-            _fitter(m)
-            out.append(m)
-        except NotImplementedError:
-            pass
-    return out
+    """Models that can be fitted from a corpus here: all of :data:`MODELS` whose optional
+    dependencies (:data:`OPTIONAL_DEPENDENCIES`) are installed."""
+    return [m for m in MODELS
+            if all(importlib.util.find_spec(dep) is not None
+                   for dep in OPTIONAL_DEPENDENCIES.get(m, ()))]
 
 
 def fit(
@@ -75,6 +68,14 @@ def fit(
     proposals with s intermediate scans; Jain & Neal 2004), recorded in the settings; the
     per-draw ``split_merge_accept`` counts go to ``sample_stats``.  Anything other than a
     bool, a dict or a ``SplitMerge`` raises ValueError.
+    ``init`` (lda, glda, cgtm) chooses every chain's starting state, drawn with the chain's
+    own generator and recorded in ``settings["init"]``: ``"random"`` (default; z_n uniform
+    over the K topics), ``"kmeans"`` (models with word vectors: weighted k-means++ over the
+    word vectors, z_n = the cluster of token n's word), ``"lda"`` (the last state of 50
+    collapsed Gibbs sweeps of LDA with the same K) or an integer array of K-topic
+    assignments, one per token (recorded as ``"array"`` with ``settings["init_sha256"]``);
+    see :mod:`ppltopics.inference._init`.  A bad ``init`` is a ``ValueError`` naming the
+    problem.  Tree models (hlda, ghlda) take ``init="random"`` only.
     """
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")

@@ -3,7 +3,8 @@
     ppltopics fit MODEL [--corpus sotu|PATH] [--topics K] [--chains C] [--samples S]
                         [--warmup W] [--seed N] [--out DIR] [--overwrite]
     ppltopics topics DIR
-    ppltopics diagnose DIR        # R-hat/ESS table (summary.csv) + trace.png in DIR
+    ppltopics diagnose DIR        # R-hat/ESS table (summary.csv) + trace.png in DIR, and
+                                  # whether the chains found the same topics
     ppltopics evaluate DIR        # coherence (npmi, c_v, umass, uci) + diversity -> evaluation.json
 """
 
@@ -28,7 +29,7 @@ def _load_corpus(spec: str, keep_text: bool = False):
 
 
 def _print_topics(post, n: int) -> None:
-    if hasattr(post, "format_tree"):  # tree models: the tree, top words per node
+    if post.is_tree:  # tree models: the tree, top words per node
         print(post.format_tree(n_words=n))
         return
     for k, words in enumerate(post.top_words(n)):
@@ -87,6 +88,8 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     table.to_csv(out / "summary.csv")
     png = pt.diagnostics.plot_trace(post, out / "trace.png")
     print(table.to_string())
+    print()
+    print(pt.diagnostics.mode_report(post))  # do the chains find the same topics?
     print(f"wrote {out / 'summary.csv'} and {png}", file=sys.stderr)
     return 0
 

@@ -9,13 +9,16 @@ sliding-window coherence measures and TopClus need it).  A corpus knows nothing 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ppltopics._stopwords import ENGLISH_STOPWORDS
+from ppltopics.persistence import jsonable
 
 __all__ = ["Corpus", "tokenize"]
 
@@ -433,7 +436,7 @@ class Corpus:
             else:
                 arrays[f"meta.{k}"] = _plain(v)
         report = {k: v for k, v in self.report.items() if k != "kept_doc_index"}
-        return arrays, {"report": _jsonable(report)}
+        return arrays, {"report": jsonable(report)}
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Corpus:
@@ -452,11 +455,16 @@ class Corpus:
             report=meta.get("report", {}),
         )
 
-    def save(self, path: str) -> None:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Write a pickle-free ppltopics bundle folder (see :mod:`ppltopics.persistence`).
+
+        An existing bundle at ``path`` is replaced atomically; any other existing path raises
+        ``FileExistsError`` unless ``overwrite=True`` (a folder holding other files is never
+        replaced)."""
         from ppltopics.persistence import save_bundle
 
         arrays, meta = self.to_arrays()
-        save_bundle(path, "corpus", arrays, meta)
+        return save_bundle(path, "corpus", arrays, meta, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str) -> Corpus:
@@ -477,15 +485,3 @@ def _plain(a: np.ndarray) -> np.ndarray:
     """Object arrays (e.g. of str) become fixed-width unicode so npz needs no pickle."""
     a = np.asarray(a)
     return a.astype(str) if a.dtype == object else a
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x

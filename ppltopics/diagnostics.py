@@ -5,11 +5,17 @@ and ESS are computed first on *label-invariant* quantities: the log joint ``lp``
 log-likelihood, the number of occupied topics (nodes) and the sorted topic shares.  Per-topic
 summaries are only meaningful after relabelling every chain to a reference by Hungarian
 matching (:func:`relabel`).
+
+Chains that sit in different modes are explained by :func:`mode_report`: every pair of chains'
+topics matched by the Hungarian algorithm, the similarity of each matched pair, the topics of
+one chain with no counterpart in the other, and one plain sentence.  It reads the chains'
+topics; R-hat stays computed on the label-invariant quantities above.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +28,8 @@ if TYPE_CHECKING:
     from ppltopics.posteriors import Posterior
 
 __all__ = ["summary", "relabel", "match_topics", "plot_trace", "plot_correlation",
-           "INVARIANT_STATS"]
+           "INVARIANT_STATS", "mode_report", "compare_chain_topics", "ModeReport", "ChainPair",
+           "MODE_THRESHOLD"]
 
 #: sample_stats variables that do not depend on topic labels
 INVARIANT_STATS = ("lp", "log_likelihood", "num_occupied", "num_nodes")
@@ -123,7 +130,232 @@ def summary(post: Posterior, var_names: Sequence[str] | None = None) -> pd.DataF
         frames.append(azs.summary(dt, var_names=[v], group="posterior", coords=coords, kind="all"))
     if not frames:
         raise ValueError("nothing to summarise: the posterior has no recorded draws")
-    return pd.concat(frames)
+    table = pd.concat(frames)
+    table.attrs["mode_report"] = mode_report(post).verdict
+    return table
+
+
+# ----------------------------------------------------------------------------- modes
+#: matched similarity below which a topic of one chain has no counterpart in another: on LDA
+#: fits of the State of the Union corpus, topics of two chains matched at a cosine >= 0.8
+#: share their leading words, while below it they mix different themes
+MODE_THRESHOLD = 0.8
+_ADVICE = "run longer, add chains, or turn on split-merge"
+
+
+@dataclass
+class ChainPair:
+    """Topics of chains ``a`` and ``b`` matched one to one (Hungarian algorithm).
+
+    ``match[k]`` is the topic of ``b`` matched to topic ``k`` of ``a`` and ``similarity[k]``
+    their similarity (NaN where none is defined); ``unmatched_a`` / ``unmatched_b`` are the
+    topics whose match is below the threshold (or that have no match at all; for trees
+    ``unmatched_b`` holds −1 per node of ``b`` left without a reference node, whose id is not
+    kept).
+    """
+
+    a: int
+    b: int
+    similarity: np.ndarray
+    match: np.ndarray
+    unmatched_a: list[int]
+    unmatched_b: list[int]
+
+    @property
+    def num_disagree(self) -> int:
+        """Topics of ``a`` without a counterpart in ``b``."""
+        return len(self.unmatched_a)
+
+
+@dataclass
+class ModeReport:
+    """Do the chains find the same topics?  Result of :func:`mode_report`.
+
+    ``pairs`` holds one :class:`ChainPair` per pair of chains (for tree models: every chain
+    against the reference chain), ``verdict`` one plain sentence, ``available`` whether the
+    posterior holds what the comparison needs.
+    """
+
+    model: str
+    measure: str
+    threshold: float
+    num_chains: int
+    num_topics: int
+    pairs: list[ChainPair] = field(default_factory=list)
+    verdict: str = ""
+    available: bool = True
+
+    @property
+    def agree(self) -> bool:
+        """True when every topic of every chain has a counterpart in every other chain."""
+        return self.available and all(p.num_disagree == 0 and not p.unmatched_b
+                                      for p in self.pairs)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per pair of chains: topics without counterpart, lowest and median matched
+        similarity."""
+        import pandas as pd
+
+        rows = []
+        for p in self.pairs:
+            sim = p.similarity[np.isfinite(p.similarity)]
+            rows.append({"chain_a": p.a, "chain_b": p.b, "disagree": p.num_disagree,
+                         "unmatched_in_b": len(p.unmatched_b),
+                         "min_similarity": float(sim.min()) if sim.size else np.nan,
+                         "median_similarity": float(np.median(sim)) if sim.size else np.nan,
+                         "topics_of_a_without_counterpart": p.unmatched_a})
+        return pd.DataFrame(rows)
+
+    def __str__(self) -> str:
+        lines = []
+        for p in self.pairs:
+            sim = p.similarity[np.isfinite(p.similarity)]
+            low = f", lowest matched {self.measure_short} {sim.min():.2f}" if sim.size else ""
+            what = "nodes" if self.model in ("hlda", "ghlda") else "topics"
+            lines.append(f"chains {p.a} and {p.b}: {p.num_disagree} of {self.num_topics} "
+                         f"{what} without counterpart{low}"
+                         + (f" (topics {p.unmatched_a} of chain {p.a})" if p.unmatched_a
+                            else ""))
+        return "\n".join([*lines, self.verdict])
+
+    @property
+    def measure_short(self) -> str:
+        return "cosine" if "cosine" in self.measure else "similarity"
+
+
+def compare_chain_topics(
+    topics: Sequence[np.ndarray], threshold: float = MODE_THRESHOLD,
+    measure: str = "cosine similarity", model: str = "",
+) -> ModeReport:
+    """Match every pair of chains' topics and say whether the chains agree.
+
+    ``topics[c]`` is chain c's (K, F) topic matrix (topic-word distributions, or centred
+    topic means).  For chains a < b the similarity is the cosine
+    s_kj = ⟨t_ak, t_bj⟩ / (‖t_ak‖ ‖t_bj‖), the matching the permutation π maximising
+    Σ_k s_{k π(k)} (Hungarian algorithm; Kuhn 1955), and topic k of a has no counterpart in b
+    when s_{k π(k)} < ``threshold``.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
+    mats = [np.asarray(t, dtype=np.float64) for t in topics]
+    if mats and any(m.shape != mats[0].shape or m.ndim != 2 for m in mats):
+        raise ValueError("every chain needs a (K, F) topic matrix of the same shape")
+    num_topics = mats[0].shape[0] if mats else 0
+    report = ModeReport(model=model, measure=measure, threshold=threshold,
+                        num_chains=len(mats), num_topics=num_topics)
+    for a in range(len(mats)):
+        for b in range(a + 1, len(mats)):
+            sim = 1.0 - _cosine_cost(mats[a], mats[b])
+            rows, cols = linear_sum_assignment(-sim)
+            match = np.empty(num_topics, dtype=np.int64)
+            match[rows] = cols
+            best = sim[np.arange(num_topics), match]
+            low = np.flatnonzero(~(best >= threshold))
+            report.pairs.append(ChainPair(a, b, best, match, low.tolist(),
+                                          match[low].tolist()))
+    report.verdict = _verdict(report)
+    return report
+
+
+def _verdict(r: ModeReport) -> str:
+    """The report's one sentence."""
+    if r.num_chains < 2:
+        return ("one chain: no other chain to compare its topics with; run 2 or more chains "
+                "to see whether they find the same topics")
+    what = "topics" if r.model not in ("hlda", "ghlda") else "nodes"
+    worst = max(r.pairs, key=lambda p: (p.num_disagree, len(p.unmatched_b)))
+    n_bad = sum(p.num_disagree > 0 or len(p.unmatched_b) > 0 for p in r.pairs)
+    if n_bad == 0:
+        sims = np.concatenate([p.similarity for p in r.pairs])
+        sims = sims[np.isfinite(sims)]
+        if not sims.size:
+            return (f"all {r.num_chains} chains agree on the number of {what} per level "
+                    "(node similarity across chains is not available for trees)")
+        return (f"all {r.num_chains} chains agree: every {what[:-1]} has a counterpart in "
+                f"every other chain (matched {r.measure_short} >= {r.threshold:g}, lowest "
+                f"{sims.min():.2f})")
+    n = max(worst.num_disagree, len(worst.unmatched_b))
+    more = (f" ({n_bad} of {len(r.pairs)} pairs of chains disagree)" if n_bad > 1 else "")
+    advice = _ADVICE if what == "topics" else "run longer or add chains"
+    return (f"chains {worst.a} and {worst.b} disagree on {n} of {r.num_topics} {what}{more}; "
+            f"{advice}")
+
+
+def _not_available(post: Posterior, why: str, threshold: float) -> ModeReport:
+    r = ModeReport(model=post.model, measure="", threshold=threshold,
+                   num_chains=post.num_chains, num_topics=0, available=False)
+    r.verdict = f"mode report not available for this {post.model or 'model'} posterior: {why}"
+    return r
+
+
+def mode_report(post: Posterior, threshold: float = MODE_THRESHOLD) -> ModeReport:
+    """Which topics do the chains of ``post`` share, and which does one chain lack?
+
+    Each chain's topics, then :func:`compare_chain_topics` on every pair of chains:
+
+    - LDA: each chain's posterior-mean topic-word distribution φ (``estimates["chain_phi"]``),
+      cosine similarity;
+    - GLDA, CGTM: each chain's topic means averaged over its draws, centred on the mean token
+      vector (so that the shared offset of all word vectors does not make every pair look
+      alike), cosine similarity;
+    - hLDA, GhLDA: each chain's final tree matched level by level to the reference chain's
+      (:func:`ppltopics.inference._tree_summary.match_nodes`, stored as
+      ``estimates["node_match"]``); a node disagrees when the other tree has no node left to
+      match at its level (node similarities across chains are not kept: not available).
+
+    ``threshold`` (default :data:`MODE_THRESHOLD` = 0.8): matched similarity below which a
+    topic has no counterpart.  The report's ``verdict`` is one sentence, e.g. "chains 0 and 1
+    disagree on 3 of 20 topics; run longer, add chains, or turn on split-merge".
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
+    est = post.estimates
+    if getattr(post, "is_tree", False):
+        return _tree_report(post, threshold)
+    if "chain_phi" in est:
+        topics = list(np.asarray(est["chain_phi"], dtype=np.float64))
+        return compare_chain_topics(topics, threshold, "cosine of topic-word distributions",
+                                    post.model)
+    draws = post.groups["posterior"].get("topic_mean")
+    if draws is not None and "word_vectors" in est:
+        counts = post.corpus.word_counts().astype(np.float64)
+        centre = counts @ np.asarray(est["word_vectors"], dtype=np.float64) / counts.sum()
+        topics = list(np.asarray(draws, dtype=np.float64).mean(axis=1) - centre)
+        return compare_chain_topics(topics, threshold, "cosine of centred topic means",
+                                    post.model)
+    ss = post.groups["sample_stats"]
+    chains = next(iter(ss.values())).shape[0] if ss else post.num_chains
+    if chains < 2:
+        return compare_chain_topics([np.eye(1)], threshold, model=post.model)
+    return _not_available(post, "it keeps no per-chain topics (LDA posteriors fitted before "
+                          "per-chain topics were kept: refit)" if post.model == "lda" else
+                          "it keeps no per-chain topics", threshold)
+
+
+def _tree_report(post: Posterior, threshold: float) -> ModeReport:
+    """Tree models: nodes of the reference chain's final tree without a node of another
+    chain's final tree at their level (:func:`mode_report`)."""
+    est = post.estimates
+    if "node_match" not in est:
+        return _not_available(post, "it keeps no node matching", threshold)
+    match = np.asarray(est["node_match"])
+    ref = int(post.settings.get("reference_chain", 0))
+    nodes = match.shape[1]
+    last = post.groups["sample_stats"].get("num_nodes")
+    r = ModeReport(model=post.model, measure="level-by-level node matching (similarity not "
+                   "available for trees)", threshold=threshold, num_chains=match.shape[0],
+                   num_topics=nodes)
+    for c in range(match.shape[0]):
+        if c == ref:
+            continue
+        missing = np.flatnonzero(match[c] < 0).tolist()
+        extra = 0
+        if last is not None:
+            extra = max(0, int(np.asarray(last)[c, -1].sum()) - int((match[c] >= 0).sum()))
+        r.pairs.append(ChainPair(ref, c, np.full(nodes, np.nan), match[c], missing,
+                                 [-1] * extra))
+    r.verdict = _verdict(r)
+    return r
 
 
 def plot_trace(

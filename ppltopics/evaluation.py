@@ -38,6 +38,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from ppltopics._validation import check_choice, check_int, check_type
 from ppltopics.corpus import Corpus
 
 if TYPE_CHECKING:
@@ -187,6 +188,12 @@ def coherence(
     silently drops words missing from its dictionary (it truncates afterwards), and gives
     ``inf``/0 terms for dictionary words that never occur; a topic left with fewer than two
     words raises ``ValueError`` here.
+
+    Raises ``ValueError`` for an unknown ``measure``, a ``window`` that is not an integer
+    >= 2 (or any window with umass), ``top_n`` not an integer >= 2, ``eps`` not finite and
+    >= 0, no topics, a topic given as one string, or a topic with fewer than two words in the
+    corpus; ``TypeError`` when ``corpus`` is not a :class:`Corpus`, ``top_words`` is not a
+    list of lists, or a word is not a string.
     """
     name = _MEASURE_ALIASES.get(measure) if isinstance(measure, str) else None
     if name is None:
@@ -194,13 +201,12 @@ def coherence(
             f"unknown coherence measure {measure!r}: use one of 'umass', 'uci', 'npmi', 'c_v'"
         )
     window = _check_window(name, window)
-    top_n = DEFAULT_TOP_N if top_n is None else top_n
-    if isinstance(top_n, bool) or not isinstance(top_n, int | np.integer) or top_n < 2:
-        raise ValueError(f"top_n must be an integer >= 2, got {top_n!r}")
-    if not (isinstance(eps, int | float | np.floating) and math.isfinite(eps) and eps >= 0):
+    top_n = check_int("top_n", DEFAULT_TOP_N if top_n is None else top_n, 2)
+    if isinstance(eps, bool) or not (isinstance(eps, int | float | np.integer | np.floating)
+                                     and math.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
-    if not isinstance(corpus, Corpus):
-        raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
+    check_type("corpus", corpus, Corpus, "a ppltopics.Corpus")
+    _check_topics(top_words)
 
     topics, rel_vocab, dropped, num_dropped = _topic_ids(top_words, corpus, int(top_n))
     if window is None:
@@ -236,9 +242,27 @@ def _check_window(measure: str, window: int | None) -> int | None:
         return None
     if window is None:
         return DEFAULT_WINDOW[measure]
-    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 2:
-        raise ValueError(f"window must be an integer >= 2, got {window!r}")
-    return int(window)
+    return check_int("window", window, 2)
+
+
+def _check_topics(top_words: Any) -> None:
+    """``top_words`` checked to be a non-empty sequence of topics, each a sequence (not a
+    string) of strings: ``ValueError`` for no topics or a topic given as one string,
+    ``TypeError`` for anything that is not lists of words."""
+    if isinstance(top_words, str) or (isinstance(top_words, Sequence | np.ndarray)
+                                      and len(top_words) == 0):
+        raise ValueError("top_words must be a non-empty list of topics (lists of words)")
+    if not isinstance(top_words, Sequence | np.ndarray):
+        raise TypeError(f"top_words must be a list of topics (lists of words), got "
+                        f"{type(top_words).__name__}")
+    for k, topic in enumerate(top_words):
+        if isinstance(topic, str):
+            raise ValueError(f"topic {k} is a string; each topic must be a list of words")
+        if not isinstance(topic, Sequence | np.ndarray):
+            raise TypeError(f"topic {k} must be a list of words, got {type(topic).__name__}")
+        for i, w in enumerate(topic):
+            if not isinstance(w, str):
+                raise TypeError(f"topic {k}, word {i} must be a string, got {w!r}")
 
 
 def _topic_ids(
@@ -249,16 +273,12 @@ def _topic_ids(
     Returns each topic as indices into ``rel_vocab`` (the sorted corpus ids of every kept
     topic word), the dropped words and how many word slots were dropped.
     """
-    if isinstance(top_words, str) or len(top_words) == 0:
-        raise ValueError("top_words must be a non-empty list of topics (lists of words)")
     index = corpus.word_index
     present = corpus.word_counts() > 0
     dropped: dict[str, None] = {}
     num_dropped = 0
     topics_vocab: list[np.ndarray] = []
     for k, topic in enumerate(top_words):
-        if isinstance(topic, str):
-            raise ValueError(f"topic {k} is a string; each topic must be a list of words")
         ids = []
         for w in list(topic)[:top_n]:
             i = index.get(str(w), -1)
@@ -447,17 +467,14 @@ def diversity(top_words: Sequence[Sequence[str]], top_n: int = 25) -> float:
     """Topic diversity (Dieng et al. 2020): unique words among the top-``top_n`` of all
     ``K`` topics divided by ``top_n · K``; 1 means no word is shared between topics.
 
-    Raises ``ValueError`` for no topics or a topic with fewer than ``top_n`` words (pass the
-    ``top_n`` the lists were made with, e.g. ``top_n=10``).
+    Raises ``ValueError`` for no topics, ``top_n`` not an integer >= 1 or a topic with fewer
+    than ``top_n`` words (pass the ``top_n`` the lists were made with, e.g. ``top_n=10``);
+    ``TypeError`` when ``top_words`` is not lists of strings.
     """
-    if isinstance(top_words, str) or len(top_words) == 0:
-        raise ValueError("top_words must be a non-empty list of topics (lists of words)")
-    if isinstance(top_n, bool) or not isinstance(top_n, int | np.integer) or top_n < 1:
-        raise ValueError(f"top_n must be a positive integer, got {top_n!r}")
+    _check_topics(top_words)
+    top_n = check_int("top_n", top_n, 1)
     unique: set[str] = set()
     for k, topic in enumerate(top_words):
-        if isinstance(topic, str):
-            raise ValueError(f"topic {k} is a string; each topic must be a list of words")
         words = list(topic)
         if len(words) < top_n:
             raise ValueError(
@@ -487,11 +504,14 @@ def nmi(pred_labels: Sequence[Any] | np.ndarray, true_labels: Sequence[Any] | np
     pred = np.asarray(pred_labels)
     true = np.asarray(true_labels)
     if pred.ndim != 1 or true.ndim != 1:
-        raise ValueError("nmi expects two 1-d label sequences")
+        raise ValueError(f"nmi expects two 1-d label sequences, got pred_labels of shape "
+                         f"{pred.shape} and true_labels of shape {true.shape}")
     if pred.size != true.size:
-        raise ValueError(f"label sequences differ in length: {pred.size} vs {true.size}")
+        raise ValueError(f"label sequences differ in length: pred_labels has {pred.size}, "
+                         f"true_labels {true.size}")
     if pred.size == 0:
-        raise ValueError("nmi of empty label sequences is undefined")
+        raise ValueError("nmi of empty label sequences (pred_labels, true_labels) is "
+                         "undefined")
     _, ci = np.unique(true, return_inverse=True)
     _, ki = np.unique(pred, return_inverse=True)
     ci = ci.ravel().astype(np.int64)
@@ -561,14 +581,15 @@ def heldout_loglik(post: Posterior, test: Corpus, particles: int = 20,
     for p(w_d) per document; cost O(N_d² R K).  Models whose θ is not Dirichlet estimate it
     their own way (:meth:`Posterior.heldout_per_doc`; CGTM: importance sampling of η).  Words
     unknown to the model are dropped and counted in ``unknown_tokens``.
-    """
-    from ppltopics.posteriors.base import map_to_vocab
 
-    if isinstance(particles, bool) or not isinstance(particles, int) or particles < 1:
-        raise ValueError(f"particles must be an integer >= 1, got {particles!r}")
-    word_ids, offsets, unknown = map_to_vocab(test, post.corpus.vocab)
-    if word_ids.size == 0:
-        raise ValueError("no token of the test documents is in the model's vocabulary")
+    Raises ``TypeError`` unless ``test`` is a :class:`Corpus`; ``ValueError`` unless
+    ``particles`` is an integer >= 1, or when no token of ``test`` is in the model's
+    vocabulary.
+    """
+    from ppltopics.posteriors.base import map_known
+
+    particles = check_int("particles", particles, 1)
+    word_ids, offsets, unknown = map_known(test, post.corpus.vocab, name="test")
     rng = np.random.default_rng(seed)
     per_doc = post.heldout_per_doc(word_ids, offsets, particles, rng)
     return HeldoutResult(float(per_doc.sum()), per_doc, int(word_ids.size), particles,
@@ -655,20 +676,31 @@ def polysemy(
     ``post.transform``.  ``senses`` keeps only the occurrences in documents with those labels
     (e.g. ``("rivers", "finance")``).  ``permutations`` > 0 also gives the chance level
     ``nmi_null``: the NMI after shuffling the senses among the documents (each document keeps
-    its occurrences and their assignments; ``seed`` seeds the shuffles).  Raises
-    ``ValueError`` when the corpus has no labels, none of ``words`` is in the model's
-    vocabulary, or no occurrence is left.
+    its occurrences and their assignments; ``seed`` seeds the shuffles).  A single string
+    for ``words`` or ``senses`` is one word or one sense.  Raises ``ValueError`` when the
+    corpus has no labels, ``words`` or ``senses`` is empty, a sense is not a label of the
+    corpus, none of ``words`` is in the model's vocabulary, no occurrence is left, ``by`` is
+    not one of the names above (or does not fit the model) or ``permutations`` is not an
+    integer >= 0; ``TypeError`` when ``corpus`` is not a :class:`Corpus` or a word not a
+    string.
     """
-    if isinstance(permutations, bool) or not isinstance(permutations, int | np.integer) \
-            or permutations < 0:
-        raise ValueError(f"permutations must be an integer >= 0, got {permutations!r}")
+    permutations = check_int("permutations", permutations, 0)
+    check_choice("by", by, ("auto", "topic", "path", "branch", "node"))
     corpus = post.corpus if corpus is None else corpus
-    if not isinstance(corpus, Corpus):
-        raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
+    check_type("corpus", corpus, Corpus, "a ppltopics.Corpus")
     if corpus.labels is None:
         raise ValueError("polysemy needs document labels (the senses) on the corpus")
-    if isinstance(words, str):
-        words = (words,)
+    words = (words,) if isinstance(words, str) else tuple(words)
+    if not words:
+        raise ValueError("words must name at least one word, got an empty sequence")
+    for w in words:
+        if not isinstance(w, str):
+            raise TypeError(f"words must be strings, got {w!r}")
+    if senses is not None:
+        senses = (senses,) if isinstance(senses, str) else tuple(senses)
+        if not senses:
+            raise ValueError("senses must name at least one document label (or be None for "
+                             "all), got an empty sequence")
     index = corpus.word_index
     wanted = [index[w] for w in words if w in index]
     if not wanted:
@@ -677,6 +709,12 @@ def polysemy(
     docs = corpus.token_docs[hits]
     labels = np.asarray(corpus.labels)[docs]
     if senses is not None:
+        known = set(np.unique(np.asarray(corpus.labels)).tolist())
+        missing = [s for s in senses if s not in known]
+        if missing:
+            raise ValueError(f"no occurrence of {list(words)} in documents labelled "
+                             f"{list(senses)}: {missing} are not labels of the corpus (its "
+                             f"labels: {sorted(map(str, known))[:10]})")
         keep = np.isin(labels, list(senses))
         hits, docs, labels = hits[keep], docs[keep], labels[keep]
     if hits.size == 0:
@@ -715,8 +753,6 @@ def polysemy(
         with np.errstate(divide="ignore"):
             score = np.log(theta[docs]) + np.log(table[vocab_ids])
         assigned = np.argmax(score, axis=1)
-    else:
-        raise ValueError(f"by must be 'auto', 'topic', 'path', 'branch' or 'node', got {by!r}")
     sense_names, si = np.unique(labels.astype(str), return_inverse=True)
     assign_ids, ai = np.unique(assigned, return_inverse=True)
     table = np.zeros((sense_names.size, assign_ids.size), dtype=np.int64)

@@ -55,7 +55,7 @@ import numpy as np
 __all__ = [
     "FORMAT", "VERSION", "BundleError", "save_bundle", "load_bundle", "read_manifest",
     "reading", "check_target", "DERIVED_FILES", "save_checkpoint", "load_checkpoint",
-    "previous_checkpoint",
+    "previous_checkpoint", "jsonable",
 ]
 
 FORMAT = "ppltopics"
@@ -67,6 +67,20 @@ _ARRAYS = "arrays.npz"
 DERIVED_FILES = ("summary.csv", "trace.png", "evaluation.json")
 _TAG = ".ppltopics-"  # hidden siblings: .NAME.ppltopics-{tmp,old}-PID-RANDOM
 _log = logging.getLogger("ppltopics")
+
+
+def jsonable(x: Any) -> Any:
+    """``x`` with numpy arrays and scalars turned into lists and Python numbers, and dict keys
+    into strings, recursively: what a bundle's ``manifest.json`` can hold."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
 
 
 class BundleError(ValueError):

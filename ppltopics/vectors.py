@@ -528,13 +528,17 @@ class WordVectors:
         return WordVectors(kept, sub, report)
 
     # ----------------------------------------------------------------- persistence
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write a pickle-free ppltopics bundle folder (see :mod:`ppltopics.persistence`)."""
-        from ppltopics.corpus import _jsonable
-        from ppltopics.persistence import save_bundle
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Write a pickle-free ppltopics bundle folder (see :mod:`ppltopics.persistence`).
+
+        An existing bundle at ``path`` is replaced atomically; any other existing path raises
+        ``FileExistsError`` unless ``overwrite=True`` (a folder holding other files is never
+        replaced)."""
+        from ppltopics.persistence import jsonable, save_bundle
 
         arrays = {"vocab": np.asarray(self.vocab, dtype=str), "vectors": self.vectors}
-        return save_bundle(path, _BUNDLE_KIND, arrays, {"report": _jsonable(self.report)})
+        return save_bundle(path, _BUNDLE_KIND, arrays, {"report": jsonable(self.report)},
+                           overwrite=overwrite)
 
     @classmethod
     def from_saved(cls, path: str | os.PathLike[str]) -> WordVectors:

@@ -14,7 +14,7 @@ label-invariant test functions).
     GLDA's six z/v functions, nine of η, μ_η, Σ_η and the collapsed log joint; batch means;
     Bonferroni.  Documents of ≤ 4 tokens keep every PG draw on Devroye's exact sampler.
     Observed: p_bonferroni ≈ 0.69 (smallest p 0.046, eta_mean_spread).
-(b) Power: the two defects DESIGN §5 names are rejected — an η draw whose Gaussian uses the
+(b) Power: two defects of the public CGTM code are rejected — an η draw whose Gaussian uses the
     variance τ² as its standard deviation (observed p_bonferroni ≈ 1e-58 with 5 000 successive
     draws: log_eta_var t ≈ 30, log det Σ_η, log joint, η spread), and a z-step that ignores η
     (the document weight (n_dk + α) of GLDA instead of e^{η_dk}; p_bonferroni ≈ 5e-35:
@@ -81,7 +81,7 @@ def _kernel(corpus: Corpus, table: np.ndarray, h: ResolvedCGTMHyper, cls=CGTMKer
 
 # --------------------------------------------------------------------------- defective kernels
 def _sample_eta_variance_as_sd(eta, ndk, lengths, mu, cov, rng, pg_exact_max=64):
-    """``inference.cgtm.sample_eta`` with the DESIGN §5 defect: the Gaussian draw of η_dk
+    """``inference.cgtm.sample_eta`` with the public code's defect: the Gaussian draw of η_dk
     scales its noise by the variance τ² instead of the standard deviation τ."""
     num_topics = eta.shape[1]
     prec = np.linalg.inv(cov)
@@ -222,7 +222,7 @@ def test_kernel_geweke(geweke_parts):
 @pytest.mark.parametrize("cls, seed", [(VarianceAsSdCGTM, 32), (EtaBlindCGTM, 33)],
                          ids=["variance-as-sd", "z-ignores-eta"])
 def test_geweke_rejects_defective_kernels(geweke_parts, cls, seed):
-    """(b) Geweke's test has power against the two CGTM defects of DESIGN §5 (observed
+    """(b) Geweke's test has power against the two defects of the public CGTM code (observed
     p_bonferroni ≈ 1e-58 and 5e-35 with 5 000 successive draws; see the module doc)."""
     res = _geweke(geweke_parts, _geweke_kernel(geweke_parts, cls), seed=seed,
                   num_successive=NUM_SUCCESSIVE_DEFECT)

@@ -14,7 +14,8 @@ functions).
     topic covariances are heavy tailed, so the functions are bounded or logarithms.
 (b) Power: two defective exact kernels are rejected — κ0 mis-scaled ×4 in the kernel's NIW
     algebra, and a sweep that computes the conditional without removing the current token
-    first (DESIGN §5); observed p_bonferroni ≈ 2e-11 and 1e-9, the exact kernel's ≈ 1.
+    first (the public GLDA code's defect); observed p_bonferroni ≈ 2e-11 and 1e-9, the exact
+    kernel's ≈ 1.
 (c) Exact enumeration on a fixed 6-token data set (2**6 assignments, exact posterior from
     ``models.glda.log_joint``): final states of independent chains against the posterior
     (Pearson χ², as in the LDA tests).
@@ -90,9 +91,9 @@ def _kernel(corpus: Corpus, table: np.ndarray, hyper: ResolvedGLDAHyper, cls=GLD
 # --------------------------------------------------------------------------- defective kernel
 @numba.njit(cache=True, nogil=True)
 def _no_remove_sweep(word_ids, doc_offsets, table, z, ndk, alpha, stats_, prior, rng):
-    """The exact sweep with the DESIGN §5 defect: token n's conditional is computed while it
-    is still counted in its current topic (n_dk and the NIW statistics); the counts are then
-    moved correctly, so only the conditional is wrong."""
+    """The exact sweep with the public GLDA code's defect: token n's conditional is computed
+    while it is still counted in its current topic (n_dk and the NIW statistics); the counts
+    are then moved correctly, so only the conditional is wrong."""
     num_topics = alpha.shape[0]
     M = table.shape[1]
     work = np.empty((M + 4, M))
@@ -362,7 +363,7 @@ def test_exact_and_fast_kernels_agree():
 @numba.njit(cache=True, nogil=True)
 def _remove_score_add_sweep(word_ids, doc_offsets, table, z, ndk, alpha, stats_, prior, rng,
                             doc_logw):
-    """The textbook collapsed Gibbs sweep (DESIGN §5): remove token n from its topic, score
+    """The textbook collapsed Gibbs sweep (Das et al. 2015): remove token n from its topic, score
     every topic by a fresh triangular solve with its Cholesky factor, draw, add."""
     num_topics = ndk.shape[1]
     M = table.shape[1]

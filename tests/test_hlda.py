@@ -13,7 +13,7 @@ canonicalises the paths and calls ``kernel.resync`` before every sweep).
     same-node-same-word pairs, the log joint), batch means, Bonferroni.
 (b) Power: two defective kernels are rejected: a path step that scores the paths before
     removing the document's words from its nodes, and an "nCRP" whose edge weights are
-    n_v/(γ + n_root), not a product of CRP conditionals (DESIGN §5).  Observed while writing
+    n_v/(γ + n_root), not a product of CRP conditionals (Blei et al. 2010).  Observed while writing
     the tests: p_bonferroni ≈ 3e-7 and 1e-11 against 1.0 / 0.26 for the correct kernel at
     depth 2 / 3.
 (c) ``record()["lp"]`` equals ``models.hlda.log_joint``; incremental counts equal the ones

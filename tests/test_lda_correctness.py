@@ -9,9 +9,9 @@
     against 50 000 draws of the successive-conditional chain (one kernel sweep z | w, then
     w ~ p(w | z)), on six label-invariant test functions, batch-means variances, Bonferroni.
 (c) Power: a dense reference sweep with the defect "the current token is not removed before
-    its conditional is computed" (DESIGN §5; from all counts, or from n_kw and n_k only) is
-    rejected by both tests, while the same reference without the defect, and the real
-    ``LDAKernel``, are accepted.
+    its conditional is computed" (a defect of public reference codes; from all counts, or
+    from n_kw and n_k only) is rejected by both tests, while the same reference without the
+    defect, and the real ``LDAKernel``, are accepted.
 
 Failure rates (probability that a *correct* kernel fails, i.e. that another seed would fail):
 each χ² test rejects at p < ``ALPHA_CHI2`` = 1e-3; each Geweke test has family-wise level

@@ -174,6 +174,23 @@ def test_bad_model_and_corpus(sim):
         pt.fit("lda", sim.corpus, vectors=np.zeros((3, 2)), **FIT)
 
 
+def test_every_model_has_a_fitter_and_available_models_follows_optional_dependencies(
+    monkeypatch,
+):
+    import importlib.util
+
+    from ppltopics import api
+
+    assert sorted(api.MODELS) == ["cgtm", "ghlda", "glda", "hlda", "lda", "topclus"]
+    for name in api.MODELS:
+        assert callable(api._fitter(name))
+    have_plm = importlib.util.find_spec("transformers") is not None
+    assert ("topclus" in api.available_models()) == have_plm
+    monkeypatch.setitem(api.OPTIONAL_DEPENDENCIES, "glda", ("no_such_package_ppltopics",))
+    assert "glda" not in api.available_models()
+    assert "lda" in api.available_models()
+
+
 def test_diagnostics_summary_and_trace(post, tmp_path):
     table = pt.diagnostics.summary(post)
     assert {"r_hat", "ess_bulk", "ess_tail", "mcse_mean"} <= set(table.columns)

@@ -44,7 +44,7 @@ def _resolved(K=3, M=2, kappa0=0.4, nu0=None, eta_kappa0=0.7, eta_nu0=None,
 
 
 def _chain_rule_niw(x: np.ndarray, prior) -> float:
-    """log p(x_1..x_n) as Π_i t(x_i | x_<i): DESIGN §5 posterior and multivariate-t
+    """log p(x_1..x_n) as Π_i t(x_i | x_<i): Murphy's (2007) posterior and multivariate-t
     predictive (ν_n − M + 1 dof, scale Ψ_n(κ_n + 1)/(κ_n(ν_n − M + 1))), scipy's t density."""
     M = x.shape[1]
     lp = 0.0

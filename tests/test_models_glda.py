@@ -42,7 +42,7 @@ def _resolved(K=3, M=2, alpha=0.7, kappa0=0.4, nu0=None, seed=0) -> ResolvedGLDA
 def _chain_rule_log_joint(x, offsets, z, r: ResolvedGLDAHyper) -> float:
     """log p(v, z) token by token: Pólya urn for z times the multivariate-t predictive of v.
 
-    Posterior and predictive straight from DESIGN §5 (κ_n, ν_n, μ_n, Ψ_n; t with ν_n − M + 1
+    Posterior and predictive straight from Murphy (2007) (κ_n, ν_n, μ_n, Ψ_n; t with ν_n − M + 1
     degrees of freedom and scale Ψ_n (κ_n + 1)/(κ_n (ν_n − M + 1))), the t density from scipy.
     """
     K, M = r.num_topics, r.dim

@@ -183,7 +183,7 @@ def test_samples_pass_ks_test_against_density_cdf(b, c):
     rng = np.random.default_rng(int(10 * b) + 3)
     x = sample_polyagamma(np.full(4000, b), c, rng)
     assert stats.kstest(x, cdf).pvalue > 1e-3
-    if b == 1.0:  # power: the package's saddle method is ~5 % biased at b = 1 (DESIGN §6)
+    if b == 1.0:  # power: the package's saddle method is ~5 % biased at b = 1 (measured)
         biased = sample_polyagamma(np.full(20_000, b), c, rng, method="saddle")
         assert stats.kstest(biased, cdf).pvalue < 1e-6
 

@@ -34,6 +34,7 @@
 import os
 
 import numpy as np
+import pyro
 import pyro.poutine as poutine
 
 import ppltopics as pt
@@ -47,6 +48,7 @@ SMALL = os.environ.get("PPLTOPICS_TUTORIAL_SMALL") == "1"
 
 # %%
 hyper = lda.LDAHyper(num_topics=5, alpha=0.1, beta=0.05)
+pyro.set_rng_seed(0)  # the simulated draw, and so its log p, is reproducible
 trace = poutine.trace(lda.model).get_trace(np.full(3, 8), 40, hyper)
 for name, site in trace.nodes.items():
     if site["type"] == "sample":

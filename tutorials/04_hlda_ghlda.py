@@ -49,7 +49,7 @@ import pyro  # noqa: E402
 import pyro.poutine as poutine  # noqa: E402
 
 import ppltopics as pt  # noqa: E402
-from ppltopics.distributions import GEM, NestedCRP, tree_from_paths  # noqa: E402
+from ppltopics.distributions import GEM, NestedCRP, parent_level_from_paths  # noqa: E402
 from ppltopics.models import ghlda, hlda  # noqa: E402
 
 SMALL = os.environ.get("PPLTOPICS_TUTORIAL_SMALL") == "1"
@@ -60,7 +60,7 @@ def show_tree(paths, words=None, max_lines=30):
     """Print the tree that the document paths (D, L) walk: one line per node, indented by
     level, with its document count and (optionally) a few words."""
     paths = np.asarray(paths)
-    parent, level = tree_from_paths(paths)
+    parent, level = parent_level_from_paths(paths)
     docs = np.bincount(paths.ravel(), minlength=parent.size)
     children = {v: [] for v in range(parent.size)}
     for v in range(parent.size):

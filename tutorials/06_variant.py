@@ -62,7 +62,7 @@ import ppltopics as pt
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
 from ppltopics.distributions import RowCategorical, VonMisesFisher, vmf_log_normalizer
-from ppltopics.inference._sampling import log_categorical
+from ppltopics.inference import log_categorical
 from ppltopics.inference.base import TOPIC_SIZE_DIMS, GibbsKernel, State, topic_size_record
 from ppltopics.inference.runner import RunSpec
 from ppltopics.models.glda import story_inputs
@@ -230,7 +230,7 @@ def sgl_sweep(word_ids, doc_offsets, table, z, ndk, r, logc_r, alpha, kappa, rng
         for n in range(doc_offsets[d], doc_offsets[d + 1]):
             x = table[word_ids[n]]
             old = z[n]
-            if remove_first:  # (the defect of DESIGN §5 skips this; used to show power)
+            if remove_first:  # (the public GLDA code's defect skips this; used to show power)
                 ndk[d, old] -= 1
                 _move(r, logc_r, old, x, -kappa)
             for k in range(K):
@@ -405,8 +405,8 @@ if not res.passed:
     raise AssertionError("the spherical GLDA kernel failed its Geweke test")
 
 # %% [markdown]
-# The test has power: the defect DESIGN §5 warns about — scoring token n while it is still
-# counted in its topic — is rejected.
+# The test has power: the defect of the public GLDA code (Das et al. 2015) — scoring token n
+# while it is still counted in its topic — is rejected.
 
 # %%
 bad = geweke(remove_first=False, seed=7)

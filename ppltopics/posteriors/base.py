@@ -19,15 +19,20 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ppltopics.corpus import Corpus, _jsonable
-from ppltopics.persistence import load_bundle, reading, save_bundle
+from ppltopics._validation import check_int, check_type
+from ppltopics.corpus import Corpus
+from ppltopics.persistence import jsonable, load_bundle, reading, save_bundle
+
+if TYPE_CHECKING:
+    from ppltopics.inference.base import GibbsKernel
 
 __all__ = ["Posterior", "register", "posterior_class", "GROUPS", "TOPIC_DIMS",
-           "permute_topics", "map_to_vocab"]
+           "permute_topics", "map_to_vocab", "map_known", "check_corpus", "check_sweeps",
+           "rank_words", "check_heldout_args"]
 
 _log = logging.getLogger("ppltopics")
 _REGISTRY: dict[str, type[Posterior]] = {}
@@ -156,7 +161,7 @@ class Posterior:
 
     @classmethod
     def from_kernel(
-        cls, kernel: Any, spec: Any, settings: Mapping[str, Any] | None = None,
+        cls, kernel: GibbsKernel, spec: Any, settings: Mapping[str, Any] | None = None,
     ) -> Posterior:
         """Run ``spec.num_chains`` chains of ``kernel`` (:func:`ppltopics.inference.runner.
         run_chains`) and build the Posterior with :meth:`from_chains` on ``kernel.corpus``.
@@ -165,11 +170,12 @@ class Posterior:
         (``spec.fingerprint()``), ``num_tokens``, then ``settings`` (extra, e.g. ``num_topics``
         when the config lacks it).  What every ``fit_model`` does after building its kernel.
         """
+        from ppltopics.inference.base import GibbsKernel
         from ppltopics.inference.runner import run_chains
 
-        corpus = getattr(kernel, "corpus", None)
-        if not isinstance(corpus, Corpus):
-            raise TypeError("from_kernel needs a kernel with a .corpus (ppltopics.Corpus)")
+        check_type("kernel", kernel, GibbsKernel,
+                   "a ppltopics.inference.GibbsKernel (which declares the training .corpus)")
+        corpus = check_type("kernel.corpus", kernel.corpus, Corpus, "a ppltopics.Corpus")
         results = run_chains(kernel, spec)
         merged = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens,
                   **(settings or {})}
@@ -185,7 +191,10 @@ class Posterior:
         return int(self.settings["num_topics"])
 
     def top_words(self, n: int = 10) -> list[list[str]]:
-        """The ``n`` top words of every topic (each model defines the ranking)."""
+        """The ``n`` top words of every topic (each model defines the ranking).
+
+        ``n`` must be a positive integer (``ValueError`` otherwise, bools included); an ``n``
+        larger than the vocabulary gives every word, ranked."""
         raise NotImplementedError(f"the {self.model!r} posterior defines no top_words")
 
     def doc_topics(self) -> np.ndarray:
@@ -202,15 +211,16 @@ class Posterior:
         over the sweeps after ``burn_in``.
 
         Words unknown to the model are dropped; a document with no known word gets the prior
-        mean α/α₀ (and a warning).  Raises ``ValueError`` if no document has a known word.
+        mean α/α₀ (and a warning).  Documents are folded in ``batch_size`` at a time, one
+        random stream throughout.  Raises ``TypeError`` unless ``new_corpus`` is a
+        :class:`~ppltopics.Corpus`, ``ValueError`` unless ``num_sweeps > burn_in >= 0`` and
+        ``batch_size >= 1`` are integers, and ``ValueError`` if no document has a known word.
         """
         from ppltopics.inference._foldin import fold_in
 
-        if num_sweeps <= burn_in or burn_in < 0:
-            raise ValueError("need num_sweeps > burn_in >= 0")
-        word_ids, offsets, unknown = map_to_vocab(new_corpus, self.corpus.vocab)
-        if word_ids.size == 0:
-            raise ValueError("no token of the new documents is in the model's vocabulary")
+        num_sweeps, burn_in = check_sweeps(num_sweeps, burn_in)
+        batch_size = check_int("batch_size", batch_size, 1)
+        word_ids, offsets, unknown = map_known(new_corpus, self.corpus.vocab)
         empty = int((np.diff(offsets) == 0).sum())
         if empty:
             _log.warning("transform: %d documents have no known word; they get the prior "
@@ -242,9 +252,11 @@ class Posterior:
         Default, for a Dirichlet θ: the left-to-right estimator with ``particles`` particles
         (Wallach et al., ICML 2009; :func:`ppltopics.inference._heldout.left_to_right`) on
         :meth:`word_topic_table` and :attr:`alpha`.  Models with another θ prior override it.
+        The arguments are checked by :func:`check_heldout_args`.
         """
         from ppltopics.inference._heldout import left_to_right
 
+        check_heldout_args(word_ids, offsets, particles, rng, self.corpus.vocab_size)
         table, log_scale = self.word_topic_table()
         return left_to_right(word_ids, offsets, table, log_scale,
                              np.asarray(self.alpha, dtype=np.float64), particles, rng)
@@ -306,7 +318,7 @@ class Posterior:
         meta = {
             "model": self.model,
             "dims": self.dims,
-            "settings": _jsonable(self.settings),
+            "settings": jsonable(self.settings),
             "corpus": corpus_meta,
         }
         extra = self._extra_files()
@@ -358,3 +370,73 @@ def map_to_vocab(new_corpus: Corpus, vocab: Sequence[str]) -> tuple[np.ndarray, 
     offsets = np.zeros(new_corpus.num_docs + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     return mapped[keep].astype(np.int32), offsets, int((~keep).sum())
+
+
+def map_known(new_corpus: Any, vocab: Sequence[str], name: str = "new_corpus",
+              ) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`map_to_vocab` for documents given by a user: ``new_corpus`` must be a
+    :class:`~ppltopics.Corpus` (``TypeError``) with at least one token whose word is in
+    ``vocab`` (``ValueError`` naming ``name`` and some of its words otherwise)."""
+    check_corpus(name, new_corpus)
+    word_ids, offsets, unknown = map_to_vocab(new_corpus, vocab)
+    if word_ids.size == 0:
+        some = ", ".join(repr(w) for w in new_corpus.vocab[:5])
+        more = ", ..." if len(new_corpus.vocab) > 5 else ""
+        raise ValueError(
+            f"no token of {name} is in the model's vocabulary: none of its "
+            f"{len(new_corpus.vocab)} word types ({some}{more}) is among the {len(vocab)} "
+            "words the model was fitted on")
+    return word_ids, offsets, unknown
+
+
+def check_corpus(name: str, corpus: Any) -> Corpus:
+    """``corpus`` checked to be a :class:`~ppltopics.Corpus` (``TypeError`` naming ``name``
+    otherwise; a ``Corpus`` is never empty, its constructor refuses that)."""
+    return check_type(name, corpus, Corpus,
+                      "a ppltopics.Corpus (build one with Corpus.from_tokens or "
+                      "Corpus.from_texts)")
+
+
+def check_sweeps(num_sweeps: Any, burn_in: Any) -> tuple[int, int]:
+    """``(num_sweeps, burn_in)`` of a fold-in, checked to be integers with
+    ``num_sweeps > burn_in >= 0`` (``ValueError`` naming both otherwise)."""
+    num_sweeps = check_int("num_sweeps", num_sweeps, 1)
+    burn_in = check_int("burn_in", burn_in, 0)
+    if burn_in >= num_sweeps:
+        raise ValueError(f"need num_sweeps > burn_in >= 0, got num_sweeps={num_sweeps}, "
+                         f"burn_in={burn_in}")
+    return num_sweeps, burn_in
+
+
+def rank_words(score: np.ndarray, n: Any, vocab: Sequence[str]) -> list[list[str]]:
+    """The words of the ``n`` largest entries of every row of ``score`` (topics × V), best
+    first (ties: lower word id first).  ``n`` must be a positive integer; ``n > V`` gives all
+    ``V`` words of each row."""
+    n = check_int("n", n, 1)
+    order = np.argsort(-score, axis=1, kind="stable")[:, :n]
+    return [[vocab[i] for i in row] for row in order]
+
+
+def check_heldout_args(word_ids: Any, offsets: Any, particles: Any, rng: Any,
+                       vocab_size: int) -> None:
+    """Check the arguments of :meth:`Posterior.heldout_per_doc`: ``word_ids`` a 1-d integer
+    array with entries in [0, ``vocab_size``), ``offsets`` a 1-d integer array starting at 0,
+    non-decreasing and ending at ``len(word_ids)``, ``particles`` an integer >= 1, ``rng`` a
+    ``numpy.random.Generator``.  Out-of-range ids would be read outside the word tables by
+    the compiled estimators, so they are refused here."""
+    check_int("particles", particles, 1)
+    check_type("rng", rng, np.random.Generator, "a numpy.random.Generator")
+    for name, a in (("word_ids", word_ids), ("offsets", offsets)):
+        check_type(name, a, np.ndarray, "a numpy integer array")
+        if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
+            raise ValueError(f"{name} must be a 1-d integer array, got shape {a.shape} and "
+                             f"dtype {a.dtype}")
+    if word_ids.size and (word_ids.min() < 0 or word_ids.max() >= vocab_size):
+        raise ValueError(f"word_ids must lie in [0, {vocab_size}) (the model's vocabulary), "
+                         f"got values from {word_ids.min()} to {word_ids.max()}")
+    if (offsets.size < 1 or offsets[0] != 0 or offsets[-1] != word_ids.size
+            or np.any(np.diff(offsets) < 0)):
+        raise ValueError(f"offsets must be non-decreasing from 0 to len(word_ids) = "
+                         f"{word_ids.size}, got {offsets.size} offsets from "
+                         f"{offsets[0] if offsets.size else None} to "
+                         f"{offsets[-1] if offsets.size else None}")

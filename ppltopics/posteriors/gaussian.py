@@ -4,13 +4,21 @@ al., KDD 2017), registered as ``"cgtm"``."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from ppltopics._validation import check_choice, check_type
 from ppltopics.corpus import Corpus
-from ppltopics.posteriors.base import Posterior, map_to_vocab, register
+from ppltopics.posteriors.base import (
+    Posterior,
+    check_heldout_args,
+    check_sweeps,
+    map_known,
+    rank_words,
+    register,
+)
 
 __all__ = ["GaussianPosterior", "CGTMPosterior"]
 
@@ -40,15 +48,11 @@ class GaussianPosterior(Posterior):
     def top_words(self, n: int = 10, by: str = "density") -> list[list[str]]:
         """Top ``n`` words per topic: by the density of their vectors under the topic,
         log N(v_w | μ̄_k, Σ̄_k) (``by="density"``), or by posterior word-topic counts
-        (``by="counts"``)."""
-        if by == "density":
-            score = self.word_logdensity().T
-        elif by == "counts":
-            score = self.estimates["word_topic"]
-        else:
-            raise ValueError(f"by must be 'density' or 'counts', got {by!r}")
-        order = np.argsort(-score, axis=1, kind="stable")[:, :n]
-        return [[self.corpus.vocab[i] for i in row] for row in order]
+        (``by="counts"``).  ``n`` must be a positive integer (all V words when ``n > V``),
+        ``by`` one of the two names (``ValueError`` otherwise)."""
+        check_choice("by", by, ("density", "counts"))
+        score = self.word_logdensity().T if by == "density" else self.estimates["word_topic"]
+        return rank_words(score, n, self.corpus.vocab)
 
     def doc_topics(self) -> np.ndarray:
         return self.estimates["theta"]
@@ -72,16 +76,15 @@ class CGTMPosterior(GaussianPosterior):
         raise AttributeError("CGTM has logistic-normal proportions, no Dirichlet alpha")
 
     def transform(self, new_corpus: Corpus, num_sweeps: int = 60, burn_in: int = 20,
-                  seed: int = 0, **_: Any) -> np.ndarray:
+                  seed: int = 0) -> np.ndarray:
         """E[softmax(η)] of unseen documents: Gibbs over (z, η) with the topics and (μ, Σ)
-        fixed at their posterior means.  Unknown words are dropped."""
+        fixed at their posterior means.  Unknown words are dropped.  Raises ``TypeError``
+        unless ``new_corpus`` is a :class:`~ppltopics.Corpus`, ``ValueError`` unless
+        ``num_sweeps > burn_in >= 0`` are integers or if no token is in the vocabulary."""
         from ppltopics.inference.cgtm import fold_in_eta
 
-        if num_sweeps <= burn_in or burn_in < 0:
-            raise ValueError("need num_sweeps > burn_in >= 0")
-        word_ids, offsets, _unknown = map_to_vocab(new_corpus, self.corpus.vocab)
-        if word_ids.size == 0:
-            raise ValueError("no token of the new documents is in the model's vocabulary")
+        num_sweeps, burn_in = check_sweeps(num_sweeps, burn_in)
+        word_ids, offsets, _unknown = map_known(new_corpus, self.corpus.vocab)
         table, _ = self.word_topic_table()
         return fold_in_eta(word_ids, offsets, table, self.estimates["eta_mu"],
                            self.estimates["eta_cov"], num_sweeps, burn_in,
@@ -91,16 +94,35 @@ class CGTMPosterior(GaussianPosterior):
                         rng: np.random.Generator) -> np.ndarray:
         """log p(v_d) ≈ log (1/S) Σ_s Π_n Σ_k softmax(η_s)_k f_k(v_n), η_s ~ N(μ̄, Σ̄):
         importance sampling from the prior of η (unbiased for p(v_d)), S = 50·particles
-        (:func:`ppltopics.inference._heldout.logistic_normal_importance`)."""
+        (:func:`ppltopics.inference._heldout.logistic_normal_importance`).  The arguments
+        are checked by :func:`~ppltopics.posteriors.base.check_heldout_args`."""
         from ppltopics.inference._heldout import logistic_normal_importance
 
+        check_heldout_args(word_ids, offsets, particles, rng, self.corpus.vocab_size)
         return logistic_normal_importance(
             word_ids, offsets, self.word_logdensity(), self.estimates["eta_mu"],
             self.estimates["eta_cov"], 50 * particles, rng)
 
     def plot_correlation(self, path: str | Path) -> Path:
         """Heat map of the posterior-mean topic correlation, labelled by each topic's top
-        words, to PNG (:func:`ppltopics.diagnostics.plot_correlation`)."""
+        words, to PNG (:func:`ppltopics.diagnostics.plot_correlation`).
+
+        ``path`` (a ``str`` or path-like, ``TypeError`` otherwise) must name a file whose
+        suffix is an image format matplotlib writes (``.png``, ``.pdf``, ``.svg``, ...) and
+        must not be an existing folder (``ValueError``)."""
+        from matplotlib.backend_bases import FigureCanvasBase
+
         from ppltopics.diagnostics import plot_correlation
+
+        check_type("path", path, str | os.PathLike, "a str or path-like file name")
+        p = Path(path)
+        if p.is_dir():
+            raise ValueError(f"path {str(p)!r} is a folder; give a file name such as "
+                             f"{str(p / 'correlation.png')!r}")
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if p.suffix.lower().lstrip(".") not in formats:
+            raise ValueError(f"path {str(p)!r} must end in an image suffix matplotlib writes "
+                             f"(.png, .pdf, .svg, ...; one of {sorted(formats)}), got "
+                             f"{p.suffix!r}")
 
         return plot_correlation(self, path)

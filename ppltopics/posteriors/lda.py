@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ppltopics.posteriors.base import Posterior, register
+from ppltopics.posteriors.base import Posterior, rank_words, register
 
 __all__ = ["LDAPosterior"]
 
@@ -20,9 +20,10 @@ class LDAPosterior(Posterior):
         return self.estimates["phi"]
 
     def top_words(self, n: int = 10) -> list[list[str]]:
-        """The ``n`` most probable words of every topic under the posterior-mean φ_k."""
-        order = np.argsort(-self.phi, axis=1, kind="stable")[:, :n]
-        return [[self.corpus.vocab[i] for i in row] for row in order]
+        """The ``n`` most probable words of every topic under the posterior-mean φ_k
+        (:func:`~ppltopics.posteriors.base.rank_words`: ``n`` a positive integer, all V words
+        when ``n > V``)."""
+        return rank_words(self.phi, n, self.corpus.vocab)
 
     def doc_topics(self) -> np.ndarray:
         """Posterior-mean topic proportions θ_d of the training documents, (D, K)."""

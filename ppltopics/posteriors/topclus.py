@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from ppltopics._validation import check_bool, check_choice, check_int
 from ppltopics.corpus import Corpus
-from ppltopics.posteriors.base import Posterior, register
+from ppltopics.posteriors.base import Posterior, check_corpus, register
 
 __all__ = ["TopClusPosterior"]
 
@@ -86,9 +87,13 @@ class TopClusPosterior(Posterior):
     def top_words(self, n: int = 10, min_count: int | None = None) -> list[list[str]]:
         """The ``n`` words per topic with the largest mean cos(z_i, t_k) over their tokens
         (= mean latent vector · t_k), among words with at least ``min_count`` tokens
-        (default: the fit's ``min_word_count``, 5)."""
+        (default: the fit's ``min_word_count``, 5).  ``n`` must be a positive integer and
+        ``min_count`` an integer >= 0 (``ValueError`` otherwise); a topic lists fewer than
+        ``n`` words when fewer words have ``min_count`` tokens."""
+        n = check_int("n", n, 1)
         if min_count is None:
             min_count = int(self.settings.get("min_word_count", 1))
+        min_count = check_int("min_count", min_count, 0)
         score = np.array(self.estimates["topic_word"], dtype=np.float64, copy=True)
         score[:, self.estimates["word_count"] < min_count] = -np.inf
         order = np.argsort(-score, axis=1, kind="stable")[:, :n]
@@ -106,11 +111,8 @@ class TopClusPosterior(Posterior):
 
     def topic_embeddings(self, space: str = "latent") -> np.ndarray:
         """Topic centres t_k (``"latent"``, (K, r′)) or decoded g(t_k) (``"plm"``, (K, D))."""
-        if space == "latent":
-            return self.estimates["topic_latent"]
-        if space == "plm":
-            return self.estimates["topic_decoded"]
-        raise ValueError(f"space must be 'latent' or 'plm', got {space!r}")
+        check_choice("space", space, ("latent", "plm"))
+        return self.estimates["topic_latent" if space == "latent" else "topic_decoded"]
 
     def transform(self, new_corpus: Corpus, embeddings: Any = None, batch_size: int = 256,
                   return_latent: bool = False, **plm_kwargs: Any) -> Any:
@@ -121,14 +123,20 @@ class TopClusPosterior(Posterior):
         ``pt.plm.token_embeddings``) unless ``embeddings`` (one row per kept token of
         ``new_corpus``) are given, then attention-pooled, encoded by f and scored against
         t_k.  The vocabulary of ``new_corpus`` need not match the training vocabulary.
+        Raises ``TypeError`` unless ``new_corpus`` is a :class:`~ppltopics.Corpus` and
+        ``return_latent`` a bool, or if language-model keywords come with ``embeddings``;
+        ``ValueError`` unless ``batch_size`` is an integer >= 1.
         """
         import torch
 
         from ppltopics.inference.topclus import check_embeddings, doc_posteriors
 
-        if not isinstance(new_corpus, Corpus):
-            raise TypeError(f"new_corpus must be a ppltopics.Corpus, got "
-                            f"{type(new_corpus).__name__}")
+        check_corpus("new_corpus", new_corpus)
+        if embeddings is not None and plm_kwargs:
+            raise TypeError(f"{sorted(plm_kwargs)} set how the language model embeds the "
+                            "documents; with embeddings given it is not run: drop them")
+        batch_size = check_int("batch_size", batch_size, 1)
+        return_latent = check_bool("return_latent", return_latent)
         net = self.network
         if embeddings is None:
             from ppltopics import plm

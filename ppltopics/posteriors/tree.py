@@ -21,10 +21,18 @@ from typing import Any
 
 import numpy as np
 
+from ppltopics._validation import check_int
 from ppltopics.corpus import Corpus
 from ppltopics.inference._foldin import existing_paths, fold_in_tree
 from ppltopics.inference._tree_summary import chain_tree, gem_means, match_nodes, node_profiles
-from ppltopics.posteriors.base import GROUPS, Posterior, map_to_vocab, register
+from ppltopics.posteriors.base import (
+    GROUPS,
+    Posterior,
+    check_sweeps,
+    map_known,
+    rank_words,
+    register,
+)
 
 __all__ = ["TreePosterior", "GaussianTreePosterior"]
 
@@ -99,9 +107,9 @@ class TreePosterior(Posterior):
 
     def top_words(self, n: int = 10) -> list[list[str]]:
         """The ``n`` top words of every node of the reference tree, in depth-first order
-        (canonical node ids 0, 1, ...)."""
-        order = np.argsort(-self._node_scores(), axis=1, kind="stable")[:, :n]
-        return [[self.corpus.vocab[i] for i in row] for row in order]
+        (canonical node ids 0, 1, ...); ``n`` a positive integer, all V words when ``n > V``
+        (:func:`~ppltopics.posteriors.base.rank_words`)."""
+        return rank_words(self._node_scores(), n, self.corpus.vocab)
 
     def doc_paths(self) -> np.ndarray:
         """(num_docs, L) canonical node ids of every training document's path."""
@@ -124,8 +132,9 @@ class TreePosterior(Posterior):
 
     def tree(self, n_words: int = 5) -> dict[str, Any]:
         """The reference tree as nested dicts: ``id``, ``level``, ``docs``, ``tokens``,
-        ``words`` (top ``n_words``) and ``children`` (by decreasing document count)."""
-        words = self.top_words(n_words)
+        ``words`` (top ``n_words``, a positive integer) and ``children`` (by decreasing
+        document count)."""
+        words = self.top_words(check_int("n_words", n_words, 1))
         parent = self.estimates["parent"]
         nodes = [{"id": i, "level": int(self.estimates["node_level"][i]),
                   "docs": int(self.estimates["node_docs"][i]),
@@ -136,7 +145,8 @@ class TreePosterior(Posterior):
         return nodes[0]
 
     def format_tree(self, n_words: int = 5) -> str:
-        """Indented text of the tree: one line per node, ``[id] docs=… tokens=… words``."""
+        """Indented text of the tree: one line per node, ``[id] docs=… tokens=… words``
+        (``n_words`` top words, a positive integer)."""
         lines: list[str] = []
 
         def walk(node: dict[str, Any]) -> None:
@@ -154,21 +164,17 @@ class TreePosterior(Posterior):
         return np.log(self.node_word_probs())
 
     def transform(self, new_corpus: Corpus, num_sweeps: int = 50, burn_in: int = 20,
-                  seed: int = 0, **_: Any) -> np.ndarray:
+                  seed: int = 0) -> np.ndarray:
         """(num_new_docs, num_nodes) proportions of unseen documents by fold-in Gibbs on the
         frozen reference tree (:func:`ppltopics.inference._foldin.fold_in_tree`: path among
         the existing paths (:func:`ppltopics.inference._foldin.existing_paths`) with the
         nCRP weights of the training documents, levels under the GEM; node topics fixed at
         their posterior means).  Unknown words are dropped; a document with none keeps only
-        its path prior."""
-        if num_sweeps <= burn_in or burn_in < 0:
-            raise ValueError("need num_sweeps > burn_in >= 0")
-        if not isinstance(new_corpus, Corpus):
-            raise TypeError(f"new_corpus must be a ppltopics.Corpus, got "
-                            f"{type(new_corpus).__name__}")
-        word_ids, offsets, _unknown = map_to_vocab(new_corpus, self.corpus.vocab)
-        if word_ids.size == 0:
-            raise ValueError("no token of the new documents is in the model's vocabulary")
+        its path prior.  Raises ``TypeError`` unless ``new_corpus`` is a
+        :class:`~ppltopics.Corpus`, ``ValueError`` unless ``num_sweeps > burn_in >= 0`` are
+        integers or if no token is in the vocabulary."""
+        num_sweeps, burn_in = check_sweeps(num_sweeps, burn_in)
+        word_ids, offsets, _unknown = map_known(new_corpus, self.corpus.vocab)
         leaf_paths, log_prior = existing_paths(self.estimates["parent"],
                                                self.estimates["node_level"],
                                                self.estimates["node_docs"], self.depth)
