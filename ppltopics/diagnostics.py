@@ -140,7 +140,7 @@ def summary(post: Posterior, var_names: Sequence[str] | None = None) -> pd.DataF
 #: fits of the State of the Union corpus, topics of two chains matched at a cosine >= 0.8
 #: share their leading words, while below it they mix different themes
 MODE_THRESHOLD = 0.8
-_ADVICE = "run longer, add chains, or turn on split-merge"
+_ADVICE = 'run longer, add chains, or start from init="kmeans" (word vectors) or "lda"'
 
 
 @dataclass
@@ -305,7 +305,8 @@ def mode_report(post: Posterior, threshold: float = MODE_THRESHOLD) -> ModeRepor
 
     ``threshold`` (default :data:`MODE_THRESHOLD` = 0.8): matched similarity below which a
     topic has no counterpart.  The report's ``verdict`` is one sentence, e.g. "chains 0 and 1
-    disagree on 3 of 20 topics; run longer, add chains, or turn on split-merge".
+    disagree on 3 of 20 topics; run longer, add chains, or start from init="kmeans" (word
+    vectors) or "lda"".
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
