@@ -9,7 +9,9 @@ state drives the chain:
   progress, checkpoints; :meth:`ppltopics.posteriors.Posterior.from_kernel` turns the chains
   into a relabelled Posterior;
 - :class:`PyroGibbs` - wraps any kernel as a ``pyro.infer.mcmc.mcmc_kernel.MCMCKernel`` so
-  ``pyro.infer.MCMC(PyroGibbs(kernel), ...)`` runs it (one chain per seed);
+  ``pyro.infer.MCMC(PyroGibbs(kernel, seed=s), ...)`` runs it (one chain per seed); a kernel
+  is itself a virtual ``MCMCKernel`` that forwards Pyro's members to ``PyroGibbs(kernel)``,
+  so ``pyro.infer.MCMC(kernel, ...)`` works too;
 - the Geweke and enumeration tests of :mod:`ppltopics.testing`, which swap the data between
   sweeps (:meth:`GibbsKernel.set_data`, :meth:`GibbsKernel.resync`).
 
@@ -29,7 +31,7 @@ test (Geweke, JASA 2004).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -213,13 +215,37 @@ class GibbsKernel(ABC):
         c = self.corpus
         self.corpus = Corpus(data, c.doc_offsets, c.vocab)
 
-    def setup(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """``pyro.infer.MCMC`` calls ``setup`` first; a bare kernel is not a Pyro kernel."""
-        raise TypeError(
-            f"{type(self).__name__} is a ppltopics GibbsKernel, not a Pyro MCMCKernel: "
-            f"wrap it, pyro.infer.MCMC(PyroGibbs(kernel), ...) with "
-            f"ppltopics.inference.PyroGibbs"
-        )
+    # ------------------------------------------------ Pyro-native use, by forwarding
+    @property
+    def pyro(self) -> PyroGibbs:
+        """The default bridge ``PyroGibbs(self, seed=0)``, made on first use: the Pyro
+        names ``pyro.infer.MCMC`` reaches for on a kernel (``setup``, ``sample``,
+        ``initial_params``, ``transforms``, ...) are forwarded to it, so
+        ``pyro.infer.MCMC(kernel, ...)`` runs the kernel.  Wrap it yourself,
+        ``PyroGibbs(kernel, seed=s)``, for another seed."""
+        bridge = self.__dict__.get("_pyro")
+        if bridge is None:
+            bridge = self.__dict__["_pyro"] = PyroGibbs(self)
+        return bridge
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _PYRO_NAMES:
+            return getattr(self.pyro, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def initial_params(self) -> dict[str, torch.Tensor]:
+        """Forwarded to :attr:`pyro` (``pyro.infer.MCMC`` reads and sets it)."""
+        return self.pyro.initial_params
+
+    @initial_params.setter
+    def initial_params(self, params: dict[str, torch.Tensor]) -> None:
+        self.pyro.initial_params = params
+
+
+#: the ``MCMCKernel`` members a kernel forwards to its default :class:`PyroGibbs`
+_PYRO_NAMES = frozenset({"setup", "sample", "transforms", "logging", "diagnostics", "cleanup",
+                         "end_warmup"})
 
 
 class PyroGibbs(MCMCKernel):
@@ -321,3 +347,7 @@ class PyroGibbs(MCMCKernel):
     def diagnostics(self) -> dict[str, Any]:
         """Gibbs sweeps accept every move: nothing to report."""
         return {}
+
+
+# Pyro-native use: every kernel is a (virtual) ``MCMCKernel``; its Pyro members are forwarded
+MCMCKernel.register(GibbsKernel)

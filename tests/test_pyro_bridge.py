@@ -142,12 +142,22 @@ def test_initial_params_start_the_chain() -> None:
         PyroGibbs(kernel).initial_params = {"theta": z0}
 
 
-def test_a_bare_kernel_is_not_a_pyro_kernel() -> None:
-    """Handing pyro.infer.MCMC the kernel itself says to wrap it; PyroGibbs takes kernels."""
-    mcmc = pyro.infer.MCMC(LDAKernel(CORPUS, LDA_HYPER), num_samples=2, warmup_steps=0,
-                           disable_progbar=True)
-    with pytest.raises(TypeError, match=r"PyroGibbs\(kernel\)"):
+def test_a_kernel_runs_under_pyro_mcmc_directly() -> None:
+    """``pyro.infer.MCMC(kernel)`` (the kernel itself, a virtual ``MCMCKernel``) runs the
+    kernel's default bridge ``PyroGibbs(kernel, seed=0)``: the same draws; PyroGibbs takes
+    only kernels and refuses to sample before ``setup``."""
+    from pyro.infer.mcmc.mcmc_kernel import MCMCKernel
+
+    assert issubclass(LDAKernel, MCMCKernel) and isinstance(LDAKernel(CORPUS, LDA_HYPER),
+                                                            MCMCKernel)
+    draws = []
+    for kernel in (LDAKernel(CORPUS, LDA_HYPER), PyroGibbs(LDAKernel(CORPUS, LDA_HYPER))):
+        mcmc = pyro.infer.MCMC(kernel, num_samples=3, warmup_steps=1, disable_progbar=True)
         mcmc.run()
+        draws.append(mcmc.get_samples()["z"].numpy())
+    np.testing.assert_array_equal(draws[0], draws[1])
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        LDAKernel(CORPUS, LDA_HYPER).no_such_thing  # noqa: B018
     with pytest.raises(TypeError, match="GibbsKernel"):
         PyroGibbs(object())  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="setup"):
