@@ -60,7 +60,7 @@ import torch
 from pyro import poutine
 from scipy.special import log_softmax
 
-from ppltopics._validation import as_float_array, check_spd, finite_float
+from ppltopics._validation import as_float_array, check_spd, finite_float, positive_float
 from ppltopics.corpus import Corpus
 from ppltopics.distributions import NormalInverseWishart, RowCategorical
 from ppltopics.models import glda
@@ -94,13 +94,6 @@ _CORR_TOL = 1e-8
 
 
 # ---------------------------------------------------------------------- validation helpers
-def _check_eta_kappa0(value: Any) -> float:
-    k = finite_float("eta_kappa0", value)
-    if k <= 0:
-        raise ValueError(f"eta_kappa0 must be > 0, got {k}")
-    return k
-
-
 def _check_eta_nu0(value: Any, num_topics: int) -> float:
     nu = finite_float("eta_nu0", value)
     if not nu > num_topics - 1:
@@ -194,7 +187,7 @@ class CGTMHyper:
         mu_arr = _eta_mu0_array(mu, K)
         object.__setattr__(self, "eta_mu0", float(mu_arr[0]) if np.ndim(mu) == 0
                            else tuple(float(v) for v in mu_arr))
-        object.__setattr__(self, "eta_kappa0", _check_eta_kappa0(self.eta_kappa0))
+        object.__setattr__(self, "eta_kappa0", positive_float("eta_kappa0", self.eta_kappa0))
         psi = 1.0 if self.eta_psi0 is None else self.eta_psi0
         psi_arr = _eta_psi0_array(psi, K)
         object.__setattr__(self, "eta_psi0", float(psi_arr[0, 0]) if np.ndim(psi) == 0
@@ -323,7 +316,7 @@ class ResolvedCGTMHyper:
         if np.ndim(psi) != 0:
             psi = as_float_array("eta_psi0", psi, 2)
         object.__setattr__(self, "eta_psi0", _readonly(_eta_psi0_array(psi, K)))
-        object.__setattr__(self, "eta_kappa0", _check_eta_kappa0(self.eta_kappa0))
+        object.__setattr__(self, "eta_kappa0", positive_float("eta_kappa0", self.eta_kappa0))
         object.__setattr__(self, "eta_nu0", _check_eta_nu0(self.eta_nu0, K))
 
     @property

@@ -38,7 +38,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ppltopics._validation import as_float_array, check_spd, finite_float, normalise_alpha
+from ppltopics._validation import (
+    as_float_array,
+    check_spd,
+    finite_float,
+    normalise_alpha,
+    positive_float,
+)
 from ppltopics.corpus import Corpus
 from ppltopics.vectors import WordVectors
 
@@ -56,13 +62,6 @@ COV_RIDGE = 1e-6
 
 
 # ---------------------------------------------------------------------- validation helpers
-def _check_kappa0(kappa0: Any) -> float:
-    k = finite_float("kappa0", kappa0)
-    if k <= 0:
-        raise ValueError(f"kappa0 must be > 0, got {k}")
-    return k
-
-
 def _check_nu0(nu0: float, dim: int) -> None:
     if not nu0 > dim - 1:
         raise ValueError(
@@ -156,7 +155,7 @@ class GLDAHyper:
         alpha = 1.0 / k if self.alpha is None else normalise_alpha(self.alpha)
         _check_alpha(alpha, k)
         object.__setattr__(self, "alpha", alpha)
-        object.__setattr__(self, "kappa0", _check_kappa0(self.kappa0))
+        object.__setattr__(self, "kappa0", positive_float("kappa0", self.kappa0))
         if self.nu0 is not None:
             object.__setattr__(self, "nu0", finite_float("nu0", self.nu0))
         if self.mu0 is not None:
@@ -449,7 +448,7 @@ class ResolvedGLDAHyper:
             )
         object.__setattr__(self, "mu0", _readonly(mu0))
         object.__setattr__(self, "psi0", _readonly(check_spd("psi0", psi0)))
-        object.__setattr__(self, "kappa0", _check_kappa0(self.kappa0))
+        object.__setattr__(self, "kappa0", positive_float("kappa0", self.kappa0))
         nu0 = finite_float("nu0", self.nu0)
         _check_nu0(nu0, mu0.size)
         object.__setattr__(self, "nu0", nu0)

@@ -22,6 +22,7 @@ __all__ = [
     "check_choice",
     "check_type",
     "check_positive",
+    "positive_float",
     "finite_float",
     "check_finite",
     "as_float_array",
@@ -80,6 +81,14 @@ def finite_float(name: str, value: Any) -> float:
     out = float(value)
     if not math.isfinite(out):
         raise ValueError(f"{name} must be finite, got {out}")
+    return out
+
+
+def positive_float(name: str, value: Any) -> float:
+    """:func:`finite_float`, then checked ``> 0`` (``ValueError`` "NAME must be > 0")."""
+    out = finite_float(name, value)
+    if out <= 0:
+        raise ValueError(f"{name} must be > 0, got {out}")
     return out
 
 
