@@ -270,6 +270,25 @@ def _doc_terms_listed(
 
 # ----------------------------------------------------------------------------- Gaussian
 @numba.njit(cache=True, nogil=True)
+def _gauss_two_way_logits(
+    x: np.ndarray, d: int, cnt: np.ndarray, la: np.ndarray, lb: np.ndarray, collapsed: bool,
+    ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
+) -> tuple[float, float]:
+    """Unnormalised log conditionals of a token (vector ``x``, document ``d``) between the
+    two workspace topics s0 and s0+1: the document term (collapsed, log(n_d· + α); or CGTM's
+    η weights ``la[d]``, ``lb[d]``) plus the NIW predictive of ``x`` under each topic."""
+    if collapsed:
+        l0 = math.log(cnt[d, 0] + la[0])
+        l1 = math.log(cnt[d, 1] + la[1])
+    else:
+        l0 = la[d]
+        l1 = lb[d]
+    l0 += predictive_logpdf(s0, x, ws, prior, work)
+    l1 += predictive_logpdf(s0 + 1, x, ws, prior, work)
+    return l0, l1
+
+
+@numba.njit(cache=True, nogil=True)
 def _gauss_scan(
     toks: np.ndarray, lab: np.ndarray, target: np.ndarray, table: np.ndarray,
     word_ids: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray, la: np.ndarray,
@@ -290,14 +309,7 @@ def _gauss_scan(
         a = lab[idx]
         niw_remove(s0 + a, x, ws, prior, work)
         cnt[d, a] -= 1
-        if collapsed:
-            l0 = math.log(cnt[d, 0] + la[0])
-            l1 = math.log(cnt[d, 1] + la[1])
-        else:
-            l0 = la[d]
-            l1 = lb[d]
-        l0 += predictive_logpdf(s0, x, ws, prior, work)
-        l1 += predictive_logpdf(s0 + 1, x, ws, prior, work)
+        l0, l1 = _gauss_two_way_logits(x, d, cnt, la, lb, collapsed, ws, s0, prior, work)
         new, lp = _two_way(rng, l0, l1, target[idx] if forced else -1)
         logq += lp
         niw_add(s0 + new, x, ws, prior, work)
@@ -331,14 +343,8 @@ def _gauss_launch(
         if r < 2:
             a = r
         else:
-            if collapsed:
-                l0 = math.log(cnt[d, 0] + la[0])
-                l1 = math.log(cnt[d, 1] + la[1])
-            else:
-                l0 = la[d]
-                l1 = lb[d]
-            l0 += predictive_logpdf(s0, x, ws, prior, work)
-            l1 += predictive_logpdf(s0 + 1, x, ws, prior, work)
+            l0, l1 = _gauss_two_way_logits(x, d, cnt, la, lb, collapsed, ws, s0, prior,
+                                           work)
             a, _ = _two_way(rng, l0, l1, -1)
         lab[idx] = a
         niw_add(s0 + a, x, ws, prior, work)
