@@ -42,6 +42,7 @@ import numba
 import numpy as np
 
 from ppltopics.corpus import Corpus
+from ppltopics.inference._gaussian import predictive_logpdf_table
 from ppltopics.inference._init import check_init, init_config, initial_assignments
 from ppltopics.inference._linalg import (
     NIWPrior,
@@ -346,23 +347,48 @@ def _pointwise(
     word_ids: np.ndarray, doc_offsets: np.ndarray, theta: np.ndarray, logdens: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """out[d] = Σ_n log Σ_k θ_dk f_k(x_n) for the document proportions ``theta`` (D, K)."""
+    """out[d] = Σ_n log Σ_k θ_dk f_k(x_n) for the document proportions ``theta`` (D, K).
+
+    Per word type once: m_w = max_k log f_k(w) and e_wk = f_k(w)/e^{m_w} ∈ (0, 1], so a token
+    costs K multiply-adds, not K exponentials: log Σ_k θ_dk f_k = m_w + log Σ_k θ_dk e_wk.  A
+    sum below 1e-280 (every topic that explains the word has a vanishing θ_dk) is redone as
+    a log-sum-exp over log θ_dk + log f_k.
+    """
     num_topics = theta.shape[1]
-    logtheta = np.empty(num_topics)
-    for d in range(doc_offsets.shape[0] - 1):
+    vocab_size = logdens.shape[0]
+    seen = np.zeros(vocab_size, dtype=np.bool_)
+    for n in range(word_ids.shape[0]):
+        seen[word_ids[n]] = True
+    m_w = np.zeros(vocab_size)
+    e_w = np.zeros((vocab_size, num_topics))
+    for w in range(vocab_size):
+        if not seen[w]:
+            continue
+        m = -np.inf
         for k in range(num_topics):
-            logtheta[k] = math.log(theta[d, k])
+            if logdens[w, k] > m:
+                m = logdens[w, k]
+        m_w[w] = m
+        for k in range(num_topics):
+            e_w[w, k] = math.exp(logdens[w, k] - m)
+    for d in range(doc_offsets.shape[0] - 1):
         total = 0.0
         for n in range(doc_offsets[d], doc_offsets[d + 1]):
             w = word_ids[n]
+            s = 0.0
+            for k in range(num_topics):
+                s += theta[d, k] * e_w[w, k]
+            if s > 1e-280:
+                total += m_w[w] + math.log(s)
+                continue
             m = -np.inf
             for k in range(num_topics):
-                v = logtheta[k] + logdens[w, k]
+                v = math.log(theta[d, k]) + logdens[w, k]
                 if v > m:
                     m = v
             s = 0.0
             for k in range(num_topics):
-                s += math.exp(logtheta[k] + logdens[w, k] - m)
+                s += math.exp(math.log(theta[d, k]) + logdens[w, k] - m)
             total += m + math.log(s)
         out[d] = total
 
@@ -614,8 +640,9 @@ class GLDAKernel(GibbsKernel):
         means; ``pointwise`` per-document log-likelihoods under the point estimates."""
         c = self.corpus
         loglik = self._loglik(state)
-        logdens = np.zeros((c.vocab_size, self.num_topics))
-        word_topic_logdensity(self.table, _stats(state), self.prior, logdens, self._words)
+        p = self.prior
+        logdens = predictive_logpdf_table(self.table, state["count"], state["sums"],
+                                          state["chol"], state["logdet"], p.mu0, p.kappa0, p.nu0)
         pointwise = np.empty(c.num_docs)
         _pointwise(c.word_ids, c.doc_offsets, self.doc_theta(state), logdens, pointwise)
         out: dict[str, Any] = {

@@ -31,6 +31,10 @@ from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 __all__ = ["LDAKernel", "TOPIC_BITS"]
 
 TOPIC_BITS = 20
+#: largest V·K for which recording a draw builds a dense (V, K) table of n_wk/(n_k + Vβ)
+#: (64 MB); above it the per-document log-likelihoods walk the packed word blocks
+DENSE_POINTWISE_CELLS = 1 << 23
+_SMALL_COUNT = 32  # counts below this take lgamma differences from a per-record table
 _MASK = (1 << TOPIC_BITS) - 1
 _ONE = 1 << TOPIC_BITS
 
@@ -237,6 +241,7 @@ def _lda_stats(
     alpha: np.ndarray,
     beta: float,
     pointwise: np.ndarray,
+    scaled: np.ndarray,
 ) -> tuple[float, float]:
     """Collapsed log joint and log-likelihood, plus per-document log-likelihoods.
 
@@ -244,6 +249,10 @@ def _lda_stats(
     log p(z)     = Σ_d [lgamma(α₀) - lgamma(N_d + α₀) + Σ_k (lgamma(n_dk + α_k) - lgamma(α_k))]
     ``pointwise[d]`` = Σ_n log Σ_k θ̂_dk φ̂_k,w_dn with the count-based point estimates
     θ̂_dk = (n_dk + α_k)/(N_d + α₀), φ̂_kw = (n_wk + β)/(n_k + Vβ).
+
+    ``scaled``: a (V, K) work array for n_wk/(n_k + Vβ), so that a token's mixture sum walks
+    its document's k_d topics through one row instead of its word's k_w packed cells; a
+    (0, K) array selects the packed walk (large V·K; see :data:`DENSE_POINTWISE_CELLS`).
     """
     num_topics = n_k.shape[0]
     vocab_size = wt_nnz.shape[0]
@@ -259,6 +268,9 @@ def _lda_stats(
     a_beta *= beta
     # a_w = Σ_k α_k φ̂_kw for every word type
     a_w = np.empty(vocab_size)
+    dense = scaled.shape[0] == vocab_size
+    if dense:
+        scaled[:] = 0.0
     for w in range(vocab_size):
         off = wt_offsets[w]
         s = a_beta
@@ -268,54 +280,73 @@ def _lda_stats(
             t = p & _MASK
             loglik += math.lgamma(c + beta) - lgb
             s += alpha[t] * c * inv[t]
+            if dense:
+                scaled[w, t] = c * inv[t]
         a_w[w] = s
     alpha0 = 0.0
-    lga = 0.0
+    # lgamma(n + α_k) − lgamma(α_k) for the small counts most n_dk are
+    lg_small = np.empty((num_topics, _SMALL_COUNT))
     for k in range(num_topics):
         alpha0 += alpha[k]
-        lga += math.lgamma(alpha[k])
+        lga = math.lgamma(alpha[k])
+        for c in range(_SMALL_COUNT):
+            lg_small[k, c] = math.lgamma(c + alpha[k]) - lga
     logprior = 0.0
     ndk = np.zeros(num_topics, dtype=np.int64)
+    topics = np.empty(num_topics, dtype=np.int64)  # the document's k_d topics
     num_docs = doc_offsets.shape[0] - 1
     for d in range(num_docs):
         start = doc_offsets[d]
         end = doc_offsets[d + 1]
+        k_d = 0
+        b_d = 0.0
         for n in range(start, end):
-            ndk[z[n]] += 1
+            k = z[n]
+            if ndk[k] == 0:
+                topics[k_d] = k
+                k_d += 1
+            ndk[k] += 1
+            b_d += inv[k]
         nd_len = end - start
         lp = math.lgamma(alpha0) - math.lgamma(nd_len + alpha0)
         # Σ_k lgamma(n_dk+α_k) - lgamma(α_k): only nonzero n_dk contribute
-        for n in range(start, end):
-            k = z[n]
-            if ndk[k] > 0:
-                lp += math.lgamma(ndk[k] + alpha[k]) - math.lgamma(alpha[k])
-                ndk[k] = -ndk[k]  # mark as counted; restored below
-        for n in range(start, end):
-            k = z[n]
-            if ndk[k] < 0:
-                ndk[k] = -ndk[k]
+        for j in range(k_d):
+            k = topics[j]
+            c = ndk[k]
+            if c < _SMALL_COUNT:
+                lp += lg_small[k, c]
+            else:
+                lp += math.lgamma(c + alpha[k]) - math.lgamma(alpha[k])
         logprior += lp
         # pointwise log-likelihood of the document under the point estimates:
         # Σ_k θ̂_dk φ̂_kw (N_d+α₀) = a_w + β Σ_k n_dk inv_k + Σ_{k in d ∩ w} n_dk n_wk inv_k
-        b_d = 0.0
-        for n in range(start, end):
-            b_d += inv[z[n]]
         b_d *= beta
         denom = nd_len + alpha0
         ll = 0.0
+        prod = 1.0  # Π of up to 16 token probabilities (each in (0, 1]): one log per 16
+        held = 0
         for n in range(start, end):
             w = word_ids[n]
-            off = wt_offsets[w]
             s = a_w[w] + b_d
-            for i in range(wt_nnz[w]):
-                p = wt_packed[off + i]
-                t = p & _MASK
-                if ndk[t] > 0:
-                    s += ndk[t] * (p >> TOPIC_BITS) * inv[t]
-            ll += math.log(s / denom)
-        pointwise[d] = ll
-        for n in range(start, end):
-            ndk[z[n]] = 0
+            if dense:
+                for j in range(k_d):
+                    s += ndk[topics[j]] * scaled[w, topics[j]]
+            else:
+                off = wt_offsets[w]
+                for i in range(wt_nnz[w]):
+                    p = wt_packed[off + i]
+                    t = p & _MASK
+                    if ndk[t] > 0:
+                        s += ndk[t] * (p >> TOPIC_BITS) * inv[t]
+            prod *= s / denom
+            held += 1
+            if held == 16 or prod < 1e-200:
+                ll += math.log(prod)
+                prod = 1.0
+                held = 0
+        pointwise[d] = ll + math.log(prod)
+        for j in range(k_d):
+            ndk[topics[j]] = 0
     return loglik + logprior, loglik
 
 
@@ -446,10 +477,7 @@ class LDAKernel(GibbsKernel):
     # -------------------------------------------------------------- read-outs
     def doc_topic_counts(self, state: State) -> np.ndarray:
         """Dense (D, K) document-topic counts n_dk from ``z``."""
-        c = self.corpus
-        out = np.zeros((c.num_docs, self.num_topics), dtype=np.int64)
-        np.add.at(out, (c.token_docs, state["z"]), 1)
-        return out
+        return _doc_topic_counts(self.corpus.doc_offsets, state["z"], self.num_topics)
 
     def word_topic_counts(self, state: State) -> np.ndarray:
         """Dense (K, V) word-topic counts n_kw (for tests and small corpora)."""
@@ -464,9 +492,12 @@ class LDAKernel(GibbsKernel):
         topic sizes; ``pointwise`` per-document log-likelihoods under the point estimates."""
         c = self.corpus
         pointwise = np.empty(c.num_docs)
+        dense = c.vocab_size * self.num_topics <= DENSE_POINTWISE_CELLS
+        scaled = np.empty((c.vocab_size if dense else 0, self.num_topics))
         lp, loglik = _lda_stats(
             c.word_ids, c.doc_offsets, state["z"], state["wt_offsets"], state["wt_packed"],
             state["wt_nnz"], state["n_k"], state["alpha"], float(self.hyper.beta), pointwise,
+            scaled,
         )
         out: dict[str, Any] = {
             "lp": lp,
@@ -494,8 +525,7 @@ class LDAKernel(GibbsKernel):
         _accumulate_phi(state["wt_offsets"], state["wt_packed"], state["wt_nnz"], inv, acc["phi"])
         acc["phi"] += (beta * inv)[:, None]
         alpha = state["alpha"]
-        ndk = self.doc_topic_counts(state)
-        acc["theta"] += (ndk + alpha) / (c.doc_lengths[:, None] + alpha.sum())
+        _accumulate_theta(c.doc_offsets, state["z"], alpha, acc["theta"])
         acc["alpha"] += alpha
         acc["count"] += 1
 
@@ -503,6 +533,30 @@ class LDAKernel(GibbsKernel):
         """Posterior means of φ, θ and α from the running sums of one chain."""
         n = acc["count"][0]
         return {"phi": acc["phi"] / n, "theta": acc["theta"] / n, "alpha": acc["alpha"] / n}
+
+
+@numba.njit(cache=True, nogil=True)
+def _doc_topic_counts(doc_offsets: np.ndarray, z: np.ndarray, num_topics: int) -> np.ndarray:
+    """Dense (D, K) n_dk from ``z``, one pass over the tokens."""
+    out = np.zeros((doc_offsets.shape[0] - 1, num_topics), dtype=np.int64)
+    for d in range(doc_offsets.shape[0] - 1):
+        for n in range(doc_offsets[d], doc_offsets[d + 1]):
+            out[d, z[n]] += 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate_theta(
+    doc_offsets: np.ndarray, z: np.ndarray, alpha: np.ndarray, theta: np.ndarray
+) -> None:
+    """theta[d] += θ̂_d = (n_d· + α)/(N_d + α₀), without building n_dk."""
+    alpha0 = alpha.sum()
+    for d in range(doc_offsets.shape[0] - 1):
+        inv = 1.0 / (doc_offsets[d + 1] - doc_offsets[d] + alpha0)
+        for k in range(alpha.shape[0]):
+            theta[d, k] += alpha[k] * inv
+        for n in range(doc_offsets[d], doc_offsets[d + 1]):
+            theta[d, z[n]] += inv
 
 
 @numba.njit(cache=True, nogil=True)
