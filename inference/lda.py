@@ -23,8 +23,10 @@ from typing import Any
 import numba
 import numpy as np
 
+from ppltopics._validation import check_int
 from ppltopics.corpus import Corpus
 from ppltopics.inference._init import check_init, init_config, initial_assignments
+from ppltopics.inference._partition import Partition
 from ppltopics.inference._split_merge import EXACT, lda_split_merge, parse_split_merge
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
@@ -94,8 +96,15 @@ def _sweep(
     alpha: np.ndarray,
     beta: float,
     rng: np.random.Generator,
+    doc_lo: int,
+    doc_hi: int,
+    word_chunk: np.ndarray,
+    chunk: int,
 ) -> None:
-    """One systematic-scan collapsed Gibbs sweep over every token (SparseLDA buckets)."""
+    """One systematic-scan collapsed Gibbs sweep (SparseLDA buckets) over the tokens of
+    documents ``doc_lo``..``doc_hi − 1`` whose word lies in ``word_chunk[w] == chunk`` (all
+    tokens: every document and a zero ``word_chunk``; a block of the partitioned sweep in
+    :mod:`ppltopics.inference._partition`).  Other tokens of a document still count in n_dk."""
     num_topics = n_k.shape[0]
     vbeta = wt_nnz.shape[0] * beta
     inv = np.empty(num_topics)
@@ -107,8 +116,7 @@ def _sweep(
     for k in range(num_topics):
         inv[k] = 1.0 / (n_k[k] + vbeta)
         coef[k] = alpha[k] * inv[k]
-    num_docs = doc_offsets.shape[0] - 1
-    for d in range(num_docs):
+    for d in range(doc_lo, doc_hi):
         start = doc_offsets[d]
         end = doc_offsets[d + 1]
         nd = 0
@@ -131,6 +139,8 @@ def _sweep(
         r_sum *= beta
         for n in range(start, end):
             w = word_ids[n]
+            if word_chunk[w] != chunk:
+                continue
             k = z[n]
             off = wt_offsets[w]
             # ---- remove token n from the counts
@@ -369,6 +379,12 @@ class LDAKernel(GibbsKernel):
     init
         The chain's start: ``"random"`` (z_n uniform), ``"lda"`` (a short LDA fit) or an
         integer array of assignments (:mod:`ppltopics.inference._init`).
+    workers
+        Threads per chain (default 1).  With W > 1 each sweep is the partitioned sweep of
+        :mod:`ppltopics.inference._partition`: W² blocks of documents × words, W at a time,
+        each worker sampling against a copy of n_k merged after every round — an
+        approximation (stale n_k within a round) that is reproducible for a given W; W = 1
+        is the exact serial sweep.
     """
 
     model_name = "lda"
@@ -382,8 +398,9 @@ class LDAKernel(GibbsKernel):
         hyper: Any,
         optimize_alpha: bool = False,
         optimize_interval: int = 10,
-        split_merge: Any = False, init: Any = "random",
+        split_merge: Any = False, init: Any = "random", workers: int = 1,
     ) -> None:
+        self.workers = check_int("workers", workers, 1)
         self.split_merge = parse_split_merge(split_merge)
         self._sm_defect = EXACT  # tests inject defects here
         hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)
@@ -397,6 +414,8 @@ class LDAKernel(GibbsKernel):
         self._sweeps = 0
         self.init = check_init(init, model="LDA", num_tokens=corpus.num_tokens,
                                num_topics=self.num_topics, has_vectors=False)
+        self._partition = Partition(corpus.word_ids, corpus.doc_offsets, corpus.vocab_size,
+                                    self.workers)
 
     @property
     def num_tokens(self) -> int:
@@ -412,6 +431,7 @@ class LDAKernel(GibbsKernel):
             "optimize_interval": self.optimize_interval,
             **({} if self.split_merge is None else {"split_merge": self.split_merge.config()}),
             **init_config(self.init),
+            **({} if self.workers == 1 else {"workers": self.workers}),
         }
 
     # -------------------------------------------------------------- state
@@ -465,10 +485,18 @@ class LDAKernel(GibbsKernel):
 
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
         c = self.corpus
-        _sweep(
-            c.word_ids, c.doc_offsets, state["z"], state["wt_offsets"], state["wt_packed"],
-            state["wt_nnz"], state["n_k"], state["alpha"], float(self.hyper.beta), rng,
-        )
+        beta = float(self.hyper.beta)
+
+        def block(doc_lo: int, doc_hi: int, chunk: int, n_k: np.ndarray,
+                  block_rng: np.random.Generator) -> None:
+            _sweep(c.word_ids, c.doc_offsets, state["z"], state["wt_offsets"],
+                   state["wt_packed"], state["wt_nnz"], n_k, state["alpha"], beta, block_rng,
+                   doc_lo, doc_hi, self._partition.word_chunk, chunk)
+
+        if self.workers == 1:
+            block(0, c.num_docs, 0, state["n_k"], rng)
+        else:
+            self._partition.sweep(state["n_k"], rng, block)
         self.split_merge_moves(state, rng)
         state["sweeps"][0] += 1
         if warmup and self.optimize_alpha and state["sweeps"][0] % self.optimize_interval == 0:
@@ -593,6 +621,7 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     alpha: Any = 0.1, beta: float = 0.01, optimize_alpha: bool = False,
     optimize_interval: int = 10, split_merge: Any = False, init: Any = "random",
+    workers: int = 1,
 ) -> Any:
     """``pt.fit("lda", ...)``: run the chains and build an :class:`LDAPosterior`.
 
@@ -614,7 +643,8 @@ def fit_model(
                          "separate topics from its proportions)")
     hyper = LDAHyper(num_topics=num_topics, alpha=alpha, beta=beta)
     kernel = LDAKernel(corpus, hyper, optimize_alpha=optimize_alpha,
-                       optimize_interval=optimize_interval, split_merge=split_merge, init=init)
+                       optimize_interval=optimize_interval, split_merge=split_merge, init=init,
+                       workers=workers)
     results = run_chains(kernel, spec)
     settings = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens}
     post = LDAPosterior.from_chains(corpus, kernel, results, settings)

@@ -1,0 +1,136 @@
+"""Threads per chain: our partitioned LDA sweep (``workers=W``) vs tomotopy's
+``train(workers=W, parallel=PARTITION)`` on 20 Newsgroups, K = 100.
+
+All four runs (ours and tomotopy, W = 1 and W = 2) get the same token lists, α = 0.1,
+β = 0.01, and are run interleaved in chunks of sweeps (the order rotates each chunk) so load
+from other processes hits all alike.  Only the sweeps are timed.  After every chunk, untimed,
+our chains' log p(w | z) per token is read out: the partitioned chain's must track the serial
+one's (the stale-n_k approximation should not show).
+
+    .venv/bin/python benchmarks/bench_workers.py [--data ../shared/data] [--quick]
+
+Writes ``benchmarks/results/workers.json`` (``workers_quick.json``).  Speed-ups need idle
+cores: check ``machine.loadavg_*`` in the JSON before reading them.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from _common import machine_facts  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path(os.environ.get("PPLTOPICS_SHARED_DATA", REPO.parent / "shared" / "data"))
+TARBALL = Path("20newsgroups-bydate") / "20news-bydate.tar.gz"
+ALPHA, BETA, K, SEED = 0.1, 0.01, 100, 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--quick", action="store_true", help="20 sweeps instead of 100")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    tarball = args.data / TARBALL
+    if not tarball.exists():
+        raise SystemExit(f"20 Newsgroups not found at {tarball}: pass --data DIR")
+    import tomotopy as tp
+
+    from ppltopics.datasets import load_20newsgroups
+    from ppltopics.inference.lda import LDAKernel
+    from ppltopics.models.lda import LDAHyper
+
+    sweeps, chunk = (20, 5) if args.quick else (100, 10)
+    facts = machine_facts("numpy", "numba", "tomotopy")
+    corpus = load_20newsgroups(tarball)
+    docs = corpus.docs()
+    hyper = LDAHyper(num_topics=K, alpha=ALPHA, beta=BETA)
+
+    ours, tomo = {}, {}
+    for w in (1, 2):
+        kernel = LDAKernel(corpus, hyper, workers=w)
+        rng = np.random.default_rng(SEED)
+        ours[w] = (kernel, kernel.init_state(rng), rng)
+        mdl = tp.LDAModel(tw=tp.TermWeight.ONE, min_cf=0, min_df=0, rm_top=0, k=K,
+                          alpha=ALPHA, eta=BETA, seed=SEED)
+        mdl.optim_interval = 0
+        for d in docs:
+            mdl.add_doc(d)
+        scheme = tp.ParallelScheme.NONE if w == 1 else tp.ParallelScheme.PARTITION
+        mdl.train(0, workers=w, parallel=scheme)
+        tomo[w] = (mdl, scheme)
+    kernel, state, rng = ours[1]
+    kernel.step(state, rng, False)  # numba cache load, untimed (both W share the sweep)
+    ours[1] = (kernel, kernel.init_state(np.random.default_rng(SEED)),
+               np.random.default_rng(SEED))
+
+    def run_ours(w: int, n: int) -> float:
+        kernel, state, rng = ours[w]
+        t0 = time.perf_counter()
+        for _ in range(n):
+            kernel.step(state, rng, False)
+        return time.perf_counter() - t0
+
+    def run_tomo(w: int, n: int) -> float:
+        mdl, scheme = tomo[w]
+        t0 = time.perf_counter()
+        mdl.train(n, workers=w, parallel=scheme)
+        return time.perf_counter() - t0
+
+    runs = {f"ours_w{w}": (run_ours, w) for w in (1, 2)}
+    runs.update({f"tomotopy_w{w}": (run_tomo, w) for w in (1, 2)})
+    seconds = {name: 0.0 for name in runs}
+    trace: list[dict[str, float]] = []
+    names = list(runs)
+    done = 0
+    load_start = os.getloadavg()
+    while done < sweeps:
+        for name in names:
+            fn, w = runs[name]
+            seconds[name] += fn(w, chunk)
+        names = names[1:] + names[:1]
+        done += chunk
+        point = {"sweeps": done}
+        for w in (1, 2):
+            kernel, state, _ = ours[w]
+            point[f"ours_w{w}_ll_per_token"] = kernel.record(state)["log_likelihood"] / (
+                corpus.num_tokens)
+            point[f"tomotopy_w{w}_ll_per_word"] = tomo[w][0].ll_per_word
+        trace.append(point)
+        print(" | ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in point.items()), flush=True)
+    tps = {name: corpus.num_tokens * sweeps / s for name, s in seconds.items()}
+    result = {
+        "machine": {**facts, "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
+        "corpus": {"name": "20newsgroups", "docs": corpus.num_docs,
+                   "tokens": corpus.num_tokens, "vocab": corpus.vocab_size},
+        "settings": {"K": K, "alpha": ALPHA, "beta": BETA, "sweeps": sweeps, "chunk": chunk},
+        "seconds": seconds,
+        "tokens_per_s": tps,
+        "speedup": {"ours_w2_over_w1": tps["ours_w2"] / tps["ours_w1"],
+                    "tomotopy_w2_over_w1": tps["tomotopy_w2"] / tps["tomotopy_w1"],
+                    "ours_w2_over_tomotopy_w2": tps["ours_w2"] / tps["tomotopy_w2"],
+                    "ours_w1_over_tomotopy_w1": tps["ours_w1"] / tps["tomotopy_w1"]},
+        "trace": trace,
+    }
+    for name, v in tps.items():
+        print(f"{name}: {v / 1e6:.2f} M tokens/s")
+    print(json.dumps(result["speedup"], indent=1))
+    out = args.out or REPO / "benchmarks" / "results" / (
+        "workers_quick.json" if args.quick else "workers.json")
+    out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

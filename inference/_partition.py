@@ -1,0 +1,76 @@
+"""Several threads per chain: the partitioned Gibbs sweep (Yan, Xu & Qi 2009; tomotopy's
+``ParallelScheme.PARTITION``).
+
+The vocabulary is split into W chunks and the documents into W groups, each of about equal
+token mass.  A sweep is W rounds; in round r worker p samples the tokens of document group
+(r + p) mod W whose word lies in chunk p.  No two workers of a round touch the same document
+(so the same n_dk or z_n) or the same word (so the same n_wk); only the topic totals n_k are
+shared, and each worker samples against its own copy of them, taken at the start of the
+round, whose changes are merged after it.
+
+This is an approximation of the serial chain: within a round a worker's n_k misses the other
+workers' moves (at most a 1/W share of a sweep's changes, spread over K totals), so the
+chain's stationary distribution is not exactly the posterior.  Everything else is exact: the
+counts always equal those recomputed from z (tested), and with W = 1 the sweep is the serial
+one, draw for draw.
+
+Random numbers: each round's W blocks get their own generator, seeded from the chain's
+generator at the start of the sweep, so a run is reproducible for a given W whatever the
+thread scheduling, and a checkpoint of the chain's generator is a checkpoint of all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["Partition", "balanced_bounds"]
+
+
+def balanced_bounds(mass: np.ndarray, parts: int) -> np.ndarray:
+    """Bounds ``b`` (length ``parts + 1``) cutting ``mass`` (non-negative, in order) into
+    ``parts`` contiguous runs of about equal total: run i is ``mass[b[i]:b[i+1]]``."""
+    cum = np.concatenate([[0], np.cumsum(mass, dtype=np.float64)])
+    targets = cum[-1] * np.arange(1, parts) / parts
+    right = np.clip(np.searchsorted(cum, targets, side="left"), 1, len(mass))
+    nearer_left = targets - cum[right - 1] < cum[right] - targets
+    inner = np.maximum.accumulate(right - nearer_left)  # the cut nearest each target
+    return np.concatenate([[0], inner, [len(mass)]]).astype(np.int64)
+
+
+class Partition:
+    """The W × W blocks of one corpus: ``doc_bounds`` (W + 1 document indices) and
+    ``word_chunk`` (V,) the chunk of every word type, both of about equal token mass."""
+
+    def __init__(self, word_ids: np.ndarray, doc_offsets: np.ndarray, vocab_size: int,
+                 workers: int) -> None:
+        self.workers = int(workers)
+        self.doc_bounds = balanced_bounds(np.diff(doc_offsets), self.workers)
+        counts = np.bincount(word_ids, minlength=vocab_size)
+        word_bounds = balanced_bounds(counts, self.workers)
+        self.word_chunk = np.repeat(np.arange(self.workers, dtype=np.int64),
+                                    np.diff(word_bounds))
+
+    def sweep(self, n_k: np.ndarray, rng: np.random.Generator,
+              block: Callable[[int, int, int, np.ndarray, np.random.Generator], None]) -> None:
+        """Run the W rounds of one sweep; ``block(doc_lo, doc_hi, chunk, n_k_copy, rng)``
+        samples one block in place (it must release the GIL to run in parallel).  ``n_k`` is
+        updated with every worker's changes after each round."""
+        W = self.workers
+        seeds = rng.integers(0, 2**63, size=(W, W))
+        with ThreadPoolExecutor(max_workers=W) as pool:
+            for r in range(W):
+                copies = [n_k.copy() for _ in range(W)]
+                futures = []
+                for p in range(W):
+                    g = (r + p) % W
+                    futures.append(pool.submit(
+                        block, int(self.doc_bounds[g]), int(self.doc_bounds[g + 1]), p,
+                        copies[p], np.random.Generator(np.random.PCG64(seeds[r, p]))))
+                for f in futures:
+                    f.result()
+                start = n_k.copy()
+                for c in copies:
+                    n_k += c - start
