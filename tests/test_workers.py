@@ -95,3 +95,22 @@ def test_fit_takes_workers(sim):
     post = pt.fit("lda", sim.corpus, num_topics=6, num_chains=1, num_samples=5, warmup=5,
                   progress=False, workers=2)
     assert post.settings["workers"] == 2
+
+
+def test_interrupted_partitioned_run_resumes_exactly(sim, tmp_path):
+    """The blocks' generators are seeded from the chain's, so the checkpointed chain state
+    is the whole random state: a resumed W = 2 run gives the uninterrupted draws."""
+    fit = dict(num_topics=6, num_chains=1, num_samples=6, warmup=6, progress=False, seed=4,
+               workers=2)
+    whole = pt.fit("lda", sim.corpus, **fit)
+
+    def kill(state, iteration):
+        if iteration == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pt.fit("lda", sim.corpus, checkpoint_dir=tmp_path, checkpoint_every=3, callback=kill,
+               **fit)
+    resumed = pt.fit("lda", sim.corpus, checkpoint_dir=tmp_path, checkpoint_every=3, **fit)
+    np.testing.assert_array_equal(resumed.groups["sample_stats"]["lp"],
+                                  whole.groups["sample_stats"]["lp"])
