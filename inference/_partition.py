@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Partition", "balanced_bounds"]
+__all__ = ["DocBlocks", "Partition", "balanced_bounds"]
 
 
 def balanced_bounds(mass: np.ndarray, parts: int) -> np.ndarray:
@@ -63,14 +64,44 @@ class Partition:
         with ThreadPoolExecutor(max_workers=W) as pool:
             for r in range(W):
                 copies = [n_k.copy() for _ in range(W)]
-                futures = []
-                for p in range(W):
-                    g = (r + p) % W
-                    futures.append(pool.submit(
-                        block, int(self.doc_bounds[g]), int(self.doc_bounds[g + 1]), p,
-                        copies[p], np.random.Generator(np.random.PCG64(seeds[r, p]))))
-                for f in futures:
-                    f.result()
+                _run_all(pool, [
+                    (block, int(self.doc_bounds[(r + p) % W]),
+                     int(self.doc_bounds[(r + p) % W + 1]), p, copies[p], _generator(seeds[r, p]))
+                    for p in range(W)])
                 start = n_k.copy()
                 for c in copies:
                     n_k += c - start
+
+
+class DocBlocks:
+    """W blocks of documents of about equal token mass, swept in parallel, one thread each —
+    the scheme for models whose shared state is a small per-topic summary (GLDA's n_k, Σx,
+    Σxxᵀ): the caller gives each block its own copy and merges the changes after the sweep."""
+
+    def __init__(self, doc_offsets: np.ndarray, workers: int) -> None:
+        self.workers = int(workers)
+        self.doc_bounds = balanced_bounds(np.diff(doc_offsets), self.workers)
+
+    def run(self, rng: np.random.Generator,
+            block: Callable[[int, int, int, np.random.Generator], Any]) -> list[Any]:
+        """``block(doc_lo, doc_hi, p, rng_p)`` for every block p at once (it must release the
+        GIL); each block's generator is seeded from ``rng``.  Returns the results in order."""
+        W = self.workers
+        seeds = rng.integers(0, 2**63, size=W)
+        b = self.doc_bounds
+        with ThreadPoolExecutor(max_workers=W) as pool:
+            return _run_all(pool, [(block, int(b[p]), int(b[p + 1]), p, _generator(seeds[p]))
+                                   for p in range(W)])
+
+
+def _generator(seed: np.integer) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(int(seed)))
+
+
+def _run_all(pool: ThreadPoolExecutor, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Submit every ``(fn, *args)`` and wait for all; the first error is raised after all
+    have stopped (none is left running on shared arrays)."""
+    futures = [pool.submit(*call) for call in calls]
+    for f in futures:
+        f.exception()
+    return [f.result() for f in futures]

@@ -170,7 +170,7 @@ class CGTMKernel(GLDAKernel):
         stats = _stats(state)
         state["refactored"][0] += exact_sweep(
             c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
-            stats, self.prior, rng, state["eta"])
+            stats, self.prior, rng, state["eta"], 0, c.num_docs)
         self.split_merge_moves(state, rng, state["eta"])  # exact given η: p(z | η, x)
         sample_eta(state["eta"], state["ndk"], c.doc_lengths.astype(np.float64),
                    state["eta_mu"], state["eta_cov"], rng, self.pg_exact_max)

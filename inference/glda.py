@@ -41,6 +41,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from ppltopics._validation import check_int
 from ppltopics.corpus import Corpus
 from ppltopics.inference._gaussian import predictive_logpdf_table
 from ppltopics.inference._init import check_init, init_config, initial_assignments
@@ -63,6 +64,7 @@ from ppltopics.inference._linalg import (
     topic_log_marginal,
     tri_inv,
 )
+from ppltopics.inference._partition import DocBlocks
 from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
 from ppltopics.inference._split_merge import EXACT, gaussian_split_merge, parse_split_merge
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
@@ -122,9 +124,10 @@ def _topic_changed(
 def exact_sweep(
     word_ids: np.ndarray, doc_offsets: np.ndarray, table: np.ndarray, z: np.ndarray,
     ndk: np.ndarray, alpha: np.ndarray, stats: NIWStats, prior: NIWPrior,
-    rng: np.random.Generator, doc_logw: np.ndarray,
+    rng: np.random.Generator, doc_logw: np.ndarray, doc_lo: int, doc_hi: int,
 ) -> int:
-    """One systematic-scan sweep of exact Gibbs over z with Gaussian topics integrated out.
+    """One systematic-scan sweep of exact Gibbs over z with Gaussian topics integrated out,
+    over documents ``doc_lo``..``doc_hi − 1`` (all of them, or one worker's block).
 
     The document factor is (n_dk + α_k) (GLDA, θ integrated out) when ``doc_logw`` is empty,
     and exp(doc_logw[d, k]) otherwise (CGTM: θ_d = softmax(η_d) given, so the weight is
@@ -158,7 +161,7 @@ def exact_sweep(
         tri_inv(stats.chol[t], Linv[t])
         _topic_cache(t, stats, prior, mu, tc)
     refactored = 0
-    for d in range(doc_offsets.shape[0] - 1):
+    for d in range(doc_lo, doc_hi):
         if collapsed:
             for t in range(num_topics):
                 lw[t] = math.log(ndk[d, t] + alpha[t])
@@ -265,8 +268,10 @@ def _fast_sweep(
     ndk: np.ndarray, alpha: np.ndarray, stats: NIWStats, prior: NIWPrior,
     scaled: np.ndarray, log_scaled: np.ndarray, alias_prob: np.ndarray,
     alias_idx: np.ndarray, alias_total: np.ndarray, mh_steps: int, rng: np.random.Generator,
+    doc_lo: int, doc_hi: int,
 ) -> tuple[int, int]:
-    """One sweep of alias + Metropolis-Hastings Gibbs; returns (accepted, proposed)."""
+    """One sweep of alias + Metropolis-Hastings Gibbs over documents ``doc_lo``..``doc_hi − 1``;
+    returns (accepted, proposed)."""
     num_topics = alpha.shape[0]
     M = table.shape[1]
     work = np.empty((M + 4, M))
@@ -274,7 +279,7 @@ def _fast_sweep(
     d_pos = np.empty(num_topics, dtype=np.int64)
     accepted = 0
     proposed = 0
-    for d in range(doc_offsets.shape[0] - 1):
+    for d in range(doc_lo, doc_hi):
         nd = 0
         for k in range(num_topics):
             if ndk[d, k] > 0:
@@ -419,6 +424,13 @@ class GLDAKernel(GibbsKernel):
         The chain's start: ``"random"``, ``"kmeans"`` (weighted k-means++ over the word
         vectors), ``"lda"`` (a short LDA fit) or an integer array of assignments
         (:mod:`ppltopics.inference._init`).
+    workers
+        Threads per chain (default 1, the exact serial sweep).  With W > 1 the documents are
+        cut into W blocks of equal token mass, each swept by its own thread against its own
+        copy of the topics' statistics (n_k, Σx, Σxxᵀ), whose changes are merged and the
+        factors refreshed after the sweep (:class:`~ppltopics.inference._partition.DocBlocks`):
+        an approximation (other blocks' moves are unseen within a sweep), reproducible for a
+        given W.
     """
 
     model_name = "glda"
@@ -433,7 +445,9 @@ class GLDAKernel(GibbsKernel):
         self, corpus: Corpus, table: np.ndarray, num_topics: int, alpha: Any,
         mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray, method: str = "exact",
         mh_steps: int = 2, refresh_every: int = 1, split_merge: Any = False, init: Any = "random",
+        workers: int = 1,
     ) -> None:
+        self.workers = check_int("workers", workers, 1)
         self.split_merge = parse_split_merge(split_merge)
         self._sm_defect = EXACT  # tests inject defects here
         table = np.ascontiguousarray(table, dtype=np.float64)
@@ -468,6 +482,7 @@ class GLDAKernel(GibbsKernel):
         self.mh_steps = int(mh_steps)
         self.refresh_every = int(refresh_every)
         self._words = np.unique(corpus.word_ids).astype(np.int64)
+        self._doc_blocks = DocBlocks(corpus.doc_offsets, self.workers)
         self.init = check_init(init, model=self.model_name.upper(),
                                num_tokens=corpus.num_tokens, num_topics=self.num_topics,
                                has_vectors=True)
@@ -491,7 +506,8 @@ class GLDAKernel(GibbsKernel):
                 "mu0": p.mu0.tolist(), "psi0": p.psi0.tolist(), "method": self.method,
                 "mh_steps": self.mh_steps, "refresh_every": self.refresh_every,
                 "dim": int(self.table.shape[1]), **self._split_merge_config(),
-                **init_config(self.init)}
+                **init_config(self.init),
+                **({} if self.workers == 1 else {"workers": self.workers})}
 
     def _init_alpha(self) -> np.ndarray:
         """α of the LDA that ``init="lda"`` runs."""
@@ -580,25 +596,51 @@ class GLDAKernel(GibbsKernel):
 
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
         c = self.corpus
-        stats = _stats(state)
-        if self.method == "exact":
-            state["refactored"][0] += exact_sweep(
-                c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
-                stats, self.prior, rng, _NO_WEIGHTS)
-        else:
-            if warmup and state["sweeps"][0] % self.refresh_every == 0:
-                self.refresh_proposal(state)
-            acc, prop = _fast_sweep(
+        if self.method == "fast" and warmup and state["sweeps"][0] % self.refresh_every == 0:
+            self.refresh_proposal(state)
+
+        def block(doc_lo: int, doc_hi: int, stats: NIWStats,
+                  block_rng: np.random.Generator) -> tuple[int, int]:
+            if self.method == "exact":
+                return exact_sweep(c.word_ids, c.doc_offsets, self.table, state["z"],
+                                   state["ndk"], self.alpha, stats, self.prior, block_rng,
+                                   _NO_WEIGHTS, doc_lo, doc_hi), 0
+            return _fast_sweep(
                 c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
                 stats, self.prior, state["scaled"], state["log_scaled"], state["alias_prob"],
-                state["alias_idx"], state["alias_total"], self.mh_steps, rng)
-            state["accepted"][0] += acc
-            state["proposed"][0] += prop
+                state["alias_idx"], state["alias_total"], self.mh_steps, block_rng,
+                doc_lo, doc_hi)
+
+        if self.workers == 1:
+            counts = [block(0, c.num_docs, _stats(state), rng)]
+        else:
+            counts = self._parallel_sweep(state, rng, block)
+        if self.method == "exact":
+            state["refactored"][0] += sum(a for a, _ in counts)
+        else:
+            state["accepted"][0] += sum(a for a, _ in counts)
+            state["proposed"][0] += sum(b for _, b in counts)
         self.split_merge_moves(state, rng)
         state["sweeps"][0] += 1
         if state["sweeps"][0] % 50 == 0:  # clear rounding drift of the factors
+            stats = _stats(state)
             for k in range(self.num_topics):
                 niw_refactor(k, stats, self.prior)
+
+    def _parallel_sweep(self, state: State, rng: np.random.Generator, block: Any) -> list[Any]:
+        """The W document blocks at once, each against its own copy of the topic statistics;
+        afterwards n_k, Σx and Σxxᵀ take every block's changes and each factor of Ψ_n is
+        recomputed from them (so they are exact functions of z again)."""
+        base = _stats(state)
+        copies = [NIWStats(*(a.copy() for a in base)) for _ in range(self.workers)]
+        out = self._doc_blocks.run(
+            rng, lambda lo, hi, p, block_rng: block(lo, hi, copies[p], block_rng))
+        for name in ("count", "sums", "scatter"):
+            delta = sum(getattr(cp, name) - getattr(base, name) for cp in copies)
+            state[name] += delta
+        for k in range(self.num_topics):
+            niw_refactor(k, _stats(state), self.prior)
+        return out
 
     # -------------------------------------------------------------- read-outs
     def _loglik(self, state: State) -> float:
@@ -683,7 +725,7 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     alpha: Any = None, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, method: str = "fast", mh_steps: int = 2, refresh_every: int = 1,
-    split_merge: Any = False, init: Any = "random",
+    split_merge: Any = False, init: Any = "random", workers: int = 1,
 ) -> Any:
     """``pt.fit("glda", corpus, vectors=...)``: run the chains, build a GaussianPosterior.
 
@@ -705,7 +747,7 @@ def fit_model(
     r = hyper.resolve(table, counts=corpus.word_counts())
     kernel = GLDAKernel(corpus, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
                         method=method, mh_steps=mh_steps, refresh_every=refresh_every,
-                        split_merge=split_merge, init=init)
+                        split_merge=split_merge, init=init, workers=workers)
     post = GaussianPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

@@ -107,7 +107,7 @@ class _DefectiveCGTM(CGTMKernel):
         c = self.corpus
         weights = np.empty((0, self.num_topics)) if self.ignore_eta else state["eta"]
         exact_sweep(c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"],
-                    self.alpha, _stats(state), self.prior, rng, weights)
+                    self.alpha, _stats(state), self.prior, rng, weights, 0, c.num_docs)
         self.eta_sampler(state["eta"], state["ndk"], c.doc_lengths.astype(np.float64),
                          state["eta_mu"], state["eta_cov"], rng, self.pg_exact_max)
         e = self.eta_prior

@@ -114,3 +114,70 @@ def test_interrupted_partitioned_run_resumes_exactly(sim, tmp_path):
     resumed = pt.fit("lda", sim.corpus, checkpoint_dir=tmp_path, checkpoint_every=3, **fit)
     np.testing.assert_array_equal(resumed.groups["sample_stats"]["lp"],
                                   whole.groups["sample_stats"]["lp"])
+
+
+# ----------------------------------------------------------------------------- GLDA
+@pytest.fixture(scope="module")
+def gsim():
+    from ppltopics.models import glda
+
+    hy = glda.GLDAHyper(4, alpha=0.3, kappa0=0.5, nu0=7.0, psi0=0.5, mu0=(0.0,) * 4)
+    return glda.simulate_vocabulary(60, 30, hy, vocab_size=80, seed=6)
+
+
+def _glda(gsim, method, workers, seed, sweeps):
+    from ppltopics.inference.glda import GLDAKernel
+
+    r = gsim.hyper
+    table = gsim.vectors.matrix(gsim.corpus.vocab)
+    kernel = GLDAKernel(gsim.corpus, table, r.num_topics, r.alpha_vector, *r.niw_args(),
+                        method=method, workers=workers)
+    rng = np.random.default_rng(seed)
+    state = kernel.init_state(rng)
+    for i in range(sweeps):
+        kernel.step(state, rng, method == "fast" and i < sweeps // 2)
+    return kernel, state
+
+
+@pytest.mark.parametrize("method", ["exact", "fast"])
+def test_glda_blocks_keep_statistics_exact(gsim, method):
+    """After a W = 3 sweep n_k, Σx, Σxxᵀ and every factor equal those rebuilt from z, and a
+    second run repeats the first; W = 1 is the serial chain."""
+    from ppltopics.inference._linalg import stats_from_assignments
+
+    kernel, state = _glda(gsim, method, 3, seed=2, sweeps=6)
+    fresh = stats_from_assignments(kernel.table[gsim.corpus.word_ids], state["z"].astype(
+        np.int64), kernel.num_topics, kernel.prior)
+    for name in ("count", "sums", "scatter", "chol", "logdet"):
+        a, b = state[name], getattr(fresh, name)
+        if a.ndim == 3:  # the kernels keep the lower triangles
+            a, b = np.tril(a), np.tril(b)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=name)
+    docs = np.repeat(np.arange(gsim.corpus.num_docs), np.diff(gsim.corpus.doc_offsets))
+    ndk = np.zeros_like(state["ndk"])
+    np.add.at(ndk, (docs, state["z"]), 1)
+    np.testing.assert_array_equal(state["ndk"], ndk)
+    np.testing.assert_array_equal(_glda(gsim, method, 3, seed=2, sweeps=6)[1]["z"], state["z"])
+    one = _glda(gsim, method, 1, seed=2, sweeps=6)[1]["z"]
+    from ppltopics.inference.glda import GLDAKernel
+
+    r = gsim.hyper
+    ref = GLDAKernel(gsim.corpus, gsim.vectors.matrix(gsim.corpus.vocab), r.num_topics,
+                     r.alpha_vector, *r.niw_args(), method=method)
+    rng = np.random.default_rng(2)
+    ref_state = ref.init_state(rng)
+    for i in range(6):
+        ref.step(ref_state, rng, method == "fast" and i < 3)
+    np.testing.assert_array_equal(one, ref_state["z"])
+
+
+def test_glda_blocks_reach_the_serial_log_likelihood(gsim):
+    def ll(workers, seed):
+        kernel, state = _glda(gsim, "exact", workers, seed, sweeps=30)
+        return kernel.record(state)["log_likelihood"] / gsim.corpus.num_tokens
+
+    serial = np.array([ll(1, s) for s in range(5)])
+    lo, hi = serial.min(), serial.max()
+    pad = 0.5 * (hi - lo) + 1e-3
+    for s in range(3):
+        assert lo - pad <= ll(2, 50 + s) <= hi + pad
