@@ -282,6 +282,8 @@ def run_chains(kernel: GibbsKernel, spec: RunSpec) -> list[ChainResult]:
         if isinstance(spec.executor, str):
             raise ValueError(f"unknown executor {spec.executor!r}: 'thread', 'serial' or an "
                              "object with map()")
+        if _is_dask_client(spec.executor):
+            return _run_on_dask(kernel, spec)
         chains = range(spec.num_chains)
         return list(spec.executor.map(run_chain, [kernel] * len(chains), [spec] * len(chains),
                                       chains))
@@ -289,6 +291,39 @@ def run_chains(kernel: GibbsKernel, spec: RunSpec) -> list[ChainResult]:
         for b in bars:
             if b is not None:
                 b.close()
+
+
+def _is_dask_client(executor: Any) -> bool:
+    return all(hasattr(executor, a) for a in ("submit", "gather", "scatter", "scheduler_info"))
+
+
+def _run_on_dask(kernel: GibbsKernel, spec: RunSpec) -> list[ChainResult]:
+    """Each chain as one task on a ``dask.distributed`` cluster (``executor=client``).
+
+    The kernel (corpus included) is scattered once; every task runs :func:`run_chain`
+    serially on its worker, so the draws are those of any other executor for the same seed.
+    Checkpoints are written by the workers, so ``checkpoint_dir`` must be a path they share.
+    A callback runs on the workers (it must pickle); progress bars are not shown.
+    """
+    import dataclasses
+
+    client = spec.executor
+    status = getattr(client, "status", "running")
+    address = (getattr(getattr(client, "scheduler", None), "address", None)
+               or getattr(getattr(client, "cluster", None), "scheduler_address", None)
+               or getattr(client, "_start_arg", None))
+    if status != "running":
+        raise ValueError(f"the Dask client (scheduler {address or 'unknown'}) is {status!r}: "
+                         "pass a running distributed.Client(address)")
+    remote = dataclasses.replace(spec, executor="serial", progress=False)
+    shared = client.scatter(kernel, broadcast=False, hash=False)
+    futures = [client.submit(run_chain, shared, remote, c, pure=False)
+               for c in range(spec.num_chains)]
+    try:
+        return client.gather(futures)
+    except BaseException:
+        client.cancel(futures)
+        raise
 
 
 def _progress_bars(spec: RunSpec) -> list[Any]:
