@@ -42,7 +42,7 @@
 # PLoS ONE 2023) keeps the tree and replaces every φ_t by a Gaussian over word vectors,
 # (μ_t, Σ_t) ~ NIW(μ0, κ0, r_ℓ Ψ0, ν0), with the covariance scale r_ℓ shrinking down the tree.
 #
-# ### The two Gibbs steps
+# ## The two Gibbs steps
 #
 # The kernels integrate out φ (or μ, Σ) and θ. Write $n_t^{-d}$, $n_{tv}^{-d}$ for the tokens
 # (of word v) at node t **without document d**, $n_{d\ell}$ (and $n_{d\ell v}$) for document
