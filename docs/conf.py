@@ -74,6 +74,7 @@ nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_output_stderr = "remove"  # import-time library warnings (tqdm without ipywidgets)
 
 autosummary_generate = True
 autosummary_imported_members = False

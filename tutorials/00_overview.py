@@ -198,14 +198,17 @@ for name, r in worst.items():
 # %%
 names = [n for n in posts if "lp" in posts[n].to_datatree()["sample_stats"].data_vars
          or "loss" in posts[n].to_datatree()["sample_stats"].data_vars]
-fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.6), squeeze=False)
-for ax, name in zip(axes[0], names, strict=True):
+nrows = (len(names) + 2) // 3
+fig, axes = plt.subplots(nrows, 3, figsize=(11, 2.8 * nrows), squeeze=False)
+for ax in axes.flat[len(names):]:
+    ax.set_visible(False)
+for ax, name in zip(axes.flat, names, strict=False):
     ss = posts[name].to_datatree()["sample_stats"]
     var = "lp" if "lp" in ss.data_vars else "loss"
     for c in ss["chain"].values:
         ax.plot(ss[var].sel(chain=c).values, lw=1, label=f"chain {c}")
     ax.set(title=name, xlabel="draw" if var == "lp" else "epoch", ylabel=var)
-axes[0][0].legend(fontsize=7)
+axes[0, 0].legend(fontsize=7)
 fig.tight_layout()
 show(fig, "overview_traces.png")
 

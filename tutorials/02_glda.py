@@ -40,8 +40,9 @@ OUT.mkdir(parents=True, exist_ok=True)  # every figure of the tutorials is saved
 
 
 # %% [markdown]
-# Three small helpers used below: show a figure (inline in Jupyter, and saved to `OUT`),
-# plot every chain's trace, and say in words what a row of R-hat / ESS means.
+# Small helpers used below: show a figure (inline in Jupyter, and saved to `OUT`), plot
+# every chain's trace and say what it shows, and say in words what a row of R-hat / ESS
+# means.
 
 # %%
 def show(fig, name):
@@ -67,6 +68,20 @@ def trace_figure(post, var="lp"):
     ax.set(xlabel="draw (after warm-up)", ylabel=var, title=f"trace of {var}")
     ax.legend(fontsize=8)
     return fig
+
+
+def read_trace(post, var="lp"):
+    """Plain words for a trace: still rising? chains at different levels?"""
+    v = post.to_datatree()["sample_stats"][var].values  # (chain, draw)
+    half = v.shape[1] // 2
+    within = float(np.mean(v.std(axis=1))) + 1e-12
+    rise = (v[:, half:].mean(1) - v[:, :half].mean(1)) / within
+    spread = float(np.ptp(v.mean(axis=1))) / within
+    for c, r in enumerate(rise):
+        print(f"chain {c}: second half vs first half {r:+.1f} sd ->",
+              "still rising: warm-up not over" if r > 1 else "no clear trend")
+    print(f"distance between the chains' means: {spread:.1f} within-chain sd ->",
+          "different levels: different modes?" if spread > 2 else "chains overlap")
 
 
 def read_diagnostics(table):
@@ -170,14 +185,16 @@ print("posterior topic means:\n", np.round(post.estimates["topic_mean"], 2))
 # %%
 means = post.to_datatree()["posterior"]["topic_mean"].mean("draw").values  # (chain, K, M)
 perm = np.asarray(post.settings["relabel_permutations"][1])
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharex=True, sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), sharex=True, sharey=True)
 for ax, m1, title in zip(axes, [means[1][np.argsort(perm)], means[1]],
-                         ["before relabelling", "after"], strict=True):
+                         ["before relabelling", "after relabelling"], strict=True):
     ax.scatter(*sim.token_vectors[::10].T, s=2, c="0.8")
-    for m, col in [(means[0], "tab:blue"), (m1, "tab:orange")]:
+    for m, col, dx in [(means[0], "tab:blue", -0.12), (m1, "tab:orange", 0.12)]:
         for k, (a, b) in enumerate(m):
-            ax.text(a, b, str(k), color=col, fontsize=14, weight="bold")
-    ax.set(title=title + " (blue: chain 0, orange: chain 1)", xlabel="v[0]", ylabel="v[1]")
+            ax.text(a + dx, b, str(k), color=col, fontsize=14, weight="bold", ha="center")
+    ax.set(title=title, xlabel="v[0]", ylabel="v[1]")
+fig.suptitle("topic means and their labels: blue = chain 0, orange = chain 1")
+fig.tight_layout()
 show(fig, "glda_relabel.png")
 
 # %% [markdown]
@@ -215,6 +232,7 @@ read_diagnostics(table)
 
 # %%
 show(trace_figure(post, "lp"), "glda_trace.png")
+read_trace(post, "lp")
 acc = post.to_datatree()["sample_stats"]["acceptance_rate"].values
 print("MH acceptance rate per chain (last draw):", np.round(acc[:, -1], 3))
 print(pt.diagnostics.mode_report(post))

@@ -96,8 +96,9 @@ T0 = time.perf_counter()
 
 
 # %% [markdown]
-# Three small helpers used below: show a figure (inline in Jupyter, and saved to `OUT`),
-# plot every chain's trace, and say in words what a row of R-hat / ESS means.
+# Small helpers used below: show a figure (inline in Jupyter, and saved to `OUT`), plot
+# every chain's trace and say what it shows, and say in words what a row of R-hat / ESS
+# means.
 
 # %%
 def show(fig, name):
@@ -123,6 +124,20 @@ def trace_figure(post, var="lp"):
     ax.set(xlabel="draw (after warm-up)", ylabel=var, title=f"trace of {var}")
     ax.legend(fontsize=8)
     return fig
+
+
+def read_trace(post, var="lp"):
+    """Plain words for a trace: still rising? chains at different levels?"""
+    v = post.to_datatree()["sample_stats"][var].values  # (chain, draw)
+    half = v.shape[1] // 2
+    within = float(np.mean(v.std(axis=1))) + 1e-12
+    rise = (v[:, half:].mean(1) - v[:, :half].mean(1)) / within
+    spread = float(np.ptp(v.mean(axis=1))) / within
+    for c, r in enumerate(rise):
+        print(f"chain {c}: second half vs first half {r:+.1f} sd ->",
+              "still rising: warm-up not over" if r > 1 else "no clear trend")
+    print(f"distance between the chains' means: {spread:.1f} within-chain sd ->",
+          "different levels: different modes?" if spread > 2 else "chains overlap")
 
 
 def read_diagnostics(table):
@@ -263,6 +278,7 @@ table = pt.diagnostics.summary(post)[["mean", "ess_bulk", "ess_tail", "r_hat"]]
 print(table.round(2).to_string())
 read_diagnostics(table)
 show(trace_figure(post, "lp"), "hlda_trace.png")
+read_trace(post, "lp")
 print(pt.diagnostics.mode_report(post))
 
 # %% [markdown]
@@ -302,6 +318,7 @@ gtable = pt.diagnostics.summary(gpost)[["mean", "ess_bulk", "ess_tail", "r_hat"]
 print(gtable.round(2).to_string())
 read_diagnostics(gtable)
 show(trace_figure(gpost, "lp"), "ghlda_trace.png")
+read_trace(gpost, "lp")
 
 # %% [markdown]
 # ## 5. The "bank" polysemy study
