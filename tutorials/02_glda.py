@@ -253,7 +253,9 @@ print(pt.diagnostics.mode_report(post))
 # paragraphs that mention a river.
 
 # %%
-here = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd()
+here = (Path(__file__).resolve().parents[1] if "__file__" in globals()  # the repository
+        else next((p for p in [Path.cwd(), *Path.cwd().parents]
+                   if (p / "pyproject.toml").exists()), Path.cwd()))
 shared = Path(os.environ.get("PPLTOPICS_SHARED_DATA", here.parent / "shared" / "data"))
 wiki = shared / "ghlda-corpora" / "wiki"
 if wiki.is_dir():

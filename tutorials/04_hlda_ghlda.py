@@ -349,13 +349,15 @@ read_trace(gpost, "lp")
 # from the preset itself:
 
 # %%
-paper = ghlda.GhLDAHyper.reference(50, preset="ghlda")
+paper = ghlda.GhLDAHyper.reference(50)  # what pt.fit("ghlda", ..., preset="paper") uses
 dof = paper.nu0 - 50 + 1
 print(f"paper preset (M = 50): kappa0 = {paper.kappa0}, nu0 = M + {paper.nu0 - 50:.1f}, "
       f"dof = {dof:.2f}, scale = {(paper.kappa0 + 1) / (paper.kappa0 * dof):.2f} x Psi0")
 
 # %%
-here = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd()
+here = (Path(__file__).resolve().parents[1] if "__file__" in globals()  # the repository
+        else next((p for p in [Path.cwd(), *Path.cwd().parents]
+                   if (p / "pyproject.toml").exists()), Path.cwd()))
 candidates = [Path(os.environ.get("PPLTOPICS_SHARED_DATA", here.parent / "shared" / "data")),
               Path.cwd().parent / "shared" / "data"]
 wiki = next((c / "ghlda-corpora" / "wiki" for c in candidates
