@@ -43,7 +43,7 @@ if _es5 is not None and _es5.is_dir():
         shutil.copytree(_es5 / "output" / "chtml" / "fonts" / "woff-v2",
                         _MJ / "output" / "chtml" / "fonts" / "woff-v2", dirs_exist_ok=True)
     mathjax_path = "tex-mml-chtml.js"
-    html_static_path = [str(_MJ)]
+    html_static_path = [str(_MJ), "_static"]
 else:  # pragma: no cover - the docs extra installs it
     raise RuntimeError("install the docs extra: pip install -e '.[docs]' -c constraints.txt")
 
@@ -96,6 +96,7 @@ html_theme_options = {
     "footer_end": [],
 }
 html_sidebars = {"glossary": [], "index": []}
+html_css_files = ["custom.css"]
 
 
 # -- docstrings: the library's docstrings are written for ``help()`` first (equations in

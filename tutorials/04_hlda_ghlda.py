@@ -38,8 +38,10 @@
 # and $\theta_{d\ell}=V_\ell\prod_{j<\ell}(1-V_j)$ for $\ell<L-1$, the last level taking the rest
 # of the stick. $m\in(0,1)$ is the expected share of the top remaining level (small m pushes
 # tokens down the tree), $\pi>0$ how strongly documents stick to that mean (large π: all
-# documents alike; small π: varied).  Gaussian hLDA (GhLDA; Yoshida et al.,
-# PLoS ONE 2023) keeps the tree and replaces every φ_t by a Gaussian over word vectors,
+# documents alike; small π: varied).
+#
+# **GhLDA.** Gaussian hLDA (GhLDA; Yoshida et al., PLoS ONE 2023) keeps the tree and
+# replaces every φ_t by a Gaussian over word vectors,
 # (μ_t, Σ_t) ~ NIW(μ0, κ0, r_ℓ Ψ0, ν0), with the covariance scale r_ℓ shrinking down the tree.
 #
 # ## The two Gibbs steps
