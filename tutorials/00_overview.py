@@ -40,7 +40,9 @@ import importlib
 import os
 import time
 import warnings
+from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -51,11 +53,42 @@ MODELS = ["lda", "glda", "cgtm", "hlda", "ghlda", "topclus"]
 available = pt.api.available_models()
 print("installed:", available)
 pd.set_option("display.width", 120)
+OUT = Path(os.environ.get("PPLTOPICS_TUTORIAL_OUT", "tutorial_outputs"))
+OUT.mkdir(parents=True, exist_ok=True)  # every figure of the tutorials is saved here
+
+
+def show(fig, name):
+    """Save ``fig`` to OUT/name and display it inline when running in Jupyter."""
+    fig.savefig(OUT / name, dpi=100, bbox_inches="tight")
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+        if get_ipython() is not None:
+            display(fig)
+    except ImportError:
+        pass
+    plt.close(fig)
+    print(f"figure saved to {OUT / name}")
 
 # %% [markdown]
 # ## 1. The six stories
+# In math (the symbols are defined in each model's tutorial and in the glossary):
+#
+# - LDA: $\varphi_k\sim\mathrm{Dir}(\beta)$, $\theta_d\sim\mathrm{Dir}(\alpha)$,
+#   $z_{dn}\sim\mathrm{Cat}(\theta_d)$, $w_{dn}\sim\mathrm{Cat}(\varphi_{z_{dn}})$
+# - GLDA: $(\mu_k,\Sigma_k)\sim\mathrm{NIW}$, $\theta_d\sim\mathrm{Dir}(\alpha)$,
+#   $z_{dn}\sim\mathrm{Cat}(\theta_d)$, $v_{dn}\sim\mathcal N(\mu_{z_{dn}},\Sigma_{z_{dn}})$
+# - CGTM: as GLDA with $\eta_d\sim\mathcal N(\mu_\eta,\Sigma_\eta)$,
+#   $\theta_d=\mathrm{softmax}(\eta_d)$
+# - hLDA: $c_d\sim\mathrm{nCRP}(\gamma)$, $\theta_d\sim\mathrm{GEM}(m,\pi)$,
+#   $z_{dn}\sim\mathrm{Cat}(\theta_d)$, $w_{dn}\sim\mathrm{Cat}(\varphi_{c_d[z_{dn}]})$
+# - GhLDA: as hLDA with $v_{dn}\sim\mathcal N(\mu_t,\Sigma_t)$,
+#   $(\mu_t,\Sigma_t)\sim\mathrm{NIW}(\mu_0,\kappa_0,r_\ell\Psi_0,\nu_0)$
+# - TopClus: $t_k\sim\mathrm{Unif}(S^{r'-1})$, $z\sim\mathrm{vMF}(t_k,\kappa)$, $h=g(z)$
+#
 # Each story's docstring states it in the notation of its paper; the code under it is the
-# Pyro model itself (`inspect.getsource(module.model)`).  Shown here: the statement.
+# Pyro model itself (`inspect.getsource(module.model)`, printed in every model's tutorial).
+# Shown here: the statements.
 
 # %%
 def story(name: str) -> str:
@@ -128,6 +161,13 @@ for name in MODELS:
 # labels are arbitrary.  TopClus is fitted by EM: its "chains" are seeds and its "draws"
 # epochs, so its rows show how much the seeds agree, not mixing.  (The small settings are far
 # too short for R-hat ≈ 1; that is what the table is for.)
+#
+# How to read it: Vehtari et al. (2021) trust a quantity when **R-hat < 1.01** and its bulk
+# and tail **ESS > 400**. R-hat above that means the chains disagree (not warmed up, or in
+# different modes); a low ESS means too few effective draws. The remedies are the same for
+# every model: more sweeps, more chains, a better start (`init="kmeans"` for GLDA/CGTM,
+# `init="lda"` for flat models), and `pt.diagnostics.mode_report(post)` to see *which*
+# topics the chains disagree on.
 
 # %%
 rows = []
@@ -143,6 +183,34 @@ for name, post in posts.items():
     table.index = pd.MultiIndex.from_product([[name], table.index], names=["model", "quantity"])
     rows.append(table)
 print(pd.concat(rows).round(3).to_string())
+worst = pd.concat(rows)["r_hat"].groupby(level="model").max()
+for name, r in worst.items():
+    if name == "topclus":
+        print("topclus: EM seeds, not MCMC chains: R-hat does not apply (read the losses)")
+    else:
+        print(f"{name}: worst R-hat {r:.2f} -> " + ("converged by this bar" if r < 1.01
+                                                     else "NOT converged: longer, more chains"))
+
+# %% [markdown]
+# The traces of the log joint `lp` (the TopClus row is its loss per epoch), one line per
+# chain: rising lines are still warming up, separate levels are different modes.
+
+# %%
+names = [n for n in posts if "lp" in posts[n].to_datatree()["sample_stats"].data_vars
+         or "loss" in posts[n].to_datatree()["sample_stats"].data_vars]
+nrows = (len(names) + 2) // 3
+fig, axes = plt.subplots(nrows, 3, figsize=(11, 2.8 * nrows), squeeze=False)
+for ax in axes.flat[len(names):]:
+    ax.set_visible(False)
+for ax, name in zip(axes.flat, names, strict=False):
+    ss = posts[name].to_datatree()["sample_stats"]
+    var = "lp" if "lp" in ss.data_vars else "loss"
+    for c in ss["chain"].values:
+        ax.plot(ss[var].sel(chain=c).values, lw=1, label=f"chain {c}")
+    ax.set(title=name, xlabel="draw" if var == "lp" else "epoch", ylabel=var)
+axes[0, 0].legend(fontsize=7)
+fig.tight_layout()
+show(fig, "overview_traces.png")
 
 # %% [markdown]
 # ## 4. Evaluation, side by side
@@ -166,3 +234,20 @@ for name, post in posts.items():
                   "diversity@25": float(pt.evaluation.diversity(post.top_words(25))),
                   "fit seconds": seconds[name]})
 print(pd.DataFrame(evals).set_index("model").round(3).to_string())
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Rerun the tour with `PPLTOPICS_TUTORIAL_SMALL` unset (longer runs). Which models reach
+#    R-hat < 1.01 on `lp`, and in how many seconds?
+# 2. Which model has the highest NPMI here, and which the highest diversity? Are these the
+#    same model? Why can they disagree?
+# 3. Pick one model and fit it with 4 chains instead of 2: how do R-hat and ESS change?
+#
+# > **Pitfalls**
+# > - **Comparing models on one small corpus** says little: NPMI is noisy, and held-out
+# >   scores of Gaussian models are densities, not comparable with LDA's probabilities.
+# > - **Label switching and local modes** affect every model here; only label-invariant
+# >   quantities enter the table above.
+# > - **Hyperparameters** (α, β, NIW priors, γ, GEM(m, π), κ) change every model's topics;
+# >   each tutorial discusses its own.

@@ -14,6 +14,11 @@
 # %% [markdown]
 # # hLDA and GhLDA: topic trees from the nested CRP
 #
+# **You will learn** the nested CRP and GEM priors, the two Gibbs steps of the tree kernels
+# (a document's path, a token's level) with their "−d" / "−n" counts, how to compare a fitted
+# tree with a planted one, how to read the diagnostics of a model whose tree changes between
+# draws, and why GhLDA's published prior grows almost no tree.
+#
 # Hierarchical LDA (Blei, Griffiths & Jordan, J. ACM 2010) puts topics on the nodes of a tree
 # of depth L.  Every document walks one root-to-leaf path, drawn from the *nested* Chinese
 # restaurant process, and mixes the L topics on its path with level proportions from a GEM
@@ -24,36 +29,136 @@
 #   w_{dn} \sim \mathrm{Cat}(\varphi_{c_d[z_{dn}]}),\quad
 #   \varphi_t \sim \mathrm{Dir}(\eta_{\ell(t)}\mathbf 1_V).$$
 #
-# At every node a document joins an existing child c with probability n_c/(γ + n) or opens a
-# new one with probability γ/(γ + n), so the tree grows with the data; the probability of the
-# whole placement is a product over the tree's edges.  Gaussian hLDA (GhLDA; Yoshida et al.,
-# PLoS ONE 2023) keeps the tree and replaces every φ_t by a Gaussian over word vectors,
+# **nCRP(γ).** At a node that n earlier documents passed through, a document follows an
+# existing child $c$ (taken by $n_c$ of them) with probability $n_c/(\gamma+n)$ or opens a new
+# child with probability $\gamma/(\gamma+n)$, so the tree grows with the data; the probability
+# of all paths is a product over the tree's edges.
+#
+# **GEM(m, π).** A stick-breaking prior over the L levels: $V_\ell\sim\mathrm{Beta}(m\pi,(1-m)\pi)$
+# and $\theta_{d\ell}=V_\ell\prod_{j<\ell}(1-V_j)$ for $\ell<L-1$, the last level taking the rest
+# of the stick. $m\in(0,1)$ is the expected share of the top remaining level (small m pushes
+# tokens down the tree), $\pi>0$ how strongly documents stick to that mean (large π: all
+# documents alike; small π: varied).
+#
+# **GhLDA.** Gaussian hLDA (GhLDA; Yoshida et al., PLoS ONE 2023) keeps the tree and
+# replaces every φ_t by a Gaussian over word vectors,
 # (μ_t, Σ_t) ~ NIW(μ0, κ0, r_ℓ Ψ0, ν0), with the covariance scale r_ℓ shrinking down the tree.
 #
-# The kernels integrate out φ (or μ, Σ) and θ and alternate (i) a document's path — every
-# existing leaf and a new branch below every internal node scored in one top-down pass — and
-# (ii) each token's level.  Set `PPLTOPICS_TUTORIAL_SMALL=1` for small settings (the test
-# suite does).
+# ## The two Gibbs steps
+#
+# The kernels integrate out φ (or μ, Σ) and θ. Write $n_t^{-d}$, $n_{tv}^{-d}$ for the tokens
+# (of word v) at node t **without document d**, $n_{d\ell}$ (and $n_{d\ell v}$) for document
+# d's tokens at level ℓ (of word v), and $n^{-n}$ for counts **without token n**.
+#
+# (i) **Path step**, per document: remove d from the tree, then score every existing
+# root-to-leaf path and a new branch below every internal node ($t=\mathbf c_\ell$ the node
+# of path $\mathbf c$ at level ℓ):
+#
+# $$p(c_d=\mathbf c\mid c_{-d},z,w)\propto p(\mathbf c\mid c_{-d})\prod_{\ell=0}^{L-1}
+#   \frac{\Gamma(n_t^{-d}+V\eta_\ell)}{\Gamma(n_t^{-d}+n_{d\ell}+V\eta_\ell)}
+#   \prod_v\frac{\Gamma(n_{tv}^{-d}+n_{d\ell v}+\eta_\ell)}{\Gamma(n_{tv}^{-d}+\eta_\ell)},$$
+#
+# $p(\mathbf c\mid c_{-d})$ the product of the nCRP choices along the path (an empty new node
+# has $n_t^{-d}=0$). ppltopics scores all paths in one top-down pass.
+#
+# (ii) **Level step**, per token, on the document's path:
+#
+# $$p(z_{dn}=\ell\mid\cdot)\propto
+#   \frac{m\pi+n_{d\ell}^{-n}}{\pi+n_{d,\ge\ell}^{-n}}\prod_{j<\ell}
+#   \frac{(1-m)\pi+n_{d,>j}^{-n}}{\pi+n_{d,\ge j}^{-n}}\cdot
+#   \frac{n_{c_{d\ell}w_{dn}}^{-n}+\eta_\ell}{n_{c_{d\ell}}^{-n}+V\eta_\ell},$$
+#
+# the GEM's Pólya urn (for the last level the first fraction is 1) times the node's word
+# predictive. GhLDA replaces the Dirichlet–multinomial ratios by NIW ones: in (i) the ratio
+# of NIW marginal likelihoods of node t's vectors with and without document d's, in (ii) the
+# multivariate-t predictive of tutorial 02 with node t's "−n" statistics.
+#
+# Set `PPLTOPICS_TUTORIAL_SMALL=1` for small settings (the test suite does).
 
 # %%
+import inspect
 import os
 import time
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pyro
+import pyro.poutine as poutine
+from scipy.optimize import linear_sum_assignment
 
-matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pyro  # noqa: E402
-import pyro.poutine as poutine  # noqa: E402
-
-import ppltopics as pt  # noqa: E402
-from ppltopics.distributions import GEM, NestedCRP, parent_level_from_paths  # noqa: E402
-from ppltopics.models import ghlda, hlda  # noqa: E402
+import ppltopics as pt
+from ppltopics.distributions import GEM, NestedCRP, parent_level_from_paths
+from ppltopics.models import ghlda, hlda
 
 SMALL = os.environ.get("PPLTOPICS_TUTORIAL_SMALL") == "1"
+OUT = Path(os.environ.get("PPLTOPICS_TUTORIAL_OUT", "tutorial_outputs"))
+OUT.mkdir(parents=True, exist_ok=True)  # every figure of the tutorials is saved here
 T0 = time.perf_counter()
+
+
+# %% [markdown]
+# Small helpers used below: show a figure (inline in Jupyter, and saved to `OUT`), plot
+# every chain's trace and say what it shows, and say in words what a row of R-hat / ESS
+# means.
+
+# %%
+def show(fig, name):
+    """Save ``fig`` to OUT/name and display it inline when running in Jupyter."""
+    fig.savefig(OUT / name, dpi=100, bbox_inches="tight")
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+        if get_ipython() is not None:
+            display(fig)
+    except ImportError:
+        pass
+    plt.close(fig)
+    print(f"figure saved to {OUT / name}")
+
+
+def trace_figure(post, var="lp"):
+    """One line per chain: the recorded draws (after warm-up) of a sample_stats quantity."""
+    da = post.to_datatree()["sample_stats"][var]
+    fig, ax = plt.subplots(figsize=(7, 2.6))
+    for c in da["chain"].values:
+        ax.plot(da.sel(chain=c).values, lw=1, label=f"chain {c}")
+    ax.set(xlabel="draw (after warm-up)", ylabel=var, title=f"trace of {var}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def read_trace(post, var="lp"):
+    """Plain words for a trace: still rising? chains at different levels?"""
+    v = post.to_datatree()["sample_stats"][var].values  # (chain, draw)
+    half = v.shape[1] // 2
+    within = float(np.mean(v.std(axis=1))) + 1e-12
+    rise = (v[:, half:].mean(1) - v[:, :half].mean(1)) / within
+    spread = float(np.ptp(v.mean(axis=1))) / within
+    for c, r in enumerate(rise):
+        print(f"chain {c}: second half vs first half {r:+.1f} sd ->",
+              "still rising: warm-up not over" if r > 1 else "no clear trend")
+    print(f"distance between the chains' means: {spread:.1f} within-chain sd ->",
+          "different levels: different modes?" if spread > 2 else "chains overlap")
+
+
+def read_diagnostics(table):
+    """Plain words for every row: Vehtari et al. (2021) ask R-hat < 1.01, ESS > 400."""
+    for name, row in table.iterrows():
+        r, bulk, tail = row["r_hat"], row["ess_bulk"], row["ess_tail"]
+        if r >= 1.01:
+            words = "chains disagree: not converged (longer run? different modes?)"
+        elif min(bulk, tail) <= 400:
+            words = "chains agree, but too few effective draws to trust it yet"
+        else:
+            words = "fine"
+        print(f"{name:24s} R-hat {r:5.2f}  ESS bulk {bulk:6.0f} tail {tail:6.0f}  -> {words}")
+
+
+# %% [markdown]
+# And one to print a tree from its document paths:
+
+# %%
 
 
 def show_tree(paths, words=None, max_lines=30):
@@ -101,6 +206,9 @@ print("θ ~ GEM(0.5, 2): much more varied\n", np.round(GEM(0.5, 2.0, 3).sample((
 # data it simulates.  `simulate` returns a `Corpus` and the truth (paths, levels, φ).
 
 # %%
+print(inspect.getsource(hlda.model))
+
+# %%
 hyper = hlda.HLDAHyper(depth=3, gamma=0.5, gem_mean=0.4, gem_scale=10.0, eta=0.05)
 trace = poutine.trace(hlda.model).get_trace(np.full(5, 10), 30, hyper)
 for name, site in trace.nodes.items():
@@ -130,6 +238,25 @@ print("NMI of the documents' leaves, fitted vs true:",
       round(pt.evaluation.nmi(post.doc_paths()[:, -1], truth["paths"][:, -1]), 3))
 
 # %% [markdown]
+# **Relabelling, before and after.** Node ids are arbitrary: the fitted leaf "7" has nothing
+# to do with the true leaf "7". NMI above ignores labels; to compare leaf by leaf, match
+# fitted to true leaves by the Hungarian algorithm on their contingency table.
+
+# %%
+fit_leaf, true_leaf = post.doc_paths()[:, -1], truth["paths"][:, -1]
+f_ids, t_ids = np.unique(fit_leaf), np.unique(true_leaf)
+cont = (fit_leaf[:, None, None] == f_ids[None, :, None]) & \
+    (true_leaf[:, None, None] == t_ids[None, None, :])
+r, c = linear_sum_assignment(-cont.sum(0))
+mapping = dict(zip(f_ids[r].tolist(), t_ids[c].tolist(), strict=True))
+matched = np.array([mapping.get(int(f), -1) for f in fit_leaf])
+print("true leaf of documents 0-9:          ", true_leaf[:10].tolist())
+print("fitted leaf, before relabelling:     ", fit_leaf[:10].tolist())
+print("fitted leaf, after relabelling:      ", matched[:10].tolist())
+print(f"documents on their true leaf after matching: {np.mean(matched == true_leaf):.0%} "
+      "(-1: a fitted leaf left without a true partner, the fit has more leaves)")
+
+# %% [markdown]
 # ## 3. hLDA on State of the Union paragraphs, and its diagnostics
 # Labels of tree nodes are arbitrary and the tree itself changes between draws, so R-hat and
 # ESS are computed on label-invariant draws: the log joint `lp`, the log-likelihood and the
@@ -149,9 +276,19 @@ print(post.format_tree(6).split("\n")[0])  # the root: the words every paragraph
 print("\n".join(post.format_tree(6).split("\n")[1:25 if SMALL else 60]))
 
 # %%
-print(pt.diagnostics.summary(post)[["mean", "ess_bulk", "r_hat"]])
-pt.diagnostics.plot_trace(post, "hlda_trace.png", var_names=("lp", "num_nodes"))
-print("wrote hlda_trace.png")
+table = pt.diagnostics.summary(post)[["mean", "ess_bulk", "ess_tail", "r_hat"]]
+print(table.round(2).to_string())
+read_diagnostics(table)
+show(trace_figure(post, "lp"), "hlda_trace.png")
+read_trace(post, "lp")
+print(pt.diagnostics.mode_report(post))
+
+# %% [markdown]
+# Reading it: R-hat < 1.01 and ESS > 400 (Vehtari et al. 2021) are the bar. A still
+# **rising** `lp` means the tree is still being built (more warm-up sweeps). Chains whose
+# `num_nodes` differ for good have grown **different trees** (different modes): run more
+# chains and longer, and compare their trees before trusting one; the Posterior reads its
+# tree from the best chain only.
 
 # %% [markdown]
 # ## 4. GhLDA: the same tree with Gaussian topics over GloVe vectors
@@ -161,6 +298,9 @@ print("wrote hlda_trace.png")
 # GhLDA paper's settings (depth 4, initial tree [1, 1, 4, 4], γ = 0.1, Ψ0 = 50·I, ...).
 # Ranking by density favours words near a node's mean, so a broad node (the root above all)
 # lists "central", unspecific words rather than frequent ones.
+
+# %%
+print(inspect.getsource(ghlda.model))
 
 # %%
 toy_hyper = ghlda.GhLDAHyper(depth=3).resolve(np.random.default_rng(0).normal(size=(10, 2)))
@@ -176,7 +316,11 @@ gpost = pt.fit("ghlda", gcorpus, vectors=vectors, num_chains=2,
                progress=False)
 print(gpost.format_tree(6).split("\n")[0])
 print("\n".join(gpost.format_tree(6).split("\n")[1:20 if SMALL else 60]))
-print(pt.diagnostics.summary(gpost)[["mean", "ess_bulk", "r_hat"]])
+gtable = pt.diagnostics.summary(gpost)[["mean", "ess_bulk", "ess_tail", "r_hat"]]
+print(gtable.round(2).to_string())
+read_diagnostics(gtable)
+show(trace_figure(gpost, "lp"), "ghlda_trace.png")
+read_trace(gpost, "lp")
 
 # %% [markdown]
 # ## 5. The "bank" polysemy study
@@ -201,12 +345,21 @@ print(pt.diagnostics.summary(gpost)[["mean", "ess_bulk", "r_hat"]])
 # from word-frequency quartiles) under two NIW priors — the paper's (Ψ0 = 50·I, ν0 = M + 0.1,
 # κ0 = 0.1) and our data-driven one (Ψ0 from the covariance of the token vectors, ν0 = M + 2);
 # and discrete hLDA with the same tree settings.  The prior matters for the tree: with
-# ν0 = M + 0.1 and κ0 = 0.1 the predictive of an empty node is a multivariate t with 1.1
-# degrees of freedom and scale 11·Ψ0, so a new branch has to beat a very flat density — watch
-# the printed node counts.
+# ν0 = M + 0.1 and κ0 = 0.1 the predictive of an empty node is a multivariate t with
+# ν0 − M + 1 = 1.1 degrees of freedom and scale (κ0 + 1)/(κ0(ν0 − M + 1))·Ψ0 = 10·Ψ0, so a
+# new branch has to beat a very flat density — watch the printed node counts. The numbers,
+# from the preset itself:
 
 # %%
-here = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd()
+paper = ghlda.GhLDAHyper.reference(50)  # what pt.fit("ghlda", ..., preset="paper") uses
+dof = paper.nu0 - 50 + 1
+print(f"paper preset (M = 50): kappa0 = {paper.kappa0}, nu0 = M + {paper.nu0 - 50:.1f}, "
+      f"dof = {dof:.2f}, scale = {(paper.kappa0 + 1) / (paper.kappa0 * dof):.2f} x Psi0")
+
+# %%
+here = (Path(__file__).resolve().parents[1] if "__file__" in globals()  # the repository
+        else next((p for p in [Path.cwd(), *Path.cwd().parents]
+                   if (p / "pyproject.toml").exists()), Path.cwd()))
 candidates = [Path(os.environ.get("PPLTOPICS_SHARED_DATA", here.parent / "shared" / "data")),
               Path.cwd().parent / "shared" / "data"]
 wiki = next((c / "ghlda-corpora" / "wiki" for c in candidates
@@ -225,8 +378,9 @@ if wiki is not None:
         bank_corpus = pt.Corpus.from_tokens(sub.docs(), labels=sub.labels)
     source = f"GhLDA wiki set ({wiki})"
 else:
-    print("NOTE: ../shared/data/ghlda-corpora/wiki not found; using a synthetic two-sense "
-          "corpus (the numbers below are about it, not about the paper's data).")
+    print("FALLBACK: the GhLDA Wikipedia set ($PPLTOPICS_SHARED_DATA/ghlda-corpora/wiki) was "
+          "not found; using a synthetic two-sense corpus (the numbers below are about it, "
+          "not about the paper's data).")
     rng = np.random.default_rng(0)
     topics = {"rivers": "river water flood stream shore boat fish valley delta mud".split(),
               "finance": "money loan credit interest deposit account market cash debt".split()}
@@ -317,9 +471,7 @@ ax2.set_yticks(range(len(names)), [k.replace("\n", " ") for k in names], fontsiz
 ax2.invert_yaxis()
 ax2.set_xlabel("NMI(sense, assignment)")
 fig.tight_layout()
-fig.savefig("bank_polysemy.png", dpi=100)
-plt.close(fig)
-print("wrote bank_polysemy.png")
+show(fig, "bank_polysemy.png")
 
 # %% [markdown]
 # What the numbers say (printed from the results above, not written in advance):
@@ -346,3 +498,31 @@ print("highest NMI:", best.replace("\n", " "), f"({results[best].nmi:.3f})")
 print("Read NMI against its chance level: a path read-out with many small leaves is "
       "informative only where NMI clears most shuffles.")
 print(f"tutorial ran in {time.perf_counter() - T0:.0f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Derive the level conditional from the collapsed GEM term of `hlda`'s module docstring,
+#    $\sum_{\ell<L-1}\log B(m\pi+n_{d\ell},(1-m)\pi+n_{d,>\ell})$: take the ratio for
+#    $z_{dn}=\ell$ against the counts without token n.
+# 2. Draw 1000 documents' θ from GEM(0.5, 100) and GEM(0.5, 2) (section 1). Plot the mean
+#    and spread of each level's share; which matches "every document uses the root a lot"?
+# 3. Refit the simulation of section 2 with γ = 0.05 and γ = 5. How do the nodes per level
+#    and the NMI change?
+# 4. Compute the empty-node predictive scale for the data-driven prior
+#    (ν0 = M + 2, Ψ0 from the covariance) and compare it with the paper's 10·Ψ0. Then refit
+#    the bank study's GhLDA with `nu0=M + 2` only: does the tree grow?
+# 5. Read the bank figure: which read-out (path, branch, node) separates the senses best
+#    beyond chance, and for which model?
+#
+# > **Pitfalls**
+# > - **Label switching:** node ids differ between chains and between draws; compare trees by
+# >   label-free measures (NMI, nodes per level) or after matching.
+# > - **Local modes:** a tree, once grown, rarely un-grows: chains can settle in different
+# >   trees. Use several chains and long warm-up, and read `num_nodes` per level.
+# > - **Hyperparameter sensitivity:** the GhLDA paper's prior (Ψ0 = 50·I, ν0 = M + 0.1,
+# >   κ0 = 0.1) makes an empty node's predictive so flat (t with 1.1 dof, scale 10·Ψ0)
+# >   that new branches rarely win: the tree **collapses** to a few nodes. γ, m, π and η
+# >   move the tree just as much; report them.
+# > - **NMI without its chance level** rewards many small leaves; always compare with the
+# >   shuffled senses.
