@@ -1,8 +1,8 @@
 """Several threads per chain: the partitioned Gibbs sweep (Yan, Xu & Qi 2009; tomotopy's
 ``ParallelScheme.PARTITION``).
 
-The vocabulary is split into W chunks and the documents into W groups, each of about equal
-token mass.  A sweep is W rounds; in round r worker p samples the tokens of document group
+The vocabulary is dealt into W chunks and the documents cut into W groups, each of about
+equal token mass.  A sweep is W rounds; in round r worker p samples the tokens of document group
 (r + p) mod W whose word lies in chunk p.  No two workers of a round touch the same document
 (so the same n_dk or z_n) or the same word (so the same n_wk); only the topic totals n_k are
 shared, and each worker samples against its own copy of them, taken at the start of the
@@ -42,17 +42,20 @@ def balanced_bounds(mass: np.ndarray, parts: int) -> np.ndarray:
 
 
 class Partition:
-    """The W × W blocks of one corpus: ``doc_bounds`` (W + 1 document indices) and
-    ``word_chunk`` (V,) the chunk of every word type, both of about equal token mass."""
+    """The W × W blocks of one corpus: ``doc_bounds`` (W + 1 document indices, contiguous
+    groups of about equal token mass) and ``word_chunk`` (V,) the chunk of every word type
+    (dealt by frequency rank, so chunks match in token mass and in frequent words)."""
 
     def __init__(self, word_ids: np.ndarray, doc_offsets: np.ndarray, vocab_size: int,
                  workers: int) -> None:
         self.workers = int(workers)
         self.doc_bounds = balanced_bounds(np.diff(doc_offsets), self.workers)
+        # words dealt round-robin in order of frequency: equal token mass, and each chunk
+        # gets as many frequent words (whose tokens cost most: k_w is large) as the others
         counts = np.bincount(word_ids, minlength=vocab_size)
-        word_bounds = balanced_bounds(counts, self.workers)
-        self.word_chunk = np.repeat(np.arange(self.workers, dtype=np.int64),
-                                    np.diff(word_bounds))
+        self.word_chunk = np.empty(vocab_size, dtype=np.int64)
+        self.word_chunk[np.argsort(-counts, kind="stable")] = (
+            np.arange(vocab_size) % self.workers)
 
     def sweep(self, n_k: np.ndarray, rng: np.random.Generator,
               block: Callable[[int, int, int, np.ndarray, np.random.Generator], None]) -> None:
