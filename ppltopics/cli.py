@@ -86,7 +86,10 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     table = pt.diagnostics.summary(post)
     out = Path(args.dir)
     table.to_csv(out / "summary.csv")
-    png = pt.diagnostics.plot_trace(post, out / "trace.png")
+    import matplotlib.pyplot as plt
+
+    png = out / "trace.png"
+    plt.close(pt.diagnostics.plot_trace(post, png))
     print(table.to_string())
     print()
     print(pt.diagnostics.mode_report(post))  # do the chains find the same topics?

@@ -500,7 +500,7 @@ for k, words in enumerate(post.top_words(8)):
 
 # %%
 print(pt.diagnostics.summary(post)[["mean", "ess_bulk", "r_hat"]])
-print("wrote", pt.diagnostics.plot_trace(post, "sglda_trace.png"))
+pt.diagnostics.plot_trace(post, "sglda_trace.png")  # returns the figure, saved to the file
 print(post.to_datatree()["posterior"]["topic_mean"].sizes)
 print(pt.evaluation.coherence(post.top_words(10), corpus, measure="npmi"))
 print("diversity@25:", pt.evaluation.diversity(post.top_words(25)))

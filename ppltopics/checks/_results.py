@@ -146,6 +146,25 @@ class SBCCheck(CheckResult):
     num_bins: int = 0
     pit: np.ndarray | None = field(default=None, repr=False)
     uninformative: list[str] = field(default_factory=list)
+    lag1_autocorr: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [self._head()]
+        for k, v in self.p_values.items():
+            r = self.lag1_autocorr.get(k, math.nan)
+            lines.append(f"  {k:<26} p = {v:.3g}   lag-1 autocorrelation of draws {r:+.2f}")
+        high = [k for k, r in self.lag1_autocorr.items() if r > 0.1]
+        if high:
+            lines.append(f"  warning: draws of {high} are autocorrelated (lag-1 > 0.1), which "
+                         "bends the rank histogram even for a correct kernel; raise thin")
+        if self.uninformative:
+            lines.append(f"  left out (never differ from the truth): {self.uninformative}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "uninformative": list(self.uninformative),
+                "lag1_autocorr": {k: float(v) for k, v in self.lag1_autocorr.items()},
+                "num_simulations": int(self.ranks.shape[0]), "num_draws": self.num_draws}
 
     def histograms(self) -> np.ndarray:
         """(num_statistics, num_bins) counts of the ranks."""
