@@ -93,7 +93,12 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     print(table.to_string())
     print()
     print(pt.diagnostics.mode_report(post))  # do the chains find the same topics?
-    print(f"wrote {out / 'summary.csv'} and {png}", file=sys.stderr)
+    written = [out / "summary.csv", png]
+    if args.html is not None:
+        from ppltopics.report import write_diagnosis_html
+
+        written.append(write_diagnosis_html(post, args.html or out / "report.html"))
+    print(f"wrote {', '.join(str(w) for w in written)}", file=sys.stderr)
     return 0
 
 
@@ -155,7 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_topics)
 
     d = sub.add_parser("diagnose", help="R-hat/ESS table and trace plot of a saved posterior")
-    d.add_argument("dir")
+    d.add_argument("dir", help="folder of a saved posterior")
+    d.add_argument("--html", nargs="?", const="", default=None, metavar="PATH",
+                   help="also write a self-contained HTML report (summary, mode report, "
+                        "plots, topics, coherence) to PATH (default DIR/report.html)")
     d.set_defaults(func=_cmd_diagnose)
 
     e = sub.add_parser("evaluate", help="coherence and diversity of a saved posterior")
