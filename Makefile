@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) install -q -c constraints.txt -e ".[test,bench,plm]"
+	$(PIP) install -q -c constraints.txt -e ".[test,bench,plm,viz]"
 	touch $@
 
 demo: $(VENV)/.installed
