@@ -13,6 +13,9 @@ p-values, the stated false-failure rate (the probability that a *correct* kernel
 - :func:`enumeration` — χ² of many independent chains' final states against the exactly
   enumerated posterior of a tiny model; observed-vs-expected plot.
 
+:func:`lda_pyro_crosscheck` (teaching) compares the collapsed Gibbs kernel's posterior with
+Pyro's NUTS on the same story (z enumerated out) and the exact posterior on a tiny corpus.
+
 They wrap the generic harness :mod:`ppltopics.testing` and the per-model pieces of
 :mod:`ppltopics.models.checks`.  For the built-in kernels, :func:`toy_problem` bundles
 everything::
@@ -28,8 +31,10 @@ label-invariant test functions; a kernel that lacks a method a check calls (``se
 """
 
 from ppltopics.checks._builtin import TOY_PROBLEMS, CheckProblem, toy_problem
+from ppltopics.checks._pyro import PyroCrossCheck, lda_pyro_crosscheck
 from ppltopics.checks._results import CheckResult, EnumerationCheck, GewekeCheck, SBCCheck
 from ppltopics.checks._run import enumeration, geweke, sbc
 
 __all__ = ["geweke", "sbc", "enumeration", "toy_problem", "TOY_PROBLEMS", "CheckProblem",
-           "CheckResult", "GewekeCheck", "SBCCheck", "EnumerationCheck"]
+           "CheckResult", "GewekeCheck", "SBCCheck", "EnumerationCheck",
+           "lda_pyro_crosscheck", "PyroCrossCheck"]
