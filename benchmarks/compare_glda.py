@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--save", default=None, help="also save the posteriors under this folder")
     args = ap.parse_args(argv)
     corpus = pt.datasets.load_sotu()
     corpus = corpus.subset(np.arange(0, corpus.num_docs, args.every))
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                              num_chains=2, num_samples=args.samples, warmup=args.warmup,
                              seed=0, progress=False, executor="serial", **kw)
         print(f"{name}: {time.perf_counter() - t0:.1f}s", flush=True)
+        if args.save:
+            posts[name].save(Path(args.save) / name, overwrite=True)
     table = pt.diagnostics.compare(posts)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

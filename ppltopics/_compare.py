@@ -91,8 +91,9 @@ def compare(posteriors: Mapping[str, Posterior], target_lp: float | None = None)
     - ``seconds``, ``sweeps`` — the denominators;
     - ``seconds_to_target`` (lp rows) — median over chains of the wall time (since the
       chain started, warm-up included) of the first *recorded* draw with lp ≥ ``target_lp``;
-      the default target is the smallest over all chains of a chain's median lp over the
-      last half of its draws, a level every chain reaches.  ``inf``: never reached by the median
+      the default target is the median over all chains (of all posteriors) of each chain's
+      median lp over the last half of its draws: about half of the chains reach it, and the
+      samplers that get there sooner show it.  ``inf``: never reached by the median
       chain; NaN without the ``wall_time`` stat.
 
     Compare posteriors of the same model on the same corpus (lp is then the same function).
@@ -101,10 +102,11 @@ def compare(posteriors: Mapping[str, Posterior], target_lp: float | None = None)
     import pandas as pd
 
     posts = _check(posteriors)
-    if target_lp is None:  # the lowest chain's median lp over its last half: all reach it
-        target_lp = min(float(np.median(lp[:, lp.shape[1] // 2:], axis=1).min())
-                        for lp in (np.asarray(p.groups["sample_stats"]["lp"], dtype=np.float64)
-                                   for p in posts.values()))
+    if target_lp is None:  # median over all chains of each chain's late median lp
+        late = np.concatenate([np.median(lp[:, lp.shape[1] // 2:], axis=1) for lp in (
+            np.asarray(p.groups["sample_stats"]["lp"], dtype=np.float64)
+            for p in posts.values())])
+        target_lp = float(np.median(late))
     rows = []
     for name, post in posts.items():
         dt = post.to_datatree()

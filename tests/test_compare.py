@@ -53,8 +53,13 @@ def test_compare_table():
     assert row["ess_bulk_per_sweep"] == pytest.approx(row["ess_bulk"] / 120)
     assert row["ess_bulk_per_s"] == pytest.approx(row["ess_bulk"] / row["seconds"])
     assert row["seconds"] > 0 and np.isfinite(row["r_hat"])
-    # every chain reaches the default target (its own median over the last half at worst)
-    assert np.isfinite(table.xs("lp", level="quantity")["seconds_to_target"]).all()
+    # the default target: the median of the chains' late medians, reached by half of them
+    late = np.concatenate([np.median(p.groups["sample_stats"]["lp"][:, 15:], axis=1)
+                           for p in posts.values()])
+    assert table.attrs["target_lp"] == pytest.approx(np.median(late))
+    low = compare(posts, target_lp=-1e12)  # reached at the first draw
+    first = np.median(posts["thin1"].groups["sample_stats"]["wall_time"][:, 0])
+    assert low.loc[("thin1", "lp"), "seconds_to_target"] == pytest.approx(first)
     t = compare(posts, target_lp=1e9)  # never reached
     assert np.isinf(t.loc[("thin1", "lp"), "seconds_to_target"])
     with pytest.raises(TypeError, match="dict"):

@@ -138,15 +138,15 @@ def lda_pyro_crosscheck(
     words = np.asarray(corpus.word_ids, dtype=np.int64)
     r = theta[:, docs, :] * np.swapaxes(phi[:, :, words], 1, 2)  # (S, N, K)
     r /= r.sum(axis=2, keepdims=True)
-    pyro_p = (r[:, pairs[:, 0], :] * r[:, pairs[:, 1], :]).sum(axis=2).mean(axis=0)
+    per_draw = (r[:, pairs[:, 0], :] * r[:, pairs[:, 1], :]).sum(axis=2)  # (S, pairs)
+    pyro_p = per_draw.mean(axis=0)
     diag = {}
-    try:
+    try:  # ESS of the label-invariant per-draw co-assignments (θ and φ switch labels)
         import arviz_base as azb
         import arviz_stats as azs
 
-        dt = azb.from_dict({"posterior": {"theta": theta[None], "phi": phi[None]}})
-        ess = azs.ess(dt, method="bulk")
-        diag["min_ess_bulk"] = float(min(float(ess[v].min()) for v in ("theta", "phi")))
+        dt = azb.from_dict({"posterior": {"coassign": per_draw[None]}})
+        diag["min_ess_bulk"] = float(azs.ess(dt, method="bulk")["coassign"].min())
     except (ImportError, ValueError, TypeError, KeyError):  # diagnostics are optional
         pass
     return PyroCrossCheck(pairs, exact, gibbs, pyro_p, num_gibbs, num_pyro, diag)
