@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) install -q -c constraints.txt -e ".[test,bench,plm,distributed,docs]"
+	$(PIP) install -q -c constraints.txt -e ".[test,bench,plm,distributed,docs,viz]"
 	touch $@
 
 demo: $(VENV)/.installed

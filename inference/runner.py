@@ -15,7 +15,11 @@ with exactly the draws an uninterrupted run gives.
 
 Recording policy: per draw only scalars (``sample_stats``), small per-topic arrays and
 per-document log-likelihoods are kept; K×V and D×K point estimates are running sums, so memory
-does not grow with K×V×draws.
+does not grow with K×V×draws.  Two ``sample_stats`` measure time and are the only records
+that differ between two runs with the same seed (:data:`TIMING_STATS`): ``tokens_per_s``
+(tokens resampled per second since the previous draw) and ``wall_time`` (seconds since the
+chain started, warm-up and resumed time included), which
+:func:`ppltopics.diagnostics.compare` reads.
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ import numpy as np
 from ppltopics.inference.base import GibbsKernel, State
 from ppltopics.persistence import load_checkpoint, save_checkpoint
 
-__all__ = ["RunSpec", "ChainResult", "run_chains", "run_chain", "corpus_fingerprint"]
+#: sample_stats that measure time (differ between runs with the same seed)
+TIMING_STATS = ("tokens_per_s", "wall_time")
+
+__all__ = ["RunSpec", "ChainResult", "run_chains", "run_chain", "corpus_fingerprint",
+           "TIMING_STATS"]
 
 Callback = Callable[[State, int], Any]
 
@@ -117,8 +125,9 @@ class _Recorder:
         pointwise = None
         if not self.rows:
             return stats, draws, pointwise
-        for key in self.rows[0]:
-            col = [r[key] for r in self.rows]
+        # a column missing from an older checkpoint's rows (e.g. wall_time) is NaN there
+        for key in dict.fromkeys([*self.rows[0], *self.rows[-1]]):
+            col = [r.get(key, np.nan) for r in self.rows]
             if key == "pointwise":
                 pointwise = np.asarray(col, dtype=np.float64)
             elif np.ndim(col[0]) == 0:
@@ -139,7 +148,8 @@ class _Recorder:
     def to_arrays(self) -> dict[str, np.ndarray]:
         if not self.rows:
             return {}
-        return {f"rec.{k}": np.asarray([r[k] for r in self.rows]) for k in self.rows[0]}
+        return {f"rec.{k}": np.asarray([r.get(k, np.nan) for r in self.rows])
+                for k in self.rows[-1]}
 
 
 def _ckpt_path(spec: RunSpec, chain: int) -> Path | None:
@@ -222,6 +232,7 @@ def run_chain(
                 now = time.perf_counter()
                 r = kernel.record(state)
                 r["tokens_per_s"] = kernel.num_tokens * sweeps_since / max(now - t_draw, 1e-9)
+                r["wall_time"] = seconds + now - t0  # since the chain started, warm-up included
                 kernel.accumulate(state, acc)
                 rec.add(r)
                 last_ll = r["log_likelihood"] / kernel.num_tokens
@@ -246,7 +257,8 @@ def run_chain(
             if stepped == done:  # interrupted between a finished sweep and its record
                 if draw and len(rec.rows) == rows_before:
                     kernel.accumulate(state, acc)
-                    rec.add({**kernel.record(state), "tokens_per_s": np.nan})
+                    rec.add({**kernel.record(state), "tokens_per_s": np.nan,
+                             "wall_time": seconds + time.perf_counter() - t0})
                 done += 1
             _save_checkpoint(path, fp, done, state, rng, rec, acc,
                              seconds + time.perf_counter() - t0)

@@ -16,11 +16,11 @@ from ppltopics.corpus import Corpus
 __version__ = "0.1.0"
 __all__ = [
     "Corpus", "WordVectors", "Posterior", "fit", "load",
-    "datasets", "diagnostics", "evaluation", "models", "inference",
+    "datasets", "diagnostics", "evaluation", "models", "inference", "checks",
 ]
 
 _SUBMODULES = {"datasets", "diagnostics", "evaluation", "models", "inference", "persistence",
-               "distributions", "plm", "vectors", "posterior", "api"}
+               "distributions", "plm", "vectors", "posterior", "api", "checks", "report"}
 _ATTRS = {
     "WordVectors": ("ppltopics.vectors", "WordVectors"),
     "Posterior": ("ppltopics.posteriors", "Posterior"),

@@ -1,11 +1,15 @@
-"""Command line: ``ppltopics fit | topics | diagnose | evaluate``.
+"""Command line: ``ppltopics fit | topics | diagnose | evaluate | transform``.
 
     ppltopics fit MODEL [--corpus sotu|PATH] [--topics K] [--chains C] [--samples S]
-                        [--warmup W] [--seed N] [--out DIR] [--overwrite]
+                        [--warmup W] [--seed N] [--out DIR] [--overwrite] [MODEL OPTIONS]
+    ppltopics fit MODEL --help    # the model's options (alpha, beta, method, init, ...)
     ppltopics topics DIR
-    ppltopics diagnose DIR        # R-hat/ESS table (summary.csv) + trace.png in DIR, and
-                                  # whether the chains found the same topics
+    ppltopics diagnose DIR [--html [PATH]]
+                                  # R-hat/ESS table (summary.csv) + trace.png in DIR, whether
+                                  # the chains found the same topics, and an HTML report
     ppltopics evaluate DIR        # coherence (npmi, c_v, umass, uci) + diversity -> evaluation.json
+    ppltopics transform DIR --corpus PATH --out FILE.csv|FILE.parquet
+                                  # document-topic proportions of a corpus (fold-in)
 """
 
 from __future__ import annotations
@@ -55,15 +59,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         corpus = corpus.restrict(vectors.vocab)
     out = Path(args.out or f"runs/{args.model}")
     check_target(out, args.overwrite, option="--overwrite")  # refuse before a long fit
-    hyper = {k: v for k, v in (("depth", args.depth), ("gamma", args.gamma)) if v is not None}
-    if hyper and args.model not in ("hlda", "ghlda"):
-        print(f"ppltopics: --depth/--gamma apply to tree models, not {args.model}",
-              file=sys.stderr)
-        return 2
+    from ppltopics._cli_options import fit_kwargs
+
     post = pt.fit(
         args.model, corpus, vectors=vectors, num_topics=args.topics, num_chains=args.chains,
         num_samples=args.samples, warmup=args.warmup, thin=args.thin, seed=args.seed,
-        checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress, **hyper,
+        checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
+        executor=args.executor, **fit_kwargs(args),
     )
     post.save(out, overwrite=args.overwrite)
     assert args.model in MODELS
@@ -86,11 +88,45 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     table = pt.diagnostics.summary(post)
     out = Path(args.dir)
     table.to_csv(out / "summary.csv")
-    png = pt.diagnostics.plot_trace(post, out / "trace.png")
+    import matplotlib.pyplot as plt
+
+    png = out / "trace.png"
+    plt.close(pt.diagnostics.plot_trace(post, png))
     print(table.to_string())
     print()
     print(pt.diagnostics.mode_report(post))  # do the chains find the same topics?
-    print(f"wrote {out / 'summary.csv'} and {png}", file=sys.stderr)
+    written = [out / "summary.csv", png]
+    if args.html is not None:
+        from ppltopics.report import write_diagnosis_html
+
+        written.append(write_diagnosis_html(post, args.html or out / "report.html"))
+    print(f"wrote {', '.join(str(w) for w in written)}", file=sys.stderr)
+    return 0
+
+
+def _cmd_transform(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    import ppltopics as pt
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise ValueError(f"--out must end in .csv or .parquet, got {str(out)!r}")
+    post = pt.load(args.dir)
+    corpus = _load_corpus(args.corpus)
+    theta = post.transform(corpus, num_sweeps=args.sweeps, burn_in=args.burn_in,
+                           seed=args.seed)
+    frame = pd.DataFrame(theta, columns=[f"topic_{k}" for k in range(theta.shape[1])])
+    frame.index.name = "doc"
+    if corpus.labels is not None:
+        frame.insert(0, "label", corpus.labels)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        frame.to_csv(out)
+    else:
+        frame.to_parquet(out)
+    print(f"wrote document-topic proportions of {corpus.num_docs} documents × "
+          f"{theta.shape[1]} topics to {out}", file=sys.stderr)
     return 0
 
 
@@ -112,7 +148,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(fit_model: str | None = None) -> argparse.ArgumentParser:
+    """The parser; ``fit_model`` adds that model's fit options (generated from its
+    ``fit_model`` signature, :mod:`ppltopics._cli_options`) to ``fit``."""
     from ppltopics.api import MODELS
 
     p = argparse.ArgumentParser(prog="ppltopics", description=__doc__,
@@ -120,18 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log preprocessing details")
     sub = p.add_subparsers(dest="command", required=True)
 
-    f = sub.add_parser("fit", help="fit a model and save its posterior")
-    f.add_argument("model", choices=sorted(MODELS))
+    f = sub.add_parser("fit", help="fit a model and save its posterior",
+                       epilog="ppltopics fit MODEL --help lists the model's own options "
+                              "(hyperparameters, method, init, split_merge, ...)")
+    f.add_argument("model", choices=sorted(MODELS), help="the model to fit")
     f.add_argument("--corpus", default="sotu",
                    help="'sotu' (embedded default) or a path: 20NG/BBC tarball or folder, "
                         "GhLDA wiki folder, OCTIS folder, saved corpus, or a .txt file with "
                         "one document per line")
-    f.add_argument("--topics", type=int, default=20)
-    f.add_argument("--chains", type=int, default=4)
-    f.add_argument("--samples", type=int, default=200)
-    f.add_argument("--warmup", type=int, default=200)
-    f.add_argument("--thin", type=int, default=1)
-    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--topics", type=int, default=20, help="number of topics K (flat models)")
+    f.add_argument("--chains", type=int, default=4, help="independent Markov chains")
+    f.add_argument("--samples", type=int, default=200, help="recorded draws per chain")
+    f.add_argument("--warmup", type=int, default=200, help="warm-up sweeps per chain")
+    f.add_argument("--thin", type=int, default=1, help="sweeps per recorded draw")
+    f.add_argument("--seed", type=int, default=0, help="seed of all chains (same seed, same "
+                   "draws)")
+    f.add_argument("--executor", choices=("thread", "serial"), default="thread",
+                   help="run the chains in parallel threads (one core each) or one by one")
     f.add_argument("--out", default=None,
                    help="output folder (default runs/MODEL); an earlier posterior there is "
                         "replaced, anything else is refused")
@@ -139,32 +182,76 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace a file or damaged bundle at --out (never a folder holding "
                         "other files)")
     f.add_argument("--vectors", default="glove", help="'glove' or a word-vector file")
-    f.add_argument("--checkpoint-dir", default=None)
+    f.add_argument("--checkpoint-dir", default=None,
+                   help="folder for checkpoints; rerunning resumes every chain from it")
     f.add_argument("--top", type=int, default=10, help="words shown per topic")
-    f.add_argument("--no-progress", action="store_true")
-    f.add_argument("--depth", type=int, default=None, help="tree depth (hlda, ghlda)")
-    f.add_argument("--gamma", type=float, default=None, help="nCRP γ (hlda, ghlda)")
+    f.add_argument("--no-progress", action="store_true", help="no progress bars")
+    if fit_model in MODELS:
+        from ppltopics._cli_options import add_fit_options
+
+        add_fit_options(f, fit_model)
     f.set_defaults(func=_cmd_fit)
 
     t = sub.add_parser("topics", help="print the topics of a saved posterior")
-    t.add_argument("dir")
-    t.add_argument("--top", type=int, default=10)
+    t.add_argument("dir", help="folder of a saved posterior")
+    t.add_argument("--top", type=int, default=10, help="words shown per topic")
     t.set_defaults(func=_cmd_topics)
 
     d = sub.add_parser("diagnose", help="R-hat/ESS table and trace plot of a saved posterior")
-    d.add_argument("dir")
+    d.add_argument("dir", help="folder of a saved posterior")
+    d.add_argument("--html", nargs="?", const="", default=None, metavar="PATH",
+                   help="also write a self-contained HTML report (summary, mode report, "
+                        "plots, topics, coherence) to PATH (default DIR/report.html)")
     d.set_defaults(func=_cmd_diagnose)
 
     e = sub.add_parser("evaluate", help="coherence and diversity of a saved posterior")
-    e.add_argument("dir")
+    e.add_argument("dir", help="folder of a saved posterior")
     e.add_argument("--reference", default=None, help="reference corpus (default: training)")
-    e.add_argument("--top-n", type=int, default=10)
+    e.add_argument("--top-n", type=int, default=10, help="top words per topic scored")
     e.set_defaults(func=_cmd_evaluate)
+
+    r = sub.add_parser("transform", help="document-topic proportions of a corpus (fold-in "
+                       "with the topics fixed) as CSV or Parquet")
+    r.add_argument("dir", help="folder of a saved posterior")
+    r.add_argument("--corpus", required=True,
+                   help="'sotu' or a corpus path, as for fit; words the model does not know "
+                        "are dropped")
+    r.add_argument("--out", required=True, help="output file: .csv or .parquet (one row per "
+                   "document, a column per topic)")
+    r.add_argument("--sweeps", type=int, default=100, help="fold-in Gibbs sweeps")
+    r.add_argument("--burn-in", type=int, default=50, help="sweeps left out of the average")
+    r.add_argument("--seed", type=int, default=0, help="seed of the fold-in sampler")
+    r.set_defaults(func=_cmd_transform)
     return p
 
 
+def _fit_model_of(argv: Sequence[str]) -> str | None:
+    """The MODEL of ``fit MODEL ...`` in ``argv``, if any."""
+    argv = list(argv)
+    if "fit" in argv:
+        i = argv.index("fit")
+        if i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    model = _fit_model_of(argv)
+    parser = build_parser(model)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        flag = next((u for u in unknown if u.startswith("--")), None)
+        if args.command == "fit" and flag is not None:
+            from ppltopics._cli_options import models_with_option
+
+            owners = models_with_option(flag)
+            if owners:
+                tree = " (tree models)" if set(owners) <= {"hlda", "ghlda"} else ""
+                print(f"ppltopics: {flag.split('=')[0]} applies to {', '.join(owners)}{tree}, "
+                      f"not {args.model}", file=sys.stderr)
+                return 2
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -10,6 +10,11 @@ Chains that sit in different modes are explained by :func:`mode_report`: every p
 topics matched by the Hungarian algorithm, the similarity of each matched pair, the topics of
 one chain with no counterpart in the other, and one plain sentence.  It reads the chains'
 topics; R-hat stays computed on the label-invariant quantities above.
+
+Plots of the label-invariant sample_stats go through arviz-plots on the posterior's DataTree
+(:func:`plot_trace`, :func:`plot_rank`, :func:`plot_autocorr`, :func:`plot_ess_evolution`);
+each returns its matplotlib figure (saved to ``path`` when given) and leaves the matplotlib
+backend alone.  :func:`compare` and :func:`plot_compare` compare samplers of one model.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from scipy.optimize import linear_sum_assignment
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from ppltopics.posteriors import Posterior
 
-__all__ = ["summary", "relabel", "match_topics", "plot_trace", "plot_correlation",
+__all__ = ["summary", "relabel", "match_topics", "plot_trace", "plot_rank", "plot_autocorr",
+           "plot_ess_evolution", "plot_correlation", "compare", "plot_compare",
            "INVARIANT_STATS", "mode_report", "compare_chain_topics", "ModeReport", "ChainPair",
            "MODE_THRESHOLD"]
 
@@ -359,38 +366,99 @@ def _tree_report(post: Posterior, threshold: float) -> ModeReport:
     return r
 
 
-def plot_trace(
-    post: Posterior, path: str | Path, var_names: Sequence[str] = ("lp", "log_likelihood"),
-    **kwargs: Any,
-) -> Path:
-    """Trace and density plots of sample_stats variables (default lp, log-likelihood) to PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import arviz_plots as azp
-    import matplotlib.pyplot as plt
-
+def _stats_tree(post: Posterior, var_names: Sequence[str], what: str) -> tuple[Any, list[str]]:
+    """The DataTree and those of ``var_names`` in its sample_stats; ``ValueError`` naming the
+    group and the variables when none is there."""
     dt = post.to_datatree()
-    names = [v for v in var_names if v in dt["sample_stats"].data_vars]
+    have = list(dt["sample_stats"].data_vars) if "sample_stats" in dt.children else []
+    names = [v for v in var_names if v in have]
     if not names:
-        raise ValueError(f"none of {list(var_names)} is in sample_stats")
+        raise ValueError(f"{what} needs the sample_stats group with one of {list(var_names)}; "
+                         f"this posterior's sample_stats holds {have or 'nothing'}")
+    return dt, names
+
+
+def _finish(fig: Figure, path: str | Path | None) -> Figure:
+    """Save ``fig`` to ``path`` (folders created) when given; return it."""
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100)
+    return fig
+
+
+def _arviz_figure(pc: Any) -> Figure:
+    return pc.viz["figure"].item()
+
+
+def plot_trace(
+    post: Posterior, path: str | Path | None = None,
+    var_names: Sequence[str] = ("lp", "log_likelihood"), **kwargs: Any,
+) -> Figure:
+    """Traces of label-invariant sample_stats (default lp, log-likelihood), one colour per
+    chain (``arviz_plots.plot_trace``; its ``plot_trace_dist`` fails on this environment's
+    xarray).  Saved to ``path`` when given; returns the matplotlib figure.  ``kwargs`` go to
+    arviz-plots."""
+    import arviz_plots as azp
+
+    dt, names = _stats_tree(post, var_names, "plot_trace")
     pc = azp.plot_trace(dt, var_names=names, group="sample_stats", backend="matplotlib",
                         **kwargs)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pc.savefig(path, dpi=100)
-    plt.close("all")
-    return path
+    return _finish(_arviz_figure(pc), path)
 
 
-def plot_correlation(post: Posterior, path: str | Path) -> Path:
+def plot_rank(
+    post: Posterior, path: str | Path | None = None,
+    var_names: Sequence[str] = ("lp", "log_likelihood"), **kwargs: Any,
+) -> Figure:
+    """Rank plots (Vehtari et al. 2021): the ECDF of each chain's fractional ranks among all
+    chains' draws minus the uniform, with simultaneous bands; chains sampling the same
+    distribution stay inside (``arviz_plots.plot_rank``)."""
+    import arviz_plots as azp
+
+    dt, names = _stats_tree(post, var_names, "plot_rank")
+    pc = azp.plot_rank(dt, var_names=names, group="sample_stats", backend="matplotlib",
+                       **kwargs)
+    return _finish(_arviz_figure(pc), path)
+
+
+def plot_autocorr(
+    post: Posterior, path: str | Path | None = None,
+    var_names: Sequence[str] = ("lp", "log_likelihood"), **kwargs: Any,
+) -> Figure:
+    """Autocorrelation of each chain by lag (``arviz_plots.plot_autocorr``)."""
+    import arviz_plots as azp
+
+    dt, names = _stats_tree(post, var_names, "plot_autocorr")
+    pc = azp.plot_autocorr(dt, var_names=names, group="sample_stats", backend="matplotlib",
+                           **kwargs)
+    return _finish(_arviz_figure(pc), path)
+
+
+def plot_ess_evolution(
+    post: Posterior, path: str | Path | None = None,
+    var_names: Sequence[str] = ("lp", "log_likelihood"), **kwargs: Any,
+) -> Figure:
+    """Bulk and tail ESS as the draws accumulate (``arviz_plots.plot_ess_evolution``): ESS
+    growing linearly in the draws means the chains mix; flat means they are stuck."""
+    import arviz_plots as azp
+
+    dt, names = _stats_tree(post, var_names, "plot_ess_evolution")
+    pc = azp.plot_ess_evolution(dt, var_names=names, group="sample_stats",
+                                backend="matplotlib", **kwargs)
+    return _finish(_arviz_figure(pc), path)
+
+
+def plot_correlation(post: Posterior, path: str | Path | None = None) -> Figure:
     """Heat map of a CGTM posterior's posterior-mean topic correlation
-    (``post.estimates["topic_corr"]``), labelled by each topic's three top words, to PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    (``post.estimates["topic_corr"]``), labelled by each topic's three top words.  Saved to
+    ``path`` when given; returns the figure."""
     import matplotlib.pyplot as plt
 
+    if "topic_corr" not in post.estimates:
+        raise ValueError(f"plot_correlation needs estimates['topic_corr'] (a CGTM posterior); "
+                         f"this {post.model or 'model'} posterior has "
+                         f"{sorted(post.estimates)}")
     corr = post.estimates["topic_corr"]
     labels = [" ".join(w[:3]) for w in post.top_words(3)]
     size = max(4.0, 0.35 * len(labels) + 2)
@@ -400,8 +468,21 @@ def plot_correlation(post: Posterior, path: str | Path) -> Path:
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     fig.colorbar(im, ax=ax, label="posterior mean correlation of η")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _finish(fig, path)
+
+
+def compare(posteriors: Any, target_lp: float | None = None) -> pd.DataFrame:
+    """ESS per second and per sweep, R-hat and time to a target log p of several posteriors
+    of one model and corpus; see :func:`ppltopics._compare.compare`."""
+    from ppltopics._compare import compare as _compare
+
+    return _compare(posteriors, target_lp)
+
+
+def plot_compare(posteriors: Any, target_lp: float | None = None,
+                 path: str | Path | None = None) -> Figure:
+    """log p of every chain against wall time, one colour per posterior; see
+    :func:`ppltopics._compare.plot_compare`."""
+    from ppltopics._compare import plot_compare as _plot
+
+    return _plot(posteriors, target_lp, path)

@@ -64,7 +64,7 @@ _MANIFEST = "manifest.json"
 _ARRAYS = "arrays.npz"
 #: files ``ppltopics diagnose`` / ``ppltopics evaluate`` write into a posterior bundle; they
 #: describe that bundle's draws, so they go with it when the bundle is replaced
-DERIVED_FILES = ("summary.csv", "trace.png", "evaluation.json")
+DERIVED_FILES = ("summary.csv", "trace.png", "evaluation.json", "report.html")
 _TAG = ".ppltopics-"  # hidden siblings: .NAME.ppltopics-{tmp,old}-PID-RANDOM
 _log = logging.getLogger("ppltopics")
 

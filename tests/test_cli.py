@@ -1,4 +1,5 @@
-"""The console script: fit / topics / diagnose / evaluate on a small saved corpus."""
+"""The console script: fit / topics / diagnose / evaluate / transform on a small saved
+corpus, and fit options generated from the models' fit signatures."""
 
 from __future__ import annotations
 
@@ -66,3 +67,62 @@ def test_console_script_help():
                           capture_output=True, text=True, check=True)
     for cmd in ("fit", "topics", "diagnose", "evaluate"):
         assert cmd in proc.stdout
+
+
+def test_fit_options_come_from_fit_signatures(corpus_dir, tmp_path):
+    """Every keyword of every model's fit_model is an option with a help line; given values
+    reach the fit (recorded in the settings), literals parse (true, dicts, lists)."""
+    import argparse
+    import inspect
+
+    import ppltopics as pt
+    from ppltopics._cli_options import fit_parameters, literal
+    from ppltopics.api import MODELS, _fitter
+    from ppltopics.cli import build_parser
+
+    for model in MODELS:
+        parser = build_parser(model)
+        fit = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        fit = fit.choices["fit"]
+        options = {a.dest: a for a in fit._actions}
+        names = {p.name for p in fit_parameters(model)}
+        sig = inspect.signature(_fitter(model)).parameters
+        assert {n for n in sig if n not in ("corpus", "vectors", "num_topics", "spec",
+                                            "embeddings", "hyper")} <= names, model
+        for a in fit._actions:
+            assert a.help, (model, a.dest)  # every option has a help line
+        assert all(f"hp_{n}" in options for n in names)
+    assert literal("true") is True and literal("{'moves': 2}") == {"moves": 2}
+    assert literal("[0.1, 0.2]") == [0.1, 0.2] and literal("kmeans") == "kmeans"
+    out = tmp_path / "run"
+    rc = main(["fit", "lda", "--corpus", str(corpus_dir), "--topics", "3", "--chains", "1",
+               "--samples", "4", "--warmup", "4", "--out", str(out), "--no-progress",
+               "--alpha", "0.3", "--beta", "0.02", "--split-merge", "true",
+               "--executor", "serial"])
+    assert rc == 0
+    s = pt.load(out).settings
+    assert s["beta"] == 0.02 and s["split_merge"]
+    assert s["alpha"] == 0.3 or s["alpha"] == [0.3] * 3
+
+
+def test_wrong_model_option_and_transform(corpus_dir, tmp_path, capsys):
+    import pandas as pd
+
+    assert main(["fit", "lda", "--kappa0", "0.5", "--no-progress"]) == 2
+    assert "--kappa0 applies to" in capsys.readouterr().err
+    out = tmp_path / "run"
+    assert main(["fit", "lda", "--corpus", str(corpus_dir), "--topics", "3", "--chains", "1",
+                 "--samples", "4", "--warmup", "4", "--out", str(out), "--no-progress"]) == 0
+    for name in ("theta.csv", "theta.parquet"):
+        assert main(["transform", str(out), "--corpus", str(corpus_dir), "--out",
+                     str(tmp_path / name), "--sweeps", "20", "--burn-in", "10"]) == 0
+    a = pd.read_csv(tmp_path / "theta.csv", index_col="doc")
+    b = pd.read_parquet(tmp_path / "theta.parquet")
+    assert list(a.columns[-3:]) == ["topic_0", "topic_1", "topic_2"] and len(a) == 40
+    theta = a[["topic_0", "topic_1", "topic_2"]].to_numpy()
+    assert ((theta > 0) & (theta < 1)).all()
+    assert abs(theta.sum(axis=1) - 1).max() < 1e-9
+    assert abs(b[["topic_0", "topic_1", "topic_2"]].to_numpy() - theta).max() < 1e-12
+    assert main(["transform", str(out), "--corpus", str(corpus_dir), "--out",
+                 str(tmp_path / "theta.txt")]) == 1
+    assert ".csv or .parquet" in capsys.readouterr().err

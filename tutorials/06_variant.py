@@ -459,16 +459,20 @@ def forward(num: int, rng: np.random.Generator):
     return draws if num == NUM_FORWARD else story(num, rng)
 
 
-def geweke(remove_first: bool, seed: int) -> T.GewekeResult:
-    kernel = SphericalGLDAKernel(toy_corpus, draws[0][1], toy, remove_first=remove_first)
-    return T.geweke_test(forward, T.CorpusConditional(kernel), x_given_z(toy), tests,
-                         num_forward=NUM_FORWARD, num_successive=NUM_SUCCESSIVE, seed=seed,
-                         alpha=1e-3)
+from ppltopics import checks  # the user-facing checks: verdict, p-values, summary(), plot()
+
+
+def geweke(remove_first: bool, seed: int) -> checks.GewekeCheck:
+    return checks.geweke(
+        lambda: SphericalGLDAKernel(toy_corpus, draws[0][1], toy, remove_first=remove_first),
+        forward, x_given_z(toy), tests, num_forward=NUM_FORWARD, num_successive=NUM_SUCCESSIVE,
+        seed=seed, alpha=1e-3)
 
 
 t0 = time.perf_counter()
 res = geweke(remove_first=True, seed=6)
-print(res, f"\n({time.perf_counter() - t0:.1f}s)")
+print(res.summary(), f"\n({time.perf_counter() - t0:.1f}s)")
+res.plot()  # P–P plot: one panel per test function, on the diagonal for a correct kernel
 if not res.passed:
     raise AssertionError("the spherical GLDA kernel failed its Geweke test")
 
@@ -478,9 +482,23 @@ if not res.passed:
 
 # %%
 bad = geweke(remove_first=False, seed=7)
-print(f"kernel that does not remove the token first: p_bonferroni = {bad.p_bonferroni:.2g}")
+print(f"kernel that does not remove the token first: {bad.verdict}, p = {bad.p_value:.2g}")
 if bad.passed:
     raise AssertionError("Geweke's test did not detect the no-remove defect")
+
+# %% [markdown]
+# Simulation-based calibration (Talts et al. 2018) asks the same question another way: for
+# data simulated from the story, the true z's statistics should have a uniform rank among the
+# kernel's posterior draws.  `plot(kind="ecdf")` draws arviz-plots' PIT ECDF difference.
+
+# %%
+calib = checks.sbc(lambda: SphericalGLDAKernel(toy_corpus, draws[0][1], toy), story, tests,
+                   num_simulations=60 if SMALL else 300, num_draws=19, warmup=10, thin=2,
+                   num_bins=5, seed=8)
+print(calib.summary())
+calib.plot()
+if not calib.passed:
+    raise AssertionError("the spherical GLDA kernel failed SBC")
 
 # %% [markdown]
 # ## 5. A Posterior, and a fit on the State of the Union corpus

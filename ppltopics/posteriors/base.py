@@ -277,6 +277,15 @@ class Posterior:
         """Posterior-mean Dirichlet concentration α of the topic proportions, (K,)."""
         return self.estimates["alpha"]
 
+    def to_pyldavis(self, smoothing: float = 0.01, **kwargs: Any) -> Any:
+        """pyLDAvis prepared data (``pyLDAvis.prepare``) of this posterior, for
+        ``pyLDAvis.display``/``save_html``: φ for LDA, smoothed posterior-mean word–topic
+        counts for the Gaussian models (:mod:`ppltopics._pyldavis`).  ``ImportError`` when
+        pyLDAvis is not installed (``pip install 'ppltopics[viz]'``)."""
+        from ppltopics._pyldavis import to_pyldavis
+
+        return to_pyldavis(self, smoothing, **kwargs)
+
     def to_datatree(self) -> Any:
         """An ArviZ ``xarray.DataTree`` with posterior, sample_stats and log_likelihood."""
         from arviz_base import from_dict

@@ -125,4 +125,7 @@ class CGTMPosterior(GaussianPosterior):
                              f"(.png, .pdf, .svg, ...; one of {sorted(formats)}), got "
                              f"{p.suffix!r}")
 
-        return plot_correlation(self, path)
+        import matplotlib.pyplot as plt
+
+        plt.close(plot_correlation(self, p))
+        return p
