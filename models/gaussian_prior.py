@@ -50,6 +50,9 @@ from ppltopics.vectors import WordVectors
 
 __all__ = [
     "COV_RIDGE",
+    "PSI0_RULES",
+    "WITHIN_CLUSTERS",
+    "within_cluster_cov",
     "GLDAHyper",
     "ResolvedGLDAHyper",
     "check_token_vectors",
@@ -59,6 +62,13 @@ __all__ = [
 #: Relative size (of the mean variance tr(Cov)/M) of the ridge added to a singular empirical
 #: covariance before it becomes the data-driven Ψ0 (see :meth:`GLDAHyper.resolve`).
 COV_RIDGE = 1e-6
+#: Named data-driven scales of Ψ0 (``psi0=`` strings; ``None`` means ``"cov"``).
+PSI0_RULES = ("cov", "within")
+#: Clusters of the quick k-means behind ``psi0="within"`` when K < 2 (trees: GhLDA's root
+#: hyperparameters are a one-topic GLDAHyper).
+WITHIN_CLUSTERS = 20
+#: k-means restarts of :func:`within_cluster_cov` (lowest weighted sum of squares wins)
+WITHIN_RESTARTS = 5
 
 
 # ---------------------------------------------------------------------- validation helpers
@@ -133,6 +143,11 @@ class GLDAHyper:
         positive float ``s`` meaning ``s·I``, or ``None`` (data-driven, the default):
         ``Ψ0 = (ν0 − M − 1)·Cov(token vectors)`` so that ``E[Σ_k] = Ψ0/(ν0 − M − 1)`` is the
         empirical covariance; without data ``Ψ0 = (ν0 − M − 1)·I``.  Needs ``ν0 > M + 1``.
+        Named rules: ``"cov"`` (the same as ``None``) and ``"within"``:
+        ``Ψ0 = (ν0 − M − 1)·W`` with ``W`` the count-weighted average *within-cluster*
+        covariance of a quick k-means (K clusters; :data:`WITHIN_CLUSTERS` when K < 2) of the
+        word vectors (:func:`within_cluster_cov`), so that E[Σ_k] is the spread of one
+        cluster of words rather than of the whole vocabulary.
 
     Stored as floats and tuples, so the dataclass is frozen and hashable; arrays and tensors
     are accepted and converted.  The checks that need no data run at construction
@@ -144,7 +159,7 @@ class GLDAHyper:
     kappa0: float = 0.1
     nu0: float | None = None
     mu0: tuple[float, ...] | None = None
-    psi0: float | tuple[tuple[float, ...], ...] | None = None
+    psi0: float | tuple[tuple[float, ...], ...] | str | None = None
 
     def __post_init__(self) -> None:
         k = self.num_topics
@@ -161,7 +176,11 @@ class GLDAHyper:
         if self.mu0 is not None:
             mu0 = as_float_array("mu0", self.mu0, 1)
             object.__setattr__(self, "mu0", tuple(float(v) for v in mu0))
-        if self.psi0 is not None:
+        if isinstance(self.psi0, str):
+            if self.psi0 not in PSI0_RULES:
+                raise ValueError(f"unknown psi0 rule {self.psi0!r}: use one of {PSI0_RULES}, a "
+                                 "positive float s (s·I) or an M×M matrix")
+        elif self.psi0 is not None:
             if np.ndim(self.psi0) == 0:
                 s = finite_float("psi0", self.psi0)
                 if s <= 0:
@@ -344,16 +363,21 @@ class GLDAHyper:
             derived.append(f"mu0:{origin}")
         else:
             mu0 = np.asarray(self.mu0, dtype=np.float64)
-        if self.psi0 is None:
+        if self.psi0 is None or isinstance(self.psi0, str):
+            rule = self.psi0 or "cov"
             if not nu0 > M + 1:
                 raise ValueError(
-                    f"psi0=None (Psi0 = (nu0 - M - 1)·Cov, so that E[Sigma_k] = Cov) needs "
-                    f"nu0 > M + 1 = {M + 1}, got nu0 = {nu0}; pass psi0 explicitly"
+                    f"psi0={self.psi0!r} (Psi0 = (nu0 - M - 1)·Cov, so that E[Sigma_k] = Cov) "
+                    f"needs nu0 > M + 1 = {M + 1}, got nu0 = {nu0}; pass psi0 explicitly"
                 )
+            if rule == "within" and origin == "data":
+                k = self.num_topics if self.num_topics >= 2 else WITHIN_CLUSTERS
+                cov = within_cluster_cov(x, w, k)
             if origin == "data":
                 cov, ridge = _regularise_cov(cov)
             psi0 = (nu0 - M - 1) * cov
-            derived.append(f"psi0:{origin}")
+            derived.append(f"psi0:{origin}" if rule == "cov" or origin != "data"
+                           else f"psi0:{rule}")
         elif isinstance(self.psi0, tuple):
             psi0 = np.asarray(self.psi0, dtype=np.float64)
         else:
@@ -389,6 +413,43 @@ def _weighted_moments(x: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, 
         xc = x - mean
         cov = (xc * wf[:, None]).T @ xc / total
     return mean, 0.5 * (cov + cov.T)
+
+
+def within_cluster_cov(x: np.ndarray, counts: np.ndarray | None, k: int,
+                       seed: int = 0) -> np.ndarray:
+    r"""Count-weighted average within-cluster covariance of the rows of ``x``:
+
+    .. math:: W = \frac{1}{N}\sum_c \sum_{w \in c} n_w (v_w - m_c)(v_w - m_c)^\top
+
+    after a weighted k-means (the best of :data:`WITHIN_RESTARTS` k-means++ seedings with
+    Lloyd iterations;
+    :func:`ppltopics.inference._init.weighted_kmeans`, fixed ``seed``) of the distinct rows
+    into ``min(k, distinct rows)`` clusters with centres :math:`m_c`, ``n_w`` the counts
+    (1 each when ``counts`` is None) and :math:`N = \sum_w n_w`.  It is the scale of one
+    topic's scatter when the words form ``k`` topics, smaller than the whole covariance
+    by the between-cluster part (``tr W / tr Cov`` is recorded by the benchmarks)."""
+    from ppltopics.inference._init import weighted_kmeans  # numpy only
+
+    x = np.asarray(x, dtype=np.float64)
+    if counts is None:
+        x, w = np.unique(x, axis=0, return_counts=True)
+    else:
+        w = np.asarray(counts)
+        x = x[w > 0]
+        w = w[w > 0]
+    w = w.astype(np.float64)
+    k = int(max(1, min(int(k), x.shape[0])))
+    rng = np.random.default_rng(seed)
+    best, best_sse = None, np.inf
+    for _ in range(WITHIN_RESTARTS):
+        labels, centres = weighted_kmeans(x, w, k, rng)
+        xc = x - centres[labels]
+        sse = float((w * (xc * xc).sum(axis=1)).sum())
+        if sse < best_sse:
+            best, best_sse = xc, sse
+    xc = best
+    cov = (xc * w[:, None]).T @ xc / w.sum()
+    return 0.5 * (cov + cov.T)
 
 
 def _regularise_cov(cov: np.ndarray) -> tuple[np.ndarray, float]:
