@@ -2,10 +2,11 @@
 
 For each corpus (``--corpus bbc | 20ng | wiki``):
 
-1. load it with the loader's defaults (English stopwords, ``min_count=5``; the wiki set keeps
-   every token), take a subset of documents where stated (20NG: 3,000 documents drawn with
-   seed 0), keep the words that have a GloVe-6B-50d vector (``corpus.restrict``) — so the
-   discrete models see exactly the vocabulary of the embedding models;
+1. load it with the loader's defaults (English stopwords, ``min_count=5``; the wiki set,
+   which ships with every token, gets the same two filters), take a subset of documents
+   where stated (20NG: 3,000 documents drawn with seed 0), keep the words that have a
+   GloVe-6B-50d vector (``corpus.restrict``), so that the discrete models see exactly the
+   vocabulary of the embedding models;
 2. split once into train / test (``corpus.split(0.2, seed=0)``);
 3. fit every model on ``train`` with each seed (one chain per seed), take each topic's top 25
    words and score them with :func:`ppltopics.evaluation.quality_report`: NPMI of the top 10
@@ -19,12 +20,12 @@ For each corpus (``--corpus bbc | 20ng | wiki``):
 Models (``--models``, comma-separated; the default list is per corpus):
 
 * ``lda`` — our collapsed Gibbs LDA (α = 0.1, β = 0.01).
-* ``glda``, ``cgtm`` — our Gaussian models with the library's defaults (their topic words
-  ranked ``by="rerank"``, the default of this protocol; ``glda-density``/``-counts`` rank
-  the same fit otherwise).
-* ``glda-tuned`` — GLDA with the options this benchmark found best (``TUNED``).
-* ``glda-old`` — GLDA as released before the quality options (raw vectors, the whole
-  vocabulary, Ψ0 from the whole covariance, topic words by density).
+* ``glda``, ``cgtm`` — our Gaussian models with the library's defaults (vectors prepared
+  ``"auto"`` = All-but-the-Top + PCA to 10 dimensions, topic words ``by="rerank"``);
+  ``glda-density`` / ``glda-counts`` rank the same kind of fit by density / by counts.
+* ``glda:<name>`` — GLDA with the option set ``ABLATION[name]``.
+* ``glda-old`` — GLDA as released before the quality options (raw 50-d vectors, Ψ0 from the
+  whole covariance, topic words by density).
 * ``hlda``, ``ghlda`` — trees (depth 3, library defaults); every node is a topic.
 * ``tomotopy-lda``, ``tomotopy-ctm``, ``tomotopy-hlda`` — the peers, on ``train.docs()``.
 
@@ -57,20 +58,24 @@ RESULTS = REPO / "benchmarks" / "results"
 DEFAULT_DATA = Path(os.environ.get("PPLTOPICS_SHARED_DATA", REPO.parent / "shared" / "data"))
 TEST_SIZE = 0.2
 SPLIT_SEED = 0
-#: corpus -> (documents kept, K, sweeps of LDA, sweeps of the Gaussian / tree models)
-PLAN = {
-    "bbc": {"docs": None, "k": 20, "lda_sweeps": 300, "sweeps": 60, "cgtm_sweeps": 20,
-            "tree_sweeps": 20},
-    "20ng": {"docs": 3000, "k": 20, "lda_sweeps": 300, "sweeps": 60, "cgtm_sweeps": 20,
-             "tree_sweeps": 20},
-    "wiki": {"docs": None, "k": 20, "lda_sweeps": 300, "sweeps": 60, "cgtm_sweeps": 20,
-             "tree_sweeps": 20},
-}
+#: corpus -> documents kept, K, sweeps (LDA, tomotopy CTM: ~6 s per iteration at K = 20 on
+#: BBC here, GLDA, CGTM, trees: tomotopy HLDA runs 5x the tree sweeps)
+_SWEEPS = {"k": 20, "lda_sweeps": 300, "ctm_sweeps": 60, "sweeps": 50, "cgtm_sweeps": 20,
+           "tree_sweeps": 10}
+PLAN = {"bbc": {"docs": None, **_SWEEPS}, "20ng": {"docs": 3000, **_SWEEPS},
+        "wiki": {"docs": None, **_SWEEPS}}
 DEFAULT_MODELS = ("lda", "tomotopy-lda", "tomotopy-ctm", "glda", "glda-old", "cgtm", "hlda",
                   "ghlda", "tomotopy-hlda")
-#: GLDA options compared in the ablation (``--models glda-ablation``)
-TUNED: dict[str, Any] = {}
-ABLATION: dict[str, dict[str, Any]] = {}
+#: GLDA option sets of the ablation (``--models glda:raw-rerank,glda:abtt,...``)
+ABLATION: dict[str, dict[str, Any]] = {
+    "raw-counts": {"prepare": None, "by": "counts"},
+    "raw-rerank": {"prepare": None},
+    "abtt": {"prepare": "abtt"},
+    "pca10": {"prepare": "pca:10"},
+    "pca20": {"prepare": "abtt,pca:20"},
+    "within": {"psi0": "within"},
+    "min20": {"min_count": 20},
+}
 
 
 # ------------------------------------------------------------------------------ corpora
@@ -83,7 +88,11 @@ def load(name: str, data: Path) -> Any:
         corpus = pt.datasets.load_20newsgroups(
             data / "20newsgroups-bydate" / "20news-bydate.tar.gz")
     elif name == "wiki":
-        corpus = pt.datasets.load_ghlda_wiki(data / "ghlda-corpora" / "wiki")
+        raw = pt.datasets.load_ghlda_wiki(data / "ghlda-corpora" / "wiki")
+        # the set ships without stopword removal (the polysemy study keeps it so); here it
+        # gets the preprocessing of the other corpora: English stopwords out, min_count=5
+        corpus = pt.Corpus.from_tokens(raw.docs(), labels=raw.labels, stopwords="english",
+                                       min_count=5)
     else:
         raise SystemExit(f"unknown corpus {name!r}: use bbc, 20ng or wiki")
     docs = PLAN[name]["docs"]
@@ -159,7 +168,8 @@ def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: flo
                 f"pt.fit('lda', alpha=0.1, beta=0.01), {sw('lda_sweeps')} sweeps")
     if name.startswith("tomotopy-"):
         kind = name.split("-", 1)[1]
-        s = sw("lda_sweeps") if kind != "hlda" else sw("tree_sweeps") * 5
+        s = {"lda": sw("lda_sweeps"), "ctm": sw("ctm_sweeps"),
+             "hlda": sw("tree_sweeps") * 5}[kind]
         return (*_tomotopy(kind, train, k, seed, s), f"tomotopy {kind}, {s} iterations")
     if name in ("glda", "glda-density", "glda-counts", "cgtm"):
         model = "cgtm" if name == "cgtm" else "glda"
@@ -170,7 +180,7 @@ def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: flo
     if name == "glda-old":
         s = sw("sweeps")
         return (*_ours("glda", train, k, seed, s, by="density", vectors=_glove(train),
-                       psi0="cov"),
+                       psi0="cov", prepare=None),
                 f"pt.fit('glda', psi0='cov') raw GloVe, whole vocabulary, by density, {s} sweeps")
     if name.startswith("glda:"):  # glda:<option set of ABLATION>
         opts = dict(ABLATION[name.split(":", 1)[1]])
@@ -269,6 +279,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         old = json.loads(out.read_text())
         names = set(args.models.split(","))
         runs = [r for r in old["runs"] if r["model"] not in names]
+    command = ("python benchmarks/quality.py --corpus " + args.corpus
+               + (" --quick" if args.quick else f" --seeds {args.seeds}"))
+    res: dict[str, Any] = {}
+
+    def save() -> None:
+        res.update({"benchmark": "quality", "command": command,
+                    "machine": machine_facts("tomotopy"),
+                    "corpus": {"name": args.corpus, "k": plan["k"], "plan": plan,
+                               "subset_docs": plan["docs"], "test_size": TEST_SIZE,
+                               "split_seed": SPLIT_SEED, "train_docs": train.num_docs,
+                               "test_docs": test.num_docs, "train_tokens": train.num_tokens,
+                               "test_tokens": test.num_tokens, "vocab_size": train.vocab_size,
+                               "preprocessing": "loader defaults, restricted to GloVe-6B-50d "
+                                                "words"},
+                    "scale": scale, "seeds": seeds, "runs": runs,
+                    "summary": summarise(runs)})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=1, default=str))
+
     for name in args.models.split(","):
         for seed in seeds:
             t0 = time.perf_counter()
@@ -285,18 +314,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"div {rep.diversity:.2f} NMI {rep.nmi if rep.nmi is None else round(rep.nmi, 3)}"
                   f" bg {rep.background_topics} topics {len(top)} ({secs:.0f} s) {extra}",
                   flush=True)
-    command = ("python benchmarks/quality.py --corpus " + args.corpus
-               + (" --quick" if args.quick else f" --seeds {args.seeds}"))
-    res = {"benchmark": "quality", "command": command, "machine": machine_facts("tomotopy"),
-           "corpus": {"name": args.corpus, "k": plan["k"], "plan": plan,
-                      "subset_docs": plan["docs"], "test_size": TEST_SIZE,
-                      "split_seed": SPLIT_SEED, "train_docs": train.num_docs,
-                      "test_docs": test.num_docs, "train_tokens": train.num_tokens,
-                      "test_tokens": test.num_tokens, "vocab_size": train.vocab_size,
-                      "preprocessing": "loader defaults, restricted to GloVe-6B-50d words"},
-           "scale": scale, "seeds": seeds, "runs": runs, "summary": summarise(runs)}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1, default=str))
+            save()
     print(f"wrote {out}; table {write_table()}")
     return res
 

@@ -53,6 +53,8 @@ __all__ = [
     "PSI0_RULES",
     "WITHIN_CLUSTERS",
     "within_cluster_cov",
+    "tree_nu0",
+    "TREE_NU0_DOCS",
     "GLDAHyper",
     "ResolvedGLDAHyper",
     "check_token_vectors",
@@ -69,6 +71,10 @@ PSI0_RULES = ("cov", "within")
 WITHIN_CLUSTERS = 20
 #: k-means restarts of :func:`within_cluster_cov` (lowest weighted sum of squares wins)
 WITHIN_RESTARTS = 5
+#: a cluster of ``psi0="within"`` holds on average at least this many distinct words
+WITHIN_MIN_WORDS = 10
+#: eigenvalue floor of the within-cluster covariance, relative to the mean variance
+WITHIN_FLOOR = 1e-3
 
 
 # ---------------------------------------------------------------------- validation helpers
@@ -372,9 +378,15 @@ class GLDAHyper:
                 )
             if rule == "within" and origin == "data":
                 k = self.num_topics if self.num_topics >= 2 else WITHIN_CLUSTERS
+                whole_scale = float(np.trace(cov)) / M
                 cov = within_cluster_cov(x, w, k)
+                floor = WITHIN_FLOOR * whole_scale
+                if float(np.linalg.eigvalsh(cov)[0]) < floor:
+                    cov = cov + floor * np.eye(M)
+                    ridge = floor
             if origin == "data":
-                cov, ridge = _regularise_cov(cov)
+                cov, extra = _regularise_cov(cov)
+                ridge += extra
             psi0 = (nu0 - M - 1) * cov
             derived.append(f"psi0:{origin}" if rule == "cov" or origin != "data"
                            else f"psi0:{rule}")
@@ -415,16 +427,30 @@ def _weighted_moments(x: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, 
     return mean, 0.5 * (cov + cov.T)
 
 
+#: ν0 of GhLDA's default prior, in mean document lengths (:func:`tree_nu0`)
+TREE_NU0_DOCS = 5.0
+
+
+def tree_nu0(dim: int, corpus: Corpus) -> float:
+    r"""GhLDA's default ν0 = M + 1 + :data:`TREE_NU0_DOCS` · N/D (N tokens, D documents):
+    the inverse-Wishart weighs as much as a few average documents, so a new node fitted to
+    one document's tokens keeps (about) the prior covariance instead of adapting to that
+    document's own scatter — with ν0 = M + 2 a fresh node explains any document better than
+    the shared ones and the tree grows a path per document (measured on the GhLDA wiki set:
+    273 level-1 nodes after 2 sweeps with ν0 = M + 2; see ``benchmarks/README.md``)."""
+    return float(dim + 1 + TREE_NU0_DOCS * corpus.num_tokens / max(corpus.num_docs, 1))
+
+
 def within_cluster_cov(x: np.ndarray, counts: np.ndarray | None, k: int,
                        seed: int = 0) -> np.ndarray:
     r"""Count-weighted average within-cluster covariance of the rows of ``x``:
 
     .. math:: W = \frac{1}{N}\sum_c \sum_{w \in c} n_w (v_w - m_c)(v_w - m_c)^\top
 
-    after a weighted k-means (the best of :data:`WITHIN_RESTARTS` k-means++ seedings with
-    Lloyd iterations;
-    :func:`ppltopics.inference._init.weighted_kmeans`, fixed ``seed``) of the distinct rows
-    into ``min(k, distinct rows)`` clusters with centres :math:`m_c`, ``n_w`` the counts
+    after a weighted k-means into ``min(k, distinct rows / WITHIN_MIN_WORDS)`` clusters (the
+    best of :data:`WITHIN_RESTARTS` k-means++ seedings with Lloyd iterations;
+    :func:`ppltopics.inference._init.weighted_kmeans`, fixed ``seed``) with centres
+    :math:`m_c`, ``n_w`` the counts
     (1 each when ``counts`` is None) and :math:`N = \sum_w n_w`.  It is the scale of one
     topic's scatter when the words form ``k`` topics, smaller than the whole covariance
     by the between-cluster part (``tr W / tr Cov`` is recorded by the benchmarks)."""
@@ -438,7 +464,7 @@ def within_cluster_cov(x: np.ndarray, counts: np.ndarray | None, k: int,
         x = x[w > 0]
         w = w[w > 0]
     w = w.astype(np.float64)
-    k = int(max(1, min(int(k), x.shape[0])))
+    k = int(max(1, min(int(k), x.shape[0] // WITHIN_MIN_WORDS)))
     rng = np.random.default_rng(seed)
     best, best_sse = None, np.inf
     for _ in range(WITHIN_RESTARTS):

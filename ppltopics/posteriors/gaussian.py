@@ -26,7 +26,7 @@ __all__ = ["GaussianPosterior", "CGTMPosterior", "RANKINGS", "RERANK_SHORTLIST",
 #: Names of the word rankings of Gaussian topics (``top_words(by=...)``).
 RANKINGS = ("density", "counts", "rerank")
 #: Default shortlist of ``by="rerank"``: the words of highest density re-ranked by counts.
-RERANK_SHORTLIST = 100
+RERANK_SHORTLIST = 200
 
 
 def rank_gaussian_words(logdens: np.ndarray, counts: np.ndarray, n: int, vocab: list[str],
