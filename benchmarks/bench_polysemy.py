@@ -112,8 +112,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "seeds": len(rows), "nmi_mean": float(nmis.mean()),
             "nmi_sd": float(nmis.std(ddof=1)) if len(rows) > 1 else 0.0,
             "chance_mean": float(np.mean([r["nmi_chance_mean"] for r in rows])),
-            "seeds_above_chance_q95": int(sum(r["nmi"] > r.get("nmi_chance_q95", np.inf)
-                                              for r in rows)),
+            "seeds_above_chance_q95": int(sum(
+                r["nmi"] > r.get("nmi_chance_q95", np.inf) + 1e-9 for r in rows)),
             "separated": int(sum(r["separated"] for r in rows)),
             "rivers_recall_mean": float(np.mean([r["sense_recall"].get("rivers", 0)
                                                  for r in rows])),

@@ -12,6 +12,12 @@ Hyperparameters (:class:`GLDAHyper`), ours beside the published ones
     μ0     mean token vector                      mean token vector  mean token vector
     Ψ0     (ν0 − M − 1)·Cov(token vectors)        3M·I               50·I (GloVe)
 
+``psi0="within"`` replaces Cov by the average within-cluster covariance of a quick k-means
+of the word vectors (:func:`within_cluster_cov`), the spread of one topic-sized group of
+words; GhLDA fitted through ``pt.fit`` without a preset uses it with ν0 = :func:`tree_nu0`
+(a prior as strong as five average documents).  Word-vector preparation (``prepare=``, e.g.
+All-but-the-Top + PCA) happens before any of this, in :func:`ppltopics.api.fit`.
+
 Our Ψ0 is *data-driven*: it is scaled so that the prior mean of every topic covariance,
 ``E[Σ_k] = Ψ0/(ν0 − M − 1)``, equals the empirical covariance of the token vectors (each
 token counts, so frequent words weigh more), and ν0 = M + 2 is the smallest integer offset for

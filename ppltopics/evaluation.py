@@ -525,6 +525,8 @@ def nmi(pred_labels: Sequence[Any] | np.ndarray, true_labels: Sequence[Any] | np
     nc, nk = int(ci.max()) + 1, int(ki.max()) + 1
     if nc == nk == 1:
         return 1.0
+    if nc == 1 or nk == 1:  # one side is a single cluster: no information, exactly 0
+        return 0.0
     codes, nij = np.unique(ci * nk + ki, return_counts=True)
     a = np.bincount(ci, minlength=nc)
     b = np.bincount(ki, minlength=nk)

@@ -214,3 +214,9 @@ def test_quality_report_scores_and_settings():
     assert rep2.npmi_test_doc < rep.npmi_test_doc
     with pytest.raises(ValueError, match="one label per row"):
         pt.evaluation.quality_report(top, train, test, doc_repr=theta[:-1], diversity_n=10)
+
+
+def test_nmi_of_a_single_cluster_is_exactly_zero():
+    # a single predicted cluster carries no information (it was ~1e-14 from rounding)
+    assert pt.evaluation.nmi([0, 0, 0, 0], ["a", "b", "a", "c"]) == 0.0
+    assert pt.evaluation.nmi(["x", "y"], [1, 1]) == 0.0
