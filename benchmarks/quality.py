@@ -224,15 +224,15 @@ def write_table() -> Path:
              "topic proportions (k = #labels); `bg` = topics whose top 10 are mostly "
              "background words (KL(p(label|w) ‖ p(label)) < 0.05 nats).", ""]
     for path in sorted(RESULTS.glob("quality_*.json")):
-        if path.stem.endswith("_quick"):
+        if path.stem.endswith("_quick") or path.stem == "quality_tree_growth":
             continue
         res = json.loads(path.read_text())
         c = res["corpus"]
         lines += [f"## {c['name']}: {c['train_docs']} train / {c['test_docs']} test documents, "
                   f"{c['train_tokens']} train tokens, V = {c['vocab_size']}, K = {c['k']}", "",
                   f"`{res['command']}`", "",
-                  "| model | test doc NPMI | test win NPMI | train win NPMI | div@25 | NMI | bg "
-                  "| topics | s/fit | what |", "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| model | seeds | test doc NPMI | test win NPMI | train win NPMI | div@25 | NMI "
+                  "| bg | topics | s/fit | what |", "|---|---|---|---|---|---|---|---|---|---|---|"]
 
         def f(s: dict[str, Any], key: str, digits: int = 3) -> str:
             if key not in s:
@@ -240,7 +240,8 @@ def write_table() -> Path:
             return f"{s[key]['mean']:.{digits}f} ± {s[key]['sd']:.{digits}f}"
 
         for name, s in res["summary"].items():
-            lines.append(f"| {name} | {f(s, 'npmi_test_doc')} | {f(s, 'npmi_test_window')} | "
+            lines.append(f"| {name} | {s['seeds']} | {f(s, 'npmi_test_doc')} | "
+                         f"{f(s, 'npmi_test_window')} | "
                          f"{f(s, 'npmi_train_window')} | {f(s, 'diversity', 2)} | "
                          f"{f(s, 'nmi')} | {f(s, 'background_topics', 1)} | "
                          f"{f(s, 'num_topics', 0)} | {f(s, 'seconds', 0)} | {s['what']} |")
@@ -250,9 +251,59 @@ def write_table() -> Path:
     return out
 
 
+def tree_growth(data: Path, sweeps: int, out: Path) -> dict[str, Any]:
+    """GhLDA's default tree on the raw GhLDA wiki set (the paper's preprocessing, every token
+    kept), before and after this issue's defaults: nodes per level after every sweep and
+    seconds per sweep, one chain, seed 0."""
+    import ppltopics as pt
+
+    raw = pt.datasets.load_ghlda_wiki(data / "ghlda-corpora" / "wiki")
+    vectors = pt.WordVectors.glove(raw.vocab)
+    corpus = raw.restrict(vectors.vocab)
+    m2 = float(vectors.dim + 2)  # the old default nu0 = M + 2 (raw vectors)
+    settings = {"old defaults (raw 50-d, psi0=Cov, nu0=M+2)":
+                {"prepare": None, "psi0": "cov", "nu0": m2},
+                "psi0='within' alone (raw 50-d, nu0=M+2)":
+                {"prepare": None, "psi0": "within", "nu0": m2},
+                "nu0=tree_nu0 alone (raw 50-d, psi0=Cov)": {"prepare": None, "psi0": "cov"},
+                "new defaults (ABTT+PCA-10, psi0='within', nu0=tree_nu0)": {}}
+    res: dict[str, Any] = {"corpus": repr(corpus), "sweeps": sweeps, "runs": {}}
+    for name, kw in settings.items():
+        trace: list[dict[str, Any]] = []
+        t0 = [time.perf_counter()]
+
+        def callback(state: dict[str, Any], it: int, trace: list = trace,
+                     t0: list = t0) -> None:
+            now = time.perf_counter()
+            lv = state["node_level"]
+            alive = lv >= 0
+            if "ndocs" in state:
+                alive &= state["ndocs"] > 0
+            trace.append({"sweep": it, "seconds": now - t0[0],
+                          "nodes_per_level": np.bincount(lv[alive]).tolist()})
+            t0[0] = now
+
+        post = pt.fit("ghlda", corpus, vectors=vectors, num_chains=1, num_samples=1,
+                      warmup=sweeps - 1, seed=0, progress=False, callback=callback, **kw)
+        secs = [t["seconds"] for t in trace[1:]] or [trace[0]["seconds"]]
+        res["runs"][name] = {"trace": trace, "seconds_per_sweep": float(np.median(secs)),
+                             "final_nodes_per_level": np.bincount(
+                                 post.estimates["node_level"]).tolist(),
+                             "settings": {k: v for k, v in post.settings.items()
+                                          if k in ("prepare", "nu0_rule", "min_count")}}
+        print(name, res["runs"][name]["final_nodes_per_level"],
+              f"{res['runs'][name]['seconds_per_sweep']:.1f} s/sweep", flush=True)
+    res["machine"] = machine_facts()
+    out.write_text(json.dumps(res, indent=1, default=str))
+    return res
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", required=True, choices=sorted(PLAN))
+    ap.add_argument("--corpus", choices=sorted(PLAN))
+    ap.add_argument("--tree-growth", type=int, default=0, metavar="SWEEPS",
+                    help="instead: GhLDA's default tree on the raw wiki set, old vs new "
+                         "defaults, SWEEPS sweeps (results/quality_tree_growth.json)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--quick", action="store_true", help="1 seed, a quarter of the sweeps")
     ap.add_argument("--seeds", type=int, default=3)
@@ -263,6 +314,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
     if not args.data.is_dir():
         sys.exit(f"shared data not found: {args.data} (pass --data, the shared/data folder)")
+    if args.tree_growth:
+        return tree_growth(args.data, args.tree_growth, RESULTS / "quality_tree_growth.json")
+    if args.corpus is None:
+        ap.error("--corpus is required (or --tree-growth SWEEPS)")
     import ppltopics as pt
 
     warnings.simplefilter("ignore", UserWarning)
