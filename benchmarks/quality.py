@@ -228,7 +228,8 @@ def write_table() -> Path:
             continue
         res = json.loads(path.read_text())
         c = res["corpus"]
-        lines += [f"## {c['name']}: {c['train_docs']} train / {c['test_docs']} test documents, "
+        title = path.stem.removeprefix("quality_")
+        lines += [f"## {title}: {c['train_docs']} train / {c['test_docs']} test documents, "
                   f"{c['train_tokens']} train tokens, V = {c['vocab_size']}, K = {c['k']}", "",
                   f"`{res['command']}`", "",
                   "| model | seeds | test doc NPMI | test win NPMI | train win NPMI | div@25 | NMI "
@@ -332,8 +333,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         old = json.loads(out.read_text())
         names = set(args.models.split(","))
         runs = [r for r in old["runs"] if r["model"] not in names]
-    command = ("python benchmarks/quality.py --corpus " + args.corpus
-               + (" --quick" if args.quick else f" --seeds {args.seeds}"))
+    command = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
     res: dict[str, Any] = {}
 
     def save() -> None:
