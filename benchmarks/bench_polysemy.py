@@ -9,8 +9,8 @@ For every model and seed (one chain per seed, the whole 1,000-document set, GloV
 gives the sense × assignment table, its NMI and the NMI's chance level (200 shuffles of the
 senses among the documents; each document keeps its occurrences and their assignments):
 
-* GLDA (K = 40, the paper's setting; fast alias+MH kernel): assignment = the token's topic
-  (mode of its z-conditional at the posterior means);
+* LDA (K = 40, α = 0.1, β = 0.01) and GLDA (K = 40, the paper's setting; fast alias+MH
+  kernel): assignment = the token's topic (mode of its z-conditional at the posterior means);
 * GhLDA (``preset="paper"``: depth 4, initial tree [1, 1, 4, 4], m = 0.5, π = 100, γ = 0.1,
   κ0 = 0.1, ν0 = M + 0.1, Ψ0 = 50·I with ratio [1, 0.8, 0.6, 0.4], 5 sweeps without new
   leaves, frequency-initialised levels) and hLDA (discrete, depth 4, the same tree settings):
@@ -18,8 +18,14 @@ senses among the documents; each document keeps its occurrences and their assign
   the tree branches), and the token's own node.
 
     .venv/bin/python benchmarks/bench_polysemy.py [--data ../shared/data] [--quick]
+        [--seeds 5] [--sweeps 100] [--models lda,glda,hlda,ghlda] [--append]
 
-Writes ``benchmarks/results/polysemy.json`` and prints one row per model, seed and `by`.
+Writes ``benchmarks/results/polysemy.json`` and prints one row per model, seed and `by`;
+``summary`` holds, per model and `by`, the NMI's mean ± sd over seeds beside its chance level
+and the share of seeds that beat 95 % of the shuffles, and ``ghlda_vs_hlda_node`` counts the
+seeds in which GhLDA's token-node NMI is above hLDA's (same seed).  ``--models`` runs a
+subset (each invocation stays under ~10 minutes on 2 cores) and ``--append`` merges the runs
+into an existing result file.
 """
 
 from __future__ import annotations
@@ -46,23 +52,31 @@ WORDS = ("bank", "banks")
 SENSES = ("rivers", "finance")
 #: shuffles of the senses among the documents for the chance level of NMI
 PERMUTATIONS = 200
+MODELS = ("lda", "glda", "hlda", "ghlda", "ghlda-default")
 TREE = {"depth": 4, "gamma": 0.1, "gem_mean": 0.5, "gem_scale": 100.0,
         "initial_tree": [1, 1, 4, 4], "warmup_fixed_sweeps": 5, "init_levels": "frequency"}
 
 
-def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int) -> list[dict[str, Any]]:
+def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int,
+          names: tuple[str, ...] = MODELS) -> list[dict[str, Any]]:
     import ppltopics as pt
 
     runs: list[dict[str, Any]] = []
     models: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+        "lda": ({"num_topics": 40, "alpha": 0.1, "beta": 0.01}, ("topic",)),
         "glda": ({"vectors": vectors, "num_topics": 40}, ("topic",)),
         "ghlda": ({"vectors": vectors, "preset": "paper"}, ("path", "branch", "node")),
         "hlda": ({**TREE, "eta": 0.1}, ("path", "branch", "node")),
+        # GhLDA with the library's defaults (vectors prepared "auto", psi0="within",
+        # nu0 = tree_nu0) and the paper's tree settings
+        "ghlda-default": ({**TREE, "vectors": vectors}, ("path", "branch", "node")),
     }
     for name, (kwargs, bys) in models.items():
+        if name not in names:
+            continue
         for seed in seeds:
             t0 = time.perf_counter()
-            post = pt.fit(name, corpus, num_chains=1, num_samples=max(1, sweeps // 5),
+            post = pt.fit(name.split("-")[0], corpus, num_chains=1, num_samples=max(1, sweeps // 5),
                           warmup=sweeps - max(1, sweeps // 5), seed=seed, progress=False,
                           **kwargs)
             secs = time.perf_counter() - t0
@@ -73,7 +87,9 @@ def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int) -> list[dict
                 row = {"model": name, "seed": seed, "seconds": secs, **r.to_dict(),
                        "majority": {k: int(v) for k, v in r.majority().items()},
                        "separated": r.separated(), "nmi_chance_mean": float(null.mean()),
-                       "nmi_above_share_of_shuffles": float((null < r.nmi).mean())}
+                       "nmi_above_share_of_shuffles": float((null < r.nmi).mean()),
+                       "nmi_chance_q95": float(np.quantile(null, 0.95)),
+                       "sweeps": sweeps}
                 if hasattr(post, "num_nodes"):
                     row["num_nodes"] = post.num_nodes
                 runs.append(row)
@@ -86,11 +102,58 @@ def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int) -> list[dict
     return runs
 
 
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per model and `by`: NMI mean ± sd over seeds, chance level, seeds above chance."""
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys((r["model"], r["by"]) for r in runs):
+        rows = [r for r in runs if (r["model"], r["by"]) == key]
+        nmis = np.array([r["nmi"] for r in rows])
+        out[f"{key[0]}/{key[1]}"] = {
+            "seeds": len(rows), "nmi_mean": float(nmis.mean()),
+            "nmi_sd": float(nmis.std(ddof=1)) if len(rows) > 1 else 0.0,
+            "chance_mean": float(np.mean([r["nmi_chance_mean"] for r in rows])),
+            "seeds_above_chance_q95": int(sum(
+                r["nmi"] > r.get("nmi_chance_q95", np.inf) + 1e-9 for r in rows)),
+            "separated": int(sum(r["separated"] for r in rows)),
+            "rivers_recall_mean": float(np.mean([r["sense_recall"].get("rivers", 0)
+                                                 for r in rows])),
+            "finance_recall_mean": float(np.mean([r["sense_recall"].get("finance", 0)
+                                                  for r in rows]))}
+    node = {(r["model"], r["seed"]): r["nmi"] for r in runs if r["by"] == "node"}
+    for g in ("ghlda", "ghlda-default"):
+        common = sorted({s for m, s in node if m == g} & {s for m, s in node if m == "hlda"})
+        out[f"{g}_vs_hlda_node"] = {
+            "seeds": len(common),
+            "ghlda_above": int(sum(node[(g, s)] > node[("hlda", s)] for s in common))}
+    return out
+
+
+def table(summary: dict[str, Any]) -> str:
+    lines = ["| model / by | seeds | NMI mean ± sd | chance | seeds > 95 % of shuffles | "
+             "separated | rivers-side | finance-side |", "|---|---|---|---|---|---|---|---|"]
+    for key, s in summary.items():
+        if key.endswith("_vs_hlda_node"):
+            continue
+        lines.append(f"| {key} | {s['seeds']} | {s['nmi_mean']:.3f} ± {s['nmi_sd']:.3f} | "
+                     f"{s['chance_mean']:.3f} | {s['seeds_above_chance_q95']} | "
+                     f"{s['separated']} | {s['rivers_recall_mean']:.2f} | "
+                     f"{s['finance_recall_mean']:.2f} |")
+    for name in ("ghlda", "ghlda-default"):
+        g = summary.get(f"{name}_vs_hlda_node", {})
+        lines.append(f"\n{name} token-node NMI above hLDA's in {g.get('ghlda_above', 0)} of "
+                     f"{g.get('seeds', 0)} seeds.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--append", action="store_true")
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed + seeds - 1 (split long runs)")
     ap.add_argument("--sweeps", type=int, default=100, help="sweeps per run (paper: 100)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -102,12 +165,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     corpus = pt.datasets.load_ghlda_wiki(wiki)
     vectors = pt.WordVectors.glove(corpus.vocab)
     corpus = corpus.restrict(vectors.vocab)
-    seeds = list(range(1 if args.quick else args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds)))
     sweeps = 10 if args.quick else args.sweeps
-    res = {"machine": machine_facts(), "corpus": repr(corpus), "words": WORDS,
-           "senses": SENSES, "sweeps": sweeps, "runs": study(corpus, vectors, seeds, sweeps)}
+    names = tuple(args.models.split(","))
     out = args.out or REPO / "benchmarks" / "results" / (
         "polysemy_quick.json" if args.quick else "polysemy.json")
+    runs = study(corpus, vectors, seeds, sweeps, names)
+    if args.append and out.exists():
+        new = {(r["model"], r["seed"]) for r in runs}
+        runs = [r for r in json.loads(out.read_text())["runs"]
+                if (r["model"], r["seed"]) not in new] + runs
+    summary = summarise(runs)
+    res = {"machine": machine_facts(), "corpus": repr(corpus), "words": WORDS,
+           "senses": SENSES, "sweeps": sweeps, "permutations": PERMUTATIONS,
+           "command": "python benchmarks/bench_polysemy.py" + (" --quick" if args.quick else
+                      f" --seeds {args.seeds} --sweeps {sweeps}"),
+           "summary": summary, "table": table(summary), "runs": runs}
+    print(res["table"])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1, default=str))
     print(f"wrote {out}")

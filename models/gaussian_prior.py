@@ -12,6 +12,12 @@ Hyperparameters (:class:`GLDAHyper`), ours beside the published ones
     μ0     mean token vector                      mean token vector  mean token vector
     Ψ0     (ν0 − M − 1)·Cov(token vectors)        3M·I               50·I (GloVe)
 
+``psi0="within"`` replaces Cov by the average within-cluster covariance of a quick k-means
+of the word vectors (:func:`within_cluster_cov`), the spread of one topic-sized group of
+words; GhLDA fitted through ``pt.fit`` without a preset uses it with ν0 = :func:`tree_nu0`
+(a prior as strong as five average documents).  Word-vector preparation (``prepare=``, e.g.
+All-but-the-Top + PCA) happens before any of this, in :func:`ppltopics.api.fit`.
+
 Our Ψ0 is *data-driven*: it is scaled so that the prior mean of every topic covariance,
 ``E[Σ_k] = Ψ0/(ν0 − M − 1)``, equals the empirical covariance of the token vectors (each
 token counts, so frequent words weigh more), and ν0 = M + 2 is the smallest integer offset for
@@ -50,6 +56,11 @@ from ppltopics.vectors import WordVectors
 
 __all__ = [
     "COV_RIDGE",
+    "PSI0_RULES",
+    "WITHIN_CLUSTERS",
+    "within_cluster_cov",
+    "tree_nu0",
+    "TREE_NU0_DOCS",
     "GLDAHyper",
     "ResolvedGLDAHyper",
     "check_token_vectors",
@@ -59,6 +70,17 @@ __all__ = [
 #: Relative size (of the mean variance tr(Cov)/M) of the ridge added to a singular empirical
 #: covariance before it becomes the data-driven Ψ0 (see :meth:`GLDAHyper.resolve`).
 COV_RIDGE = 1e-6
+#: Named data-driven scales of Ψ0 (``psi0=`` strings; ``None`` means ``"cov"``).
+PSI0_RULES = ("cov", "within")
+#: Clusters of the quick k-means behind ``psi0="within"`` when K < 2 (trees: GhLDA's root
+#: hyperparameters are a one-topic GLDAHyper).
+WITHIN_CLUSTERS = 20
+#: k-means restarts of :func:`within_cluster_cov` (lowest weighted sum of squares wins)
+WITHIN_RESTARTS = 5
+#: a cluster of ``psi0="within"`` holds on average at least this many distinct words
+WITHIN_MIN_WORDS = 10
+#: eigenvalue floor of the within-cluster covariance, relative to the mean variance
+WITHIN_FLOOR = 1e-3
 
 
 # ---------------------------------------------------------------------- validation helpers
@@ -133,6 +155,11 @@ class GLDAHyper:
         positive float ``s`` meaning ``s·I``, or ``None`` (data-driven, the default):
         ``Ψ0 = (ν0 − M − 1)·Cov(token vectors)`` so that ``E[Σ_k] = Ψ0/(ν0 − M − 1)`` is the
         empirical covariance; without data ``Ψ0 = (ν0 − M − 1)·I``.  Needs ``ν0 > M + 1``.
+        Named rules: ``"cov"`` (the same as ``None``) and ``"within"``:
+        ``Ψ0 = (ν0 − M − 1)·W`` with ``W`` the count-weighted average *within-cluster*
+        covariance of a quick k-means (K clusters; :data:`WITHIN_CLUSTERS` when K < 2) of the
+        word vectors (:func:`within_cluster_cov`), so that E[Σ_k] is the spread of one
+        cluster of words rather than of the whole vocabulary.
 
     Stored as floats and tuples, so the dataclass is frozen and hashable; arrays and tensors
     are accepted and converted.  The checks that need no data run at construction
@@ -144,7 +171,7 @@ class GLDAHyper:
     kappa0: float = 0.1
     nu0: float | None = None
     mu0: tuple[float, ...] | None = None
-    psi0: float | tuple[tuple[float, ...], ...] | None = None
+    psi0: float | tuple[tuple[float, ...], ...] | str | None = None
 
     def __post_init__(self) -> None:
         k = self.num_topics
@@ -161,7 +188,11 @@ class GLDAHyper:
         if self.mu0 is not None:
             mu0 = as_float_array("mu0", self.mu0, 1)
             object.__setattr__(self, "mu0", tuple(float(v) for v in mu0))
-        if self.psi0 is not None:
+        if isinstance(self.psi0, str):
+            if self.psi0 not in PSI0_RULES:
+                raise ValueError(f"unknown psi0 rule {self.psi0!r}: use one of {PSI0_RULES}, a "
+                                 "positive float s (s·I) or an M×M matrix")
+        elif self.psi0 is not None:
             if np.ndim(self.psi0) == 0:
                 s = finite_float("psi0", self.psi0)
                 if s <= 0:
@@ -344,16 +375,27 @@ class GLDAHyper:
             derived.append(f"mu0:{origin}")
         else:
             mu0 = np.asarray(self.mu0, dtype=np.float64)
-        if self.psi0 is None:
+        if self.psi0 is None or isinstance(self.psi0, str):
+            rule = self.psi0 or "cov"
             if not nu0 > M + 1:
                 raise ValueError(
-                    f"psi0=None (Psi0 = (nu0 - M - 1)·Cov, so that E[Sigma_k] = Cov) needs "
-                    f"nu0 > M + 1 = {M + 1}, got nu0 = {nu0}; pass psi0 explicitly"
+                    f"psi0={self.psi0!r} (Psi0 = (nu0 - M - 1)·Cov, so that E[Sigma_k] = Cov) "
+                    f"needs nu0 > M + 1 = {M + 1}, got nu0 = {nu0}; pass psi0 explicitly"
                 )
+            if rule == "within" and origin == "data":
+                k = self.num_topics if self.num_topics >= 2 else WITHIN_CLUSTERS
+                whole_scale = float(np.trace(cov)) / M
+                cov = within_cluster_cov(x, w, k)
+                floor = WITHIN_FLOOR * whole_scale
+                if float(np.linalg.eigvalsh(cov)[0]) < floor:
+                    cov = cov + floor * np.eye(M)
+                    ridge = floor
             if origin == "data":
-                cov, ridge = _regularise_cov(cov)
+                cov, extra = _regularise_cov(cov)
+                ridge += extra
             psi0 = (nu0 - M - 1) * cov
-            derived.append(f"psi0:{origin}")
+            derived.append(f"psi0:{origin}" if rule == "cov" or origin != "data"
+                           else f"psi0:{rule}")
         elif isinstance(self.psi0, tuple):
             psi0 = np.asarray(self.psi0, dtype=np.float64)
         else:
@@ -389,6 +431,57 @@ def _weighted_moments(x: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, 
         xc = x - mean
         cov = (xc * wf[:, None]).T @ xc / total
     return mean, 0.5 * (cov + cov.T)
+
+
+#: ν0 of GhLDA's default prior, in mean document lengths (:func:`tree_nu0`)
+TREE_NU0_DOCS = 5.0
+
+
+def tree_nu0(dim: int, corpus: Corpus) -> float:
+    r"""GhLDA's default ν0 = M + 1 + :data:`TREE_NU0_DOCS` · N/D (N tokens, D documents):
+    the inverse-Wishart weighs as much as a few average documents, so a new node fitted to
+    one document's tokens keeps (about) the prior covariance instead of adapting to that
+    document's own scatter — with ν0 = M + 2 a fresh node explains any document better than
+    the shared ones and the tree grows a path per document (measured on the GhLDA wiki set:
+    273 level-1 nodes after 2 sweeps with ν0 = M + 2; see ``benchmarks/README.md``)."""
+    return float(dim + 1 + TREE_NU0_DOCS * corpus.num_tokens / max(corpus.num_docs, 1))
+
+
+def within_cluster_cov(x: np.ndarray, counts: np.ndarray | None, k: int,
+                       seed: int = 0) -> np.ndarray:
+    r"""Count-weighted average within-cluster covariance of the rows of ``x``:
+
+    .. math:: W = \frac{1}{N}\sum_c \sum_{w \in c} n_w (v_w - m_c)(v_w - m_c)^\top
+
+    after a weighted k-means into ``min(k, distinct rows / WITHIN_MIN_WORDS)`` clusters (the
+    best of :data:`WITHIN_RESTARTS` k-means++ seedings with Lloyd iterations;
+    :func:`ppltopics.inference._init.weighted_kmeans`, fixed ``seed``) with centres
+    :math:`m_c`, ``n_w`` the counts
+    (1 each when ``counts`` is None) and :math:`N = \sum_w n_w`.  It is the scale of one
+    topic's scatter when the words form ``k`` topics, smaller than the whole covariance
+    by the between-cluster part (``tr W / tr Cov`` is recorded by the benchmarks)."""
+    from ppltopics.inference._init import weighted_kmeans  # numpy only
+
+    x = np.asarray(x, dtype=np.float64)
+    if counts is None:
+        x, w = np.unique(x, axis=0, return_counts=True)
+    else:
+        w = np.asarray(counts)
+        x = x[w > 0]
+        w = w[w > 0]
+    w = w.astype(np.float64)
+    k = int(max(1, min(int(k), x.shape[0] // WITHIN_MIN_WORDS)))
+    rng = np.random.default_rng(seed)
+    best, best_sse = None, np.inf
+    for _ in range(WITHIN_RESTARTS):
+        labels, centres = weighted_kmeans(x, w, k, rng)
+        xc = x - centres[labels]
+        sse = float((w * (xc * xc).sum(axis=1)).sum())
+        if sse < best_sse:
+            best, best_sse = xc, sse
+    xc = best
+    cov = (xc * w[:, None]).T @ xc / w.sum()
+    return 0.5 * (cov + cov.T)
 
 
 def _regularise_cov(cov: np.ndarray) -> tuple[np.ndarray, float]:

@@ -76,10 +76,26 @@ def fit(
     assignments, one per token (recorded as ``"array"`` with ``settings["init_sha256"]``);
     see :mod:`ppltopics.inference._init`.  A bad ``init`` is a ``ValueError`` naming the
     problem.  Tree models (hlda, ghlda) take ``init="random"`` only.
+
+    Models over word vectors (glda, cgtm, ghlda) also take ``min_count`` / ``min_df`` (fit
+    on ``corpus.prune(min_count, min_df)``: the posterior's ``corpus`` is then the pruned
+    one, documents left empty dropped) and ``prepare`` (steps of
+    :meth:`ppltopics.WordVectors.prepare`, e.g. ``"abtt"``, applied to the vectors of the
+    kept words; the vectors passed in are not modified).  The default ``prepare="auto"``
+    is :func:`auto_prepare`: All-but-the-Top and PCA to 10 dimensions for vectors of more
+    than 20 (``prepare=None`` keeps the raw vectors; ``preset=`` implies None).  GhLDA
+    without a preset also defaults to ``psi0="within"`` and ν0 =
+    :func:`ppltopics.models.gaussian_prior.tree_nu0` (a prior as strong as a few
+    documents, so that one document cannot grow its own branch).  All are recorded in
+    ``post.settings``.
     """
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
     from ppltopics.inference.runner import RunSpec
+
+    prep = _prepare_embedding_inputs(model, corpus, vectors, hyper)
+    if prep is not None:
+        corpus, vectors, recorded = prep
 
     run_keys = ("checkpoint_every", "callback", "executor")
     spec = RunSpec(
@@ -88,7 +104,64 @@ def fit(
         progress=progress, **{k: hyper.pop(k) for k in run_keys if k in hyper},
     )
     spec.validate()
-    return _fitter(model)(corpus, vectors=vectors, num_topics=num_topics, spec=spec, **hyper)
+    post = _fitter(model)(corpus, vectors=vectors, num_topics=num_topics, spec=spec, **hyper)
+    if prep is not None:
+        post.settings.update(recorded)
+    return post
+
+
+#: models over word vectors that take ``min_count``, ``min_df`` and ``prepare``
+EMBEDDING_MODELS = ("glda", "cgtm", "ghlda")
+#: ``prepare="auto"`` (the default of the embedding models): All-but-the-Top then PCA to
+#: :data:`AUTO_PCA_DIM` dimensions for vectors of more than ``2·AUTO_PCA_DIM`` dimensions,
+#: the raw vectors otherwise (measured in ``benchmarks/quality.py``; see the README)
+AUTO_PCA_DIM = 10
+
+
+def auto_prepare(dim: int) -> str | None:
+    """The steps of ``prepare="auto"`` for vectors of dimension ``dim``."""
+    return f"abtt,pca:{AUTO_PCA_DIM}" if dim > 2 * AUTO_PCA_DIM else None
+
+
+def _prepare_embedding_inputs(model: str, corpus: Corpus, vectors: Any,
+                              hyper: dict[str, Any]) -> tuple[Corpus, Any, dict] | None:
+    """Pop the embedding-model options ``min_count``, ``min_df`` (vocabulary threshold,
+    :meth:`Corpus.prune`) and ``prepare`` (word-vector steps, :meth:`WordVectors.prepare`)
+    from ``hyper``; return the pruned corpus, the prepared vectors (new objects: the
+    caller's are untouched) and what to record in the settings, or None when none is given.
+    Other models given these options raise ``ValueError``."""
+    keys = [k for k in ("min_count", "min_df", "prepare") if k in hyper]
+    if model not in EMBEDDING_MODELS:
+        if keys:
+            raise ValueError(f"{keys} apply to the models over word vectors "
+                             f"{EMBEDDING_MODELS}, not to {model!r}")
+        return None
+    if hyper.get("preset") is not None and "prepare" not in hyper:
+        hyper["prepare"] = None  # a published preset keeps the raw vectors
+    min_count = hyper.pop("min_count", 1)
+    min_df = hyper.pop("min_df", 1)
+    steps = hyper.pop("prepare", "auto")
+    if steps == "auto":
+        steps = auto_prepare(vectors.dim) if hasattr(vectors, "dim") else None
+    recorded: dict[str, Any] = {"min_count": min_count, "min_df": min_df, "prepare": steps}
+    if min_count != 1 or min_df != 1:
+        before = corpus.num_docs
+        corpus = corpus.prune(min_count=min_count, min_df=min_df)
+        recorded["pruned_vocab_size"] = corpus.vocab_size
+        recorded["pruned_dropped_docs"] = before - corpus.num_docs
+    recorded["prepare"] = steps
+    if steps is not None and vectors is not None and hasattr(vectors, "prepare"):
+        vectors = vectors.select(corpus.vocab).prepare(steps)
+    if model == "ghlda" and hyper.get("preset") is None and vectors is not None and hasattr(
+            vectors, "dim"):
+        from ppltopics.models.gaussian_prior import tree_nu0
+
+        if hyper.get("nu0") is None:
+            hyper["nu0"] = tree_nu0(vectors.dim, corpus)
+            recorded["nu0_rule"] = "tree_nu0"
+        if hyper.get("psi0") is None:
+            hyper["psi0"] = "within"
+    return corpus, vectors, recorded
 
 
 def load(path: str | Path) -> Posterior:

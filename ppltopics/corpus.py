@@ -398,6 +398,31 @@ class Corpus:
             self.labels, self.metadata, report,
         )
 
+    def prune(self, min_count: int = 1, min_df: int = 1) -> Corpus:
+        """A new corpus keeping the words seen at least ``min_count`` times and in at least
+        ``min_df`` documents (a vocabulary threshold, e.g. for embedding models, whose
+        rare words sit in sparse regions of the vector space; the GhLDA code keeps words
+        seen >= 50 times).  Documents left empty are dropped (see :meth:`restrict`).
+
+        Raises ``ValueError`` for a threshold that is not a positive integer or that leaves
+        no word (naming the threshold and the largest count / document frequency).
+        """
+        for name, v in (("min_count", min_count), ("min_df", min_df)):
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        counts = self.word_counts()
+        pairs = np.unique(self.token_docs * self.vocab_size + self.word_ids)
+        df = np.bincount(pairs % self.vocab_size, minlength=self.vocab_size)
+        keep = (counts >= min_count) & (df >= min_df)
+        if not keep.any():
+            raise ValueError(
+                f"vocabulary threshold min_count={min_count}, min_df={min_df} leaves no word "
+                f"(largest count {int(counts.max())}, largest document frequency "
+                f"{int(df.max())})")
+        out = self.restrict([w for w, k in zip(self.vocab, keep, strict=True) if k])
+        out.report.update(prune_min_count=int(min_count), prune_min_df=int(min_df))
+        return out
+
     def with_vocab(self, vocab: Sequence[str]) -> Corpus:
         """Re-index onto another vocabulary (e.g. a fitted model's); unknown words are dropped.
 

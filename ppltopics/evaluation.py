@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from ppltopics.posteriors import Posterior
 
 __all__ = ["CoherenceResult", "coherence", "diversity", "nmi", "heldout_loglik", "HeldoutResult",
-           "polysemy", "PolysemyResult"]
+           "polysemy", "PolysemyResult", "quality_report", "QualityReport", "kmeans_nmi",
+           "background_words"]
 
 #: Accepted measure names (gensim's spellings included) -> canonical name.
 _MEASURE_ALIASES = {
@@ -93,7 +94,7 @@ class CoherenceResult:
     score: float
     per_topic: np.ndarray
     measure: str
-    window: int | None
+    window: int | str | None
     top_n: int
     eps: float
     num_docs: int
@@ -122,7 +123,8 @@ class CoherenceResult:
         }
 
     def __repr__(self) -> str:
-        win = "documents" if self.window is None else f"window={self.window}"
+        win = ("documents" if self.window in (None, "document")
+               else f"window={self.window}")
         drop = f", dropped={self.num_dropped}" if self.num_dropped else ""
         return (
             f"CoherenceResult({self.measure}={self.score:.6g}; {len(self.per_topic)} topics, "
@@ -134,7 +136,7 @@ def coherence(
     top_words: Sequence[Sequence[str]],
     corpus: Corpus,
     measure: str = "npmi",
-    window: int | None = None,
+    window: int | str | None = None,
     top_n: int | None = None,
     eps: float = DEFAULT_EPS,
 ) -> CoherenceResult:
@@ -168,7 +170,9 @@ def coherence(
         ``c_uci``, ``u_mass`` are accepted too).
     window
         Sliding-window size (>= 2); default 10 for uci/npmi and 110 for c_v.  Must be ``None``
-        for umass, which counts whole documents.
+        for umass, which counts whole documents.  ``"document"`` (uci, npmi) counts whole
+        documents instead of windows: :math:`N` = documents, :math:`D(w)` = documents
+        containing :math:`w` (the held-out NPMI of :func:`quality_report`).
     top_n
         Truncate each topic to its first ``top_n`` words (default 10; shorter topics are used
         whole).
@@ -209,7 +213,7 @@ def coherence(
     _check_topics(top_words)
 
     topics, rel_vocab, dropped, num_dropped = _topic_ids(top_words, corpus, int(top_n))
-    if window is None:
+    if window is None or window == "document":
         cooc, n = _document_cooccurrence(corpus, rel_vocab)
     else:
         cooc, n = _window_cooccurrence_counts(corpus, rel_vocab, window)
@@ -232,7 +236,9 @@ def coherence(
     )
 
 
-def _check_window(measure: str, window: int | None) -> int | None:
+def _check_window(measure: str, window: int | str | None) -> int | str | None:
+    if window == "document" and measure in ("uci", "npmi"):
+        return "document"
     if measure == "umass":
         if window is not None:
             raise ValueError(
@@ -519,6 +525,8 @@ def nmi(pred_labels: Sequence[Any] | np.ndarray, true_labels: Sequence[Any] | np
     nc, nk = int(ci.max()) + 1, int(ki.max()) + 1
     if nc == nk == 1:
         return 1.0
+    if nc == 1 or nk == 1:  # one side is a single cluster: no information, exactly 0
+        return 0.0
     codes, nij = np.unique(ci * nk + ki, return_counts=True)
     a = np.bincount(ci, minlength=nc)
     b = np.bincount(ki, minlength=nk)
@@ -767,3 +775,12 @@ def polysemy(
     return PolysemyResult(nmi(assigned, labels.astype(str)), tuple(words), by,
                           tuple(sense_names.tolist()), tuple(int(a) for a in assign_ids), table,
                           int(hits.size), tuple(null))
+
+
+# ----------------------------------------------------------------------------- protocol
+from ppltopics._quality import (  # noqa: E402  (uses coherence/diversity/nmi above)
+    QualityReport,
+    background_words,
+    kmeans_nmi,
+    quality_report,
+)

@@ -551,3 +551,92 @@ class WordVectors:
             raise ValueError(f"{path}: corrupt bundle ({len(vocab)} words, vectors "
                              f"{arrays['vectors'].shape})")
         return cls(vocab, arrays["vectors"], meta.get("report", {}))
+
+    # ----------------------------------------------------------------- preparation
+    # Each method returns a new WordVectors (float64) and records the step in
+    # ``report["prepared"]``; the vectors of ``self`` are never modified.
+    def _derived(self, vectors: np.ndarray, step: str, **info: Any) -> WordVectors:
+        report = {k: v for k, v in self.report.items() if k != "dim"}
+        report["prepared"] = [*self.report.get("prepared", []), {"step": step, **info}]
+        return WordVectors(list(self.vocab), vectors, report)
+
+    def center(self) -> WordVectors:
+        r"""Subtract the mean row: :math:`\tilde v_w = v_w - \frac1V\sum_u v_u`."""
+        x = np.asarray(self.vectors, dtype=np.float64)
+        return self._derived(x - x.mean(axis=0, keepdims=True), "center")
+
+    def normalize(self) -> WordVectors:
+        r"""L2-normalise every row, :math:`\tilde v_w = v_w / \lVert v_w \rVert`.
+
+        Raises ``ValueError`` naming words whose vector is zero."""
+        x = np.asarray(self.vectors, dtype=np.float64)
+        src = self.report.get("source", "word vectors")
+        return self._derived(_postprocess(self.vocab, x, True, False, src), "normalize")
+
+    def remove_top_components(self, d: int = 2) -> WordVectors:
+        r"""All-but-the-Top (Mu & Viswanath, ICLR 2018): centre the rows, then remove their
+        projections on the top ``d`` principal directions :math:`u_1..u_d` of the centred
+        matrix, :math:`\tilde v_w = (v_w - \bar v) - \sum_{i\le d} (u_i^\top (v_w - \bar v))
+        u_i`.  The top directions of word embeddings encode mostly word frequency, which
+        otherwise pulls frequent function-like words together.  The paper uses
+        ``d ≈ M/100`` (2-3 for 300-d vectors; we default to 2).  ``d`` must be an integer with
+        ``0 <= d < dim`` (``ValueError``)."""
+        if isinstance(d, bool) or not isinstance(d, int | np.integer) or not 0 <= d < self.dim:
+            raise ValueError(f"d (directions to remove) must be an integer in [0, {self.dim}), "
+                             f"got {d!r}")
+        x = np.asarray(self.vectors, dtype=np.float64)
+        xc = x - x.mean(axis=0, keepdims=True)
+        if d:
+            _, _, vt = np.linalg.svd(xc, full_matrices=False)
+            top = vt[: int(d)]
+            xc = xc - (xc @ top.T) @ top
+        return self._derived(xc, "remove_top_components", d=int(d))
+
+    def pca(self, dim: int) -> WordVectors:
+        r"""Project the centred rows on their top ``dim`` principal directions:
+        :math:`\tilde v_w = U_{dim}^\top (v_w - \bar v)` (coordinates in the PCA basis,
+        variance decreasing).  ``dim`` must be an integer with ``1 <= dim <= self.dim``
+        (``ValueError`` naming both otherwise)."""
+        if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 1:
+            raise ValueError(f"pca dim must be a positive integer, got {dim!r}")
+        if dim > self.dim:
+            raise ValueError(f"pca dim={dim} is larger than the vectors' dimension {self.dim}")
+        x = np.asarray(self.vectors, dtype=np.float64)
+        xc = x - x.mean(axis=0, keepdims=True)
+        _, s, vt = np.linalg.svd(xc, full_matrices=False)
+        explained = float((s[: int(dim)] ** 2).sum() / max((s ** 2).sum(), 1e-300))
+        return self._derived(xc @ vt[: int(dim)].T, "pca", dim=int(dim),
+                             explained_variance=explained)
+
+    def prepare(self, steps: str | Sequence[str] | None) -> WordVectors:
+        """Apply named preparation steps in order and return the result: ``"center"``,
+        ``"normalize"``, ``"abtt"`` / ``"abtt:D"`` (:meth:`remove_top_components`, D = 2 by
+        default), ``"pca:D"``.  ``None`` or ``"none"`` returns ``self`` unchanged.  A
+        comma-separated string is accepted (``"abtt,normalize"``).  An unknown step is a
+        ``ValueError`` naming it."""
+        if steps is None:
+            return self
+        if isinstance(steps, str):
+            steps = [s.strip() for s in steps.split(",") if s.strip()]
+        out = self
+        for step in steps:
+            if not isinstance(step, str):
+                raise TypeError(f"preparation steps must be strings, got {step!r}")
+            name, _, arg = step.partition(":")
+            if arg and not arg.isdigit():
+                raise ValueError(f"vector preparation step {step!r}: {arg!r} is not a "
+                                 "non-negative integer")
+            if name == "none" and not arg:
+                continue
+            if name == "center" and not arg:
+                out = out.center()
+            elif name == "normalize" and not arg:
+                out = out.normalize()
+            elif name == "abtt":
+                out = out.remove_top_components(int(arg) if arg else 2)
+            elif name == "pca" and arg:
+                out = out.pca(int(arg))
+            else:
+                raise ValueError(f"unknown vector preparation step {step!r}: use 'center', "
+                                 "'normalize', 'abtt[:D]', 'pca:D' or 'none'")
+        return out

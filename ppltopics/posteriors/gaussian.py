@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ppltopics._validation import check_choice, check_type
+from ppltopics._validation import check_choice, check_int, check_type
 from ppltopics.corpus import Corpus
 from ppltopics.posteriors.base import (
     Posterior,
@@ -20,7 +20,46 @@ from ppltopics.posteriors.base import (
     register,
 )
 
-__all__ = ["GaussianPosterior", "CGTMPosterior"]
+__all__ = ["GaussianPosterior", "CGTMPosterior", "RANKINGS", "RERANK_SHORTLIST",
+           "rank_gaussian_words"]
+
+#: Names of the word rankings of Gaussian topics (``top_words(by=...)``).
+RANKINGS = ("density", "counts", "rerank")
+#: Default shortlist of ``by="rerank"``: the words of highest density re-ranked by counts.
+RERANK_SHORTLIST = 200
+
+
+def rank_gaussian_words(logdens: np.ndarray, counts: np.ndarray, n: int, vocab: list[str],
+                        by: str = "density", shortlist: int = RERANK_SHORTLIST
+                        ) -> list[list[str]]:
+    """Top ``n`` words of every Gaussian topic (rows of ``logdens`` / ``counts``, topics × V).
+
+    * ``"density"``: by log N(v_w | μ̄_k, Σ̄_k) (the topic's density at the word's vector);
+    * ``"counts"``: by the posterior-mean word–topic counts n̄_kw;
+    * ``"rerank"``: the ``shortlist`` words of highest density, re-ranked by n̄_kw (ties and
+      words never assigned to the topic keep their density order); words beyond the
+      shortlist follow in density order.  Density alone favours rare words that happen to
+      sit near the topic mean; counts alone favour frequent words spread over many topics;
+      the re-ranked list keeps the topic's region of the embedding space and reads its
+      frequent words first (Sia, Dalmia & Mielke, EMNLP 2020, re-rank cluster words by term
+      frequency).
+
+    ``by`` must be one of :data:`RANKINGS` and ``shortlist`` a positive integer
+    (``ValueError`` naming the value).
+    """
+    check_choice("by", by, RANKINGS)
+    if by == "density":
+        return rank_words(logdens, n, vocab)
+    if by == "counts":
+        return rank_words(counts, n, vocab)
+    shortlist = check_int("shortlist", shortlist, 1)
+    n = check_int("n", n, 1)
+    order = np.argsort(-logdens, axis=1, kind="stable")
+    head = order[:, :shortlist]
+    by_count = np.argsort(-np.take_along_axis(counts, head, axis=1), axis=1, kind="stable")
+    ranked = np.concatenate([np.take_along_axis(head, by_count, axis=1),
+                             order[:, shortlist:]], axis=1)[:, :n]
+    return [[vocab[i] for i in row] for row in ranked]
 
 
 @register("glda")
@@ -45,14 +84,16 @@ class GaussianPosterior(Posterior):
                 self.estimates["topic_cov"])
         return self.__dict__["_logdens"]
 
-    def top_words(self, n: int = 10, by: str = "density") -> list[list[str]]:
-        """Top ``n`` words per topic: by the density of their vectors under the topic,
-        log N(v_w | μ̄_k, Σ̄_k) (``by="density"``), or by posterior word-topic counts
-        (``by="counts"``).  ``n`` must be a positive integer (all V words when ``n > V``),
-        ``by`` one of the two names (``ValueError`` otherwise)."""
-        check_choice("by", by, ("density", "counts"))
-        score = self.word_logdensity().T if by == "density" else self.estimates["word_topic"]
-        return rank_words(score, n, self.corpus.vocab)
+    def top_words(self, n: int = 10, by: str = "rerank",
+                  shortlist: int = RERANK_SHORTLIST) -> list[list[str]]:
+        """Top ``n`` words per topic ranked ``by`` ``"density"`` (log N(v_w | μ̄_k, Σ̄_k)),
+        ``"counts"`` (posterior word–topic counts) or ``"rerank"`` (the ``shortlist`` densest
+        words re-ranked by counts); see :func:`rank_gaussian_words`.  ``n`` must be a
+        positive integer (all V words when ``n > V``); an unknown ``by`` is a ``ValueError``
+        naming it."""
+        check_choice("by", by, RANKINGS)
+        return rank_gaussian_words(self.word_logdensity().T, self.estimates["word_topic"], n,
+                                   self.corpus.vocab, by, shortlist)
 
     def doc_topics(self) -> np.ndarray:
         return self.estimates["theta"]

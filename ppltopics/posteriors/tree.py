@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ppltopics._validation import check_int
+from ppltopics._validation import check_choice, check_int
 from ppltopics.corpus import Corpus
 from ppltopics.inference._foldin import existing_paths, fold_in_tree
 from ppltopics.inference._tree_summary import chain_tree, gem_means, match_nodes, node_profiles
@@ -33,6 +33,7 @@ from ppltopics.posteriors.base import (
     rank_words,
     register,
 )
+from ppltopics.posteriors.gaussian import RANKINGS, RERANK_SHORTLIST, rank_gaussian_words
 
 __all__ = ["TreePosterior", "GaussianTreePosterior"]
 
@@ -134,7 +135,10 @@ class TreePosterior(Posterior):
         """The reference tree as nested dicts: ``id``, ``level``, ``docs``, ``tokens``,
         ``words`` (top ``n_words``, a positive integer) and ``children`` (by decreasing
         document count)."""
-        words = self.top_words(check_int("n_words", n_words, 1))
+        n_words = check_int("n_words", n_words, 1)
+        return self._tree(n_words, self.top_words(n_words))
+
+    def _tree(self, n_words: int, words: list[list[str]]) -> dict[str, Any]:
         parent = self.estimates["parent"]
         nodes = [{"id": i, "level": int(self.estimates["node_level"][i]),
                   "docs": int(self.estimates["node_docs"][i]),
@@ -204,6 +208,32 @@ class GaussianTreePosterior(TreePosterior):
 
     def _node_scores(self) -> np.ndarray:
         return self.word_logdensity().T
+
+    def node_word_counts(self) -> np.ndarray:
+        """(nodes, V) word counts of every node of the reference tree: token n counts at node
+        ``doc_paths()[d_n, token_levels()[n]]``."""
+        nodes = self.doc_paths()[self.corpus.token_docs, self.token_levels()]
+        V = self.corpus.vocab_size
+        flat = np.bincount(nodes.astype(np.int64) * V + self.corpus.word_ids,
+                           minlength=self.num_nodes * V)
+        return flat.reshape(self.num_nodes, V).astype(np.float64)
+
+    def top_words(self, n: int = 10, by: str = "rerank",
+                  shortlist: int = RERANK_SHORTLIST) -> list[list[str]]:
+        """Top ``n`` words of every node (depth-first order) ranked ``by`` ``"density"``
+        (log N(v_w | μ̄_t, Σ̄_t)), ``"counts"`` (the node's word counts in the reference
+        chain's final state, :meth:`node_word_counts`) or ``"rerank"`` (the ``shortlist``
+        densest words re-ranked by counts); see
+        :func:`ppltopics.posteriors.gaussian.rank_gaussian_words`.  An unknown ``by`` is a
+        ``ValueError`` naming it."""
+        check_choice("by", by, RANKINGS)
+        counts = self.node_word_counts() if by != "density" else self._node_scores()
+        return rank_gaussian_words(self._node_scores(), counts, n, self.corpus.vocab, by,
+                                   shortlist)
+
+    def tree(self, n_words: int = 5, by: str = "density") -> dict[str, Any]:
+        """As :meth:`TreePosterior.tree`, node words ranked ``by`` (see :meth:`top_words`)."""
+        return self._tree(check_int("n_words", n_words, 1), self.top_words(n_words, by=by))
 
     def _node_log_f(self) -> np.ndarray:
         return self.word_logdensity().T

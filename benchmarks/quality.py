@@ -1,0 +1,376 @@
+"""The topic-quality protocol: every model on one vocabulary, one preprocessing, one split.
+
+For each corpus (``--corpus bbc | 20ng | wiki``):
+
+1. load it with the loader's defaults (English stopwords, ``min_count=5``; the wiki set,
+   which ships with every token, gets the same two filters), take a subset of documents
+   where stated (20NG: 3,000 documents drawn with seed 0), keep the words that have a
+   GloVe-6B-50d vector (``corpus.restrict``), so that the discrete models see exactly the
+   vocabulary of the embedding models;
+2. split once into train / test (``corpus.split(0.2, seed=0)``);
+3. fit every model on ``train`` with each seed (one chain per seed), take each topic's top 25
+   words and score them with :func:`ppltopics.evaluation.quality_report`: NPMI of the top 10
+   from document co-occurrence on the held-out test documents, window-10 NPMI on test and
+   train, diversity@25, k-means NMI of the training documents' topic proportions against the
+   labels, and the number of topics whose top 10 are mostly background words;
+4. write ``benchmarks/results/quality_<corpus>[_quick].json`` (settings, machine, every run
+   with its top words) and rewrite ``benchmarks/results/quality.md`` from every
+   ``quality_*.json`` present (mean ± sd over seeds).
+
+Models (``--models``, comma-separated; the default list is per corpus):
+
+* ``lda`` — our collapsed Gibbs LDA (α = 0.1, β = 0.01).
+* ``glda``, ``cgtm`` — our Gaussian models with the library's defaults (vectors prepared
+  ``"auto"`` = All-but-the-Top + PCA to 10 dimensions, topic words ``by="rerank"``);
+  ``glda-density`` / ``glda-counts`` rank the same kind of fit by density / by counts.
+* ``glda:<name>`` — GLDA with the option set ``ABLATION[name]``.
+* ``glda-old`` — GLDA as released before the quality options (raw 50-d vectors, Ψ0 from the
+  whole covariance, topic words by density).
+* ``hlda``, ``ghlda`` — trees (depth 3, library defaults); every node is a topic.
+* ``tomotopy-lda``, ``tomotopy-ctm``, ``tomotopy-hlda`` — the peers, on ``train.docs()``.
+
+    .venv/bin/python benchmarks/quality.py --corpus bbc [--quick] [--seeds 3] [--models ...]
+
+``--quick`` (1 seed, a quarter of the sweeps) is a smoke test; its numbers are not results.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+from _common import machine_facts  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+DEFAULT_DATA = Path(os.environ.get("PPLTOPICS_SHARED_DATA", REPO.parent / "shared" / "data"))
+TEST_SIZE = 0.2
+SPLIT_SEED = 0
+#: corpus -> documents kept, K, sweeps (LDA, tomotopy CTM: ~6 s per iteration at K = 20 on
+#: BBC here, GLDA, CGTM, trees: tomotopy HLDA runs 5x the tree sweeps)
+_SWEEPS = {"k": 20, "lda_sweeps": 300, "ctm_sweeps": 60, "sweeps": 50, "cgtm_sweeps": 20,
+           "tree_sweeps": 10}
+PLAN = {"bbc": {"docs": None, **_SWEEPS}, "20ng": {"docs": 3000, **_SWEEPS},
+        "wiki": {"docs": None, **_SWEEPS}}
+DEFAULT_MODELS = ("lda", "tomotopy-lda", "tomotopy-ctm", "glda", "glda-old", "cgtm", "hlda",
+                  "ghlda", "tomotopy-hlda")
+#: GLDA option sets of the ablation (``--models glda:raw-rerank,glda:abtt,...``)
+ABLATION: dict[str, dict[str, Any]] = {
+    "raw-counts": {"prepare": None, "by": "counts"},
+    "raw-rerank": {"prepare": None},
+    "abtt": {"prepare": "abtt"},
+    "pca10": {"prepare": "pca:10"},
+    "pca20": {"prepare": "abtt,pca:20"},
+    "within": {"psi0": "within"},
+    "min20": {"min_count": 20},
+    "counts": {"by": "counts"},
+    "alpha0.01": {"alpha": 0.01},
+}
+
+
+# ------------------------------------------------------------------------------ corpora
+def load(name: str, data: Path) -> Any:
+    import ppltopics as pt
+
+    if name == "bbc":
+        corpus = pt.datasets.load_bbc(data / "bbc-news")
+    elif name == "20ng":
+        corpus = pt.datasets.load_20newsgroups(
+            data / "20newsgroups-bydate" / "20news-bydate.tar.gz")
+    elif name == "wiki":
+        raw = pt.datasets.load_ghlda_wiki(data / "ghlda-corpora" / "wiki")
+        # the set ships without stopword removal (the polysemy study keeps it so); here it
+        # gets the preprocessing of the other corpora: English stopwords out, min_count=5
+        corpus = pt.Corpus.from_tokens(raw.docs(), labels=raw.labels, stopwords="english",
+                                       min_count=5)
+    else:
+        raise SystemExit(f"unknown corpus {name!r}: use bbc, 20ng or wiki")
+    docs = PLAN[name]["docs"]
+    if docs is not None and corpus.num_docs > docs:
+        keep = np.sort(np.random.default_rng(SPLIT_SEED).permutation(corpus.num_docs)[:docs])
+        corpus = corpus.subset(keep)
+    vectors = pt.WordVectors.glove(corpus.vocab)
+    return corpus.restrict(vectors.vocab), vectors
+
+
+# ------------------------------------------------------------------------------ models
+def _ours(model: str, train: Any, k: int, seed: int, sweeps: int, by: str | None = None,
+          **kw: Any) -> tuple[list[list[str]], np.ndarray, Any, dict[str, Any]]:
+    import ppltopics as pt
+
+    draws = max(1, sweeps // 5)
+    post = pt.fit(model, train, num_topics=k, num_chains=1, num_samples=draws,
+                  warmup=sweeps - draws, seed=seed, progress=False, **kw)
+    top = post.top_words(25) if by is None else post.top_words(25, by=by)
+    extra: dict[str, Any] = {}
+    if post.is_tree:
+        extra["nodes_per_level"] = np.bincount(post.estimates["node_level"],
+                                               minlength=post.depth).tolist()
+    return top, post.doc_topics(), post.corpus.labels, extra
+
+
+def _glove(train: Any) -> Any:
+    import ppltopics as pt
+
+    return pt.WordVectors.glove(train.vocab)
+
+
+def _tomotopy(kind: str, train: Any, k: int, seed: int, sweeps: int
+              ) -> tuple[list[list[str]], np.ndarray, Any, dict[str, Any]]:
+    import tomotopy as tp
+
+    if kind == "lda":
+        mdl = tp.LDAModel(k=k, alpha=0.1, eta=0.01, seed=seed)
+    elif kind == "ctm":
+        mdl = tp.CTModel(k=k, seed=seed)
+    else:
+        mdl = tp.HLDAModel(depth=3, seed=seed)
+    for doc in train.docs():
+        mdl.add_doc(doc)
+    mdl.train(sweeps, workers=1, parallel=tp.ParallelScheme.NONE)
+    if kind == "hlda":
+        live = [t for t in range(mdl.k) if mdl.is_live_topic(t) and mdl.num_docs_of_topic(t)]
+        top = [[w for w, _ in mdl.get_topic_words(t, top_n=25)] for t in live]
+        # tomotopy 0.14 HLDA documents expose neither their path nor get_topic_dist()
+        # (None / SystemError), so this peer has no document representation: NMI left out
+        theta = None
+        levels = np.bincount([mdl.level(t) for t in live], minlength=3).tolist()
+        return top, theta, train.labels, {"nodes_per_level": levels}
+    top = [[w for w, _ in mdl.get_topic_words(t, top_n=25)] for t in range(k)]
+    theta = np.stack([doc.get_topic_dist() for doc in mdl.docs])
+    return top, theta, train.labels, {}
+
+
+def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: float
+              ) -> tuple[list[list[str]], np.ndarray, Any, dict[str, Any], str]:
+    """Fit ``name``; return top words, doc representation, labels, extras and a description."""
+    k = plan["k"]
+
+    def sw(key: str) -> int:
+        return max(4, int(round(plan[key] * scale)))
+
+    if name == "lda":
+        return (*_ours("lda", train, k, seed, sw("lda_sweeps"), alpha=0.1, beta=0.01),
+                f"pt.fit('lda', alpha=0.1, beta=0.01), {sw('lda_sweeps')} sweeps")
+    if name.startswith("tomotopy-"):
+        kind = name.split("-", 1)[1]
+        s = {"lda": sw("lda_sweeps"), "ctm": sw("ctm_sweeps"),
+             "hlda": sw("tree_sweeps") * 5}[kind]
+        return (*_tomotopy(kind, train, k, seed, s), f"tomotopy {kind}, {s} iterations")
+    if name in ("glda", "glda-density", "glda-counts", "cgtm"):
+        model = "cgtm" if name == "cgtm" else "glda"
+        by = {"glda-density": "density", "glda-counts": "counts"}.get(name, "rerank")
+        s = sw("cgtm_sweeps") if model == "cgtm" else sw("sweeps")
+        return (*_ours(model, train, k, seed, s, by=by, vectors=_glove(train)),
+                f"pt.fit('{model}') defaults, {s} sweeps, top words by {by}")
+    if name == "glda-old":
+        s = sw("sweeps")
+        return (*_ours("glda", train, k, seed, s, by="density", vectors=_glove(train),
+                       psi0="cov", prepare=None),
+                f"pt.fit('glda', psi0='cov') raw GloVe, whole vocabulary, by density, {s} sweeps")
+    if name.startswith("glda:"):  # glda:<option set of ABLATION>
+        opts = dict(ABLATION[name.split(":", 1)[1]])
+        by = opts.pop("by", "rerank")
+        s = sw("sweeps")
+        return (*_ours("glda", train, k, seed, s, by=by, vectors=_glove(train), **opts),
+                f"pt.fit('glda', {opts}), by {by}, {s} sweeps")
+    if name in ("hlda", "ghlda"):
+        s = sw("tree_sweeps")
+        kw: dict[str, Any] = {"depth": 3}
+        if name == "ghlda":
+            kw["vectors"] = _glove(train)
+            return (*_ours(name, train, k, seed, s, by="rerank", **kw),
+                    f"pt.fit('ghlda', depth=3) defaults, by rerank, {s} sweeps")
+        return (*_ours(name, train, k, seed, s, **kw),
+                f"pt.fit('hlda', depth=3) defaults, {s} sweeps")
+    raise SystemExit(f"unknown model {name!r}")
+
+
+# ------------------------------------------------------------------------------ main
+def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    keys = ("npmi_test_doc", "npmi_test_window", "npmi_train_window", "diversity", "nmi",
+            "background_topics", "num_topics", "seconds")
+    out: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(r["model"] for r in runs):
+        rows = [r for r in runs if r["model"] == name]
+        out[name] = {"seeds": len(rows), "what": rows[0]["what"]}
+        for key in keys:
+            vals = [r[key] for r in rows if r.get(key) is not None]
+            if vals:
+                out[name][key] = {"mean": float(np.mean(vals)), "sd": float(np.std(vals, ddof=1))
+                                  if len(vals) > 1 else 0.0}
+    return out
+
+
+def write_table() -> Path:
+    """``results/quality.md`` from every ``results/quality_*.json`` (not the quick ones)."""
+    lines = ["# Topic quality under one protocol", "",
+             "Generated by `benchmarks/quality.py` from `benchmarks/results/quality_*.json`. "
+             "Mean ± sd over seeds (one chain each). NPMI of the top 10 words: `test doc` = "
+             "document co-occurrence on the held-out 20 % of documents, `test/train win` = "
+             "window 10; `div` = diversity@25; `NMI` = k-means of the training documents' "
+             "topic proportions (k = #labels); `bg` = topics whose top 10 are mostly "
+             "background words (KL(p(label|w) ‖ p(label)) < 0.05 nats).", ""]
+    for path in sorted(RESULTS.glob("quality_*.json")):
+        if path.stem.endswith("_quick") or path.stem == "quality_tree_growth":
+            continue
+        res = json.loads(path.read_text())
+        c = res["corpus"]
+        title = path.stem.removeprefix("quality_")
+        lines += [f"## {title}: {c['train_docs']} train / {c['test_docs']} test documents, "
+                  f"{c['train_tokens']} train tokens, V = {c['vocab_size']}, K = {c['k']}", "",
+                  f"`{res['command']}`", "",
+                  "| model | seeds | test doc NPMI | test win NPMI | train win NPMI | div@25 | NMI "
+                  "| bg | topics | s/fit | what |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+
+        def f(s: dict[str, Any], key: str, digits: int = 3) -> str:
+            if key not in s:
+                return "–"
+            return f"{s[key]['mean']:.{digits}f} ± {s[key]['sd']:.{digits}f}"
+
+        for name, s in res["summary"].items():
+            lines.append(f"| {name} | {s['seeds']} | {f(s, 'npmi_test_doc')} | "
+                         f"{f(s, 'npmi_test_window')} | "
+                         f"{f(s, 'npmi_train_window')} | {f(s, 'diversity', 2)} | "
+                         f"{f(s, 'nmi')} | {f(s, 'background_topics', 1)} | "
+                         f"{f(s, 'num_topics', 0)} | {f(s, 'seconds', 0)} | {s['what']} |")
+        lines.append("")
+    out = RESULTS / "quality.md"
+    out.write_text("\n".join(lines))
+    return out
+
+
+def tree_growth(data: Path, sweeps: int, out: Path) -> dict[str, Any]:
+    """GhLDA's default tree on the raw GhLDA wiki set (the paper's preprocessing, every token
+    kept), before and after this issue's defaults: nodes per level after every sweep and
+    seconds per sweep, one chain, seed 0."""
+    import ppltopics as pt
+
+    raw = pt.datasets.load_ghlda_wiki(data / "ghlda-corpora" / "wiki")
+    vectors = pt.WordVectors.glove(raw.vocab)
+    corpus = raw.restrict(vectors.vocab)
+    m2 = float(vectors.dim + 2)  # the old default nu0 = M + 2 (raw vectors)
+    settings = {"old defaults (raw 50-d, psi0=Cov, nu0=M+2)":
+                {"prepare": None, "psi0": "cov", "nu0": m2},
+                "psi0='within' alone (raw 50-d, nu0=M+2)":
+                {"prepare": None, "psi0": "within", "nu0": m2},
+                "nu0=tree_nu0 alone (raw 50-d, psi0=Cov)": {"prepare": None, "psi0": "cov"},
+                "new defaults (ABTT+PCA-10, psi0='within', nu0=tree_nu0)": {}}
+    res: dict[str, Any] = {"corpus": repr(corpus), "sweeps": sweeps, "runs": {}}
+    for name, kw in settings.items():
+        trace: list[dict[str, Any]] = []
+        t0 = [time.perf_counter()]
+
+        def callback(state: dict[str, Any], it: int, trace: list = trace,
+                     t0: list = t0) -> None:
+            now = time.perf_counter()
+            lv = state["node_level"]
+            alive = lv >= 0
+            if "ndocs" in state:
+                alive &= state["ndocs"] > 0
+            trace.append({"sweep": it, "seconds": now - t0[0],
+                          "nodes_per_level": np.bincount(lv[alive]).tolist()})
+            t0[0] = now
+
+        post = pt.fit("ghlda", corpus, vectors=vectors, num_chains=1, num_samples=1,
+                      warmup=sweeps - 1, seed=0, progress=False, callback=callback, **kw)
+        secs = [t["seconds"] for t in trace[1:]] or [trace[0]["seconds"]]
+        res["runs"][name] = {"trace": trace, "seconds_per_sweep": float(np.median(secs)),
+                             "final_nodes_per_level": np.bincount(
+                                 post.estimates["node_level"]).tolist(),
+                             "settings": {k: v for k, v in post.settings.items()
+                                          if k in ("prepare", "nu0_rule", "min_count")}}
+        print(name, res["runs"][name]["final_nodes_per_level"],
+              f"{res['runs'][name]['seconds_per_sweep']:.1f} s/sweep", flush=True)
+    res["machine"] = machine_facts()
+    out.write_text(json.dumps(res, indent=1, default=str))
+    return res
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", choices=sorted(PLAN))
+    ap.add_argument("--tree-growth", type=int, default=0, metavar="SWEEPS",
+                    help="instead: GhLDA's default tree on the raw wiki set, old vs new "
+                         "defaults, SWEEPS sweeps (results/quality_tree_growth.json)")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--quick", action="store_true", help="1 seed, a quarter of the sweeps")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--models", default=",".join(DEFAULT_MODELS))
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--append", action="store_true",
+                    help="add these models' runs to an existing result file of the corpus")
+    args = ap.parse_args(argv)
+    if not args.data.is_dir():
+        sys.exit(f"shared data not found: {args.data} (pass --data, the shared/data folder)")
+    if args.tree_growth:
+        return tree_growth(args.data, args.tree_growth, RESULTS / "quality_tree_growth.json")
+    if args.corpus is None:
+        ap.error("--corpus is required (or --tree-growth SWEEPS)")
+    import ppltopics as pt
+
+    warnings.simplefilter("ignore", UserWarning)
+    plan = PLAN[args.corpus]
+    corpus, _ = load(args.corpus, args.data)
+    train, test = corpus.split(TEST_SIZE, seed=SPLIT_SEED)
+    seeds = [0] if args.quick else list(range(args.seeds))
+    scale = 0.25 if args.quick else 1.0
+    out = args.out or RESULTS / f"quality_{args.corpus}{'_quick' if args.quick else ''}.json"
+    runs: list[dict[str, Any]] = []
+    if args.append and out.exists():
+        old = json.loads(out.read_text())
+        names = set(args.models.split(","))
+        runs = [r for r in old["runs"] if r["model"] not in names]
+    command = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    res: dict[str, Any] = {}
+
+    def save() -> None:
+        res.update({"benchmark": "quality", "command": command,
+                    "machine": machine_facts("tomotopy"),
+                    "corpus": {"name": args.corpus, "k": plan["k"], "plan": plan,
+                               "subset_docs": plan["docs"], "test_size": TEST_SIZE,
+                               "split_seed": SPLIT_SEED, "train_docs": train.num_docs,
+                               "test_docs": test.num_docs, "train_tokens": train.num_tokens,
+                               "test_tokens": test.num_tokens, "vocab_size": train.vocab_size,
+                               "preprocessing": "loader defaults, restricted to GloVe-6B-50d "
+                                                "words"},
+                    "scale": scale, "seeds": seeds, "runs": runs,
+                    "summary": summarise(runs)})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=1, default=str))
+
+    for name in args.models.split(","):
+        for seed in seeds:
+            t0 = time.perf_counter()
+            top, theta, labels, extra, what = run_model(name, train, plan, seed, scale)
+            secs = time.perf_counter() - t0
+            rep = pt.evaluation.quality_report(top, train, test, doc_repr=theta, labels=labels,
+                                               seed=seed)
+            row = {"model": name, "seed": seed, "seconds": secs, "what": what,
+                   **{k: v for k, v in rep.to_dict().items() if k != "settings"},
+                   "top_words": [t[:10] for t in top], **extra}
+            runs.append(row)
+            print(f"{args.corpus} {name:14s} seed {seed}: test-doc NPMI {rep.npmi_test_doc:.3f} "
+                  f"win test {rep.npmi_test_window:.3f} train {rep.npmi_train_window:.3f} "
+                  f"div {rep.diversity:.2f} NMI {rep.nmi if rep.nmi is None else round(rep.nmi, 3)}"
+                  f" bg {rep.background_topics} topics {len(top)} ({secs:.0f} s) {extra}",
+                  flush=True)
+            save()
+    print(f"wrote {out}; table {write_table()}")
+    return res
+
+
+if __name__ == "__main__":
+    main()

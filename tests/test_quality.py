@@ -1,0 +1,222 @@
+"""Topic-quality options and the quality protocol (issue 13).
+
+* ``WordVectors`` preparation (``center``, ``normalize``, ``remove_top_components``, ``pca``,
+  ``prepare``) returns new objects, leaves the caller's vectors unchanged and does what its
+  formula says; bad dimensions are ``ValueError``.
+* ``Corpus.prune`` keeps the words over the thresholds; a threshold that leaves no word is a
+  ``ValueError`` naming it.
+* ``psi0="within"`` gives Ψ0 from the within-cluster covariance (smaller than the whole
+  covariance on clustered vectors); an unknown rule is a ``ValueError``.
+* ``top_words(by=...)`` of Gaussian posteriors and trees: density / counts / rerank, and an
+  unknown name is a ``ValueError`` naming it.
+* ``pt.fit`` passes ``min_count`` / ``prepare`` to the embedding models and records them.
+* ``coherence(..., window="document")`` and ``quality_report`` against hand computations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ppltopics as pt
+from ppltopics.corpus import Corpus
+from ppltopics.models.gaussian_prior import GLDAHyper, within_cluster_cov
+from ppltopics.posteriors.gaussian import rank_gaussian_words
+
+
+# ------------------------------------------------------------------ word vectors
+@pytest.fixture()
+def vecs() -> pt.WordVectors:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 6)) @ np.diag([5, 3, 1, 1, 0.5, 0.2]) + 2.0
+    return pt.WordVectors([f"w{i}" for i in range(30)], x.astype(np.float32))
+
+
+def test_preparation_returns_new_vectors_and_keeps_the_original(vecs):
+    before = vecs.vectors.copy()
+    c = vecs.center()
+    assert np.allclose(c.vectors.mean(axis=0), 0, atol=1e-12)
+    n = vecs.normalize()
+    assert np.allclose(np.linalg.norm(n.vectors, axis=1), 1)
+    a = vecs.remove_top_components(2)
+    # the removed directions are the top two principal directions of the centred vectors
+    _, _, vt = np.linalg.svd(c.vectors, full_matrices=False)
+    assert np.allclose(a.vectors @ vt[:2].T, 0, atol=1e-9)
+    assert np.allclose(a.vectors @ vt[2:].T, c.vectors @ vt[2:].T)
+    p = vecs.pca(3)
+    assert p.dim == 3 and p.vocab == vecs.vocab
+    # PCA coordinates keep the variance of the top 3 directions, in decreasing order
+    var = p.vectors.var(axis=0)
+    assert np.all(np.diff(var) <= 0)
+    assert 0 < p.report["prepared"][-1]["explained_variance"] < 1
+    assert np.array_equal(vecs.vectors, before) and vecs.vectors.dtype == np.float32
+    assert "prepared" not in vecs.report
+    chained = vecs.prepare("abtt:1,normalize")
+    assert [s["step"] for s in chained.report["prepared"]] == ["remove_top_components",
+                                                             "normalize"]
+    assert vecs.prepare(None) is vecs
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda v: v.pca(7), "pca dim=7 is larger than the vectors' dimension 6"),
+    (lambda v: v.pca(0), "positive integer"),
+    (lambda v: v.remove_top_components(6), r"in \[0, 6\)"),
+    (lambda v: v.prepare("whiten"), "unknown vector preparation step 'whiten'"),
+    (lambda v: v.prepare("pca:x"), "'x' is not a non-negative integer"),
+])
+def test_preparation_rejects_bad_arguments(vecs, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(vecs)
+
+
+# ------------------------------------------------------------------ vocabulary threshold
+def test_prune_keeps_words_over_the_thresholds():
+    docs = [["a", "a", "b", "c"], ["a", "b"], ["a", "d", "d", "d"]]
+    c = Corpus.from_tokens(docs)
+    assert sorted(c.prune(min_count=2).vocab) == ["a", "b", "d"]
+    assert sorted(c.prune(min_df=2).vocab) == ["a", "b"]
+    assert sorted(c.prune(min_count=3, min_df=2).vocab) == ["a"]
+    assert c.prune(min_count=3, min_df=2).report["prune_min_count"] == 3
+    with pytest.raises(ValueError, match="min_count=5, min_df=1 leaves no word"):
+        c.prune(min_count=5)
+    with pytest.raises(ValueError, match="min_df must be a positive integer"):
+        c.prune(min_df=0)
+
+
+# ------------------------------------------------------------------ data-driven Ψ0
+def test_within_cluster_psi0_is_the_spread_of_one_cluster():
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((4, 3)) * 10
+    x = np.repeat(centres, 50, axis=0) + 0.5 * rng.standard_normal((200, 3))
+    w = within_cluster_cov(x, None, 4)
+    assert np.allclose(w, 0.25 * np.eye(3), atol=0.08)  # the clusters' own covariance
+    cov = GLDAHyper(4).resolve(x).psi0
+    within = GLDAHyper(4, psi0="within").resolve(x)
+    assert np.trace(within.psi0) < 0.05 * np.trace(cov)
+    assert "psi0:within" in within.derived
+    assert np.allclose(GLDAHyper(4, psi0="cov").resolve(x).psi0, cov)
+    with pytest.raises(ValueError, match="unknown psi0 rule 'tight'"):
+        GLDAHyper(4, psi0="tight")
+
+
+# ------------------------------------------------------------------ topic-word rankings
+def test_rank_gaussian_words_rerank_reorders_the_density_shortlist():
+    vocab = ["a", "b", "c", "d", "e"]
+    logdens = np.array([[5.0, 4.0, 3.0, 2.0, 1.0]])
+    counts = np.array([[1.0, 0.0, 9.0, 50.0, 100.0]])
+    assert rank_gaussian_words(logdens, counts, 3, vocab, "density") == [["a", "b", "c"]]
+    assert rank_gaussian_words(logdens, counts, 3, vocab, "counts") == [["e", "d", "c"]]
+    # shortlist 3 = a, b, c re-ranked by counts; then the rest by density
+    assert rank_gaussian_words(logdens, counts, 5, vocab, "rerank", shortlist=3) == [
+        ["c", "a", "b", "d", "e"]]
+    with pytest.raises(ValueError, match="by must be 'density', 'counts' or 'rerank', got "
+                                         "'tfidf'"):
+        rank_gaussian_words(logdens, counts, 3, vocab, "tfidf")
+
+
+def _planted(seed: int = 0, num_docs: int = 40, doc_length: int = 15, vocab_size: int = 60):
+    rng = np.random.default_rng(seed)
+    means = 4.0 * np.array([[1, 0], [-0.5, 0.87], [-0.5, -0.87]])
+    owner = np.arange(vocab_size) % 3
+    vectors = means[owner] + 0.6 * rng.standard_normal((vocab_size, 2))
+    theta = rng.dirichlet(np.full(3, 0.3), size=num_docs)
+    ids = []
+    for d in range(num_docs):
+        z = rng.choice(3, size=doc_length, p=theta[d])
+        ids.append([rng.choice(np.flatnonzero(owner == t)) for t in z])
+    vocab = [f"w{i:03d}" for i in range(vocab_size)]
+    labels = np.argmax(theta, axis=1).astype(str)
+    corpus = Corpus(np.concatenate(ids).astype(np.int32),
+                    np.arange(num_docs + 1) * doc_length, vocab, labels=labels)
+    return corpus, pt.WordVectors(vocab, vectors)
+
+
+@pytest.fixture(scope="module")
+def glda_post():
+    corpus, wv = _planted()
+    return pt.fit("glda", corpus, vectors=wv, num_topics=3, num_chains=1, num_samples=5,
+                  warmup=30, progress=False, seed=0, min_count=2, prepare="center")
+
+
+def test_glda_top_words_by_each_ranking(glda_post):
+    post = glda_post
+    dens = post.top_words(5, by="density")
+    cnt = post.top_words(5, by="counts")
+    rr = post.top_words(5, by="rerank", shortlist=10)
+    assert post.top_words(5) == post.top_words(5, by="rerank")  # the default
+    k = post.estimates["word_topic"]
+    idx = post.corpus.word_index
+    for t in range(3):
+        assert [k[t, idx[w]] for w in cnt[t]] == sorted(k[t, list(map(idx.get, cnt[t]))],
+                                                        reverse=True)
+        short = set(post.top_words(10, by="density")[t])
+        assert set(rr[t]) <= short
+    assert dens != cnt
+    with pytest.raises(ValueError, match="got 'tfidf'"):
+        post.top_words(5, by="tfidf")
+
+
+def test_fit_records_embedding_options_and_refuses_them_elsewhere(glda_post):
+    s = glda_post.settings
+    assert s["min_count"] == 2 and s["prepare"] == "center" and "pruned_vocab_size" in s
+    corpus, wv = _planted()
+    with pytest.raises(ValueError, match="apply to the models over word vectors"):
+        pt.fit("lda", corpus, num_topics=3, num_chains=1, num_samples=2, warmup=2,
+               progress=False, min_count=2)
+
+
+def test_tree_top_words_by_counts_follow_node_counts():
+    corpus, wv = _planted(num_docs=20)
+    post = pt.fit("ghlda", corpus, vectors=wv, depth=2, num_chains=1, num_samples=2,
+                  warmup=4, progress=False, seed=0)
+    counts = post.node_word_counts()
+    assert counts.sum() == corpus.num_tokens
+    top = post.top_words(3, by="counts")
+    idx = corpus.word_index
+    for t, words in enumerate(top):
+        got = [counts[t, idx[w]] for w in words]
+        assert got == sorted(counts[t], reverse=True)[:3]
+    assert len(post.top_words(3, by="rerank")) == post.num_nodes
+    with pytest.raises(ValueError, match="got 'pmi'"):
+        post.top_words(3, by="pmi")
+
+
+# ------------------------------------------------------------------ the protocol
+def test_document_npmi_matches_a_hand_computation():
+    docs = [["a", "b", "c"], ["a", "b"], ["c", "d"], ["a", "d"]]
+    c = Corpus.from_tokens(docs)
+    r = pt.evaluation.coherence([["a", "b"]], c, "npmi", window="document")
+    p_a, p_b, p_ab = 3 / 4, 2 / 4, 2 / 4
+    want = math.log((p_ab + 1e-12) / (p_a * p_b)) / -math.log(p_ab + 1e-12)
+    assert r.score == pytest.approx(want) and r.num_windows == 4
+    assert r.window == "document"
+
+
+def test_quality_report_scores_and_settings():
+    corpus, _ = _planted(seed=3, num_docs=60)
+    train, test = corpus.split(0.25, seed=0)
+    top = [[f"w{i:03d}" for i in range(t, 60, 3)][:12] for t in range(3)]
+    theta = np.eye(3)[np.asarray(train.labels).astype(int)]
+    rep = pt.evaluation.quality_report(top, train, test, doc_repr=theta, top_n=5,
+                                       diversity_n=10)
+    want = pt.evaluation.coherence(top, test, "npmi", window="document", top_n=5).score
+    assert rep.npmi_test_doc == pytest.approx(want)
+    assert rep.npmi_train_window == pytest.approx(
+        pt.evaluation.coherence(top, train, "npmi", window=10, top_n=5).score)
+    assert rep.diversity == 1.0 and rep.nmi == pytest.approx(1.0)
+    assert rep.background_topics == 0
+    assert rep.settings["test_docs"] == test.num_docs
+    mixed = [top[0][:5] + top[1][:5]] * 3
+    rep2 = pt.evaluation.quality_report(mixed, train, test, top_n=10, diversity_n=10)
+    assert rep2.diversity == pytest.approx(1 / 3) and rep2.nmi is None
+    assert rep2.npmi_test_doc < rep.npmi_test_doc
+    with pytest.raises(ValueError, match="one label per row"):
+        pt.evaluation.quality_report(top, train, test, doc_repr=theta[:-1], diversity_n=10)
+
+
+def test_nmi_of_a_single_cluster_is_exactly_zero():
+    # a single predicted cluster carries no information (it was ~1e-14 from rounding)
+    assert pt.evaluation.nmi([0, 0, 0, 0], ["a", "b", "a", "c"]) == 0.0
+    assert pt.evaluation.nmi(["x", "y"], [1, 1]) == 0.0
