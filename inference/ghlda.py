@@ -567,7 +567,10 @@ def fit_model(
     :class:`ppltopics.posteriors.tree.GaussianTreePosterior`.
 
     ``num_topics`` is ignored (the tree size is learnt; ``initial_tree`` sets the start).
-    Default (``preset=None``): depth 3, γ = 1, data-driven NIW prior of the root level as
+    Through :func:`ppltopics.fit` (the usual route) a fit without a preset gets prepared
+    vectors, ``psi0="within"`` and ν0 = :func:`ppltopics.models.gaussian_prior.tree_nu0`
+    (measured to keep the tree tens of nodes, not hundreds; see ``pt.fit``); called
+    directly, with ``preset=None``: depth 3, γ = 1, data-driven NIW prior of the root level as
     :meth:`ppltopics.models.ghlda.GhLDAHyper.resolve` (κ0 = 0.1, ν0 = M + 2, μ0 = mean token
     vector, Ψ0 = (ν0 − M − 1)·Cov(token vectors)), ``psi_ratio`` linspace(1, 0.4, L), initial
     paths from the nCRP prior, random initial levels.  ``preset="paper"``: the GhLDA paper

@@ -76,6 +76,10 @@ def fit(
     assignments, one per token (recorded as ``"array"`` with ``settings["init_sha256"]``);
     see :mod:`ppltopics.inference._init`.  A bad ``init`` is a ``ValueError`` naming the
     problem.  Tree models (hlda, ghlda) take ``init="random"`` only.
+    ``workers`` (lda, glda; default 1): threads per chain, an approximate parallel sweep
+    reproducible for a given value (:mod:`ppltopics.inference._partition`); 1 is the exact
+    serial sweep.  ``executor`` may also be a ``dask.distributed.Client``: each chain runs as
+    a task on the cluster.
 
     Models over word vectors (glda, cgtm, ghlda) also take ``min_count`` / ``min_df`` (fit
     on ``corpus.prune(min_count, min_df)``: the posterior's ``corpus`` is then the pruned
