@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     from ppltopics.posteriors import Posterior
 
-__all__ = ["summary", "relabel", "match_topics", "plot_trace", "plot_rank", "plot_autocorr",
+__all__ = ["summary", "explain_summary", "explain_trace", "RHAT_OK", "ESS_OK",
+           "relabel", "match_topics", "plot_trace", "plot_rank", "plot_autocorr",
            "plot_ess_evolution", "plot_correlation", "compare", "plot_compare",
            "INVARIANT_STATS", "mode_report", "compare_chain_topics", "ModeReport", "ChainPair",
            "MODE_THRESHOLD"]
@@ -140,6 +141,57 @@ def summary(post: Posterior, var_names: Sequence[str] | None = None) -> pd.DataF
     table = pd.concat(frames)
     table.attrs["mode_report"] = mode_report(post).verdict
     return table
+
+
+#: convergence thresholds of Vehtari et al. (2021): rank-normalised split R-hat below
+#: :data:`RHAT_OK` and bulk and tail ESS above :data:`ESS_OK`
+RHAT_OK = 1.01
+ESS_OK = 400
+
+
+def explain_summary(table: pd.DataFrame) -> str:
+    """Each row of :func:`summary` in plain words, one line per row: R-hat ≥ :data:`RHAT_OK`
+    means the chains disagree (not converged: a longer run, or chains in different modes);
+    else bulk or tail ESS ≤ :data:`ESS_OK` means too few effective draws to trust the
+    numbers yet; else fine (Vehtari et al. 2021)."""
+    missing = {"r_hat", "ess_bulk", "ess_tail"} - set(table.columns)
+    if missing:
+        raise ValueError(f"explain_summary needs the columns of pt.diagnostics.summary; "
+                         f"missing {sorted(missing)}")
+    lines = []
+    for name, row in table.iterrows():
+        r, bulk, tail = row["r_hat"], row["ess_bulk"], row["ess_tail"]
+        if r >= RHAT_OK:
+            words = "chains disagree: not converged (longer run? different modes?)"
+        elif min(bulk, tail) <= ESS_OK:
+            words = "chains agree, but too few effective draws to trust it yet"
+        else:
+            words = "fine"
+        lines.append(f"{name!s:24s} R-hat {r:5.2f}  ESS bulk {bulk:6.0f} tail {tail:6.0f}"
+                     f"  -> {words}")
+    return "\n".join(lines)
+
+
+def explain_trace(post: Posterior, var: str = "lp") -> str:
+    """A sample_stats trace in plain words: is each chain still rising (mean of its second
+    half minus its first half, in within-chain standard deviations, above 1: warm-up not
+    over), and do the chains sit at different levels (spread of the chains' means above 2
+    within-chain sd: different modes?)."""
+    dt, _ = _stats_tree(post, [var], "explain_trace")
+    v = dt["sample_stats"][var].values  # (chain, draw)
+    if v.ndim != 2 or v.shape[1] < 2:
+        raise ValueError(f"explain_trace needs a scalar {var!r} with at least 2 draws per "
+                         f"chain, got shape {v.shape}")
+    half = v.shape[1] // 2
+    within = float(np.mean(v.std(axis=1))) + 1e-12
+    rise = (v[:, half:].mean(1) - v[:, :half].mean(1)) / within
+    spread = float(np.ptp(v.mean(axis=1))) / within
+    lines = [f"chain {c}: second half vs first half {r:+.1f} sd -> "
+             + ("still rising: warm-up not over" if r > 1 else "no clear trend")
+             for c, r in enumerate(rise)]
+    lines.append(f"distance between the chains' means: {spread:.1f} within-chain sd -> "
+                 + ("different levels: different modes?" if spread > 2 else "chains overlap"))
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- modes
@@ -404,7 +456,15 @@ def plot_trace(
     dt, names = _stats_tree(post, var_names, "plot_trace")
     pc = azp.plot_trace(dt, var_names=names, group="sample_stats", backend="matplotlib",
                         **kwargs)
-    return _finish(_arviz_figure(pc), path)
+    fig = _arviz_figure(pc)
+    chains = dt["sample_stats"].sizes["chain"]
+    for ax in fig.axes:  # name the chains' lines (arviz-plots draws one per chain, unlabelled)
+        lines = ax.get_lines()
+        if len(lines) == chains > 1:
+            for c, line in enumerate(lines):
+                line.set_label(f"chain {c}")
+            ax.legend(fontsize=8)
+    return _finish(fig, path)
 
 
 def plot_rank(

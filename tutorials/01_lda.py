@@ -41,9 +41,10 @@ OUT.mkdir(parents=True, exist_ok=True)  # every figure of the tutorials is saved
 
 
 # %% [markdown]
-# Small helpers used below: show a figure (inline in Jupyter, and saved to `OUT`), plot
-# every chain's trace and say what it shows, and say in words what a row of R-hat / ESS
-# means.
+# One helper used below: show a figure (inline in Jupyter, and saved to `OUT`). The
+# diagnostics are read in words by the library: `pt.diagnostics.explain_summary` (each row
+# of R-hat / ESS against Vehtari et al.'s thresholds) and `pt.diagnostics.explain_trace`
+# (still rising? chains at different levels?).
 
 # %%
 def show(fig, name):
@@ -58,44 +59,6 @@ def show(fig, name):
         pass
     plt.close(fig)
     print(f"figure saved to {OUT / name}")
-
-
-def trace_figure(post, var="lp"):
-    """One line per chain: the recorded draws (after warm-up) of a sample_stats quantity."""
-    da = post.to_datatree()["sample_stats"][var]
-    fig, ax = plt.subplots(figsize=(7, 2.6))
-    for c in da["chain"].values:
-        ax.plot(da.sel(chain=c).values, lw=1, label=f"chain {c}")
-    ax.set(xlabel="draw (after warm-up)", ylabel=var, title=f"trace of {var}")
-    ax.legend(fontsize=8)
-    return fig
-
-
-def read_trace(post, var="lp"):
-    """Plain words for a trace: still rising? chains at different levels?"""
-    v = post.to_datatree()["sample_stats"][var].values  # (chain, draw)
-    half = v.shape[1] // 2
-    within = float(np.mean(v.std(axis=1))) + 1e-12
-    rise = (v[:, half:].mean(1) - v[:, :half].mean(1)) / within
-    spread = float(np.ptp(v.mean(axis=1))) / within
-    for c, r in enumerate(rise):
-        print(f"chain {c}: second half vs first half {r:+.1f} sd ->",
-              "still rising: warm-up not over" if r > 1 else "no clear trend")
-    print(f"distance between the chains' means: {spread:.1f} within-chain sd ->",
-          "different levels: different modes?" if spread > 2 else "chains overlap")
-
-
-def read_diagnostics(table):
-    """Plain words for every row: Vehtari et al. (2021) ask R-hat < 1.01, ESS > 400."""
-    for name, row in table.iterrows():
-        r, bulk, tail = row["r_hat"], row["ess_bulk"], row["ess_tail"]
-        if r >= 1.01:
-            words = "chains disagree: not converged (longer run? different modes?)"
-        elif min(bulk, tail) <= 400:
-            words = "chains agree, but too few effective draws to trust it yet"
-        else:
-            words = "fine"
-        print(f"{name:24s} R-hat {r:5.2f}  ESS bulk {bulk:6.0f} tail {tail:6.0f}  -> {words}")
 
 
 # %% [markdown]
@@ -226,7 +189,7 @@ for k, words in enumerate(post.top_words(8)):
 # %%
 table = pt.diagnostics.summary(post)[["mean", "ess_bulk", "ess_tail", "r_hat"]]
 print(table.round(2).to_string())
-read_diagnostics(table)
+print(pt.diagnostics.explain_summary(table))
 
 # %% [markdown]
 # The trace shows *why*. A trace still **rising** means the chain has not finished warming up:
@@ -235,8 +198,8 @@ read_diagnostics(table)
 # wiggle around one level ("a fat hairy caterpillar").
 
 # %%
-show(trace_figure(post, "lp"), "lda_trace.png")
-read_trace(post, "lp")
+show(pt.diagnostics.plot_trace(post, var_names=["lp"]), "lda_trace.png")
+print(pt.diagnostics.explain_trace(post, "lp"))
 
 # %% [markdown]
 # Do the chains find the same topics? The mode report matches the topics of every pair of

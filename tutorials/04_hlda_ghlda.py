@@ -98,9 +98,10 @@ T0 = time.perf_counter()
 
 
 # %% [markdown]
-# Small helpers used below: show a figure (inline in Jupyter, and saved to `OUT`), plot
-# every chain's trace and say what it shows, and say in words what a row of R-hat / ESS
-# means.
+# One helper used below: show a figure (inline in Jupyter, and saved to `OUT`). The
+# diagnostics are read in words by the library: `pt.diagnostics.explain_summary` (each row
+# of R-hat / ESS against Vehtari et al.'s thresholds) and `pt.diagnostics.explain_trace`
+# (still rising? chains at different levels?).
 
 # %%
 def show(fig, name):
@@ -115,44 +116,6 @@ def show(fig, name):
         pass
     plt.close(fig)
     print(f"figure saved to {OUT / name}")
-
-
-def trace_figure(post, var="lp"):
-    """One line per chain: the recorded draws (after warm-up) of a sample_stats quantity."""
-    da = post.to_datatree()["sample_stats"][var]
-    fig, ax = plt.subplots(figsize=(7, 2.6))
-    for c in da["chain"].values:
-        ax.plot(da.sel(chain=c).values, lw=1, label=f"chain {c}")
-    ax.set(xlabel="draw (after warm-up)", ylabel=var, title=f"trace of {var}")
-    ax.legend(fontsize=8)
-    return fig
-
-
-def read_trace(post, var="lp"):
-    """Plain words for a trace: still rising? chains at different levels?"""
-    v = post.to_datatree()["sample_stats"][var].values  # (chain, draw)
-    half = v.shape[1] // 2
-    within = float(np.mean(v.std(axis=1))) + 1e-12
-    rise = (v[:, half:].mean(1) - v[:, :half].mean(1)) / within
-    spread = float(np.ptp(v.mean(axis=1))) / within
-    for c, r in enumerate(rise):
-        print(f"chain {c}: second half vs first half {r:+.1f} sd ->",
-              "still rising: warm-up not over" if r > 1 else "no clear trend")
-    print(f"distance between the chains' means: {spread:.1f} within-chain sd ->",
-          "different levels: different modes?" if spread > 2 else "chains overlap")
-
-
-def read_diagnostics(table):
-    """Plain words for every row: Vehtari et al. (2021) ask R-hat < 1.01, ESS > 400."""
-    for name, row in table.iterrows():
-        r, bulk, tail = row["r_hat"], row["ess_bulk"], row["ess_tail"]
-        if r >= 1.01:
-            words = "chains disagree: not converged (longer run? different modes?)"
-        elif min(bulk, tail) <= 400:
-            words = "chains agree, but too few effective draws to trust it yet"
-        else:
-            words = "fine"
-        print(f"{name:24s} R-hat {r:5.2f}  ESS bulk {bulk:6.0f} tail {tail:6.0f}  -> {words}")
 
 
 # %% [markdown]
@@ -278,9 +241,9 @@ print("\n".join(post.format_tree(6).split("\n")[1:25 if SMALL else 60]))
 # %%
 table = pt.diagnostics.summary(post)[["mean", "ess_bulk", "ess_tail", "r_hat"]]
 print(table.round(2).to_string())
-read_diagnostics(table)
-show(trace_figure(post, "lp"), "hlda_trace.png")
-read_trace(post, "lp")
+print(pt.diagnostics.explain_summary(table))
+show(pt.diagnostics.plot_trace(post, var_names=["lp"]), "hlda_trace.png")
+print(pt.diagnostics.explain_trace(post, "lp"))
 print(pt.diagnostics.mode_report(post))
 
 # %% [markdown]
@@ -318,9 +281,9 @@ print(gpost.format_tree(6).split("\n")[0])
 print("\n".join(gpost.format_tree(6).split("\n")[1:20 if SMALL else 60]))
 gtable = pt.diagnostics.summary(gpost)[["mean", "ess_bulk", "ess_tail", "r_hat"]]
 print(gtable.round(2).to_string())
-read_diagnostics(gtable)
-show(trace_figure(gpost, "lp"), "ghlda_trace.png")
-read_trace(gpost, "lp")
+print(pt.diagnostics.explain_summary(gtable))
+show(pt.diagnostics.plot_trace(gpost, var_names=["lp"]), "ghlda_trace.png")
+print(pt.diagnostics.explain_trace(gpost, "lp"))
 
 # %% [markdown]
 # ## 5. The "bank" polysemy study
