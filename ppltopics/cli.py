@@ -94,6 +94,9 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     plt.close(pt.diagnostics.plot_trace(post, png))
     print(table.to_string())
     print()
+    print(pt.diagnostics.explain_summary(table))  # each row in words
+    print(pt.diagnostics.explain_trace(post, "lp"))
+    print()
     print(pt.diagnostics.mode_report(post))  # do the chains find the same topics?
     written = [out / "summary.csv", png]
     if args.html is not None:
