@@ -1,4 +1,5 @@
-"""``diagnostics.compare`` of GLDA's exact and fast kernels, with and without split–merge.
+"""``diagnostics.compare`` of GLDA's exact and fast kernels, with and without split–merge,
+and the fast kernel with 2 threads per chain (``workers=2``).
 
     python benchmarks/compare_glda.py [--every 20] [--topics 10] [--samples 100] [--warmup 100]
 
@@ -27,6 +28,7 @@ CONFIGS = {
     "fast": {"method": "fast"},
     "exact+split_merge": {"method": "exact", "split_merge": True},
     "fast+split_merge": {"method": "fast", "split_merge": True},
+    "fast, 2 workers": {"method": "fast", "workers": 2},
 }
 
 
