@@ -29,8 +29,11 @@ _SHARE_RANKS = 3
 def _check(posteriors: Any) -> dict[str, Posterior]:
     from ppltopics.posteriors import Posterior
 
+    if isinstance(posteriors, Sequence) and not isinstance(posteriors, str):
+        posteriors = {str(i): p for i, p in enumerate(posteriors)}  # [post_a, post_b]: "0", "1"
     if not isinstance(posteriors, Mapping) or not posteriors:
-        raise TypeError("posteriors must be a non-empty dict {name: Posterior}")
+        raise TypeError("posteriors must be a non-empty dict {name: Posterior} or list of "
+                        f"Posteriors, got {type(posteriors).__name__}")
     for name, p in posteriors.items():
         if not isinstance(p, Posterior):
             raise TypeError(f"posteriors[{name!r}] must be a Posterior, got {type(p).__name__}")

@@ -533,7 +533,8 @@ def plot_correlation(post: Posterior, path: str | Path | None = None) -> Figure:
 
 def compare(posteriors: Any, target_lp: float | None = None) -> pd.DataFrame:
     """ESS per second and per sweep, R-hat and time to a target log p of several posteriors
-    of one model and corpus; see :func:`ppltopics._compare.compare`."""
+    of one model and corpus, given as ``{name: post}`` or ``[post_a, post_b]`` (named "0",
+    "1", ...); see :func:`ppltopics._compare.compare`."""
     from ppltopics._compare import compare as _compare
 
     return _compare(posteriors, target_lp)

@@ -62,8 +62,13 @@ def test_compare_table():
     assert low.loc[("thin1", "lp"), "seconds_to_target"] == pytest.approx(first)
     t = compare(posts, target_lp=1e9)  # never reached
     assert np.isinf(t.loc[("thin1", "lp"), "seconds_to_target"])
+    # the design card's form: a list, named by position
+    listed = compare(list(posts.values()))
+    assert list(listed.index.get_level_values(0).unique()) == ["0", "1"]
     with pytest.raises(TypeError, match="dict"):
-        compare([_fit()])
+        compare(_fit())
+    with pytest.raises(TypeError, match="must be a Posterior"):
+        compare([_fit(), "not a posterior"])
     with pytest.raises(TypeError, match="Posterior"):
         compare({"x": 3})
 
