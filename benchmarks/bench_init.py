@@ -29,39 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from ppltopics.testing.planted import matched_cosines, planted_gaussian  # noqa: E402
+
 RECOVERED = 0.95
-
-
-def planted_gaussian(seed: int, clusters: int = 6, dim: int = 10, radius: float = 3.0,
-                     spread: float = 0.15, words: int = 40, docs: int = 400,
-                     doc_len: int = 60, alpha: float = 0.2) -> tuple[Any, Any, np.ndarray]:
-    """``(corpus, vectors, centres)`` of the planted corpus (module docstring)."""
-    import ppltopics as pt
-
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(clusters, dim))
-    centres *= radius / np.linalg.norm(centres, axis=1, keepdims=True)
-    sigma = spread * radius / np.sqrt(dim)
-    table = np.repeat(centres, words, axis=0) + sigma * rng.normal(size=(clusters * words, dim))
-    theta = rng.dirichlet(np.full(clusters, alpha), size=docs)
-    z = np.concatenate([rng.choice(clusters, size=doc_len, p=t) for t in theta])
-    w = z * words + rng.integers(0, words, size=z.size)
-    vocab = [f"w{i}" for i in range(clusters * words)]
-    corpus = pt.Corpus(w.astype(np.int32), np.arange(0, z.size + 1, doc_len), vocab)
-    return corpus, pt.WordVectors(vocab, table), centres
-
-
-def matched_cosines(centres: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """Cosine of every planted centre with its Hungarian-matched topic mean, (clusters,)."""
-    a = centres / np.linalg.norm(centres, axis=1, keepdims=True)
-    b = means / np.linalg.norm(means, axis=1, keepdims=True)
-    cos = a @ b.T
-    rows, cols = linear_sum_assignment(-cos)
-    return cos[rows, cols]
 
 
 def run(corpus: Any, vectors: Any, centres: np.ndarray, init: str, seed: int, chains: int,
@@ -111,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {i: [] for i in inits}
     t0 = time.perf_counter()
     for s in range(args.seeds):
-        corpus, vectors, centres = planted_gaussian(s, clusters=args.clusters,
+        corpus, vectors, centres, _ = planted_gaussian(s, clusters=args.clusters,
                                                     spread=args.spread)
         for init in inits:
             for r in run(corpus, vectors, centres, init, 1000 + s, args.chains, args.sweeps):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.optimize import linear_sum_assignment
 
 import ppltopics as pt
 from ppltopics.inference._init import (
@@ -19,34 +18,9 @@ from ppltopics.inference.glda import GLDAKernel
 from ppltopics.inference.lda import LDAKernel
 from ppltopics.models.glda import GLDAHyper
 from ppltopics.models.lda import LDAHyper, simulate
+from ppltopics.testing.planted import matched_cosines, planted_gaussian
 
 RUN = dict(num_chains=2, num_samples=4, warmup=3, progress=False, seed=5)
-
-
-def planted_gaussian(seed: int, clusters: int = 6, dim: int = 10, radius: float = 3.0,
-                     spread: float = 0.15, words: int = 40, docs: int = 400,
-                     doc_len: int = 60, alpha: float = 0.2):
-    """Gaussian word clusters (centres of norm ``radius``, rms distance to the centre
-    ``spread * radius``), documents θ_d ~ Dir(α), words uniform in their cluster."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(clusters, dim))
-    centres *= radius / np.linalg.norm(centres, axis=1, keepdims=True)
-    sigma = spread * radius / np.sqrt(dim)
-    table = np.repeat(centres, words, axis=0) + sigma * rng.normal(size=(clusters * words, dim))
-    theta = rng.dirichlet(np.full(clusters, alpha), size=docs)
-    z = np.concatenate([rng.choice(clusters, size=doc_len, p=t) for t in theta])
-    w = z * words + rng.integers(0, words, size=z.size)
-    vocab = [f"w{i}" for i in range(clusters * words)]
-    corpus = pt.Corpus(w.astype(np.int32), np.arange(0, z.size + 1, doc_len), vocab)
-    return corpus, pt.WordVectors(vocab, table), centres, z
-
-
-def matched_cosines(centres: np.ndarray, means: np.ndarray) -> np.ndarray:
-    a = centres / np.linalg.norm(centres, axis=1, keepdims=True)
-    b = means / np.linalg.norm(means, axis=1, keepdims=True)
-    cos = a @ b.T
-    rows, cols = linear_sum_assignment(-cos)
-    return cos[rows, cols]
 
 
 @pytest.fixture(scope="module")
