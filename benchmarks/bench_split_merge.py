@@ -1,15 +1,17 @@
 """Split–merge moves: share of random-start runs that recover every planted topic.
 
-Planted Gaussian corpora (our simulator, :func:`planted_gaussian`): K clusters of word
-vectors in M dimensions, centres at norm 3 in random directions, within-cluster spread
-``spread``·3 (0.15: well separated; 0.35: overlapping), ``words`` words per cluster, documents
-with θ_d ~ Dir(α) over the clusters.  LDA: planted topics in pairs of near-duplicates (each
-pair shares half its vocabulary).  Each run fits from a random start for ``sweeps`` sweeps
+Planted Gaussian corpora (:func:`ppltopics.testing.planted.planted_gaussian`, the issue's
+corpus): K clusters of word vectors in 10 dimensions, centres at norm 3 in random
+directions, rms distance to the centre ``spread``·3 (0.15: well separated; 0.35:
+overlapping), 40 words per cluster, documents with θ_d ~ Dir(0.2) over the clusters.
+LDA: planted topics in pairs of near-duplicates (each pair shares half its vocabulary).
+Each run fits from a random start for ``sweeps`` sweeps
 with and without ``split_merge`` and counts it as recovered when every planted topic has a
 fitted topic at matched cosine ≥ 0.95 (Hungarian matching; GLDA/CGTM: topic means vs centres;
 LDA: φ vs planted word distributions).  Also reports the moves' cost as % of sweep time.
 
-    python benchmarks/bench_split_merge.py [--seeds 20] [--sweeps 200] [--quick]
+    python benchmarks/bench_split_merge.py [--seeds 20] [--sweeps 200] [--configs glda-fast,cgtm]
+        [--clusters 6 --spread 0.15]   # the issue's corpus, fixed
 
 Writes benchmarks/results/split_merge.json and prints a Markdown table.
 """
@@ -32,21 +34,7 @@ from ppltopics.inference.lda import LDAKernel
 from ppltopics.models.cgtm import CGTMHyper
 from ppltopics.models.glda import GLDAHyper
 from ppltopics.models.lda import LDAHyper
-
-
-def planted_gaussian(seed: int, K: int = 6, M: int = 10, spread: float = 0.15,
-                     words: int = 40, docs: int = 400, length: int = 60,
-                     alpha: float = 0.2) -> tuple[Corpus, np.ndarray, np.ndarray]:
-    """(corpus, (V, M) word vectors, (K, M) centres) of a planted Gaussian corpus."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(K, M))
-    centres *= 3.0 / np.linalg.norm(centres, axis=1, keepdims=True)
-    table = np.repeat(centres, words, axis=0) + spread * 3.0 * rng.normal(size=(K * words, M))
-    theta = rng.dirichlet(np.full(K, alpha), size=docs)
-    cl = np.array([rng.choice(K, size=length, p=t) for t in theta])
-    ids = (cl * words + rng.integers(0, words, size=cl.shape)).ravel().astype(np.int32)
-    off = np.arange(docs + 1, dtype=np.int64) * length
-    return Corpus(ids, off, [f"w{i}" for i in range(K * words)]), table, centres
+from ppltopics.testing.planted import planted_gaussian
 
 
 def planted_lda(seed: int, K: int = 6, V: int = 120, docs: int = 300, length: int = 50,
@@ -117,14 +105,18 @@ def main() -> None:
     ap.add_argument("--sweeps", type=int, default=200)
     ap.add_argument("--configs", default="glda-fast,glda-exact,cgtm,lda")
     ap.add_argument("--docs", type=int, default=400)
+    ap.add_argument("--clusters", type=int, default=0,
+                    help="fixed K (default: drawn per seed from 6, 8, 12, 20)")
+    ap.add_argument("--spread", type=float, default=0.0,
+                    help="fixed spread (default: drawn per seed from 0.15, 0.35)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "split_merge.json"))
     args = ap.parse_args()
     rows: list[dict[str, Any]] = []
     for config in args.configs.split(","):
         for seed in range(args.seeds):
             rng = np.random.default_rng(1000 + seed)
-            K = int(rng.choice([6, 8, 12, 20]))
-            spread = float(rng.choice([0.15, 0.35]))
+            K = args.clusters or int(rng.choice([6, 8, 12, 20]))
+            spread = args.spread or float(rng.choice([0.15, 0.35]))
             for sm in (False, True):
                 if config == "lda":
                     corpus, phi = planted_lda(seed, K=K, docs=args.docs)
@@ -135,8 +127,9 @@ def main() -> None:
                     cos = matched_cosine(phi, est)
                 else:
                     model, _, method = config.partition("-")
-                    corpus, table, centres = planted_gaussian(seed, K=K, spread=spread,
-                                                              docs=args.docs)
+                    corpus, vectors, centres, _ = planted_gaussian(
+                        seed, clusters=K, spread=spread, docs=args.docs)
+                    table = vectors.matrix(corpus.vocab)
                     kernel = gaussian_kernel(model, corpus, table, K, sm, method or "exact")
                     state, total, spent, accepted = run(kernel, args.sweeps, seed)
                     cos = matched_cosine(centres, kernel.topic_means(state))

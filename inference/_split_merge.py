@@ -22,15 +22,17 @@ The move, from assignments z (topic sets S_1 … S_K):
    construction; the two launch states' densities cancel);
 5. accept with probability min(1, p(z') / p(z) · q_rev / q_fwd).
 
-The triple's choice probability is the same in both directions.  A restricted scan updates
-one token of F at a time from its full conditional given every other assignment, restricted
-to the two labels; since both labels hold no token outside the scanned set, the conditional is
+The triple's choice probability is the same in both directions (the Gaussian move may draw
+the merge pair from merge scores; then the pair probabilities enter the ratio).  A restricted
+scan (LDA) updates one token of F at a time from its full conditional given every other
+assignment, restricted to the two labels; since both labels hold no token outside the
+scanned set, the conditional is
 
     LDA:   p(z_n = a | ·) ∝ (c_da + α_a) (c_aw + β_w) / (c_a + Σβ)
-    GLDA:  p(z_n = a | ·) ∝ (c_da + α_a) t_a(x_n)   (NIW predictive of the scanned set in a)
-    CGTM:  p(z_n = a | ·) ∝ exp(η_da) t_a(x_n)
 
-with all counts c over the scanned tokens other than n.  log p(z) is the collapsed joint:
+with all counts c over the scanned tokens other than n.  The Gaussian topics (GLDA, CGTM)
+use a word-type launch and a mixture of sharp and tempered frozen conditionals instead
+(:mod:`ppltopics.inference._split_merge_gauss`).  log p(z) is the collapsed joint:
 Σ_d Σ_k log Γ(n_dk + α_k) (LDA, GLDA; θ integrated out) or Σ_n η_{d z_n} (CGTM given η,
 whose softmax normaliser does not depend on z), plus the collapsed topic terms
 Σ_k [Σ_w log Γ(n_kw + β_w) − log Γ(n_k + Σβ)] (LDA) or Σ_k log p(x_{S_k}) under the NIW
@@ -47,18 +49,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from ppltopics.inference._linalg import (
-    NIWPrior,
-    NIWStats,
-    niw_add,
-    niw_refactor,
-    niw_remove,
-    predictive_logpdf,
-    reset_topic,
-    topic_log_marginal,
-)
-
-__all__ = ["SplitMerge", "gaussian_split_merge", "lda_split_merge", "parse_split_merge"]
+__all__ = ["SplitMerge", "lda_split_merge", "parse_split_merge"]
 
 # injected defects (tests only): 0 = exact, 1 = Hastings ratio omitted, 2 = its sign flipped
 EXACT, NO_HASTINGS, WRONG_SIGN = 0, 1, 2
@@ -69,7 +60,10 @@ class SplitMerge:
     """Settings of the split–merge moves.
 
     moves
-        Moves attempted after every Gibbs sweep (≥ 1).
+        Moves attempted at each move step (≥ 1).
+    every
+        Sweeps between move steps (≥ 1; 1: after every sweep).  A move costs a few restricted
+        scans of the three touched topics' tokens, so ``every`` sets its share of run time.
     scans
         Intermediate restricted Gibbs scans that build each launch state from a random split
         (≥ 0; Jain & Neal use a few).
@@ -78,24 +72,51 @@ class SplitMerge:
         + ε·uniform (the score is the collapsed log marginal gain of merging two topics);
         1 draws the three labels uniformly.  The pair probabilities enter the Hastings ratio.
         Gaussian topics (GLDA, CGTM) only; the LDA move draws the labels uniformly.
+    resplit_share
+        ρ in [0, 1): probability that the split topic is the merged pair itself (k = i: the
+        move re-divides S_i ∪ S_j), else k is uniform over the other K − 2 labels.  Gaussian
+        topics only; the same in both directions, so it cancels.
+    soft_share, soft_beta
+        ε_s in [0, 1) and β in [0, 1]: the split proposal is the mixture (1 − ε_s)·sharp
+        restricted scan + ε_s·tempered scan (conditionals to the power β, from a fair-coin
+        launch), see :func:`_gauss_propose`.  Gaussian topics only; ε_s = 0 is Jain & Neal's
+        proposal, whose reverse probability of a mixed topic is so small that useful moves
+        are rejected.
     """
 
     moves: int = 1
+    every: int = 1
     scans: int = 2
     uniform_share: float = 0.5
+    resplit_share: float = 0.5
+    soft_share: float = 0.5
+    soft_beta: float = 0.5
 
     def __post_init__(self) -> None:
-        for name, lo in (("moves", 1), ("scans", 0)):
+        for name, lo in (("moves", 1), ("every", 1), ("scans", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
                 raise ValueError(f"split_merge {name} must be an integer >= {lo}, got {v!r}")
-        e = self.uniform_share
-        if isinstance(e, bool) or not isinstance(e, int | float) or not 0.0 < e <= 1.0:
-            raise ValueError(f"split_merge uniform_share must be a number in (0, 1], got {e!r}")
+        for name, lo, hi, lo_in, hi_in in (("uniform_share", 0, 1, False, True),
+                                           ("resplit_share", 0, 1, True, False),
+                                           ("soft_share", 0, 1, True, False),
+                                           ("soft_beta", 0, 1, True, True)):
+            e = getattr(self, name)
+            ok = not isinstance(e, bool) and isinstance(e, int | float) and \
+                (lo <= e if lo_in else lo < e) and (e <= hi if hi_in else e < hi)
+            if not ok:
+                span = f"{'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}"
+                raise ValueError(f"split_merge {name} must be a number in {span}, got {e!r}")
 
     def config(self) -> dict[str, Any]:
-        return {"moves": int(self.moves), "scans": int(self.scans),
-                "uniform_share": float(self.uniform_share)}
+        return {"moves": int(self.moves), "every": int(self.every), "scans": int(self.scans),
+                "uniform_share": float(self.uniform_share),
+                "resplit_share": float(self.resplit_share),
+                "soft_share": float(self.soft_share), "soft_beta": float(self.soft_beta)}
+
+
+_FIELDS = ("moves", "every", "scans", "uniform_share", "resplit_share", "soft_share",
+           "soft_beta")
 
 
 def parse_split_merge(value: Any) -> SplitMerge | None:
@@ -108,10 +129,10 @@ def parse_split_merge(value: Any) -> SplitMerge | None:
     if isinstance(value, SplitMerge):
         return value
     if isinstance(value, dict):
-        unknown = set(value) - {"moves", "scans", "uniform_share"}
+        unknown = set(value) - set(_FIELDS)
         if unknown:
             raise ValueError(f"split_merge: unknown settings {sorted(unknown)}; "
-                             f"expected 'moves', 'scans', 'uniform_share'")
+                             f"expected one of {list(_FIELDS)}")
         return SplitMerge(**value)
     raise ValueError(f"split_merge must be a bool, a dict or a SplitMerge, got "
                      f"{type(value).__name__} {value!r}")
@@ -160,11 +181,12 @@ def _pair_logprob(scores: np.ndarray, uniform_share: float) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def _choose_informed(
-    rng: np.random.Generator, logp: np.ndarray,
+    rng: np.random.Generator, logp: np.ndarray, resplit_share: float,
 ) -> tuple[int, int, int]:
     """Pair {i, j} from ``logp`` (:func:`_pair_logprob`), survivor i of the two with
-    probability ½, split topic k uniform over the K − 1 labels ≠ j.  Reverse (k, j, i): the
-    ½ and 1/(K−1) factors are equal, the pair probabilities enter the Hastings ratio."""
+    probability ½, split topic k = i with probability ρ = ``resplit_share`` (always when
+    K = 2), else uniform over the K − 2 labels ∉ {i, j}.  Reverse (k, j, i): the ½, ρ and
+    (1 − ρ)/(K − 2) factors are equal, the pair probabilities enter the Hastings ratio."""
     K = logp.shape[0]
     u = rng.random()
     acc = 0.0
@@ -183,8 +205,12 @@ def _choose_informed(
         i, j = a, b
     else:
         i, j = b, a
-    k = rng.integers(0, K - 1)
-    if k >= j:
+    if K == 2 or rng.random() < resplit_share:
+        return i, j, i
+    k = rng.integers(0, K - 2)
+    if k >= min(i, j):
+        k += 1
+    if k >= max(i, j):
         k += 1
     return i, j, k
 
@@ -266,276 +292,6 @@ def _doc_terms_listed(
         if k != i:
             out += math.lgamma(ndk[d, k] + alpha[k])
     return out
-
-
-# ----------------------------------------------------------------------------- Gaussian
-@numba.njit(cache=True, nogil=True)
-def _gauss_two_way_logits(
-    x: np.ndarray, d: int, cnt: np.ndarray, la: np.ndarray, lb: np.ndarray, collapsed: bool,
-    ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
-) -> tuple[float, float]:
-    """Unnormalised log conditionals of a token (vector ``x``, document ``d``) between the
-    two workspace topics s0 and s0+1: the document term (collapsed, log(n_d· + α); or CGTM's
-    η weights ``la[d]``, ``lb[d]``) plus the NIW predictive of ``x`` under each topic."""
-    if collapsed:
-        l0 = math.log(cnt[d, 0] + la[0])
-        l1 = math.log(cnt[d, 1] + la[1])
-    else:
-        l0 = la[d]
-        l1 = lb[d]
-    l0 += predictive_logpdf(s0, x, ws, prior, work)
-    l1 += predictive_logpdf(s0 + 1, x, ws, prior, work)
-    return l0, l1
-
-
-@numba.njit(cache=True, nogil=True)
-def _gauss_scan(
-    toks: np.ndarray, lab: np.ndarray, target: np.ndarray, table: np.ndarray,
-    word_ids: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray, la: np.ndarray,
-    lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior,
-    work: np.ndarray, rng: np.random.Generator,
-) -> float:
-    """One restricted Gibbs scan of ``toks`` between workspace topics s0, s0+1 (labels 0/1 in
-    ``lab``, updated in place).  Document factor: collapsed (cnt[d, a] + α_a), with
-    la = (α_a, α_b) per label, or exp(η) with la, lb the (D,) columns of η.  ``target``
-    non-empty: force each token to target[idx] (the reverse move's probability).  Returns
-    Σ log p(realised label)."""
-    logq = 0.0
-    forced = target.shape[0] > 0
-    for idx in range(toks.shape[0]):
-        n = toks[idx]
-        d = token_docs[n]
-        x = table[word_ids[n]]
-        a = lab[idx]
-        niw_remove(s0 + a, x, ws, prior, work)
-        cnt[d, a] -= 1
-        l0, l1 = _gauss_two_way_logits(x, d, cnt, la, lb, collapsed, ws, s0, prior, work)
-        new, lp = _two_way(rng, l0, l1, target[idx] if forced else -1)
-        logq += lp
-        niw_add(s0 + new, x, ws, prior, work)
-        cnt[d, new] += 1
-        lab[idx] = new
-    return logq
-
-
-@numba.njit(cache=True, nogil=True)
-def _gauss_launch(
-    toks: np.ndarray, table: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
-    cnt: np.ndarray, la: np.ndarray, lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int,
-    prior: NIWPrior, work: np.ndarray, rng: np.random.Generator, scans: int,
-) -> np.ndarray:
-    """Launch state of a split of ``toks`` (workspace topics s0, s0+1 and ``cnt`` hold it):
-    two random anchor tokens seed the two labels and the others are allocated one at a time,
-    in random order, from the restricted conditional given those allocated so far
-    (sequential allocation, Dahl 2005), then ``scans`` intermediate restricted scans.  The
-    launch depends only on the set ``toks`` and the two labels, never on the current
-    assignment, so its density cancels in the Hastings ratio (module doc)."""
-    reset_topic(s0, ws, prior)
-    reset_topic(s0 + 1, ws, prior)
-    m = toks.shape[0]
-    lab = np.empty(m, dtype=np.int64)
-    order = rng.permutation(m)
-    for r in range(m):
-        idx = order[r]
-        n = toks[idx]
-        d = token_docs[n]
-        x = table[word_ids[n]]
-        if r < 2:
-            a = r
-        else:
-            l0, l1 = _gauss_two_way_logits(x, d, cnt, la, lb, collapsed, ws, s0, prior,
-                                           work)
-            a, _ = _two_way(rng, l0, l1, -1)
-        lab[idx] = a
-        niw_add(s0 + a, x, ws, prior, work)
-        cnt[d, a] += 1
-    none = np.empty(0, dtype=np.int64)
-    for _ in range(scans):
-        _gauss_scan(toks, lab, none, table, word_ids, token_docs, cnt, la, lb, collapsed,
-                    ws, s0, prior, work, rng)
-    return lab
-
-
-@numba.njit(cache=True, nogil=True)
-def _clear_cnt(toks: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray) -> None:
-    for idx in range(toks.shape[0]):
-        d = token_docs[toks[idx]]
-        cnt[d, 0] = 0
-        cnt[d, 1] = 0
-
-
-@numba.njit(cache=True, nogil=True)
-def _set_topic(
-    t: int, stats: NIWStats, count: int, sums: np.ndarray, scatter: np.ndarray,
-    prior: NIWPrior,
-) -> None:
-    """Topic t := the given statistics, factor recomputed (O(M³), no drift)."""
-    stats.count[t] = count
-    stats.sums[t, :] = sums
-    stats.scatter[t, :, :] = scatter
-    niw_refactor(t, stats, prior)
-
-
-@numba.njit(cache=True, nogil=True)
-def _new_topics(stats: NIWStats, ws: NIWStats, i: int, j: int, k: int, prior: NIWPrior) -> None:
-    """Topics i (merged, workspace slot 4, when k ≠ i), k (slot 0) and j (slot 1) of z'."""
-    if k != i:
-        _set_topic(i, stats, ws.count[4], ws.sums[4], ws.scatter[4], prior)
-    _set_topic(k, stats, ws.count[0], ws.sums[0], ws.scatter[0], prior)
-    _set_topic(j, stats, ws.count[1], ws.sums[1], ws.scatter[1], prior)
-
-
-@numba.njit(cache=True, nogil=True)
-def _gauss_pair_scores(stats: NIWStats, prior: NIWPrior, ws: NIWStats, slot: int) -> np.ndarray:
-    """s_ab = log m(S_a ∪ S_b) − log m(S_a) − log m(S_b) under the NIW marginal m: how much
-    the vectors of topics a and b look like one cluster (O(K² M³); ``ws[slot]`` scratch)."""
-    K = stats.count.shape[0]
-    own = np.empty(K)
-    for a in range(K):
-        own[a] = topic_log_marginal(a, stats, prior)
-    out = np.zeros((K, K))
-    for a in range(K):
-        for b in range(a + 1, K):
-            ws.count[slot] = stats.count[a] + stats.count[b]
-            ws.sums[slot, :] = stats.sums[a] + stats.sums[b]
-            ws.scatter[slot, :, :] = stats.scatter[a] + stats.scatter[b]
-            niw_refactor(slot, ws, prior)
-            out[a, b] = topic_log_marginal(slot, ws, prior) - own[a] - own[b]
-            out[b, a] = out[a, b]
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def gaussian_split_merge(
-    word_ids: np.ndarray, token_docs: np.ndarray, table: np.ndarray, z: np.ndarray,
-    ndk: np.ndarray, alpha: np.ndarray, doc_logw: np.ndarray, stats: NIWStats,
-    prior: NIWPrior, ws: NIWStats, cnt: np.ndarray, scans: int, rng: np.random.Generator,
-    defect: int, uniform_share: float, info: np.ndarray,
-) -> int:
-    """One split–merge move (module doc) for Gaussian topics; returns 1 if accepted.
-
-    ``info`` (length ≥ 6, or empty): if ``info[0] >= 0`` on entry, (info[0], info[1],
-    info[2]) is the triple to propose (diagnostics); on exit info[3:6] = log p(z')/p(z),
-    log q_fwd, log q_rev.
-
-    ``uniform_share`` = 1: (i, j, k) uniform; < 1: the merge pair is drawn from
-    :func:`_pair_logprob` over :func:`_gauss_pair_scores`, and the pair probabilities of
-    the forward and reverse moves enter the Hastings ratio.
-
-    GLDA: ``doc_logw`` empty, document factor (n_dk + α_k) with θ integrated out.
-    CGTM: ``doc_logw`` = η (D, K), the z-conditional given η.  ``ws``: workspace NIW
-    statistics with 5 slots; ``cnt``: (D, 2) int64 zeros (left zero).
-    """
-    K = ndk.shape[1]
-    if K < 2:
-        return 0
-    informed = uniform_share < 1.0
-    if informed:
-        lp0 = _pair_logprob(_gauss_pair_scores(stats, prior, ws, 4), uniform_share)
-        i, j, k = _choose_informed(rng, lp0)
-    else:
-        lp0 = np.zeros((K, K))
-        i, j, k = _choose_triple(rng, K)
-    if info.shape[0] > 0 and info[0] >= 0:
-        i, j, k = int(info[0]), int(info[1]), int(info[2])
-    F, R = _collect(z, i, j, k)
-    collapsed = doc_logw.shape[0] == 0
-    M = table.shape[1]
-    work = np.empty((M + 4, M))
-    empty = np.empty(0, dtype=np.int64)
-    # forward: split F between k (label 0) and j (label 1)
-    if collapsed:
-        la_f = np.array([alpha[k], alpha[j]])
-        lb_f = la_f
-        la_r = np.array([alpha[i], alpha[j]])
-        lb_r = la_r
-    else:
-        la_f = doc_logw[:, k].copy()
-        lb_f = doc_logw[:, j].copy()
-        la_r = doc_logw[:, i].copy()
-        lb_r = doc_logw[:, j].copy()
-    lab_f = _gauss_launch(F, table, word_ids, token_docs, cnt, la_f, lb_f, collapsed, ws, 0,
-                          prior, work, rng, scans)
-    logq_fwd = _gauss_scan(F, lab_f, empty, table, word_ids, token_docs, cnt, la_f, lb_f,
-                           collapsed, ws, 0, prior, work, rng)
-    _clear_cnt(F, token_docs, cnt)
-    # reverse: probability of splitting R back into S_i (label 0) and S_j (label 1)
-    orig = np.empty(R.shape[0], dtype=np.int64)
-    for idx in range(R.shape[0]):
-        orig[idx] = 0 if z[R[idx]] == i else 1
-    lab_r = _gauss_launch(R, table, word_ids, token_docs, cnt, la_r, lb_r, collapsed, ws, 2,
-                          prior, work, rng, scans)
-    logq_rev = _gauss_scan(R, lab_r, orig, table, word_ids, token_docs, cnt, la_r, lb_r,
-                           collapsed, ws, 2, prior, work, rng)
-    _clear_cnt(R, token_docs, cnt)
-    # new topic statistics: F's split is in workspace slots 0 (→ k) and 1 (→ j); for k ≠ i
-    # the merged S_i ∪ S_j (→ i) goes to slot 4
-    log_ratio = 0.0
-    log_ratio -= topic_log_marginal(i, stats, prior) + topic_log_marginal(j, stats, prior)
-    if k != i:
-        log_ratio -= topic_log_marginal(k, stats, prior)
-        ws.count[4] = stats.count[i] + stats.count[j]
-        ws.sums[4, :] = stats.sums[i] + stats.sums[j]
-        ws.scatter[4, :, :] = stats.scatter[i] + stats.scatter[j]
-        niw_refactor(4, ws, prior)
-        log_ratio += topic_log_marginal(4, ws, prior)
-    for s in range(2):
-        niw_refactor(s, ws, prior)
-        log_ratio += topic_log_marginal(s, ws, prior)
-    # document terms
-    newz = np.empty(F.shape[0] + (R.shape[0] if k != i else 0), dtype=np.int64)
-    toks = np.empty(newz.shape[0], dtype=np.int64)
-    m = 0
-    if k != i:
-        for idx in range(R.shape[0]):
-            toks[m] = R[idx]
-            newz[m] = i
-            m += 1
-    for idx in range(F.shape[0]):
-        toks[m] = F[idx]
-        newz[m] = k if lab_f[idx] == 0 else j
-        m += 1
-    if collapsed:
-        D = ndk.shape[0]
-        mark = np.zeros(D, dtype=np.bool_)
-        docs = np.empty(D, dtype=np.int64)
-        old_terms, nd = _doc_terms(toks, token_docs, ndk, alpha, i, j, k, mark, docs, 0, 1.0)
-        for idx in range(toks.shape[0]):
-            d = token_docs[toks[idx]]
-            ndk[d, z[toks[idx]]] -= 1
-            ndk[d, newz[idx]] += 1
-        log_ratio += _doc_terms_listed(ndk, alpha, i, j, k, docs, nd) - old_terms
-    else:
-        for idx in range(toks.shape[0]):
-            n = toks[idx]
-            d = token_docs[n]
-            log_ratio += doc_logw[d, newz[idx]] - doc_logw[d, z[n]]
-            ndk[d, z[n]] -= 1
-            ndk[d, newz[idx]] += 1
-    if informed:  # pair probabilities: P({k, j} | z') / P({i, j} | z)
-        new = NIWStats(stats.count.copy(), stats.sums.copy(), stats.scatter.copy(),
-                       stats.chol.copy(), stats.logdet.copy())
-        _new_topics(new, ws, i, j, k, prior)
-        lp1 = _pair_logprob(_gauss_pair_scores(new, prior, ws, 2), uniform_share)
-        logq_rev += lp1[k, j]
-        logq_fwd += lp0[i, j]
-    if info.shape[0] > 0:
-        info[3], info[4], info[5] = log_ratio, logq_fwd, logq_rev
-    if defect == EXACT:
-        log_ratio += logq_rev - logq_fwd
-    elif defect == WRONG_SIGN:
-        log_ratio -= logq_rev - logq_fwd
-    if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
-        # accept: z and ndk (already updated), topic statistics from the workspace
-        for idx in range(toks.shape[0]):
-            z[toks[idx]] = newz[idx]
-        _new_topics(stats, ws, i, j, k, prior)
-        return 1
-    for idx in range(toks.shape[0]):  # reject: restore the document counts
-        d = token_docs[toks[idx]]
-        ndk[d, newz[idx]] -= 1
-        ndk[d, z[toks[idx]]] += 1
-    return 0
 
 
 # ----------------------------------------------------------------------------- LDA

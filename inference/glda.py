@@ -66,7 +66,8 @@ from ppltopics.inference._linalg import (
 )
 from ppltopics.inference._partition import DocBlocks
 from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
-from ppltopics.inference._split_merge import EXACT, gaussian_split_merge, parse_split_merge
+from ppltopics.inference._split_merge import EXACT, parse_split_merge
+from ppltopics.inference._split_merge_gauss import gaussian_split_merge
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
 __all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
@@ -540,20 +541,23 @@ class GLDAKernel(GibbsKernel):
         """The configured number of split–merge moves (no-op when they are off); counts of
         this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``."""
         sm = self.split_merge
-        if sm is None:
+        if sm is None or state["sweeps"][0] % sm.every:
+            if sm is not None:
+                state["sm_accepted"][0] = state["sm_proposed"][0] = 0
             return
         from ppltopics.inference._linalg import new_stats
 
         c = self.corpus
         stats = _stats(state)
-        ws = new_stats(5, self.prior)
+        ws = new_stats(7, self.prior)
         cnt = np.zeros((c.num_docs, 2), dtype=np.int64)
         acc = 0
         for _ in range(sm.moves):
             acc += gaussian_split_merge(
                 c.word_ids, c.token_docs, self.table, state["z"], state["ndk"], self.alpha,
                 doc_logw, stats, self.prior, ws, cnt, sm.scans, rng, self._sm_defect,
-                float(sm.uniform_share), _NO_INFO)
+                float(sm.uniform_share), _NO_INFO, float(sm.soft_share), float(sm.soft_beta),
+                float(sm.resplit_share))
         state["sm_accepted"][0] = acc
         state["sm_proposed"][0] = sm.moves
 

@@ -458,7 +458,9 @@ class LDAKernel(GibbsKernel):
         this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``; an
         accepted move rebuilds the word-topic blocks from ``z``."""
         sm = self.split_merge
-        if sm is None:
+        if sm is None or state["sweeps"][0] % sm.every:
+            if sm is not None:
+                state["sm_accepted"][0] = state["sm_proposed"][0] = 0
             return
         c = self.corpus
         cnt = np.zeros((c.num_docs, 3), dtype=np.int64)

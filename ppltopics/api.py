@@ -62,10 +62,12 @@ def fit(
     ``beta``, ``optimize_alpha`` for LDA); run options ``checkpoint_every``, ``callback`` and
     ``executor`` are passed to the runner (:class:`ppltopics.inference.runner.RunSpec`).
 
-    ``split_merge`` (``"lda"``, ``"glda"``, ``"cgtm"``; default False): True, or a dict
-    ``{"moves": m, "scans": s}``, adds m exact split–merge Metropolis–Hastings moves after
-    every sweep (a merge of two topics paired with a split of a third, restricted-Gibbs
-    proposals with s intermediate scans; Jain & Neal 2004), recorded in the settings; the
+    ``split_merge`` (``"lda"``, ``"glda"``, ``"cgtm"``; default False): True, or a dict of
+    :class:`~ppltopics.inference._split_merge.SplitMerge` fields (``moves``, ``every``,
+    ``scans``, ...), adds exact split–merge Metropolis–Hastings moves every ``every`` sweeps
+    (a merge of two topics paired with a split of a third; restricted-Gibbs proposals, Jain
+    & Neal 2004, for Gaussian topics a mixture of sharp and tempered scans from a word-type
+    launch), recorded in the settings; the
     per-draw ``split_merge_accept`` counts go to ``sample_stats``.  Anything other than a
     bool, a dict or a ``SplitMerge`` raises ValueError.
     ``init`` (lda, glda, cgtm) chooses every chain's starting state, drawn with the chain's

@@ -1,0 +1,506 @@
+"""The split–merge move for Gaussian topics (GLDA; CGTM given η).
+
+The move's frame — labels (i, j, k), merge S_j into i, split F between k and j, reverse
+(k, j, i), Hastings ratio — is :mod:`ppltopics.inference._split_merge`'s.  What is particular
+to Gaussian topics is the split proposal, built for corpora where every token of a word type
+carries the same vector:
+
+1. **Launch** (an auxiliary draw that depends only on the set F, never on its current
+   labels, so its density cancels; Jain & Neal 2004): the word types of F, with their token
+   counts c_w, are allocated to two clusters — the first seed a random type, the second
+   drawn by count-weighted D² sampling from it (k-means++), each later type w, in random
+   order, to cluster a with probability ∝ t_a(x_w), the NIW predictive of the types
+   allocated so far with their counts — then ``scans`` passes re-draw every type's cluster
+   (all O(T·M²) for T types, against O(|F|·M²) per pass for a token-level launch).
+2. **A second launch** L': every token of F to either cluster by a fair coin.
+3. **Proposal**: one final restricted Gibbs scan over the tokens of F, from L with the
+   restricted conditionals (sharp) or, with probability ε = ``soft_share``, from L' with
+   the conditionals raised to the power β = ``soft_beta`` (soft):
+
+       q(y) = (1 − ε) q_sharp(y | L) + ε q_soft(y | L'),
+       p(z_n = a | ·) ∝ [(c_da + α_a) t_a(x_n)]^β     (CGTM: [exp(η_da) t_a(x_n)]^β),
+
+   with q(y) of the realised labels evaluated under both components (one scan draws y, the
+   other is forced to it).  The sharp scan proposes the clean split; the soft one gives a
+   mixed split — such as a topic holding parts of two clusters, the state a chain is stuck
+   in — a probability that is not vanishingly small.  With ε = 0 (Jain & Neal's proposal)
+   the reverse probability of such a topic was e^-21,000 on the 24,000-token planted corpus
+   of ``benchmarks/bench_split_merge.py``, against a gain in log p of 9,800 for repairing
+   it, so the move was never accepted; with ε = β = ½ it is e^-2,600 and the move is.
+   q of the reverse move's target, the original S_i / S_j, is evaluated the same way
+   under independently drawn reverse launches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from ppltopics.inference._linalg import (
+    NIWPrior,
+    NIWStats,
+    _chol_update,
+    chol_logdet,
+    niw_add,
+    niw_refactor,
+    niw_remove,
+    predictive_logpdf,
+    reset_topic,
+    topic_log_marginal,
+)
+from ppltopics.inference._split_merge import (
+    EXACT,
+    WRONG_SIGN,
+    _choose_informed,
+    _choose_triple,
+    _collect,
+    _doc_terms,
+    _doc_terms_listed,
+    _pair_logprob,
+    _two_way,
+)
+
+__all__ = ["gaussian_split_merge"]
+
+
+# ----------------------------------------------------------------------------- word types
+@numba.njit(cache=True, nogil=True)
+def _type_table(
+    toks: np.ndarray, word_ids: np.ndarray, slot: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(types, counts, tok_slot): the distinct word types of ``toks`` in first-seen order,
+    their token counts, and each token's index into ``types``.  ``slot`` is a (V,) scratch of
+    −1s (left −1)."""
+    tok_slot = np.empty(toks.shape[0], dtype=np.int64)
+    types = np.empty(toks.shape[0], dtype=np.int64)
+    counts = np.zeros(toks.shape[0], dtype=np.int64)
+    T = 0
+    for idx in range(toks.shape[0]):
+        w = word_ids[toks[idx]]
+        if slot[w] < 0:
+            slot[w] = T
+            types[T] = w
+            T += 1
+        tok_slot[idx] = slot[w]
+        counts[slot[w]] += 1
+    for t in range(T):
+        slot[types[t]] = -1
+    return types[:T], counts[:T], tok_slot
+
+
+@numba.njit(cache=True, nogil=True)
+def _niw_add_count(
+    k: int, x: np.ndarray, c: int, stats: NIWStats, prior: NIWPrior, work: np.ndarray,
+) -> None:
+    """Add c copies of x to topic k in O(M²): Ψ += κ_n c/(κ_n + c) (x − μ_n)(x − μ_n)ᵀ, one
+    rank-one update (the c-fold version of :func:`~ppltopics.inference._linalg.niw_add`)."""
+    M = x.shape[0]
+    kappa_n = prior.kappa0 + stats.count[k]
+    f = math.sqrt(kappa_n * c / (kappa_n + c))
+    v = work[0]
+    for a in range(M):
+        v[a] = f * (x[a] - (prior.kappa0 * prior.mu0[a] + stats.sums[k, a]) / kappa_n)
+    _chol_update(stats.chol[k], v, work[1], work[2])
+    stats.logdet[k] = chol_logdet(stats.chol[k])
+    stats.count[k] += c
+    for a in range(M):
+        stats.sums[k, a] += c * x[a]
+        ya = c * (x[a] - prior.mu0[a])
+        for b in range(a + 1):
+            stats.scatter[k, a, b] += ya * (x[b] - prior.mu0[b])
+
+
+@numba.njit(cache=True, nogil=True)
+def _types_into(
+    types: np.ndarray, counts: np.ndarray, tlab: np.ndarray, table: np.ndarray,
+    ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
+) -> None:
+    """Workspace topics s0, s0+1 := the types labelled 0 / 1 with their counts."""
+    reset_topic(s0, ws, prior)
+    reset_topic(s0 + 1, ws, prior)
+    for t in range(types.shape[0]):
+        if counts[t] > 0:
+            _niw_add_count(s0 + tlab[t], table[types[t]], counts[t], ws, prior, work)
+
+
+@numba.njit(cache=True, nogil=True)
+def _launch(
+    types: np.ndarray, counts: np.ndarray, table: np.ndarray, ws: NIWStats, s0: int,
+    prior: NIWPrior, work: np.ndarray, rng: np.random.Generator, scans: int,
+) -> np.ndarray:
+    """Launch split of the word types (module doc, step 1); its statistics end in s0, s0+1."""
+    T = types.shape[0]
+    tlab = np.zeros(T, dtype=np.int64)
+    reset_topic(s0, ws, prior)
+    reset_topic(s0 + 1, ws, prior)
+    order = rng.permutation(T)
+    if T > 2:  # second seed by D² sampling from the first (k-means++), count-weighted
+        x0 = table[types[order[0]]]
+        w = np.empty(T)
+        for t in range(T):
+            e = 0.0
+            for c in range(x0.shape[0]):
+                e += (table[types[order[t]], c] - x0[c]) ** 2
+            w[t] = counts[order[t]] * e
+        w[0] = 0.0
+        u = rng.random() * w.sum()
+        r1 = 1
+        acc = w[0]
+        for t in range(1, T):
+            acc += w[t]
+            r1 = t
+            if u < acc:
+                break
+        order[1], order[r1] = order[r1], order[1]
+    for r in range(T):
+        t = order[r]
+        x = table[types[t]]
+        if r < 2:
+            a = r
+        else:
+            a, _ = _two_way(rng, predictive_logpdf(s0, x, ws, prior, work),
+                            predictive_logpdf(s0 + 1, x, ws, prior, work), -1)
+        tlab[t] = a
+        _niw_add_count(s0 + a, x, counts[t], ws, prior, work)
+    for _ in range(scans):
+        for t in range(T):
+            x = table[types[t]]
+            tlab[t], _ = _two_way(rng, predictive_logpdf(s0, x, ws, prior, work),
+                                  predictive_logpdf(s0 + 1, x, ws, prior, work), -1)
+        _types_into(types, counts, tlab, table, ws, s0, prior, work)
+    return tlab
+
+
+@numba.njit(cache=True, nogil=True)
+def _gauss_two_way_logits(
+    x: np.ndarray, d: int, cnt: np.ndarray, la: np.ndarray, lb: np.ndarray, collapsed: bool,
+    ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray, beta: float = 1.0,
+) -> tuple[float, float]:
+    """Unnormalised log conditionals of a token (vector ``x``, document ``d``) between the
+    two workspace topics s0 and s0+1: the document term (collapsed, log(n_d· + α); or CGTM's
+    η weights ``la[d]``, ``lb[d]``) plus the NIW predictive of ``x`` under each topic, both
+    times ``beta`` (1: the restricted conditional; < 1: its tempered, softer version)."""
+    if collapsed:
+        l0 = math.log(cnt[d, 0] + la[0])
+        l1 = math.log(cnt[d, 1] + la[1])
+    else:
+        l0 = la[d]
+        l1 = lb[d]
+    l0 += predictive_logpdf(s0, x, ws, prior, work)
+    l1 += predictive_logpdf(s0 + 1, x, ws, prior, work)
+    return beta * l0, beta * l1
+
+
+@numba.njit(cache=True, nogil=True)
+def _gauss_scan(
+    toks: np.ndarray, lab: np.ndarray, target: np.ndarray, table: np.ndarray,
+    word_ids: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray, la: np.ndarray,
+    lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior,
+    work: np.ndarray, rng: np.random.Generator, beta: float = 1.0,
+) -> float:
+    """One restricted Gibbs scan of ``toks`` between workspace topics s0, s0+1 (labels 0/1 in
+    ``lab``, updated in place).  Document factor: collapsed (cnt[d, a] + α_a), with
+    la = (α_a, α_b) per label, or exp(η) with la, lb the (D,) columns of η.  ``target``
+    non-empty: force each token to target[idx] (the reverse move's probability).  Returns
+    Σ log p(realised label)."""
+    logq = 0.0
+    forced = target.shape[0] > 0
+    for idx in range(toks.shape[0]):
+        n = toks[idx]
+        d = token_docs[n]
+        x = table[word_ids[n]]
+        a = lab[idx]
+        niw_remove(s0 + a, x, ws, prior, work)
+        cnt[d, a] -= 1
+        l0, l1 = _gauss_two_way_logits(x, d, cnt, la, lb, collapsed, ws, s0, prior, work,
+                                       beta)
+        new, lp = _two_way(rng, l0, l1, target[idx] if forced else -1)
+        logq += lp
+        niw_add(s0 + new, x, ws, prior, work)
+        cnt[d, new] += 1
+        lab[idx] = new
+    return logq
+
+
+@numba.njit(cache=True, nogil=True)
+def _gauss_coin_launch(
+    toks: np.ndarray, table: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
+    cnt: np.ndarray, ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Launch state of the soft proposal: every token of ``toks`` to label 0 or 1 by a fair
+    coin (workspace topics s0, s0+1 and ``cnt`` hold it)."""
+    reset_topic(s0, ws, prior)
+    reset_topic(s0 + 1, ws, prior)
+    lab = np.empty(toks.shape[0], dtype=np.int64)
+    for idx in range(toks.shape[0]):
+        n = toks[idx]
+        a = 0 if rng.random() < 0.5 else 1
+        lab[idx] = a
+        niw_add(s0 + a, table[word_ids[n]], ws, prior, work)
+        cnt[token_docs[n], a] += 1
+    return lab
+
+
+@numba.njit(cache=True, nogil=True)
+def _clear_cnt(toks: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray) -> None:
+    for idx in range(toks.shape[0]):
+        d = token_docs[toks[idx]]
+        cnt[d, 0] = 0
+        cnt[d, 1] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _gauss_propose(
+    toks: np.ndarray, target: np.ndarray, table: np.ndarray, word_ids: np.ndarray,
+    token_docs: np.ndarray, cnt: np.ndarray, cnt2: np.ndarray, la: np.ndarray,
+    lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior,
+    work: np.ndarray, rng: np.random.Generator, lab: np.ndarray, soft_share: float,
+    soft_beta: float,
+) -> tuple[np.ndarray, float]:
+    """Split proposal of ``toks`` between workspace topics s0 (label 0) and s0+1 (label 1),
+    or, with ``target`` non-empty, the probability of proposing ``target``.  Returns
+    (labels, log q(labels)); the split's statistics end in s0, s0+1.
+
+    The proposal is the mixture
+
+        q(y) = (1 − ε) q_sharp(y | L) + ε q_soft(y | L'),    ε = ``soft_share``,
+
+    of two final restricted scans: q_sharp from the word-type launch L (``lab``, whose
+    statistics are in s0, s0+1; :func:`_launch`) with the restricted conditionals, q_soft
+    from a fair-coin launch L' with the conditionals tempered by β = ``soft_beta``.  Both
+    launches depend only on ``toks``, so they are auxiliary draws whose densities cancel;
+    q(y) of the realised labels is evaluated under both components (one scan draws y, the
+    other is forced to it).  The sharp scan proposes clean splits; the soft one gives a
+    mixed split — such as the state the chain is stuck in — a probability that is not
+    vanishingly small, so the reverse of a useful move is not rejected for being
+    unproposable."""
+    lab = lab.copy()
+    for idx in range(toks.shape[0]):
+        cnt[token_docs[toks[idx]], lab[idx]] += 1
+    if soft_share <= 0.0:
+        lq = _gauss_scan(toks, lab, target, table, word_ids, token_docs, cnt, la, lb,
+                         collapsed, ws, s0, prior, work, rng)
+        _clear_cnt(toks, token_docs, cnt)
+        return lab, lq
+    lab2 = _gauss_coin_launch(toks, table, word_ids, token_docs, cnt2, ws, 5, prior, work,
+                              rng)
+    if target.shape[0] > 0:
+        tgt = target
+        lq_s = _gauss_scan(toks, lab, tgt, table, word_ids, token_docs, cnt, la, lb,
+                           collapsed, ws, s0, prior, work, rng)
+        lq_r = _gauss_scan(toks, lab2, tgt, table, word_ids, token_docs, cnt2, la, lb,
+                           collapsed, ws, 5, prior, work, rng, soft_beta)
+    elif rng.random() < soft_share:
+        none = np.empty(0, dtype=np.int64)
+        lq_r = _gauss_scan(toks, lab2, none, table, word_ids, token_docs, cnt2, la, lb,
+                           collapsed, ws, 5, prior, work, rng, soft_beta)
+        tgt = lab2
+        lq_s = _gauss_scan(toks, lab, tgt, table, word_ids, token_docs, cnt, la, lb,
+                           collapsed, ws, s0, prior, work, rng)
+    else:
+        none = np.empty(0, dtype=np.int64)
+        lq_s = _gauss_scan(toks, lab, none, table, word_ids, token_docs, cnt, la, lb,
+                           collapsed, ws, s0, prior, work, rng)
+        tgt = lab
+        lq_r = _gauss_scan(toks, lab2, tgt, table, word_ids, token_docs, cnt2, la, lb,
+                           collapsed, ws, 5, prior, work, rng, soft_beta)
+    _clear_cnt(toks, token_docs, cnt)
+    _clear_cnt(toks, token_docs, cnt2)
+    a = math.log1p(-soft_share) + lq_s
+    b = math.log(soft_share) + lq_r
+    m = max(a, b)
+    return tgt.copy(), m + math.log(math.exp(a - m) + math.exp(b - m))
+
+
+@numba.njit(cache=True, nogil=True)
+def _split(
+    toks: np.ndarray, target: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
+    table: np.ndarray, slot: np.ndarray, cnt: np.ndarray, cnt2: np.ndarray, la: np.ndarray,
+    lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
+    rng: np.random.Generator, scans: int, soft_share: float, soft_beta: float,
+) -> tuple[np.ndarray, float]:
+    """Propose a split of ``toks`` (or score ``target``): (labels, log q); the split's
+    statistics end in workspace topics s0, s0+1."""
+    types, counts, tok_slot = _type_table(toks, word_ids, slot)
+    tlab = _launch(types, counts, table, ws, s0, prior, work, rng, scans)
+    return _gauss_propose(toks, target, table, word_ids, token_docs, cnt, cnt2, la, lb,
+                          collapsed, ws, s0, prior, work, rng, tlab[tok_slot], soft_share,
+                          soft_beta)
+
+
+# ----------------------------------------------------------------------------- the move
+@numba.njit(cache=True, nogil=True)
+def _set_topic(
+    t: int, stats: NIWStats, count: int, sums: np.ndarray, scatter: np.ndarray,
+    prior: NIWPrior,
+) -> None:
+    """Topic t := the given statistics, factor recomputed (O(M³), no drift)."""
+    stats.count[t] = count
+    stats.sums[t, :] = sums
+    stats.scatter[t, :, :] = scatter
+    niw_refactor(t, stats, prior)
+
+
+@numba.njit(cache=True, nogil=True)
+def _new_topics(stats: NIWStats, ws: NIWStats, i: int, j: int, k: int, prior: NIWPrior) -> None:
+    """Topics i (merged, workspace slot 4, when k ≠ i), k (slot 0) and j (slot 1) of z'."""
+    if k != i:
+        _set_topic(i, stats, ws.count[4], ws.sums[4], ws.scatter[4], prior)
+    _set_topic(k, stats, ws.count[0], ws.sums[0], ws.scatter[0], prior)
+    _set_topic(j, stats, ws.count[1], ws.sums[1], ws.scatter[1], prior)
+
+
+@numba.njit(cache=True, nogil=True)
+def _gauss_pair_scores(stats: NIWStats, prior: NIWPrior, ws: NIWStats, slot: int) -> np.ndarray:
+    """s_ab = log m(S_a ∪ S_b) − log m(S_a) − log m(S_b) under the NIW marginal m: how much
+    the vectors of topics a and b look like one cluster (O(K² M³); ``ws[slot]`` scratch)."""
+    K = stats.count.shape[0]
+    own = np.empty(K)
+    for a in range(K):
+        own[a] = topic_log_marginal(a, stats, prior)
+    out = np.zeros((K, K))
+    for a in range(K):
+        for b in range(a + 1, K):
+            ws.count[slot] = stats.count[a] + stats.count[b]
+            ws.sums[slot, :] = stats.sums[a] + stats.sums[b]
+            ws.scatter[slot, :, :] = stats.scatter[a] + stats.scatter[b]
+            niw_refactor(slot, ws, prior)
+            out[a, b] = topic_log_marginal(slot, ws, prior) - own[a] - own[b]
+            out[b, a] = out[a, b]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def gaussian_split_merge(
+    word_ids: np.ndarray, token_docs: np.ndarray, table: np.ndarray, z: np.ndarray,
+    ndk: np.ndarray, alpha: np.ndarray, doc_logw: np.ndarray, stats: NIWStats,
+    prior: NIWPrior, ws: NIWStats, cnt: np.ndarray, scans: int, rng: np.random.Generator,
+    defect: int, uniform_share: float, info: np.ndarray, soft_share: float = 0.5,
+    soft_beta: float = 0.5, resplit_share: float = 0.5,
+) -> int:
+    """One split–merge move (module doc) for Gaussian topics; returns 1 if accepted.
+
+    ``info`` (length ≥ 6, or empty): if ``info[0] >= 0`` on entry, (info[0], info[1],
+    info[2]) is the triple to propose (diagnostics); on exit info[3:6] = log p(z')/p(z),
+    log q_fwd, log q_rev.
+
+    ``uniform_share`` = 1: (i, j, k) uniform; < 1: the merge pair is drawn from
+    :func:`~ppltopics.inference._split_merge._pair_logprob` over :func:`_gauss_pair_scores`,
+    k = i with probability ``resplit_share``, and the pair probabilities of the forward and
+    reverse moves enter the Hastings ratio.
+
+    GLDA: ``doc_logw`` empty, document factor (n_dk + α_k) with θ integrated out.
+    CGTM: ``doc_logw`` = η (D, K), the z-conditional given η.  ``ws``: workspace NIW
+    statistics with 7 slots; ``cnt``: (D, 2) int64 zeros (left zero).
+    """
+    K = ndk.shape[1]
+    if K < 2:
+        return 0
+    informed = uniform_share < 1.0
+    if informed:
+        lp0 = _pair_logprob(_gauss_pair_scores(stats, prior, ws, 4), uniform_share)
+        i, j, k = _choose_informed(rng, lp0, resplit_share)
+    else:
+        lp0 = np.zeros((K, K))
+        i, j, k = _choose_triple(rng, K)
+    if info.shape[0] > 0 and info[0] >= 0:
+        i, j, k = int(info[0]), int(info[1]), int(info[2])
+    F, R = _collect(z, i, j, k)
+    collapsed = doc_logw.shape[0] == 0
+    M = table.shape[1]
+    work = np.empty((M + 4, M))
+    slot = np.full(table.shape[0], -1, dtype=np.int64)
+    cnt2 = np.zeros_like(cnt)
+    empty = np.empty(0, dtype=np.int64)
+    if collapsed:
+        la_f = np.array([alpha[k], alpha[j]])
+        lb_f = la_f
+        la_r = np.array([alpha[i], alpha[j]])
+        lb_r = la_r
+    else:
+        la_f = doc_logw[:, k].copy()
+        lb_f = doc_logw[:, j].copy()
+        la_r = doc_logw[:, i].copy()
+        lb_r = doc_logw[:, j].copy()
+    # reverse first (its workspace slots 2, 3 are scratch afterwards): the probability of
+    # splitting R back into S_i (label 0) and S_j (label 1)
+    orig = np.empty(R.shape[0], dtype=np.int64)
+    for idx in range(R.shape[0]):
+        orig[idx] = 0 if z[R[idx]] == i else 1
+    _, logq_rev = _split(R, orig, word_ids, token_docs, table, slot, cnt, cnt2, la_r, lb_r,
+                         collapsed, ws, 2, prior, work, rng, scans, soft_share, soft_beta)
+    # forward: split F between k (label 0, slot 0) and j (label 1, slot 1)
+    lab_f, logq_fwd = _split(F, empty, word_ids, token_docs, table, slot, cnt, cnt2, la_f, lb_f,
+                             collapsed, ws, 0, prior, work, rng, scans, soft_share,
+                             soft_beta)
+    # new topic statistics: F's split is in workspace slots 0 (→ k) and 1 (→ j); for k ≠ i
+    # the merged S_i ∪ S_j (→ i) goes to slot 4
+    log_ratio = 0.0
+    log_ratio -= topic_log_marginal(i, stats, prior) + topic_log_marginal(j, stats, prior)
+    if k != i:
+        log_ratio -= topic_log_marginal(k, stats, prior)
+        ws.count[4] = stats.count[i] + stats.count[j]
+        ws.sums[4, :] = stats.sums[i] + stats.sums[j]
+        ws.scatter[4, :, :] = stats.scatter[i] + stats.scatter[j]
+        niw_refactor(4, ws, prior)
+        log_ratio += topic_log_marginal(4, ws, prior)
+    for s in range(2):
+        niw_refactor(s, ws, prior)
+        log_ratio += topic_log_marginal(s, ws, prior)
+    # document terms
+    newz = np.empty(F.shape[0] + (R.shape[0] if k != i else 0), dtype=np.int64)
+    toks = np.empty(newz.shape[0], dtype=np.int64)
+    m = 0
+    if k != i:
+        for idx in range(R.shape[0]):
+            toks[m] = R[idx]
+            newz[m] = i
+            m += 1
+    for idx in range(F.shape[0]):
+        toks[m] = F[idx]
+        newz[m] = k if lab_f[idx] == 0 else j
+        m += 1
+    if collapsed:
+        D = ndk.shape[0]
+        mark = np.zeros(D, dtype=np.bool_)
+        docs = np.empty(D, dtype=np.int64)
+        old_terms, nd = _doc_terms(toks, token_docs, ndk, alpha, i, j, k, mark, docs, 0, 1.0)
+        for idx in range(toks.shape[0]):
+            d = token_docs[toks[idx]]
+            ndk[d, z[toks[idx]]] -= 1
+            ndk[d, newz[idx]] += 1
+        log_ratio += _doc_terms_listed(ndk, alpha, i, j, k, docs, nd) - old_terms
+    else:
+        for idx in range(toks.shape[0]):
+            n = toks[idx]
+            d = token_docs[n]
+            log_ratio += doc_logw[d, newz[idx]] - doc_logw[d, z[n]]
+            ndk[d, z[n]] -= 1
+            ndk[d, newz[idx]] += 1
+    if informed:  # pair probabilities: P({k, j} | z') / P({i, j} | z)
+        new = NIWStats(stats.count.copy(), stats.sums.copy(), stats.scatter.copy(),
+                       stats.chol.copy(), stats.logdet.copy())
+        _new_topics(new, ws, i, j, k, prior)
+        lp1 = _pair_logprob(_gauss_pair_scores(new, prior, ws, 2), uniform_share)
+        logq_rev += lp1[k, j]
+        logq_fwd += lp0[i, j]
+    if info.shape[0] > 0:
+        info[3], info[4], info[5] = log_ratio, logq_fwd, logq_rev
+    if defect == EXACT:
+        log_ratio += logq_rev - logq_fwd
+    elif defect == WRONG_SIGN:
+        log_ratio -= logq_rev - logq_fwd
+    if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
+        # accept: z and ndk (already updated), topic statistics from the workspace
+        for idx in range(toks.shape[0]):
+            z[toks[idx]] = newz[idx]
+        _new_topics(stats, ws, i, j, k, prior)
+        return 1
+    for idx in range(toks.shape[0]):  # reject: restore the document counts
+        d = token_docs[toks[idx]]
+        ndk[d, newz[idx]] -= 1
+        ndk[d, z[toks[idx]]] += 1
+    return 0
