@@ -31,7 +31,7 @@ scanned set, the conditional is
     LDA:   p(z_n = a | ·) ∝ (c_da + α_a) (c_aw + β_w) / (c_a + Σβ)
 
 with all counts c over the scanned tokens other than n.  The Gaussian topics (GLDA, CGTM)
-use a word-type launch and a mixture of sharp and tempered frozen conditionals instead
+use a word-type launch and a mixture of a sharp and a tempered restricted scan instead
 (:mod:`ppltopics.inference._split_merge_gauss`).  log p(z) is the collapsed joint:
 Σ_d Σ_k log Γ(n_dk + α_k) (LDA, GLDA; θ integrated out) or Σ_n η_{d z_n} (CGTM given η,
 whose softmax normaliser does not depend on z), plus the collapsed topic terms
@@ -49,7 +49,7 @@ from typing import Any
 import numba
 import numpy as np
 
-__all__ = ["SplitMerge", "lda_split_merge", "parse_split_merge"]
+__all__ = ["SplitMerge", "lda_split_merge", "moves_due", "parse_split_merge"]
 
 # injected defects (tests only): 0 = exact, 1 = Hastings ratio omitted, 2 = its sign flipped
 EXACT, NO_HASTINGS, WRONG_SIGN = 0, 1, 2
@@ -65,8 +65,9 @@ class SplitMerge:
         Sweeps between move steps (≥ 1; 1: after every sweep).  A move costs a few restricted
         scans of the three touched topics' tokens, so ``every`` sets its share of run time.
     scans
-        Intermediate restricted Gibbs scans that build each launch state from a random split
-        (≥ 0; Jain & Neal use a few).
+        Intermediate passes that refine each launch state before the final scan (≥ 0; Jain &
+        Neal use a few): restricted Gibbs scans over tokens (LDA) or re-draws of every word
+        type's cluster (Gaussian topics).
     uniform_share
         ε in (0, 1]: the merge pair is drawn with probability (1 − ε)·softmax(merge score)
         + ε·uniform (the score is the collapsed log marginal gain of merging two topics);
@@ -117,6 +118,17 @@ class SplitMerge:
 
 _FIELDS = ("moves", "every", "scans", "uniform_share", "resplit_share", "soft_share",
            "soft_beta")
+
+
+def moves_due(sm: SplitMerge | None, state: dict[str, np.ndarray]) -> bool:
+    """Whether this step makes moves: they are on and ``state["sweeps"]`` is a multiple of
+    ``every``.  A step without moves records zero proposals and acceptances."""
+    if sm is None:
+        return False
+    if state["sweeps"][0] % sm.every:
+        state["sm_accepted"][0] = state["sm_proposed"][0] = 0
+        return False
+    return True
 
 
 def parse_split_merge(value: Any) -> SplitMerge | None:

@@ -121,8 +121,7 @@ def _types_into(
     reset_topic(s0, ws, prior)
     reset_topic(s0 + 1, ws, prior)
     for t in range(types.shape[0]):
-        if counts[t] > 0:
-            _niw_add_count(s0 + tlab[t], table[types[t]], counts[t], ws, prior, work)
+        _niw_add_count(s0 + tlab[t], table[types[t]], counts[t], ws, prior, work)
 
 
 @numba.njit(cache=True, nogil=True)

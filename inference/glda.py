@@ -66,7 +66,7 @@ from ppltopics.inference._linalg import (
 )
 from ppltopics.inference._partition import DocBlocks
 from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
-from ppltopics.inference._split_merge import EXACT, parse_split_merge
+from ppltopics.inference._split_merge import EXACT, moves_due, parse_split_merge
 from ppltopics.inference._split_merge_gauss import gaussian_split_merge
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
@@ -541,9 +541,7 @@ class GLDAKernel(GibbsKernel):
         """The configured number of split–merge moves (no-op when they are off); counts of
         this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``."""
         sm = self.split_merge
-        if sm is None or state["sweeps"][0] % sm.every:
-            if sm is not None:
-                state["sm_accepted"][0] = state["sm_proposed"][0] = 0
+        if not moves_due(sm, state):
             return
         from ppltopics.inference._linalg import new_stats
 

@@ -27,7 +27,12 @@ from ppltopics._validation import check_int
 from ppltopics.corpus import Corpus
 from ppltopics.inference._init import check_init, init_config, initial_assignments
 from ppltopics.inference._partition import Partition
-from ppltopics.inference._split_merge import EXACT, lda_split_merge, parse_split_merge
+from ppltopics.inference._split_merge import (
+    EXACT,
+    lda_split_merge,
+    moves_due,
+    parse_split_merge,
+)
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
 __all__ = ["LDAKernel", "TOPIC_BITS"]
@@ -458,9 +463,7 @@ class LDAKernel(GibbsKernel):
         this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``; an
         accepted move rebuilds the word-topic blocks from ``z``."""
         sm = self.split_merge
-        if sm is None or state["sweeps"][0] % sm.every:
-            if sm is not None:
-                state["sm_accepted"][0] = state["sm_proposed"][0] = 0
+        if not moves_due(sm, state):
             return
         c = self.corpus
         cnt = np.zeros((c.num_docs, 3), dtype=np.int64)
