@@ -33,7 +33,7 @@ The nCRP probability of a path is thereby a product over its edges.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -485,8 +485,12 @@ class TreeKernelBase:
     def _init_tree_options(
         self, num_docs: int, depth: int, gamma: float, gem_mean: float, gem_scale: float,
         initial_tree: list[int] | None, warmup_fixed_sweeps: int, init_levels: str,
-        token_words: np.ndarray | None,
+        token_words: np.ndarray | None, split_merge: Any = False,
     ) -> None:
+        from ppltopics.inference._tree_moves import parse_tree_moves
+
+        self.split_merge = parse_tree_moves(split_merge)
+        self._sm_defect = 0
         self.depth = check_int("depth", depth, 2)
         self.gamma = check_positive("gamma", gamma)
         self.gem_mean = check_positive("gem_mean", gem_mean)
@@ -511,7 +515,8 @@ class TreeKernelBase:
         return {"depth": self.depth, "gamma": self.gamma, "gem_mean": self.gem_mean,
                 "gem_scale": self.gem_scale, "initial_tree": self.initial_tree,
                 "warmup_fixed_sweeps": self.warmup_fixed_sweeps,
-                "init_levels": self.init_levels}
+                "init_levels": self.init_levels,
+                **({} if self.split_merge is None else {"split_merge": self.split_merge.config()})}
 
     # ------------------------------------------------------------------ state
     def _doc_offsets(self) -> np.ndarray:
@@ -543,6 +548,9 @@ class TreeKernelBase:
             levels[half] = group[w[half]]
         state: dict[str, np.ndarray] = {"paths": paths, "levels": levels,
                                         "sweeps": np.zeros(1, dtype=np.int64)}
+        if getattr(self, "split_merge", None) is not None:
+            state["sm_accepted"] = np.zeros(1, dtype=np.int64)
+            state["sm_proposed"] = np.zeros(1, dtype=np.int64)
         self.resync(state)
         return state
 
@@ -576,7 +584,8 @@ class TreeKernelBase:
     def step(self, state: dict[str, np.ndarray], rng: np.random.Generator,
              warmup: bool) -> None:
         """One sweep: per document, its path (nCRP Gibbs step, new branches allowed except in
-        the first ``warmup_fixed_sweeps`` warm-up sweeps), then its tokens' levels."""
+        the first ``warmup_fixed_sweeps`` warm-up sweeps), then its tokens' levels; then the
+        tree moves when they are on and due (:mod:`ppltopics.inference._tree_moves`)."""
         allow_new = not (warmup and state["sweeps"][0] < self.warmup_fixed_sweeps)
         d = 0
         while True:
@@ -584,7 +593,67 @@ class TreeKernelBase:
             if d < 0:
                 break
             self._grow(state)
+        self.tree_moves_step(state, rng, allow_new)
         state["sweeps"][0] += 1
+
+    # ------------------------------------------------------------------ tree moves
+    @property
+    def token_docs(self) -> np.ndarray:
+        """Document of every token (N,)."""
+        if getattr(self, "_token_docs_cache", None) is None:
+            off = self._doc_offsets()
+            self._token_docs_cache = np.repeat(np.arange(self.num_docs), np.diff(off))
+        return self._token_docs_cache
+
+    def doc_tokens(self, docs: np.ndarray) -> np.ndarray:
+        """Indices of every token of the documents ``docs``, document by document."""
+        off = self._doc_offsets()
+        starts, lens = off[docs], np.diff(off)[docs]
+        return (np.repeat(starts - (np.cumsum(lens) - lens), lens)
+                + np.arange(int(lens.sum()))).astype(np.int64)
+
+    def node_marginal(self) -> Any:
+        """The model's node marginal for the tree moves (``DirichletNodes``/``NIWNodes``)."""
+        raise NotImplementedError
+
+    def _move_tokens(self, state: dict[str, np.ndarray], tokens: np.ndarray,
+                     old: np.ndarray, new: np.ndarray) -> None:
+        """Node statistics after ``tokens`` moved from nodes ``old`` to nodes ``new``."""
+        raise NotImplementedError
+
+    def tree_moves_step(self, state: dict[str, np.ndarray], rng: np.random.Generator,
+                        allow_new: bool = True) -> None:
+        """The configured tree moves (no-op when off, not due, or while new branches are not
+        allowed: a split creates a node); this step's counts go to ``sm_proposed`` /
+        ``sm_accepted``."""
+        from ppltopics.inference._tree_moves import tree_moves
+
+        tm = getattr(self, "split_merge", None)
+        if tm is None:
+            return
+        state["sm_accepted"][0] = state["sm_proposed"][0] = 0
+        if not allow_new or state["sweeps"][0] % tm.every:
+            return
+        acc, prop = tree_moves(self, state, rng, tm, hasattr(self, "_scan_levels"),
+                               self._sm_defect)
+        state["sm_accepted"][0], state["sm_proposed"][0] = acc, prop
+
+    def apply_paths(self, state: dict[str, np.ndarray], new_paths: np.ndarray,
+                    docs: np.ndarray) -> None:
+        """Install ``new_paths`` (an accepted tree move that changed the paths of ``docs``):
+        the tree arrays are rebuilt, the changed tokens' node statistics moved."""
+        old_paths = state["paths"]
+        tokens = self.doc_tokens(docs)
+        tdocs = self.token_docs[tokens]
+        lev = state["levels"][tokens]
+        old, new = old_paths[tdocs, lev], new_paths[tdocs, lev]
+        moved = old != new
+        cap = state["parent"].shape[0]
+        state["paths"] = np.ascontiguousarray(new_paths, dtype=old_paths.dtype)
+        state.update(tree_arrays_from_paths(state["paths"], capacity=cap))
+        if state["parent"].shape[0] > cap:
+            self._grow_model(state, state["parent"].shape[0])
+        self._move_tokens(state, tokens[moved], old[moved], new[moved])
 
     # ------------------------------------------------------------------ read-outs
     def state_log_prior(self, state: dict[str, np.ndarray]) -> float:
@@ -598,10 +667,14 @@ class TreeKernelBase:
         num_nodes = np.bincount(level[level >= 0], minlength=self.depth)[:self.depth]
         ndl = state["ndl"]
         total = max(int(ndl.sum()), 1)
-        return {"num_nodes": num_nodes.astype(np.int64),
-                "num_nodes_total": int(num_nodes.sum()),
-                "num_paths": int(num_nodes[-1]),
-                "level_share": ndl.sum(axis=0) / total}
+        out = {"num_nodes": num_nodes.astype(np.int64),
+               "num_nodes_total": int(num_nodes.sum()),
+               "num_paths": int(num_nodes[-1]),
+               "level_share": ndl.sum(axis=0) / total}
+        if getattr(self, "split_merge", None) is not None:
+            out["split_merge_accept"] = int(state["sm_accepted"][0])
+            out["split_merge_proposed"] = int(state["sm_proposed"][0])
+        return out
 
     def finalize(self, acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Trees change between draws: per-node summaries come from the final states

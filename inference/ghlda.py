@@ -423,6 +423,8 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         NIW prior of level 0; level ℓ uses Ψ0·psi_ratio[ℓ].
     psi_ratio
         One positive factor per level (paper: (1, 0.8, 0.6, 0.4)).
+    split_merge
+        As :class:`ppltopics.inference.hlda.HLDAKernel` (tree moves with NIW node marginals).
     """
 
     model_name = "ghlda"
@@ -431,7 +433,7 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         self, corpus: Corpus, table: np.ndarray, mu0: np.ndarray, kappa0: float, nu0: float,
         psi0: np.ndarray, psi_ratio: Any = None, depth: int = 3, gamma: float = 1.0,
         gem_mean: float = 0.5, gem_scale: float = 100.0, initial_tree: list[int] | None = None,
-        warmup_fixed_sweeps: int = 0, init_levels: str = "random",
+        warmup_fixed_sweeps: int = 0, init_levels: str = "random", split_merge: Any = False,
     ) -> None:
         if not isinstance(corpus, Corpus):
             raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
@@ -445,7 +447,7 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         self.table = table
         self._init_tree_options(corpus.num_docs, depth, gamma, gem_mean, gem_scale,
                                 initial_tree, warmup_fixed_sweeps, init_levels,
-                                corpus.word_ids)
+                                corpus.word_ids, split_merge)
         ratio = np.ones(self.depth) if psi_ratio is None else \
             np.asarray(psi_ratio, dtype=np.float64)
         if ratio.shape != (self.depth,) or not np.all(np.isfinite(ratio)) or np.any(ratio <= 0):
@@ -540,6 +542,29 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
                                     self.priors[int(level[s])])
         return out
 
+    def node_marginal(self) -> Any:
+        from ppltopics.inference._tree_moves import NIWNodes
+
+        return NIWNodes(self.X, self.priors)
+
+    def _move_tokens(self, state: State, tokens: np.ndarray, old: np.ndarray,
+                     new: np.ndarray) -> None:
+        """Counts, sums and scatter (about μ0) of the touched nodes moved by the tokens' blocks,
+        then one refactorisation each (the prior's factor for a node left empty)."""
+        stats = _stats(state)
+        mu0 = self.priors[0].mu0
+        for s in np.unique(np.concatenate([old, new])):
+            x_in, x_out = self.X[tokens[new == s]], self.X[tokens[old == s]]
+            y_in, y_out = x_in - mu0, x_out - mu0
+            stats.count[s] += x_in.shape[0] - x_out.shape[0]
+            stats.sums[s] += x_in.sum(axis=0) - x_out.sum(axis=0)
+            stats.scatter[s] += np.tril(y_in.T @ y_in - y_out.T @ y_out)
+            level = max(int(state["node_level"][s]), 0)
+            if stats.count[s] == 0:
+                reset_topic(int(s), stats, self.priors[level])
+            else:
+                niw_refactor(int(s), stats, self.priors[level])
+
     def node_means(self, state: State) -> np.ndarray:
         """Posterior mean μ_n of every storage slot, (capacity, M)."""
         p = self.priors[0]
@@ -561,7 +586,7 @@ def fit_model(
     gem_scale: float = 100.0, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, psi_ratio: Any = None, initial_tree: list[int] | None = None,
     warmup_fixed_sweeps: int | None = None, init_levels: str | None = None,
-    preset: str | None = None, init: str = "random",
+    preset: str | None = None, init: str = "random", split_merge: Any = False,
 ) -> Any:
     """``pt.fit("ghlda", corpus, vectors=...)``: run the chains and build a
     :class:`ppltopics.posteriors.tree.GaussianTreePosterior`.
@@ -615,7 +640,8 @@ def fit_model(
     spec = RunSpec() if spec is None else spec
     kernel = GhLDAKernel(corpus, table, r.mu0, r.kappa0, r.nu0, r.psi0,
                          psi_ratio=np.asarray(r.psi_ratio), depth=r.depth, gamma=r.gamma,
-                         gem_mean=r.gem_mean, gem_scale=r.gem_scale, **tree_opts)
+                         gem_mean=r.gem_mean, gem_scale=r.gem_scale, split_merge=split_merge,
+                         **tree_opts)
     post = GaussianTreePosterior.from_kernel(kernel, spec, {"preset": preset})
     post.estimates["word_vectors"] = table
     return post

@@ -48,7 +48,7 @@ from ppltopics.inference._tree import (
 )
 from ppltopics.inference.base import GibbsKernel, State
 
-__all__ = ["HLDAKernel", "fit_model", "hlda_sweep"]
+__all__ = ["HLDAKernel", "fit_model", "hlda_sweep", "hlda_scan_levels"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -248,6 +248,47 @@ def hlda_sweep(
     return -1
 
 
+@numba.njit(cache=True, nogil=True)
+def hlda_scan_levels(tokens: np.ndarray, token_docs: np.ndarray, word_ids: np.ndarray,
+                     levels: np.ndarray, target: np.ndarray, paths: np.ndarray, ndl: np.ndarray,
+                     nwt: np.ndarray, nsum: np.ndarray, eta: np.ndarray, vocab_size: int,
+                     gem_m: float, gem_pi: float, forced: bool,
+                     rng: np.random.Generator) -> float:
+    """One Gibbs scan of the levels of ``tokens`` in the given order (the level step's
+    conditional, each token removed first), drawing each level or, when ``forced``, moving it
+    to ``target[n]``; returns log q, the sum of the chosen levels' log conditional
+    probabilities (the tree moves' level proposal)."""
+    L = paths.shape[1]
+    gem = np.empty(L)
+    cnt = np.empty(L)
+    p = np.empty(L)
+    log_q = 0.0
+    for t in range(tokens.shape[0]):
+        n = tokens[t]
+        d = token_docs[n]
+        w = word_ids[n]
+        v = paths[d, levels[n]]
+        nwt[w, v] -= 1
+        nsum[v] -= 1
+        ndl[d, levels[n]] -= 1
+        for j in range(L):
+            cnt[j] = ndl[d, j]
+        gem_level_weights(cnt, gem_m, gem_pi, gem)
+        tot = 0.0
+        for j in range(L):
+            v = paths[d, j]
+            p[j] = gem[j] * (nwt[w, v] + eta[j]) / (nsum[v] + vocab_size * eta[j])
+            tot += p[j]
+        new = target[n] if forced else categorical(rng, p, L)
+        log_q += math.log(p[new] / tot)
+        levels[n] = new
+        v = paths[d, new]
+        nwt[w, v] += 1
+        nsum[v] += 1
+        ndl[d, new] += 1
+    return log_q
+
+
 class HLDAKernel(TreeKernelBase, GibbsKernel):
     """Collapsed Gibbs for hLDA (module docstring).
 
@@ -272,6 +313,9 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
         The first warm-up sweeps create no new branch (GhLDA paper: 5).
     init_levels
         ``"random"`` or ``"frequency"`` (see :meth:`TreeKernelBase.init_state`).
+    split_merge
+        False (default), True, a dict or a :class:`~ppltopics.inference._tree_moves.TreeMoves`:
+        exact MH tree moves (split–merge of sibling nodes, subtree regraft) after each sweep.
     """
 
     model_name = "hlda"
@@ -279,14 +323,14 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
     def __init__(
         self, corpus: Corpus, depth: int = 3, gamma: float = 1.0, eta: Any = 0.1,
         gem_mean: float = 0.5, gem_scale: float = 100.0, initial_tree: list[int] | None = None,
-        warmup_fixed_sweeps: int = 0, init_levels: str = "random",
+        warmup_fixed_sweeps: int = 0, init_levels: str = "random", split_merge: Any = False,
     ) -> None:
         if not isinstance(corpus, Corpus):
             raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
         self.corpus = corpus
         self._init_tree_options(corpus.num_docs, depth, gamma, gem_mean, gem_scale,
                                 initial_tree, warmup_fixed_sweeps, init_levels,
-                                corpus.word_ids)
+                                corpus.word_ids, split_merge)
         eta_v = np.broadcast_to(np.asarray(eta, dtype=np.float64), (self.depth,)).copy() \
             if np.ndim(eta) <= 1 and np.size(eta) in (1, self.depth) else None
         if eta_v is None or not np.all(np.isfinite(eta_v)) or np.any(eta_v <= 0):
@@ -364,6 +408,30 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
         return {"lp": loglik + self.state_log_prior(state), "log_likelihood": loglik,
                 **self.tree_record(state)}
 
+    def node_marginal(self) -> Any:
+        from ppltopics.inference._tree_moves import DirichletNodes
+
+        return DirichletNodes(self.corpus.word_ids, self.corpus.vocab_size, self.eta)
+
+    def _move_tokens(self, state: State, tokens: np.ndarray, old: np.ndarray,
+                     new: np.ndarray) -> None:
+        w = self.corpus.word_ids[tokens]
+        np.subtract.at(state["nwt"], (w, old), 1)
+        np.add.at(state["nwt"], (w, new), 1)
+        cap = state["nsum"].shape[0]
+        state["nsum"] += (np.bincount(new, minlength=cap) - np.bincount(old, minlength=cap))
+
+    def _scan_levels(self, state: State, tokens: np.ndarray, target: np.ndarray | None,
+                     rng: np.random.Generator) -> float:
+        """One level scan of ``tokens`` in order (:func:`hlda_scan_levels`); ``target``
+        (levels of all tokens) forces the scan to it.  Returns log q."""
+        forced = target is not None
+        return hlda_scan_levels(tokens, self.token_docs, self.corpus.word_ids, state["levels"],
+                                target if forced else state["levels"], state["paths"],
+                                state["ndl"], state["nwt"], state["nsum"], self.eta,
+                                self.corpus.vocab_size, self.gem_mean, self.gem_scale, forced,
+                                rng)
+
     def node_word_counts(self, state: State) -> np.ndarray:
         """(capacity, V) word counts per storage slot (a transposed view of ``nwt``)."""
         return state["nwt"].T
@@ -374,6 +442,7 @@ def fit_model(
     depth: int = 3, gamma: float = 1.0, eta: Any = None, gem_mean: float = 0.5,
     gem_scale: float = 100.0, initial_tree: list[int] | None = None,
     warmup_fixed_sweeps: int = 0, init_levels: str = "random", init: str = "random",
+    split_merge: Any = False,
 ) -> Any:
     """``pt.fit("hlda", corpus, depth=3, gamma=1.0, eta=0.1, ...)``: run the chains and build a
     :class:`ppltopics.posteriors.tree.TreePosterior`.
@@ -399,5 +468,5 @@ def fit_model(
     kernel = HLDAKernel(corpus, depth=hyper.depth, gamma=hyper.gamma, eta=hyper.eta_vector,
                         gem_mean=hyper.gem_mean, gem_scale=hyper.gem_scale,
                         initial_tree=initial_tree, warmup_fixed_sweeps=warmup_fixed_sweeps,
-                        init_levels=init_levels)
+                        init_levels=init_levels, split_merge=split_merge)
     return TreePosterior.from_kernel(kernel, spec)

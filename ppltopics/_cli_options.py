@@ -34,7 +34,8 @@ _HELP = {
     "beta": "topic-word Dirichlet concentration β",
     "optimize_alpha": "re-estimate an asymmetric α during warm-up (Minka's fixed point)",
     "optimize_interval": "sweeps between α updates",
-    "split_merge": "split–merge moves: true, or {'moves': m, 'every': e, 'scans': s, ...}",
+    "split_merge": "split–merge moves: true, or {'moves': m, 'every': e, ...} (flat models: "
+                   "'scans', ...; hlda/ghlda tree moves: 'refresh_share', 'level_scans')",
     "init": "starting state: 'random', 'kmeans' (word vectors) or 'lda'",
     "method": "Gibbs sweep: 'exact' (collapsed, exact conditionals) or 'fast' (alias/MH)",
     "mh_steps": "Metropolis–Hastings steps per token of the fast sweep",

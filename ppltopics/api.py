@@ -69,7 +69,10 @@ def fit(
     & Neal 2004, for Gaussian topics a mixture of sharp and tempered scans from a word-type
     launch), recorded in the settings; the
     per-draw ``split_merge_accept`` counts go to ``sample_stats``.  Anything other than a
-    bool, a dict or a ``SplitMerge`` raises ValueError.
+    bool, a dict or a ``SplitMerge`` raises ValueError.  For ``"hlda"`` and ``"ghlda"``
+    ``split_merge`` takes :class:`~ppltopics.inference._tree_moves.TreeMoves` fields
+    (``moves``, ``every``, ``refresh_share``, ``level_scans``): exact split–merge moves of
+    sibling nodes and subtree regrafts.
     ``init`` (lda, glda, cgtm) chooses every chain's starting state, drawn with the chain's
     own generator and recorded in ``settings["init"]``: ``"random"`` (default; z_n uniform
     over the K topics), ``"kmeans"`` (models with word vectors: weighted k-means++ over the

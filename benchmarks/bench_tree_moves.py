@@ -1,0 +1,116 @@
+"""Tree moves (hLDA): do random-start chains reach the planted tree?
+
+Planted trees as in ``tests/test_hlda.py``: words simulated from the Pyro story
+(``ppltopics.models.hlda.model``) with the paths conditioned on a root, two level-1 nodes and
+two leaves under each (200 documents × 100 tokens, V = 120, γ = 0.5, η = 0.02, m = 0.4,
+π = 50), one corpus per seed.  Each run starts from the default random start (paths from the
+nCRP prior, uniform levels; no ``initial_tree``) and runs ``sweeps`` sweeps with the moves off,
+with the moves keeping the levels (``refresh_share=0``), and with the default mixture
+(half the proposals re-draw the moved documents' levels by two scans).  Reported per run:
+the final log joint minus the planted state's (paths and levels of the simulation), whether
+the planted tree was found (every planted leaf's documents ≥ 96 % on one found leaf, four
+distinct leaves, two level-1 nodes), the moves' acceptances, and wall time.
+
+    python benchmarks/bench_tree_moves.py [--seeds 8] [--sweeps 100]
+
+Writes benchmarks/results/tree_moves.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CONFIGS: dict[str, Any] = {
+    "off": False,
+    "moves, levels kept": {"moves": 2, "refresh_share": 0.0},
+    "moves, default (levels re-drawn half the time)": True,
+}
+
+
+def planted_tree(seed: int, D: int = 200, Nd: int = 100, V: int = 120):
+    import torch
+    from pyro import poutine
+
+    from ppltopics.corpus import Corpus
+    from ppltopics.models import hlda as H
+
+    hyper = H.HLDAHyper(depth=3, gamma=0.5, gem_mean=0.4, gem_scale=50.0, eta=0.02)
+    planted = np.array([[0, 1, 3], [0, 1, 4], [0, 2, 5], [0, 2, 6]])[np.arange(D) % 4]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        s = poutine.condition(H.model, data={"paths": torch.as_tensor(planted)})(
+            np.full(D, Nd), V, hyper)
+    corpus = Corpus(s.w.numpy().astype(np.int32), np.arange(D + 1) * Nd,
+                    [f"w{i}" for i in range(V)])
+    return corpus, planted, s.z.numpy().astype(np.int32), hyper
+
+
+def found_planted(paths: np.ndarray) -> bool:
+    leaf = paths[:, 2]
+    best = [np.bincount(leaf[j::4]) for j in range(4)]
+    return (all(b.max() >= 0.96 * (paths.shape[0] // 4) for b in best)
+            and len({int(b.argmax()) for b in best}) == 4
+            and np.unique(paths[:, 1]).size == 2)
+
+
+def run(seed: int, split_merge: Any, sweeps: int) -> dict[str, Any]:
+    from ppltopics.inference.hlda import HLDAKernel
+    from ppltopics.models import hlda as H
+
+    corpus, planted, z, hyper = planted_tree(seed)
+    kernel = HLDAKernel(corpus, depth=3, gamma=0.5, eta=0.02, gem_mean=0.4, gem_scale=50.0,
+                        split_merge=split_merge)
+    rng = np.random.default_rng(seed)
+    state = kernel.init_state(rng)
+    accepted = proposed = 0
+    t0 = time.perf_counter()
+    for _ in range(sweeps):
+        kernel.step(state, rng, warmup=True)
+        if split_merge:
+            accepted += int(state["sm_accepted"][0])
+            proposed += int(state["sm_proposed"][0])
+    wall = time.perf_counter() - t0
+    rec = kernel.record(state)
+    return {"seed": seed, "gap": float(rec["lp"] - H.log_joint(corpus, planted, z, hyper)),
+            "found": bool(found_planted(state["paths"])), "accepted": accepted,
+            "proposed": proposed, "num_nodes": rec["num_nodes"].tolist(), "wall_s": wall}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--sweeps", type=int, default=100)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "tree_moves.json"))
+    args = ap.parse_args()
+    run(0, True, 2)  # compile
+    results: dict[str, list[dict[str, Any]]] = {}
+    for name, sm in CONFIGS.items():
+        results[name] = [run(s, sm, args.sweeps) for s in range(args.seeds)]
+    rows = ["| moves | planted tree found | log joint − planted (mean, range) | accepted / "
+            "proposed | s per run |", "|---|---|---|---|---|"]
+    for name, rs in results.items():
+        gaps = np.array([r["gap"] for r in rs])
+        rows.append(f"| {name} | {sum(r['found'] for r in rs)}/{len(rs)} | {gaps.mean():.0f} "
+                    f"({gaps.min():.0f} … {gaps.max():.0f}) | "
+                    f"{sum(r['accepted'] for r in rs)}/{sum(r['proposed'] for r in rs)} | "
+                    f"{np.mean([r['wall_s'] for r in rs]):.2f} |")
+    table = "\n".join(rows)
+    print(table)
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _common import machine_facts
+
+    Path(args.out).write_text(json.dumps({"sweeps": args.sweeps, "results": results,
+                                          "table": table, "machine": machine_facts()},
+                                         indent=1))
+
+
+if __name__ == "__main__":
+    main()
