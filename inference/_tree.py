@@ -548,7 +548,7 @@ class TreeKernelBase:
             levels[half] = group[w[half]]
         state: dict[str, np.ndarray] = {"paths": paths, "levels": levels,
                                         "sweeps": np.zeros(1, dtype=np.int64)}
-        if getattr(self, "split_merge", None) is not None:
+        if self.split_merge is not None:
             state["sm_accepted"] = np.zeros(1, dtype=np.int64)
             state["sm_proposed"] = np.zeros(1, dtype=np.int64)
         self.resync(state)
@@ -607,10 +607,10 @@ class TreeKernelBase:
 
     def doc_tokens(self, docs: np.ndarray) -> np.ndarray:
         """Indices of every token of the documents ``docs``, document by document."""
+        from ppltopics.inference._tree_moves import expand_ranges
+
         off = self._doc_offsets()
-        starts, lens = off[docs], np.diff(off)[docs]
-        return (np.repeat(starts - (np.cumsum(lens) - lens), lens)
-                + np.arange(int(lens.sum()))).astype(np.int64)
+        return expand_ranges(off[docs], np.diff(off)[docs])
 
     def node_marginal(self) -> Any:
         """The model's node marginal for the tree moves (``DirichletNodes``/``NIWNodes``)."""
@@ -628,7 +628,7 @@ class TreeKernelBase:
         ``sm_accepted``."""
         from ppltopics.inference._tree_moves import tree_moves
 
-        tm = getattr(self, "split_merge", None)
+        tm = self.split_merge
         if tm is None:
             return
         state["sm_accepted"][0] = state["sm_proposed"][0] = 0
@@ -671,7 +671,7 @@ class TreeKernelBase:
                "num_nodes_total": int(num_nodes.sum()),
                "num_paths": int(num_nodes[-1]),
                "level_share": ndl.sum(axis=0) / total}
-        if getattr(self, "split_merge", None) is not None:
+        if self.split_merge is not None:
             out["split_merge_accept"] = int(state["sm_accepted"][0])
             out["split_merge_proposed"] = int(state["sm_proposed"][0])
         return out

@@ -44,8 +44,10 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
+from ppltopics.inference._linalg import niw_log_marginal
+
 __all__ = ["TreeMoves", "parse_tree_moves", "tree_moves", "DirichletNodes", "NIWNodes",
-           "TokenIndex"]
+           "TokenIndex", "expand_ranges"]
 
 # injected defects (tests only): 0 = exact, 1 = split–merge Hastings ratio omitted,
 # 2 = regraft accepted without the nCRP ratio
@@ -170,8 +172,6 @@ class NIWNodes:
         return [unit[0], unit[1].copy(), unit[2].copy()]
 
     def logml(self, g: list[Any], level: int) -> float:
-        from ppltopics.inference._linalg import niw_log_marginal
-
         n = g[0]
         if n <= 0:
             return 0.0
@@ -205,13 +205,13 @@ class TokenIndex:
 
     def at(self, docs: np.ndarray, level: int) -> np.ndarray:
         cell = np.asarray(docs, dtype=np.int64) * self.depth + level
-        starts, ends = self.off[cell], self.off[cell + 1]
-        lens = ends - starts
-        total = int(lens.sum())
-        if total == 0:
-            return np.empty(0, dtype=np.int64)
-        shift = np.repeat(starts - (np.cumsum(lens) - lens), lens)
-        return self.order[shift + np.arange(total)]
+        return self.order[expand_ranges(self.off[cell], self.off[cell + 1] - self.off[cell])]
+
+
+def expand_ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Concatenation of ``range(starts[i], starts[i] + lens[i])`` over i, as int64."""
+    shift = np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    return (shift + np.arange(int(lens.sum()))).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- the moves
