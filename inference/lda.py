@@ -389,7 +389,8 @@ class LDAKernel(GibbsKernel):
         :mod:`ppltopics.inference._partition`: W² blocks of documents × words, W at a time,
         each worker sampling against a copy of n_k merged after every round — an
         approximation (stale n_k within a round) that is reproducible for a given W; W = 1
-        is the exact serial sweep.
+        is the exact serial sweep.  With a Dask client as executor the same blocks run on
+        the cluster's workers (:mod:`ppltopics.inference._dask_lda`).
     """
 
     model_name = "lda"
@@ -637,7 +638,7 @@ def fit_model(
     frequent words ``estimates["chain_phi_words"]`` (all words unless chains·K·V exceeds
     :data:`CHAIN_PHI_CELLS`), which :func:`ppltopics.diagnostics.mode_report` compares.
     """
-    from ppltopics.inference.runner import run_chains
+    from ppltopics.inference.runner import _is_dask_client, run_chains
     from ppltopics.models.lda import LDAHyper
     from ppltopics.posteriors import LDAPosterior
 
@@ -650,8 +651,15 @@ def fit_model(
     kernel = LDAKernel(corpus, hyper, optimize_alpha=optimize_alpha,
                        optimize_interval=optimize_interval, split_merge=split_merge, init=init,
                        workers=workers)
-    results = run_chains(kernel, spec)
     settings = {**kernel.config(), **spec.fingerprint(), "num_tokens": corpus.num_tokens}
+    if kernel.workers > 1 and _is_dask_client(spec.executor):
+        from ppltopics.inference._dask_lda import run_dask_lda
+
+        results = run_dask_lda(kernel, spec, spec.executor)
+        settings.update(dask_recoveries=[r.extra["recoveries"] for r in results],
+                        dask_bytes_per_sweep=[r.extra["bytes_per_sweep"] for r in results])
+    else:
+        results = run_chains(kernel, spec)
     post = LDAPosterior.from_chains(corpus, kernel, results, settings)
     post.estimates.update(chain_topics(kernel, results, post.settings["relabel_permutations"]))
     return post

@@ -320,13 +320,7 @@ def _run_on_dask(kernel: GibbsKernel, spec: RunSpec) -> list[ChainResult]:
     import dataclasses
 
     client = spec.executor
-    status = getattr(client, "status", "running")
-    address = (getattr(getattr(client, "scheduler", None), "address", None)
-               or getattr(getattr(client, "cluster", None), "scheduler_address", None)
-               or getattr(client, "_start_arg", None))
-    if status != "running":
-        raise ValueError(f"the Dask client (scheduler {address or 'unknown'}) is {status!r}: "
-                         "pass a running distributed.Client(address)")
+    _check_client(client)
     remote = dataclasses.replace(spec, executor="serial", progress=False)
     shared = client.scatter(kernel, broadcast=False, hash=False)
     futures = [client.submit(run_chain, shared, remote, c, pure=False)
@@ -336,6 +330,17 @@ def _run_on_dask(kernel: GibbsKernel, spec: RunSpec) -> list[ChainResult]:
     except BaseException:
         client.cancel(futures)
         raise
+
+
+def _check_client(client: Any) -> None:
+    """A Dask client that is not running raises ValueError naming its scheduler."""
+    status = getattr(client, "status", "running")
+    address = (getattr(getattr(client, "scheduler", None), "address", None)
+               or getattr(getattr(client, "cluster", None), "scheduler_address", None)
+               or getattr(client, "_start_arg", None))
+    if status != "running":
+        raise ValueError(f"the Dask client (scheduler {address or 'unknown'}) is {status!r}: "
+                         "pass a running distributed.Client(address)")
 
 
 def _progress_bars(spec: RunSpec) -> list[Any]:

@@ -84,7 +84,10 @@ def fit(
     ``workers`` (lda, glda; default 1): threads per chain, an approximate parallel sweep
     reproducible for a given value (:mod:`ppltopics.inference._partition`); 1 is the exact
     serial sweep.  ``executor`` may also be a ``dask.distributed.Client``: each chain runs as
-    a task on the cluster.
+    a task on the cluster; for ``"lda"`` with ``workers`` > 1 each chain is instead spread
+    over the cluster (W document shards pinned to workers, word chunks travelling; the same
+    chain as the threaded one, checkpointed, surviving lost workers:
+    :mod:`ppltopics.inference._dask_lda`).
 
     Models over word vectors (glda, cgtm, ghlda) also take ``min_count`` / ``min_df`` (fit
     on ``corpus.prune(min_count, min_df)``: the posterior's ``corpus`` is then the pruned
