@@ -629,8 +629,9 @@ def fit_model(
     result or an array (num_tokens, D), rows in ``corpus.word_ids`` order); when None they
     are computed with ``pt.plm.token_embeddings(corpus, model=model, layer=layer, ...)``
     (the language model reads the raw text when the corpus keeps it, ``keep_text=True``,
-    else the kept tokens joined by spaces, with less context).  ``vectors`` (static word
-    vectors) do not apply.
+    else the kept tokens joined by spaces, with less context); with ``executor=`` a Dask
+    client the embedding parts run on its workers.  ``vectors`` (static word vectors) do
+    not apply.
     Paper defaults (Meng et al. 2022 §4.1): K = 100, r′ = 100, κ = 10, λ = 0.1, 20 epochs,
     Adam 5e-4, batch 32.  ``pretrain_epochs`` (not given in the paper) defaults to 5.
     ``threads`` caps torch's CPU threads during the fit.  ``profile_size``: number of most
@@ -665,10 +666,12 @@ def fit_model(
                                 "plm_layer": int(layer)}
     if embeddings is None:
         from ppltopics import plm
+        from ppltopics.inference.runner import _is_dask_client
 
-        embeddings = plm.token_embeddings(corpus, model=model, layer=layer,
-                                          batch_size=embed_batch_size, cache_dir=cache_dir,
-                                          device=device, progress=spec.progress)
+        embeddings = plm.token_embeddings(  # a Dask executor embeds the parts on its workers
+            corpus, model=model, layer=layer, batch_size=embed_batch_size,
+            cache_dir=cache_dir, device=device, progress=spec.progress,
+            executor=spec.executor if _is_dask_client(spec.executor) else None)
     if hasattr(embeddings, "model_name"):
         plm_info.update({"plm_model_name": str(embeddings.model_name),
                          "plm_layer": int(getattr(embeddings, "layer", layer)),

