@@ -41,13 +41,45 @@ def _direct(kernel, state):
     return theta, phi, np.bincount(docs, per_token, minlength=c.num_docs), ndk
 
 
-@pytest.mark.parametrize("dense", [True, False], ids=["dense-table", "packed-walk"])
-def test_lda_pointwise_is_the_mixture_log_likelihood(lda_state, dense, monkeypatch):
+#: the three forms of a token's mixture sum in LDAKernel.record, by the size switches
+PATHS = {"dot": {}, "doc-topics": {"DOT_POINTWISE_MAX_TOPICS": 0},
+         "packed-walk": {"DENSE_POINTWISE_CELLS": 0}}
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_lda_pointwise_is_the_mixture_log_likelihood(lda_state, path, monkeypatch):
     kernel, state = lda_state
-    if not dense:
-        monkeypatch.setattr(lda_mod, "DENSE_POINTWISE_CELLS", 0)
+    for name, value in PATHS[path].items():
+        monkeypatch.setattr(lda_mod, name, value)
     _, _, pointwise, _ = _direct(kernel, state)
     rec = kernel.record(state)
+    np.testing.assert_allclose(rec["pointwise"], pointwise, rtol=1e-12)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_lda_record_beyond_the_lgamma_tables(path, monkeypatch):
+    """Counts past the per-record lgamma tables (n_wk ≥ 256, n_dk ≥ 32, one long document)
+    and an asymmetric α: lp, log_likelihood and pointwise equal the direct formulas."""
+    from ppltopics.corpus import Corpus
+    from ppltopics.models import lda as lda_model
+
+    for name, value in PATHS[path].items():
+        monkeypatch.setattr(lda_mod, name, value)
+    rng = np.random.default_rng(5)
+    docs = [np.full(300, 2), rng.integers(0, 12, size=40), rng.integers(0, 12, size=7)]
+    corpus = Corpus(np.concatenate(docs), np.cumsum([0] + [len(d) for d in docs]),
+                    [f"w{v}" for v in range(12)])
+    hyper = LDAHyper(num_topics=4, alpha=(0.05, 0.2, 0.7, 1.5), beta=0.02)
+    kernel = lda_mod.LDAKernel(corpus, hyper)
+    state = kernel.init_state(rng)
+    state["z"][:300] = 1  # n_wk = 300 (word 2, topic 1) and n_dk = 300 in document 0
+    kernel.resync(state)
+    rec = kernel.record(state)
+    args = (corpus.word_ids, corpus.doc_offsets, state["z"], hyper, corpus.vocab_size)
+    np.testing.assert_allclose(rec["lp"], lda_model.log_joint(*args), rtol=1e-12)
+    np.testing.assert_allclose(rec["log_likelihood"], lda_model.log_likelihood_collapsed(*args),
+                               rtol=1e-12)
+    _, _, pointwise, _ = _direct(kernel, state)
     np.testing.assert_allclose(rec["pointwise"], pointwise, rtol=1e-12)
 
 
