@@ -55,11 +55,12 @@ import numpy as np
 from ppltopics.inference.base import topic_size_record
 from ppltopics.inference.lda import (
     _MASK,
-    DENSE_POINTWISE_CELLS,
+    POINTWISE_PACKED,
     TOPIC_BITS,
     _accumulate_theta,
     _lda_stats,
     _sweep,
+    _sweep_dense,
 )
 
 __all__ = ["run_dask_lda", "RETRIES"]
@@ -103,6 +104,45 @@ def _unpack(words: np.ndarray, chunk_nnz: np.ndarray, cells: np.ndarray, offsets
 
 
 @numba.njit(cache=True, nogil=True)
+def _chunk_rows(words: np.ndarray, offsets: np.ndarray, packed: np.ndarray, nnz: np.ndarray,
+                nwk: np.ndarray) -> None:
+    """Rows ``words`` of a dense (V, K) n_wk table (zero elsewhere) from the word blocks."""
+    for i in range(words.shape[0]):
+        w = words[i]
+        for t in range(nnz[w]):
+            p = packed[offsets[w] + t]
+            nwk[w, p & _MASK] = p >> TOPIC_BITS
+
+
+@numba.njit(cache=True, nogil=True)
+def _rows_to_chunk(words: np.ndarray, nwk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk's compact form from dense rows, each word's cells by decreasing count, ties
+    by topic: the layout :func:`ppltopics.inference.lda._dense_to_blocks` writes."""
+    num_topics = nwk.shape[1]
+    chunk_nnz = np.zeros(words.shape[0], dtype=np.int64)
+    for i in range(words.shape[0]):
+        for k in range(num_topics):
+            if nwk[words[i], k] > 0:
+                chunk_nnz[i] += 1
+    cells = np.empty(chunk_nnz.sum(), dtype=np.int64)
+    j = 0
+    for i in range(words.shape[0]):
+        cnt = 0
+        for k in range(num_topics):
+            c = nwk[words[i], k]
+            if c > 0:
+                cell = (np.int64(c) << TOPIC_BITS) | k
+                t = cnt
+                while t > 0 and (cells[j + t - 1] >> TOPIC_BITS) < c:
+                    cells[j + t] = cells[j + t - 1]
+                    t -= 1
+                cells[j + t] = cell
+                cnt += 1
+        j += cnt
+    return chunk_nnz, cells
+
+
+@numba.njit(cache=True, nogil=True)
 def _accumulate_chunk_phi(chunk_nnz: np.ndarray, cells: np.ndarray, inv: np.ndarray,
                           beta: float, phi: np.ndarray) -> None:
     """phi[:, i] += (n_{w_i k} + β)/(n_k + Vβ) for the chunk's words (``phi`` is K × words),
@@ -128,6 +168,8 @@ class _Shared:
     word_chunk: np.ndarray  # (V,) the chunk of every word
     chunk_words: list[np.ndarray]  # words of each chunk, ascending
     offsets: np.ndarray  # (V + 1,) each word's block start (the kernel's wt_offsets)
+    dense: Any  # the dense sweep's table type (LDAKernel.dense_dtype), or None: the buckets
+    pointwise_how: int  # LDAKernel.pointwise_how
 
 
 def _blocks(sh: _Shared) -> tuple[np.ndarray, np.ndarray]:
@@ -144,9 +186,17 @@ def _block(shard: dict[str, Any], sh: _Shared, p: int, chunk: tuple[np.ndarray, 
     _unpack(sh.chunk_words[p], chunk[0], chunk[1], sh.offsets, packed, nnz)
     z, n_k = shard["z"].copy(), n_k.copy()
     rng = np.random.Generator(np.random.PCG64(int(seed)))
-    _sweep(shard["word_ids"], shard["doc_offsets"], z, sh.offsets, packed, nnz, n_k, sh.alpha,
-           sh.beta, rng, 0, shard["doc_offsets"].size - 1, sh.word_chunk, p)
-    return {**shard, "z": z}, _pack(sh.chunk_words[p], sh.offsets, packed, nnz), n_k
+    docs = (shard["word_ids"], shard["doc_offsets"], z)
+    last = shard["doc_offsets"].size - 1
+    if sh.dense is None:
+        _sweep(*docs, sh.offsets, packed, nnz, n_k, sh.alpha, sh.beta, rng, 0, last,
+               sh.word_chunk, p)
+        return {**shard, "z": z}, _pack(sh.chunk_words[p], sh.offsets, packed, nnz), n_k
+    # the dense sweep on the chunk's rows (np.zeros: untouched rows cost no memory)
+    nwk = np.zeros((nnz.shape[0], sh.num_topics), dtype=sh.dense)
+    _chunk_rows(sh.chunk_words[p], sh.offsets, packed, nnz, nwk)
+    _sweep_dense(*docs, nwk, n_k, sh.alpha, sh.beta, rng, 0, last, sh.word_chunk, p)
+    return {**shard, "z": z}, _rows_to_chunk(sh.chunk_words[p], nwk), n_k
 
 
 def _merge_n_k(n_k: np.ndarray, *copies: np.ndarray) -> np.ndarray:
@@ -166,10 +216,11 @@ def _record(shard: dict[str, Any], sh: _Shared, n_k: np.ndarray,
         _unpack(sh.chunk_words[p], chunk[0], chunk[1], sh.offsets, packed, nnz)
     vocab_size = nnz.shape[0]
     pointwise = np.empty(shard["doc_offsets"].size - 1)
-    dense = vocab_size * sh.num_topics <= DENSE_POINTWISE_CELLS
-    scaled = np.empty((vocab_size if dense else 0, sh.num_topics))
+    how = sh.pointwise_how
+    nwk = np.empty((0 if how == POINTWISE_PACKED else vocab_size, sh.num_topics),
+                   dtype=np.int32)
     lp, loglik = _lda_stats(shard["word_ids"], shard["doc_offsets"], shard["z"], sh.offsets,
-                            packed, nnz, n_k, sh.alpha, sh.beta, pointwise, scaled)
+                            packed, nnz, n_k, sh.alpha, sh.beta, pointwise, nwk, how)
     theta, phi = shard["theta"].copy(), shard["phi"].copy()
     _accumulate_theta(shard["doc_offsets"], shard["z"], sh.alpha, theta)
     home = chunks[shard["home"]]
@@ -273,7 +324,9 @@ class _Chain:
         self.sh = client.scatter(_Shared(
             alpha=st["alpha"].copy(), beta=float(kernel.hyper.beta),
             num_topics=kernel.num_topics, word_chunk=kernel._partition.word_chunk,
-            chunk_words=self.chunk_words, offsets=st["wt_offsets"]), broadcast=True, hash=False)
+            chunk_words=self.chunk_words, offsets=st["wt_offsets"],
+            dense=kernel.dense_dtype if kernel.dense_sweep else None,
+            pointwise_how=kernel.pointwise_how), broadcast=True, hash=False)
         self.n_k, self.offsets = st["n_k"].copy(), st["wt_offsets"]
         K, acc = kernel.num_topics, ck.acc
         self.count = float(acc["count"][0]) if acc else 0.0

@@ -721,8 +721,7 @@ class LDAKernel(GibbsKernel):
         blocks = (state["wt_offsets"], state["wt_packed"], state["wt_nnz"])
         if self.dense_sweep:
             # a table per step, not per kernel: chains on threads share the kernel
-            nwk = np.empty((c.vocab_size, self.num_topics),
-                           dtype=np.int32 if c.num_tokens < 2**31 else np.int64)
+            nwk = np.empty((c.vocab_size, self.num_topics), dtype=self.dense_dtype)
             _blocks_to_dense(*blocks, nwk)
 
         def block(doc_lo: int, doc_hi: int, chunk: int, n_k: np.ndarray,
@@ -756,6 +755,20 @@ class LDAKernel(GibbsKernel):
         np.add.at(out, (state["z"], self.corpus.word_ids), 1)
         return out
 
+    @property
+    def pointwise_how(self) -> int:
+        """The form of a token's mixture sum in :func:`_lda_stats` for this corpus and K."""
+        c = self.corpus
+        if c.vocab_size * self.num_topics > DENSE_POINTWISE_CELLS or c.num_tokens >= 2**31:
+            return POINTWISE_PACKED
+        return POINTWISE_DOT if self.num_topics <= DOT_POINTWISE_MAX_TOPICS \
+            else POINTWISE_DOC_TOPICS
+
+    @property
+    def dense_dtype(self) -> type:
+        """Integer type of the dense sweep's (V, K) table."""
+        return np.int32 if self.corpus.num_tokens < 2**31 else np.int64
+
     def record(self, state: State) -> dict[str, Any]:
         """``lp``: the collapsed log p(w, z | α, β) of :func:`ppltopics.models.lda.log_joint`
         at the current α (``state["alpha"]``: the hyperparameter's α, or with
@@ -763,12 +776,7 @@ class LDAKernel(GibbsKernel):
         topic sizes; ``pointwise`` per-document log-likelihoods under the point estimates."""
         c = self.corpus
         pointwise = np.empty(c.num_docs)
-        if c.vocab_size * self.num_topics > DENSE_POINTWISE_CELLS or c.num_tokens >= 2**31:
-            how = POINTWISE_PACKED
-        elif self.num_topics <= DOT_POINTWISE_MAX_TOPICS:
-            how = POINTWISE_DOT
-        else:
-            how = POINTWISE_DOC_TOPICS
+        how = self.pointwise_how
         nwk = np.empty((0 if how == POINTWISE_PACKED else c.vocab_size, self.num_topics),
                        dtype=np.int32)
         lp, loglik = _lda_stats(

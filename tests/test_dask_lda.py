@@ -3,7 +3,7 @@
 
 The Dask chain is the threaded ``workers=W`` chain placed on other machines, so the tests
 ask for equality, not closeness: same draws, assignments and estimates for the same seed
-(W = 2, and W = 3 on 2 workers); a worker killed mid-run costs only time (the chain
+(W = 2 and W = 3 on 2 workers; dense and bucket sweeps); a worker killed mid-run costs only time (the chain
 restarts from its last checkpoint and ends with the uninterrupted run's draws); a run
 interrupted with a ``checkpoint_dir`` resumes, on Dask or with threads, to the same end.
 """
@@ -72,9 +72,10 @@ def test_chunks_pack_and_unpack_to_the_same_blocks(corpus):
         np.testing.assert_array_equal(packed[a:a + nnz[w]], state["wt_packed"][a:a + nnz[w]])
 
 
-@pytest.mark.parametrize("workers", [2, 3])
-def test_a_dask_chain_is_the_threaded_chain(client, corpus, workers):
-    fit = {**FIT, "num_chains": 2, "workers": workers}
+@pytest.mark.parametrize(("workers", "num_topics"), [(2, 5), (3, 5), (2, 40)])
+def test_a_dask_chain_is_the_threaded_chain(client, corpus, workers, num_topics):
+    """K = 5 runs the dense sweep, K = 40 the SparseLDA buckets (LDAKernel.dense_sweep)."""
+    fit = {**FIT, "num_chains": 2, "workers": workers, "num_topics": num_topics}
     on_dask = pt.fit("lda", corpus, executor=client, **fit)
     threaded = pt.fit("lda", corpus, executor="serial", **fit)
     assert_same_run(on_dask, threaded)
