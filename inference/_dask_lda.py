@@ -382,12 +382,13 @@ class _Chain:
             copies = []
             for p in range(W):
                 g = (r + p) % W
+                here = {"workers": [self.places[g]], "allow_other_workers": True,
+                        "pure": False}  # where the shard is (a preference, not a must)
                 res = client.submit(_block, shards[g], self.sh, p, chunks[p], n_k,
-                                    int(seeds[r, p]), pure=False, workers=[self.places[g]],
-                                    allow_other_workers=True)
-                shards[g] = client.submit(_take, res, 0, pure=False)
-                chunks[p] = client.submit(_take, res, 1, pure=False)
-                copies.append(client.submit(_take, res, 2, pure=False))
+                                    int(seeds[r, p]), **here)
+                shards[g], chunks[p], copy = (client.submit(_take, res, i, **here)
+                                              for i in range(3))
+                copies.append(copy)
             n_k = client.submit(_merge_n_k, n_k, *copies, pure=False)
         self._wait([*shards, *chunks, n_k])
         self.shards, self.chunks, self.n_k = shards, chunks, n_k.result()
@@ -396,11 +397,12 @@ class _Chain:
         """Draw: every shard's record terms and running sums, merged like
         :meth:`LDAKernel.record`."""
         client = self.client
-        results = [client.submit(_record, s, self.sh, self.n_k, *self.chunks, pure=False,
-                                 workers=[self.places[g]], allow_other_workers=True)
+        here = [{"workers": [w], "allow_other_workers": True, "pure": False}
+                for w in self.places]
+        results = [client.submit(_record, s, self.sh, self.n_k, *self.chunks, **here[g])
                    for g, s in enumerate(self.shards)]
-        shards = [client.submit(_take, r, 0, pure=False) for r in results]
-        recs = [client.submit(_take, r, 1, pure=False) for r in results]
+        shards = [client.submit(_take, r, 0, **here[g]) for g, r in enumerate(results)]
+        recs = [client.submit(_take, r, 1, **here[g]) for g, r in enumerate(results)]
         sizes = [client.submit(_nbytes, f, pure=False) for f in self.chunks]
         self._wait([*shards, *recs, *sizes])
         parts = client.gather(recs)
