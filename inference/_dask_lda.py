@@ -490,6 +490,9 @@ class _Chain:
                 if spec.callback is not None:
                     spec.callback({"sweeps": np.array([it])}, it - 1)
                 if bar is not None:
+                    if rows:
+                        ll = rows[-1]["log_likelihood"] / self.kernel.num_tokens
+                        bar.set_postfix_str(f"sample ll/token={ll:.4f}", refresh=False)
                     bar.update(1)
                 if it % spec.checkpoint_every == 0 and it < total:
                     self.last = self.gather(it, rng, rows, time.perf_counter() - t0)
