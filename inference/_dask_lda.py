@@ -179,31 +179,37 @@ def _blocks(sh: _Shared) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _block(shard: dict[str, Any], sh: _Shared, p: int, chunk: tuple[np.ndarray, np.ndarray],
-           n_k: np.ndarray, seed: int) -> tuple[dict[str, Any], Any, np.ndarray]:
+           n_k: Any, seed: int) -> tuple[dict[str, Any], Any, tuple[np.ndarray, np.ndarray]]:
     """Round task: shard samples its tokens of chunk ``p`` against the chunk's counts and its
-    own copy of ``n_k``.  Returns (new shard, new chunk, its n_k copy); inputs unchanged."""
+    own copy of the topic totals: ``n_k``, or the previous round's (start, copy) pairs
+    merged (:func:`_merge_n_k`; no merge task between rounds).  Returns (new shard, new
+    chunk, (its start n_k, its n_k copy after)); inputs unchanged."""
+    start = n_k if isinstance(n_k, np.ndarray) else _merge_n_k(n_k)
     packed, nnz = _blocks(sh)
     _unpack(sh.chunk_words[p], chunk[0], chunk[1], sh.offsets, packed, nnz)
-    z, n_k = shard["z"].copy(), n_k.copy()
+    z, n_k = shard["z"].copy(), start.copy()
     rng = np.random.Generator(np.random.PCG64(int(seed)))
     docs = (shard["word_ids"], shard["doc_offsets"], z)
     last = shard["doc_offsets"].size - 1
     if sh.dense is None:
         _sweep(*docs, sh.offsets, packed, nnz, n_k, sh.alpha, sh.beta, rng, 0, last,
                sh.word_chunk, p)
-        return {**shard, "z": z}, _pack(sh.chunk_words[p], sh.offsets, packed, nnz), n_k
+        return ({**shard, "z": z}, _pack(sh.chunk_words[p], sh.offsets, packed, nnz),
+                (start, n_k))
     # the dense sweep on the chunk's rows (np.zeros: untouched rows cost no memory)
     nwk = np.zeros((nnz.shape[0], sh.num_topics), dtype=sh.dense)
     _chunk_rows(sh.chunk_words[p], sh.offsets, packed, nnz, nwk)
     _sweep_dense(*docs, nwk, n_k, sh.alpha, sh.beta, rng, 0, last, sh.word_chunk, p)
-    return {**shard, "z": z}, _rows_to_chunk(sh.chunk_words[p], nwk), n_k
+    return {**shard, "z": z}, _rows_to_chunk(sh.chunk_words[p], nwk), (start, n_k)
 
 
-def _merge_n_k(n_k: np.ndarray, *copies: np.ndarray) -> np.ndarray:
-    """n_k + Σ_p (copy_p − n_k): every shard's changes of one round."""
-    out = n_k.copy()
-    for c in copies:
-        out += c - n_k
+def _merge_n_k(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """n_k + Σ_p (copy_p − n_k) over a round's (start n_k, copy after) pairs: every shard's
+    changes of the round (as :meth:`Partition.sweep` merges them)."""
+    start = pairs[0][0]
+    out = start.copy()
+    for _, c in pairs:
+        out += c - start
     return out
 
 
@@ -379,19 +385,20 @@ class _Chain:
         seeds = rng.integers(0, 2**63, size=(W, W))
         shards, chunks, n_k = list(self.shards), list(self.chunks), self.n_k
         for r in range(W):
-            copies = []
+            pairs = []
             for p in range(W):
                 g = (r + p) % W
                 here = {"workers": [self.places[g]], "allow_other_workers": True,
                         "pure": False}  # where the shard is (a preference, not a must)
                 res = client.submit(_block, shards[g], self.sh, p, chunks[p], n_k,
                                     int(seeds[r, p]), **here)
-                shards[g], chunks[p], copy = (client.submit(_take, res, i, **here)
+                shards[g], chunks[p], pair = (client.submit(_take, res, i, **here)
                                               for i in range(3))
-                copies.append(copy)
-            n_k = client.submit(_merge_n_k, n_k, *copies, pure=False)
-        self._wait([*shards, *chunks, n_k])
-        self.shards, self.chunks, self.n_k = shards, chunks, n_k.result()
+                pairs.append(pair)
+            n_k = pairs  # the next round's blocks merge them
+        self._wait([*shards, *chunks, *pairs])
+        self.shards, self.chunks = shards, chunks
+        self.n_k = _merge_n_k(client.gather(pairs))
 
     def record(self) -> dict[str, Any]:
         """Draw: every shard's record terms and running sums, merged like
