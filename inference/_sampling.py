@@ -33,6 +33,22 @@ def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
+def categorical_total(rng: np.random.Generator, weights: np.ndarray, n: int,
+                      total: float) -> int:
+    """:func:`categorical` when the caller has the sum ``total`` of ``weights[:n]``."""
+    u = rng.random() * total
+    acc = 0.0
+    for k in range(n):
+        acc += weights[k]
+        if u < acc:
+            return k
+    for k in range(n - 1, -1, -1):  # rounding: u landed on the total
+        if weights[k] > 0.0:
+            return k
+    return n - 1
+
+
+@numba.njit(cache=True, nogil=True)
 def log_categorical(rng: np.random.Generator, logw: np.ndarray, n: int, work: np.ndarray) -> int:
     """Draw ``k`` with probability ``exp(logw[k]) / sum_j exp(logw[j])`` (max-shifted)."""
     m = -np.inf

@@ -395,6 +395,33 @@ def gem_level_weights(counts: np.ndarray, m: float, pi: float, out: np.ndarray) 
 
 
 @numba.njit(cache=True, nogil=True)
+def gem_level_weights_scaled(counts: np.ndarray, m: float, pi: float, out: np.ndarray) -> None:
+    """:func:`gem_level_weights` times the level-free factor Π_{j<L−1} (π + n_≥j), so that no
+    division is left (the level step normalises anyway)::
+
+        w_ℓ = (mπ + n_ℓ) · Π_{j<ℓ} ((1−m)π + n_>j) · Π_{ℓ<j<L−1} (π + n_≥j),   ℓ < L−1,
+        w_{L−1} = Π_{j<L−1} ((1−m)π + n_>j).
+    """
+    depth = counts.shape[0]
+    n_ge = 0.0
+    for j in range(depth):
+        n_ge += counts[j]
+    prefix = 1.0  # Π_{j<ℓ} ((1−m)π + n_>j)
+    for j in range(depth - 1):
+        n_gt = n_ge - counts[j]
+        out[j] = prefix * (m * pi + counts[j])
+        prefix *= (1.0 - m) * pi + n_gt
+        n_ge = n_gt
+    out[depth - 1] = prefix
+    suffix = 1.0  # Π_{ℓ<j<L−1} (π + n_≥j), n_≥j rebuilt from the top level down
+    n_ge = counts[depth - 1]
+    for j in range(depth - 2, -1, -1):
+        out[j] *= suffix
+        n_ge += counts[j]
+        suffix *= pi + n_ge
+
+
+@numba.njit(cache=True, nogil=True)
 def group_by_level(levels: np.ndarray, start: int, end: int, depth: int, order: np.ndarray,
                    lo: np.ndarray) -> None:
     """Counting sort of tokens start..end-1 by level: ``order[lo[l]:lo[l+1]]`` are the token

@@ -33,11 +33,12 @@ import numba
 import numpy as np
 
 from ppltopics.corpus import Corpus
-from ppltopics.inference._sampling import categorical, log_categorical
+from ppltopics.inference._sampling import categorical, categorical_total, log_categorical
 from ppltopics.inference._tree import (
     Tree,
     TreeKernelBase,
     gem_level_weights,
+    gem_level_weights_scaled,
     group_by_level,
     score_paths,
     tree_add_path,
@@ -176,6 +177,7 @@ def hlda_sweep(
     gem = np.empty(L)
     cnt = np.empty(L)
     p = np.empty(L)
+    rs = np.empty(L)
     lnodes = np.empty((L, cap), dtype=np.int64)
     lnum = np.zeros(L, dtype=np.int64)
     for d in range(start, D):
@@ -225,26 +227,34 @@ def hlda_sweep(
                 v = path[levels[n]]
                 nwt[word_ids[n], v] += 1
                 nsum[v] += 1
-        # levels of the document's tokens
+        # levels of the document's tokens; 1/(n_v + Vη_ℓ) of its path nodes kept per level
+        # and the GEM weights scaled free of divisions (two divisions per token, not seven)
+        for j in range(L):
+            path[j] = paths[d, j]
+            rs[j] = 1.0 / (nsum[path[j]] + veta[j])
+            cnt[j] = ndl[d, j]
         for n in range(b, e):
             w = word_ids[n]
             old = levels[n]
-            v = paths[d, old]
+            v = path[old]
             nwt[w, v] -= 1
             nsum[v] -= 1
-            ndl[d, old] -= 1
+            cnt[old] -= 1
+            rs[old] = 1.0 / (nsum[v] + veta[old])
+            gem_level_weights_scaled(cnt, gem_m, gem_pi, gem)
+            total = 0.0
             for j in range(L):
-                cnt[j] = ndl[d, j]
-            gem_level_weights(cnt, gem_m, gem_pi, gem)
-            for j in range(L):
-                v = paths[d, j]
-                p[j] = gem[j] * (nwt[w, v] + eta[j]) / (nsum[v] + veta[j])
-            new = categorical(rng, p, L)
-            v = paths[d, new]
+                p[j] = gem[j] * (nwt[w, path[j]] + eta[j]) * rs[j]
+                total += p[j]
+            new = categorical_total(rng, p, L, total)
+            v = path[new]
             nwt[w, v] += 1
             nsum[v] += 1
-            ndl[d, new] += 1
+            cnt[new] += 1
+            rs[new] = 1.0 / (nsum[v] + veta[new])
             levels[n] = new
+        for j in range(L):
+            ndl[d, j] = cnt[j]
     return -1
 
 

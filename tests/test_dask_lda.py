@@ -3,9 +3,10 @@
 
 The Dask chain is the threaded ``workers=W`` chain placed on other machines, so the tests
 ask for equality, not closeness: same draws, assignments and estimates for the same seed
-(W = 2 and W = 3 on 2 workers; dense and bucket sweeps); a worker killed mid-run costs only time (the chain
-restarts from its last checkpoint and ends with the uninterrupted run's draws); a run
-interrupted with a ``checkpoint_dir`` resumes, on Dask or with threads, to the same end.
+(W = 2 and W = 3 on 2 workers; dense and bucket sweeps); a worker killed mid-run costs only
+time (the chain restarts from its last checkpoint and ends with the uninterrupted run's
+draws); a run interrupted with a ``checkpoint_dir`` resumes, on Dask or with threads, to the
+same end.
 """
 
 from __future__ import annotations
