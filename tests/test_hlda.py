@@ -125,6 +125,21 @@ def _alive_equal(a: dict, b: dict) -> None:
     assert sorted(seen) == sorted(set(alive) - {int(a["tree_meta"][1])})
 
 
+@pytest.mark.parametrize("depth", [2, 3, 5])
+def test_scaled_gem_weights_are_proportional_to_the_gem_weights(depth: int) -> None:
+    """The level step's division-free weights normalise to the collapsed GEM weights."""
+    from ppltopics.inference._tree import gem_level_weights, gem_level_weights_scaled
+
+    rng = np.random.default_rng(depth)
+    for _ in range(20):
+        counts = rng.integers(0, 30, size=depth).astype(np.float64)
+        m, pi = rng.uniform(0.05, 0.95), rng.uniform(0.5, 200.0)
+        ref, scaled = np.empty(depth), np.empty(depth)
+        gem_level_weights(counts, m, pi, ref)
+        gem_level_weights_scaled(counts, m, pi, scaled)
+        np.testing.assert_allclose(scaled / scaled.sum(), ref / ref.sum(), rtol=1e-12)
+
+
 def test_lp_equals_log_joint_and_resync(simulated) -> None:
     (corpus, _truth), hyper = simulated
     kernel = HLDAKernel(corpus, depth=3, gamma=3.0, eta=hyper.eta_vector,
