@@ -476,6 +476,7 @@ class _Chain:
         if bar is not None:
             bar.reset(total)
             bar.update(it)
+        mid = False  # a sweep is in the shards but `it` does not count it yet
         try:
             while it < total:
                 rng_before = rng.bit_generator.state
@@ -484,6 +485,7 @@ class _Chain:
                 except BaseException:
                     rng.bit_generator.state = rng_before  # the sweep did not happen
                     raise
+                mid = True
                 since += 1
                 if it >= spec.warmup and (it - spec.warmup + 1) % spec.thin == 0:
                     rec = self.record()
@@ -494,6 +496,7 @@ class _Chain:
                     rows.append(rec)
                     t_draw, since = time.perf_counter(), 0
                 it += 1
+                mid = False
                 if spec.callback is not None:
                     spec.callback({"sweeps": np.array([it])}, it - 1)
                 if bar is not None:
@@ -505,7 +508,9 @@ class _Chain:
                     self.last = self.gather(it, rng, rows, time.perf_counter() - t0)
                     self.save(self.last)
         except KeyboardInterrupt:
-            if self.path is not None:  # shards and chunks hold the state after `it` sweeps
+            # shards and chunks hold the state after `it` sweeps, unless the interrupt came
+            # while a draw was recorded: then the last periodic checkpoint stands
+            if self.path is not None and not mid:
                 self.save(self.gather(it, rng, rows, time.perf_counter() - t0))
             raise
         final = self.gather(total, rng, rows, time.perf_counter() - t0)
