@@ -669,8 +669,9 @@ class _PartStore:
             if target is not None:
                 Path(tmp).unlink(missing_ok=True)
             raise
-        for lo, hi in parts:
-            (self.folder / f"{lo}-{hi}.npy").unlink(missing_ok=True)
+        for f in self.folder.glob("*-*.npy"):  # ours: this key's parts (any part size)
+            if re.fullmatch(r"\d+-\d+\.npy", f.name):
+                f.unlink(missing_ok=True)
         try:
             self.folder.rmdir()
         except OSError:  # something else in it: leave it
