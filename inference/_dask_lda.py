@@ -58,6 +58,8 @@ from ppltopics.inference.lda import (
     POINTWISE_PACKED,
     TOPIC_BITS,
     _accumulate_theta,
+    _blocks_to_dense,
+    _dense_to_blocks,
     _lda_stats,
     _sweep,
     _sweep_dense,
@@ -101,45 +103,6 @@ def _unpack(words: np.ndarray, chunk_nnz: np.ndarray, cells: np.ndarray, offsets
             packed[off + t] = cells[j]
             j += 1
         nnz[words[i]] = chunk_nnz[i]
-
-
-@numba.njit(cache=True, nogil=True)
-def _chunk_rows(words: np.ndarray, offsets: np.ndarray, packed: np.ndarray, nnz: np.ndarray,
-                nwk: np.ndarray) -> None:
-    """Rows ``words`` of a dense (V, K) n_wk table (zero elsewhere) from the word blocks."""
-    for i in range(words.shape[0]):
-        w = words[i]
-        for t in range(nnz[w]):
-            p = packed[offsets[w] + t]
-            nwk[w, p & _MASK] = p >> TOPIC_BITS
-
-
-@numba.njit(cache=True, nogil=True)
-def _rows_to_chunk(words: np.ndarray, nwk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A chunk's compact form from dense rows, each word's cells by decreasing count, ties
-    by topic: the layout :func:`ppltopics.inference.lda._dense_to_blocks` writes."""
-    num_topics = nwk.shape[1]
-    chunk_nnz = np.zeros(words.shape[0], dtype=np.int64)
-    for i in range(words.shape[0]):
-        for k in range(num_topics):
-            if nwk[words[i], k] > 0:
-                chunk_nnz[i] += 1
-    cells = np.empty(chunk_nnz.sum(), dtype=np.int64)
-    j = 0
-    for i in range(words.shape[0]):
-        cnt = 0
-        for k in range(num_topics):
-            c = nwk[words[i], k]
-            if c > 0:
-                cell = (np.int64(c) << TOPIC_BITS) | k
-                t = cnt
-                while t > 0 and (cells[j + t - 1] >> TOPIC_BITS) < c:
-                    cells[j + t] = cells[j + t - 1]
-                    t -= 1
-                cells[j + t] = cell
-                cnt += 1
-        j += cnt
-    return chunk_nnz, cells
 
 
 @numba.njit(cache=True, nogil=True)
@@ -197,10 +160,12 @@ def _block(shard: dict[str, Any], sh: _Shared, p: int, chunk: tuple[np.ndarray, 
         return ({**shard, "z": z}, _pack(sh.chunk_words[p], sh.offsets, packed, nnz),
                 (start, n_k))
     # the dense sweep on the chunk's rows (np.zeros: untouched rows cost no memory)
+    words = sh.chunk_words[p]
     nwk = np.zeros((nnz.shape[0], sh.num_topics), dtype=sh.dense)
-    _chunk_rows(sh.chunk_words[p], sh.offsets, packed, nnz, nwk)
+    _blocks_to_dense(sh.offsets, packed, nnz, nwk, words)
     _sweep_dense(*docs, nwk, n_k, sh.alpha, sh.beta, rng, 0, last, sh.word_chunk, p)
-    return {**shard, "z": z}, _rows_to_chunk(sh.chunk_words[p], nwk), (start, n_k)
+    _dense_to_blocks(nwk, sh.offsets, packed, nnz, words)
+    return {**shard, "z": z}, _pack(words, sh.offsets, packed, nnz), (start, n_k)
 
 
 def _merge_n_k(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

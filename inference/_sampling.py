@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["categorical", "log_categorical", "build_alias", "alias_draw"]
+__all__ = ["categorical", "categorical_total", "log_categorical", "build_alias", "alias_draw"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -19,17 +19,7 @@ def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> int:
     total = 0.0
     for k in range(n):
         total += weights[k]
-    u = rng.random() * total
-    acc = 0.0
-    for k in range(n):
-        acc += weights[k]
-        if u < acc:
-            return k
-    # rounding: u landed on the total; return the last positive weight
-    for k in range(n - 1, -1, -1):
-        if weights[k] > 0.0:
-            return k
-    return n - 1
+    return categorical_total(rng, weights, n, total)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -335,25 +335,30 @@ def _sweep_dense(
 
 @numba.njit(cache=True, nogil=True)
 def _blocks_to_dense(
-    wt_offsets: np.ndarray, wt_packed: np.ndarray, wt_nnz: np.ndarray, nwk: np.ndarray
+    wt_offsets: np.ndarray, wt_packed: np.ndarray, wt_nnz: np.ndarray, nwk: np.ndarray,
+    words: np.ndarray,
 ) -> None:
-    """nwk[w, k] = n_wk from the packed word blocks (every cell written)."""
-    nwk[:] = 0
-    for w in range(wt_nnz.shape[0]):
+    """nwk[w, k] = n_wk from the packed word blocks, for the words ``words`` (their rows
+    must be zero; other rows are not touched)."""
+    for i in range(words.shape[0]):
+        w = words[i]
         off = wt_offsets[w]
-        for i in range(wt_nnz[w]):
-            p = wt_packed[off + i]
+        for j in range(wt_nnz[w]):
+            p = wt_packed[off + j]
             nwk[w, p & _MASK] = p >> TOPIC_BITS
 
 
 @numba.njit(cache=True, nogil=True)
 def _dense_to_blocks(
-    nwk: np.ndarray, wt_offsets: np.ndarray, wt_packed: np.ndarray, wt_nnz: np.ndarray
+    nwk: np.ndarray, wt_offsets: np.ndarray, wt_packed: np.ndarray, wt_nnz: np.ndarray,
+    words: np.ndarray,
 ) -> None:
-    """The packed word blocks of a dense n_wk table: cells by decreasing count, ties by
-    topic, unused cells zero — the layout :func:`_word_topic_lists` builds from ``z``."""
+    """The packed word blocks of the words ``words`` from a dense n_wk table: cells by
+    decreasing count, ties by topic, unused cells zero — the layout :func:`_word_topic_lists`
+    builds from ``z``."""
     num_topics = nwk.shape[1]
-    for w in range(nwk.shape[0]):
+    for iw in range(words.shape[0]):
+        w = words[iw]
         off = wt_offsets[w]
         cnt = 0
         for k in range(num_topics):
@@ -721,8 +726,9 @@ class LDAKernel(GibbsKernel):
         blocks = (state["wt_offsets"], state["wt_packed"], state["wt_nnz"])
         if self.dense_sweep:
             # a table per step, not per kernel: chains on threads share the kernel
-            nwk = np.empty((c.vocab_size, self.num_topics), dtype=self.dense_dtype)
-            _blocks_to_dense(*blocks, nwk)
+            nwk = np.zeros((c.vocab_size, self.num_topics), dtype=self.dense_dtype)
+            every_word = np.arange(c.vocab_size)
+            _blocks_to_dense(*blocks, nwk, every_word)
 
         def block(doc_lo: int, doc_hi: int, chunk: int, n_k: np.ndarray,
                   block_rng: np.random.Generator) -> None:
@@ -738,7 +744,7 @@ class LDAKernel(GibbsKernel):
         else:
             self._partition.sweep(state["n_k"], rng, block)
         if self.dense_sweep:
-            _dense_to_blocks(nwk, *blocks)
+            _dense_to_blocks(nwk, *blocks, every_word)
         self.split_merge_moves(state, rng)
         state["sweeps"][0] += 1
         if warmup and self.optimize_alpha and state["sweeps"][0] % self.optimize_interval == 0:

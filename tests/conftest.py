@@ -1,4 +1,5 @@
-"""Shared fixtures: the ../shared/data folder (tests that need it skip cleanly when absent)."""
+"""Shared fixtures: the ../shared/data folder (tests that need it skip cleanly when absent),
+the SOTU corpus, a Dask client."""
 
 from __future__ import annotations
 
@@ -28,3 +29,14 @@ def sotu_corpus():
     from ppltopics import datasets
 
     return datasets.load_sotu()
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A ``distributed`` client of a LocalCluster of 2 single-thread worker processes (as
+    CI's machine has 2 cores); skips when the ``distributed`` extra is not installed."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
