@@ -651,6 +651,7 @@ class LDAKernel(GibbsKernel):
         self._partition = Partition(corpus.word_ids, corpus.doc_offsets, corpus.vocab_size,
                                     self.workers)
         #: sweep on a dense (V, K) table (:func:`_sweep_dense`) rather than the buckets
+        self._every_word = np.arange(corpus.vocab_size)  # the dense sweep's word list
         self.dense_sweep = (self.num_topics <= DENSE_SWEEP_MAX_TOPICS
                             and corpus.vocab_size * self.num_topics <= DENSE_SWEEP_MAX_CELLS)
 
@@ -727,8 +728,7 @@ class LDAKernel(GibbsKernel):
         if self.dense_sweep:
             # a table per step, not per kernel: chains on threads share the kernel
             nwk = np.zeros((c.vocab_size, self.num_topics), dtype=self.dense_dtype)
-            every_word = np.arange(c.vocab_size)
-            _blocks_to_dense(*blocks, nwk, every_word)
+            _blocks_to_dense(*blocks, nwk, self._every_word)
 
         def block(doc_lo: int, doc_hi: int, chunk: int, n_k: np.ndarray,
                   block_rng: np.random.Generator) -> None:
@@ -744,7 +744,7 @@ class LDAKernel(GibbsKernel):
         else:
             self._partition.sweep(state["n_k"], rng, block)
         if self.dense_sweep:
-            _dense_to_blocks(nwk, *blocks, every_word)
+            _dense_to_blocks(nwk, *blocks, self._every_word)
         self.split_merge_moves(state, rng)
         state["sweeps"][0] += 1
         if warmup and self.optimize_alpha and state["sweeps"][0] % self.optimize_interval == 0:

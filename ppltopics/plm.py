@@ -572,7 +572,7 @@ def _embed(sub: Corpus, job: _Job, stats: dict[str, Any], model: Any = None) -> 
     tokenizer, net = model if model is not None else load_model(job.model)
     out = np.empty((sub.num_tokens, int(net.config.hidden_size)), dtype=np.float16)
     _extract(sub, job.use_text, tokenizer, net, job.layer, job.span, job.step, job.batch_size,
-             job.device, _special_layout(tokenizer), out, stats, False)
+             job.device, _special_layout(tokenizer), out, stats)
     return out
 
 
@@ -682,28 +682,22 @@ class _PartStore:
 def _extract(
     corpus: Corpus, use_text: bool, tokenizer: Any, net: Any, layer: int, span: int, step: int,
     batch_size: int, device: str, wrap: tuple[list[int], list[int]], out: np.ndarray,
-    stats: dict[str, Any], progress: bool,
+    stats: dict[str, Any],
 ) -> None:
-    """Fill ``out`` (num_tokens, D) group by group of documents."""
-    from tqdm.auto import tqdm
-
+    """Fill ``out`` (num_tokens, D) group by group of documents (the caller shows progress,
+    part by part)."""
     net.to(device)
-    bar = tqdm(total=corpus.num_tokens, unit="tok", desc="PLM embeddings", disable=not progress)
     docs = _doc_inputs(corpus, use_text)
     group: list[tuple[int, str, np.ndarray, np.ndarray]] = []
     chars = 0
-    try:
-        for d in range(corpus.num_docs):
-            text, ts, te = next(docs)
-            group.append((d, text, ts, te))
-            chars += len(text)
-            if chars >= 4 * _GROUP_PIECES or d == corpus.num_docs - 1:
-                _extract_group(group, corpus, tokenizer, net, layer, span, step, batch_size,
-                               device, wrap, out, stats)
-                bar.update(int(sum(g[2].size for g in group)))
-                group, chars = [], 0
-    finally:
-        bar.close()
+    for d in range(corpus.num_docs):
+        text, ts, te = next(docs)
+        group.append((d, text, ts, te))
+        chars += len(text)
+        if chars >= 4 * _GROUP_PIECES or d == corpus.num_docs - 1:
+            _extract_group(group, corpus, tokenizer, net, layer, span, step, batch_size,
+                           device, wrap, out, stats)
+            group, chars = [], 0
 
 
 def _extract_group(
