@@ -23,7 +23,8 @@ Models (``--models``, comma-separated; the default list is per corpus):
 * ``glda``, ``cgtm`` — our Gaussian models with the library's defaults (vectors prepared
   ``"auto"`` = All-but-the-Top + PCA to 10 dimensions, topic words ``by="rerank"``);
   ``glda-density`` / ``glda-counts`` rank the same kind of fit by density / by counts.
-* ``glda:<name>`` — GLDA with the option set ``ABLATION[name]``.
+* ``glda:<name>``, ``cgtm:<name>`` — GLDA / CGTM with the option set ``ABLATION[name]``
+  (``wv<λ>``: the word view with vector weight λ, α = 0.1, β = 0.01, topic words by counts).
 * ``glda-old`` — GLDA as released before the quality options (raw 50-d vectors, Ψ0 from the
   whole covariance, topic words by density).
 * ``hlda``, ``ghlda`` — trees (depth 3, library defaults); every node is a topic.
@@ -77,6 +78,10 @@ ABLATION: dict[str, dict[str, Any]] = {
     "min20": {"min_count": 20},
     "counts": {"by": "counts"},
     "alpha0.01": {"alpha": 0.01},
+    # the word view (models/glda.py): word identities from Dirichlet-multinomial topics
+    # beside the vectors weighed by lambda; alpha and beta as our LDA's
+    **{f"wv{lam}": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts"}
+       for lam in (0.05, 0.1, 0.2, 0.3)},
 }
 
 
@@ -180,12 +185,17 @@ def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: flo
         return (*_ours("glda", train, k, seed, s, by="density", vectors=_glove(train),
                        psi0="cov", prepare=None),
                 f"pt.fit('glda', psi0='cov') raw GloVe, whole vocabulary, by density, {s} sweeps")
-    if name.startswith("glda:"):  # glda:<option set of ABLATION>
-        opts = dict(ABLATION[name.split(":", 1)[1]])
+    if name.startswith(("glda:", "cgtm:")):  # <model>:<option set of ABLATION>
+        model, key = name.split(":", 1)
+        opts = dict(ABLATION[key])
         by = opts.pop("by", "rerank")
-        s = sw("sweeps")
-        return (*_ours("glda", train, k, seed, s, by=by, vectors=_glove(train), **opts),
-                f"pt.fit('glda', {opts}), by {by}, {s} sweeps")
+        if model == "cgtm":
+            opts.pop("alpha", None)  # logistic-normal proportions: no alpha
+        # the word view is compared with LDA at LDA's sweeps; CGTM keeps its own
+        s = sw("cgtm_sweeps" if model == "cgtm" else
+               "lda_sweeps" if "vector_weight" in opts else "sweeps")
+        return (*_ours(model, train, k, seed, s, by=by, vectors=_glove(train), **opts),
+                f"pt.fit('{model}', {opts}), by {by}, {s} sweeps")
     if name in ("hlda", "ghlda"):
         s = sw("tree_sweeps")
         kw: dict[str, Any] = {"depth": 3}

@@ -118,7 +118,8 @@ class CGTMKernel(GLDAKernel):
     """Gibbs sampler of the correlated Gaussian topic model (module doc for the steps).
 
     Topic parameters as :class:`GLDAKernel` (``mu0, kappa0, nu0, psi0`` over word vectors);
-    ``eta_mu0, eta_kappa0, eta_nu0, eta_psi0``: the NIW prior of (μ, Σ) over the K-dim η.
+    ``eta_mu0, eta_kappa0, eta_nu0, eta_psi0``: the NIW prior of (μ, Σ) over the K-dim η;
+    ``beta``, ``vector_weight``: the word view, as :class:`GLDAKernel`.
     """
 
     model_name = "cgtm"
@@ -133,9 +134,11 @@ class CGTMKernel(GLDAKernel):
         kappa0: float, nu0: float, psi0: np.ndarray, eta_mu0: np.ndarray,
         eta_kappa0: float, eta_nu0: float, eta_psi0: np.ndarray,
         pg_exact_max: int | None = 64, split_merge: Any = False, init: Any = "random",
+        beta: float | None = None, vector_weight: float = 1.0,
     ) -> None:
         super().__init__(corpus, table, num_topics, 1.0, mu0, kappa0, nu0, psi0,
-                         method="exact", split_merge=split_merge, init=init)
+                         method="exact", split_merge=split_merge, init=init, beta=beta,
+                         vector_weight=vector_weight)
         from ppltopics.inference._linalg import make_prior
 
         self.eta_prior = make_prior(eta_mu0, eta_kappa0, eta_nu0, eta_psi0)
@@ -170,7 +173,7 @@ class CGTMKernel(GLDAKernel):
         stats = _stats(state)
         state["refactored"][0] += exact_sweep(
             c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
-            stats, self.prior, rng, state["eta"], 0, c.num_docs)
+            stats, self.prior, rng, state["eta"], 0, c.num_docs, self.view(state))
         self.split_merge_moves(state, rng, state["eta"])  # exact given η: p(z | η, x)
         sample_eta(state["eta"], state["ndk"], c.doc_lengths.astype(np.float64),
                    state["eta_mu"], state["eta_cov"], rng, self.pg_exact_max)
@@ -242,7 +245,8 @@ def fit_model(
     """``pt.fit("cgtm", corpus, vectors=...)``: run the chains, build a CGTMPosterior.
 
     ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
-    (:mod:`ppltopics.inference._init`); ``pg_exact_max`` as :class:`CGTMKernel`; the rest are
+    (:mod:`ppltopics.inference._init`); ``pg_exact_max``, ``beta``, ``vector_weight`` as
+    :class:`CGTMKernel`; the rest are
     :class:`ppltopics.models.cgtm.CGTMHyper`'s.
     """
     from ppltopics.models.cgtm import CGTMHyper
@@ -253,11 +257,12 @@ def fit_model(
     pg_exact_max = hyper.pop("pg_exact_max", 64)
     split_merge = hyper.pop("split_merge", False)
     init = hyper.pop("init", "random")
+    view = {k: hyper.pop(k) for k in ("beta", "vector_weight") if k in hyper}
     table = vectors.matrix(corpus.vocab)
     r = CGTMHyper(num_topics=num_topics, **hyper).resolve(table, counts=corpus.word_counts())
     kernel = CGTMKernel(corpus, table, num_topics, r.mu0, r.kappa0, r.nu0, r.psi0,
                         r.eta_mu0, r.eta_kappa0, r.eta_nu0, r.eta_psi0,
-                        pg_exact_max=pg_exact_max, split_merge=split_merge, init=init)
+                        pg_exact_max=pg_exact_max, split_merge=split_merge, init=init, **view)
     post = CGTMPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

@@ -31,17 +31,22 @@ Two kernels with the same stationary law:
     (the Geweke and enumeration tests measure it); a frozen table is a constant, so every MH
     step is exact.  Before any adaptation the tables hold the prior predictive, equal for all
     topics, i.e. the proposal (n_dk + α_k).
+
+Word view (``beta=``, ``vector_weight=`` λ; :mod:`ppltopics.models.glda`): every topic's
+score becomes λ·log t_k(x_n) + log (n_kw + β)/(n_k + Vβ), the word counts without token n
+(:class:`WordView`).  Both kernels take it unchanged otherwise (the fast path's stale tables
+hold the same sum); with no word view and λ = 1 the sweeps are bit for bit plain GLDA's.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 
-from ppltopics._validation import check_int
+from ppltopics._validation import check_int, positive_float
 from ppltopics.corpus import Corpus
 from ppltopics.inference._gaussian import predictive_logpdf_table
 from ppltopics.inference._init import check_init, init_config, initial_assignments
@@ -70,12 +75,35 @@ from ppltopics.inference._split_merge import EXACT, moves_due, parse_split_merge
 from ppltopics.inference._split_merge_gauss import gaussian_split_merge
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
-__all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
+__all__ = ["GLDAKernel", "NO_VIEW", "WordView", "fit_model", "word_topic_logdensity"]
 
 _STATS = ("count", "sums", "scatter", "chol", "logdet")
 _NO_WEIGHTS = np.empty((0, 0))
 _NO_INFO = np.empty(0)
 _INV_REFRESH = 64  # rank-one changes of a topic's inverse factor between recomputations
+
+
+class WordView(NamedTuple):
+    """The word-identity view and the weight of the vector view (module doc, "Word view").
+
+    ``nkw`` (V, K) and ``nk`` (K,) are the counts n_kw and n_k of the Dirichlet–multinomial
+    word view (both empty: no word view), ``beta`` its Dirichlet parameter and ``lam`` the
+    weight λ of the vector view's log density (1: the plain GLDA likelihood).
+    """
+
+    nkw: np.ndarray
+    nk: np.ndarray
+    beta: float
+    lam: float
+
+
+NO_VIEW = WordView(np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64), 0.0, 1.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _view_logw(view: WordView, w: int, t: int, vbeta: float) -> float:
+    """log (n_tw + β)/(n_t + Vβ): the word view's collapsed predictive of word w in topic t."""
+    return math.log(view.nkw[w, t] + view.beta) - math.log(view.nk[t] + vbeta)
 
 
 def _stats(state: State) -> NIWStats:
@@ -126,6 +154,7 @@ def exact_sweep(
     word_ids: np.ndarray, doc_offsets: np.ndarray, table: np.ndarray, z: np.ndarray,
     ndk: np.ndarray, alpha: np.ndarray, stats: NIWStats, prior: NIWPrior,
     rng: np.random.Generator, doc_logw: np.ndarray, doc_lo: int, doc_hi: int,
+    view: WordView,
 ) -> int:
     """One systematic-scan sweep of exact Gibbs over z with Gaussian topics integrated out,
     over documents ``doc_lo``..``doc_hi − 1`` (all of them, or one worker's block).
@@ -145,9 +174,16 @@ def exact_sweep(
     so q' = (κ_n/κ')² q_k, then the determinant lemma and Sherman–Morrison as in
     :func:`~ppltopics.inference._linalg.predictive_logpdf_loo`.  log(n_dk + α_k) is kept
     per document and recomputed only for the counts that change.
+
+    ``view`` (:class:`WordView`): with a word view each topic's score becomes
+    λ·log t_k(x_n) + log (n_kw + β)/(n_k + Vβ) (counts without token n); with none and
+    λ = 1 the scores are untouched (bit for bit the plain GLDA sweep).
     """
     num_topics = ndk.shape[1]
     collapsed = doc_logw.shape[0] == 0
+    has_words = view.nkw.shape[0] > 0
+    reweigh = has_words or view.lam != 1.0
+    vbeta = view.nkw.shape[0] * view.beta
     M = table.shape[1]
     work = np.empty((M + 4, M))
     logp = np.empty(num_topics)
@@ -170,9 +206,13 @@ def exact_sweep(
             for t in range(num_topics):
                 lw[t] = doc_logw[d, t]
         for n in range(doc_offsets[d], doc_offsets[d + 1]):
-            x = table[word_ids[n]]
+            w = word_ids[n]
+            x = table[w]
             k = z[n]
             ndk[d, k] -= 1
+            if has_words:
+                view.nkw[w, k] -= 1
+                view.nk[k] -= 1
             lw_k = lw[k]
             if collapsed:
                 lw[k] = math.log(ndk[d, k] + alpha[k])
@@ -202,6 +242,11 @@ def exact_sweep(
                     _topic_changed(k, stats, prior, Linv, mu, tc, updates)
                     logp[k] = predictive_logpdf(k, x, stats, prior, work)
                     removed = True
+            if reweigh:
+                for t in range(num_topics):
+                    logp[t] *= view.lam
+                    if has_words:
+                        logp[t] += _view_logw(view, w, t, vbeta)
             for t in range(num_topics):
                 logp[t] += lw[t]
             new = log_categorical(rng, logp, num_topics, buf)
@@ -213,6 +258,9 @@ def exact_sweep(
                 niw_add_inv(new, x, stats, prior, Linv, work)
                 _topic_changed(new, stats, prior, Linv, mu, tc, updates)
             ndk[d, new] += 1
+            if has_words:
+                view.nkw[w, new] += 1
+                view.nk[new] += 1
             z[n] = new
             if collapsed:
                 if new == k:
@@ -269,11 +317,14 @@ def _fast_sweep(
     ndk: np.ndarray, alpha: np.ndarray, stats: NIWStats, prior: NIWPrior,
     scaled: np.ndarray, log_scaled: np.ndarray, alias_prob: np.ndarray,
     alias_idx: np.ndarray, alias_total: np.ndarray, mh_steps: int, rng: np.random.Generator,
-    doc_lo: int, doc_hi: int,
+    doc_lo: int, doc_hi: int, view: WordView,
 ) -> tuple[int, int]:
     """One sweep of alias + Metropolis-Hastings Gibbs over documents ``doc_lo``..``doc_hi − 1``;
-    returns (accepted, proposed)."""
+    returns (accepted, proposed).  With a word view or λ ≠ 1 (``view``) the target's f_k is
+    λ·log t_k(x) + log (n_kw + β)/(n_k + Vβ) and the stale tables hold the same sum."""
     num_topics = alpha.shape[0]
+    has_words = view.nkw.shape[0] > 0
+    vbeta = view.nkw.shape[0] * view.beta
     M = table.shape[1]
     work = np.empty((M + 4, M))
     d_topics = np.empty(num_topics, dtype=np.int64)
@@ -292,6 +343,9 @@ def _fast_sweep(
             x = table[w]
             old = z[n]
             ndk[d, old] -= 1
+            if has_words:
+                view.nkw[w, old] -= 1
+                view.nk[old] -= 1
             if ndk[d, old] == 0:
                 nd -= 1
                 last = d_topics[nd]
@@ -303,6 +357,9 @@ def _fast_sweep(
                 niw_remove(old, x, stats, prior, work)
                 f_old = predictive_logpdf(old, x, stats, prior, work)
                 removed = True
+            f_old *= view.lam
+            if has_words:
+                f_old += _view_logw(view, w, old, vbeta)
             q_doc = 0.0
             for i in range(nd):
                 t = d_topics[i]
@@ -329,7 +386,12 @@ def _fast_sweep(
                 if prop == cur:
                     accepted += 1
                     continue
-                f_prop = f_old if prop == old else predictive_logpdf(prop, x, stats, prior, work)
+                if prop == old:
+                    f_prop = f_old
+                else:
+                    f_prop = view.lam * predictive_logpdf(prop, x, stats, prior, work)
+                    if has_words:
+                        f_prop += _view_logw(view, w, prop, vbeta)
                 log_ratio = f_prop - f_cur + log_scaled[w, cur] - log_scaled[w, prop]
                 if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
                     cur = prop
@@ -344,6 +406,9 @@ def _fast_sweep(
                 d_topics[nd] = cur
                 nd += 1
             ndk[d, cur] += 1
+            if has_words:
+                view.nkw[w, cur] += 1
+                view.nk[cur] += 1
             z[n] = cur
     return accepted, proposed
 
@@ -432,6 +497,10 @@ class GLDAKernel(GibbsKernel):
         factors refreshed after the sweep (:class:`~ppltopics.inference._partition.DocBlocks`):
         an approximation (other blocks' moves are unseen within a sweep), reproducible for a
         given W.
+    beta, vector_weight
+        The word view (module doc): ``beta`` > 0 adds the Dirichlet–multinomial word view
+        φ_k ~ Dirichlet(β) (``None``, the default: vectors only, Das et al.'s GLDA), and
+        ``vector_weight`` λ > 0 weighs the vector view's log density (default 1).
     """
 
     model_name = "glda"
@@ -446,10 +515,15 @@ class GLDAKernel(GibbsKernel):
         self, corpus: Corpus, table: np.ndarray, num_topics: int, alpha: Any,
         mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray, method: str = "exact",
         mh_steps: int = 2, refresh_every: int = 1, split_merge: Any = False, init: Any = "random",
-        workers: int = 1,
+        workers: int = 1, beta: float | None = None, vector_weight: float = 1.0,
     ) -> None:
         self.workers = check_int("workers", workers, 1)
+        self.beta = None if beta is None else positive_float("beta", beta)
+        self.vector_weight = positive_float("vector_weight", vector_weight)
         self.split_merge = parse_split_merge(split_merge)
+        if self.split_merge is not None and self.reweighed:
+            raise ValueError("split_merge is not available with the word view (beta=...) or "
+                             "vector_weight != 1: its acceptance ratio is the vectors' alone")
         self._sm_defect = EXACT  # tests inject defects here
         table = np.ascontiguousarray(table, dtype=np.float64)
         if table.ndim != 2 or table.shape[0] != corpus.vocab_size:
@@ -492,6 +566,19 @@ class GLDAKernel(GibbsKernel):
     def num_tokens(self) -> int:
         return self.corpus.num_tokens
 
+    @property
+    def reweighed(self) -> bool:
+        """True when the target is not plain GLDA's: a word view or λ ≠ 1."""
+        return self.beta is not None or self.vector_weight != 1.0
+
+    def view(self, state: State) -> WordView:
+        """The :class:`WordView` of ``state`` (:data:`NO_VIEW` for plain GLDA)."""
+        if not self.reweighed:
+            return NO_VIEW
+        if self.beta is None:
+            return WordView(NO_VIEW.nkw, NO_VIEW.nk, 0.0, self.vector_weight)
+        return WordView(state["nkw"], state["nk"], self.beta, self.vector_weight)
+
     def set_data(self, data: np.ndarray) -> None:
         """Replace the word-vector table (same shape; Geweke's successive-conditional chain)."""
         data = np.ascontiguousarray(data, dtype=np.float64)
@@ -507,6 +594,8 @@ class GLDAKernel(GibbsKernel):
                 "mu0": p.mu0.tolist(), "psi0": p.psi0.tolist(), "method": self.method,
                 "mh_steps": self.mh_steps, "refresh_every": self.refresh_every,
                 "dim": int(self.table.shape[1]), **self._split_merge_config(),
+                **({} if self.beta is None else {"beta": self.beta}),
+                **({} if self.vector_weight == 1.0 else {"vector_weight": self.vector_weight}),
                 **init_config(self.init),
                 **({} if self.workers == 1 else {"workers": self.workers})}
 
@@ -570,6 +659,9 @@ class GLDAKernel(GibbsKernel):
         stats = stats_from_assignments(self.table[c.word_ids], z, self.num_topics, self.prior)
         for name, arr in zip(_STATS, stats, strict=True):
             state[name] = arr
+        if self.beta is not None:
+            state["nkw"] = self._word_counts(z)
+            state["nk"] = state["nkw"].sum(axis=0)
         if self.method == "fast":
             V, K = c.vocab_size, self.num_topics
             state["scaled"] = np.zeros((V, K))
@@ -578,6 +670,13 @@ class GLDAKernel(GibbsKernel):
             state["alias_idx"] = np.zeros((V, K), dtype=np.int64)
             state["alias_total"] = np.zeros(V)
             self.refresh_proposal(state, z=np.empty(0, dtype=np.int64))
+
+    def _word_counts(self, z: np.ndarray) -> np.ndarray:
+        """(V, K) counts n_kw of the assignments ``z`` (all zero for an empty ``z``)."""
+        nkw = np.zeros((self.corpus.vocab_size, self.num_topics), dtype=np.int64)
+        if z.size:
+            np.add.at(nkw, (self.corpus.word_ids, z), 1)
+        return nkw
 
     def refresh_proposal(self, state: State, z: np.ndarray | None = None) -> None:
         """Rebuild the fast path's stale densities and alias tables from the topics that the
@@ -588,33 +687,47 @@ class GLDAKernel(GibbsKernel):
         """
         if z is None:
             stats = _stats(state)
+            nkw = state.get("nkw")
         else:
             z = np.asarray(z, dtype=np.int64)
             rows = self.corpus.word_ids if z.size else np.empty(0, dtype=np.int64)
             stats = stats_from_assignments(self.table[rows], z, self.num_topics, self.prior)
-        word_topic_logdensity(self.table, stats, self.prior, state["log_scaled"], self._words)
+            nkw = self._word_counts(z) if self.beta is not None else None
+        log_scaled = state["log_scaled"]
+        word_topic_logdensity(self.table, stats, self.prior, log_scaled, self._words)
+        if self.reweighed:
+            words = self._words
+            log_scaled[words] *= self.vector_weight
+            if self.beta is not None:
+                log_scaled[words] += self._word_view_logprob(nkw)[words]
         _refresh_alias(state["log_scaled"], state["scaled"], self.alpha, state["alias_prob"],
                        state["alias_idx"], state["alias_total"], self._words)
+
+    def _word_view_logprob(self, nkw: np.ndarray) -> np.ndarray:
+        """(V, K) log (n_kw + β)/(n_k + Vβ) of the counts ``nkw`` (word view on)."""
+        beta = float(self.beta)
+        nk = nkw.sum(axis=0)
+        return np.log(nkw + beta) - np.log(nk + nkw.shape[0] * beta)
 
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
         c = self.corpus
         if self.method == "fast" and warmup and state["sweeps"][0] % self.refresh_every == 0:
             self.refresh_proposal(state)
 
-        def block(doc_lo: int, doc_hi: int, stats: NIWStats,
+        def block(doc_lo: int, doc_hi: int, stats: NIWStats, view: WordView,
                   block_rng: np.random.Generator) -> tuple[int, int]:
             if self.method == "exact":
                 return exact_sweep(c.word_ids, c.doc_offsets, self.table, state["z"],
                                    state["ndk"], self.alpha, stats, self.prior, block_rng,
-                                   _NO_WEIGHTS, doc_lo, doc_hi), 0
+                                   _NO_WEIGHTS, doc_lo, doc_hi, view), 0
             return _fast_sweep(
                 c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
                 stats, self.prior, state["scaled"], state["log_scaled"], state["alias_prob"],
                 state["alias_idx"], state["alias_total"], self.mh_steps, block_rng,
-                doc_lo, doc_hi)
+                doc_lo, doc_hi, view)
 
         if self.workers == 1:
-            counts = [block(0, c.num_docs, _stats(state), rng)]
+            counts = [block(0, c.num_docs, _stats(state), self.view(state), rng)]
         else:
             counts = self._parallel_sweep(state, rng, block)
         if self.method == "exact":
@@ -630,25 +743,40 @@ class GLDAKernel(GibbsKernel):
                 niw_refactor(k, stats, self.prior)
 
     def _parallel_sweep(self, state: State, rng: np.random.Generator, block: Any) -> list[Any]:
-        """The W document blocks at once, each against its own copy of the topic statistics;
-        afterwards n_k, Σx and Σxxᵀ take every block's changes and each factor of Ψ_n is
-        recomputed from them (so they are exact functions of z again)."""
+        """The W document blocks at once, each against its own copy of the topic statistics
+        (and of the word view's n_kw, n_k); afterwards n_k, Σx and Σxxᵀ (n_kw, n_k) take every
+        block's changes and each factor of Ψ_n is recomputed from them (so they are exact
+        functions of z again)."""
         base = _stats(state)
         copies = [NIWStats(*(a.copy() for a in base)) for _ in range(self.workers)]
+        base_view = self.view(state)
+        views = [base_view._replace(nkw=base_view.nkw.copy(), nk=base_view.nk.copy())
+                 for _ in range(self.workers)]
         out = self._doc_blocks.run(
-            rng, lambda lo, hi, p, block_rng: block(lo, hi, copies[p], block_rng))
+            rng, lambda lo, hi, p, block_rng: block(lo, hi, copies[p], views[p], block_rng))
         for name in ("count", "sums", "scatter"):
             delta = sum(getattr(cp, name) - getattr(base, name) for cp in copies)
             state[name] += delta
+        if self.beta is not None:
+            state["nkw"] += sum(v.nkw - base_view.nkw for v in views)
+            state["nk"] += sum(v.nk - base_view.nk for v in views)
         for k in range(self.num_topics):
             niw_refactor(k, _stats(state), self.prior)
         return out
 
     # -------------------------------------------------------------- read-outs
     def _loglik(self, state: State) -> float:
+        """λ·Σ_k log p(v_{z=k}) (NIW marginal) + the word view's Σ_k DirMult(n_k· | β)."""
         stats = _stats(state)
-        return float(sum(topic_log_marginal(k, stats, self.prior)
-                         for k in range(self.num_topics)))
+        out = float(sum(topic_log_marginal(k, stats, self.prior)
+                        for k in range(self.num_topics)))
+        if self.vector_weight != 1.0:
+            out *= self.vector_weight
+        if self.beta is not None:
+            from ppltopics.models.glda import word_view_log_marginal
+
+            out += word_view_log_marginal(state["nkw"], self.beta)
+        return out
 
     def _logprior(self, state: State) -> float:
         from scipy.special import gammaln
@@ -687,6 +815,10 @@ class GLDAKernel(GibbsKernel):
         p = self.prior
         logdens = predictive_logpdf_table(self.table, state["count"], state["sums"],
                                           state["chol"], state["logdet"], p.mu0, p.kappa0, p.nu0)
+        if self.reweighed:
+            logdens = self.vector_weight * logdens
+            if self.beta is not None:
+                logdens += self._word_view_logprob(state["nkw"])
         pointwise = np.empty(c.num_docs)
         _pointwise(c.word_ids, c.doc_offsets, self.doc_theta(state), logdens, pointwise)
         out: dict[str, Any] = {
@@ -728,6 +860,7 @@ def fit_model(
     alpha: Any = None, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, method: str = "fast", mh_steps: int = 2, refresh_every: int = 1,
     split_merge: Any = False, init: Any = "random", workers: int = 1,
+    beta: float | None = None, vector_weight: float = 1.0,
 ) -> Any:
     """``pt.fit("glda", corpus, vectors=...)``: run the chains, build a GaussianPosterior.
 
@@ -735,7 +868,8 @@ def fit_model(
     κ0 = 0.1, ν0 = M + 2, μ0 = mean token vector, Ψ0 = (ν0 − M − 1)·Cov(token vectors), so
     that E[Σ_k] is the embedding covariance.  ``split_merge``: see :class:`GLDAKernel`.
     ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
-    (:mod:`ppltopics.inference._init`).
+    (:mod:`ppltopics.inference._init`).  ``beta``, ``vector_weight``: the word view
+    (:class:`GLDAKernel`).
     """
     from ppltopics.models.glda import GLDAHyper
     from ppltopics.posteriors import GaussianPosterior
@@ -749,7 +883,8 @@ def fit_model(
     r = hyper.resolve(table, counts=corpus.word_counts())
     kernel = GLDAKernel(corpus, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
                         method=method, mh_steps=mh_steps, refresh_every=refresh_every,
-                        split_merge=split_merge, init=init, workers=workers)
+                        split_merge=split_merge, init=init, workers=workers, beta=beta,
+                        vector_weight=vector_weight)
     post = GaussianPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

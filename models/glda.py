@@ -27,6 +27,24 @@ empty topic contributes 0.  The same joint is the product, over tokens in any or
 one-step predictives (a Pólya urn for z, a multivariate t with ν_n − M + 1 degrees of freedom
 and scale Ψ_n(κ_n + 1)/(κ_n(ν_n − M + 1)) for v); the tests check that identity.
 
+**Word view** (``beta=``, ``vector_weight=``; a multi-view variant, not in Das et al.).  Each
+token also emits its word identity from a Dirichlet–multinomial topic, and the vector view's
+log density is weighed by λ (a power likelihood, Pyro's ``poutine.scale``)::
+
+    φ_k        ~ Dirichlet(β·1_V)          k = 1..K
+    w_dn       ~ Categorical(φ_{z_dn})                  (the token's word, observed)
+    v_dn       ~ N(μ_{z_dn}, Σ_{z_dn})    scaled by λ  (log p(v | z) enters as λ·log p)
+
+    log p̃(w, v, z) = λ·Σ_k log p(v_{z=k}) + Σ_k DirMult(n_k· | β) + Σ_d DirMult(n_d· | α)
+
+With λ = 1 this is a proper generative model whose two views are independent given z (the
+story simulates a vector unrelated to the word); a corpus reuses each word's vector, so the
+embedding *smooths* the word topics: words that are near in the embedding share topics even
+where they never co-occur.  With λ < 1 the target is the tempered joint above (a power
+posterior: a proper density over z, but no simulator of the data), so the kernels are checked
+by enumeration against it, not by Geweke.  λ small lets document co-occurrence (the word
+view) decide the topics and the vectors pull words of one kind together.
+
 Hyperparameters (:class:`GLDAHyper`, the data-driven defaults beside the published ones)
 and their resolution from the data are in :mod:`ppltopics.models.gaussian_prior`,
 re-exported here; :func:`model`, :func:`simulate`, :func:`log_joint` and the kernels use
@@ -85,6 +103,7 @@ __all__ = [
     "log_joint",
     "log_likelihood_collapsed",
     "log_prior_collapsed",
+    "word_view_log_marginal",
 ]
 
 _DTYPE = torch.float64
@@ -237,6 +256,11 @@ def model(
     doc_lengths: Sequence[int] | np.ndarray | torch.Tensor,
     hyper: GLDAHyper | ResolvedGLDAHyper,
     data: torch.Tensor | np.ndarray | None = None,
+    *,
+    words: torch.Tensor | np.ndarray | None = None,
+    vocab_size: int | None = None,
+    beta: float | None = None,
+    vector_weight: float = 1.0,
 ) -> GLDASample:
     """Gaussian LDA as a plain Pyro model; simulates the token vectors when ``data`` is None.
 
@@ -246,7 +270,11 @@ def model(
                                                   "topic_mean" (NormalInverseWishart.pyro_sample)
         θ_d ~ Dirichlet(α)                        in plate "docs" (D):   site "theta"
         z_n ~ Categorical(θ_{d(n)})               in plate "tokens" (N): site "z"
-        v_n ~ N(μ_{z_n}, Σ_{z_n})                 site "v", observed when data is given
+        v_n ~ N(μ_{z_n}, Σ_{z_n})                 site "v", observed when data is given,
+                                                  under poutine.scale(λ) when λ ≠ 1
+        with beta (the word view, module doc):
+        φ_k ~ Dirichlet(β·1_V)                    in plate "topics": site "phi"
+        w_n ~ Categorical(φ_{z_n})                site "w", observed when words are given
 
     Parameters
     ----------
@@ -258,6 +286,10 @@ def model(
         the dimension through μ0 or a Ψ0 matrix.
     data
         ``(N, M)`` token vectors, documents concatenated, or None.
+    words, vocab_size, beta, vector_weight
+        The word view: ``beta`` > 0 turns it on over a vocabulary of ``vocab_size`` words
+        (default: ``max(words) + 1``), ``words`` the (N,) observed word ids or None;
+        ``vector_weight`` λ scales site "v"'s log density (1: the plain likelihood).
 
     Float64 throughout.  ``z`` and ``v`` are :class:`RowCategorical` /
     :class:`RowMultivariateNormal` sites (no N×K or N×M×M table is formed); ``z`` may be
@@ -274,10 +306,29 @@ def model(
         topic_mean, topic_cov = prior.pyro_sample("topic")  # (K, M), (K, M, M)
     with pyro.plate("docs", num_docs):
         theta = pyro.sample("theta", dist.Dirichlet(alpha))  # (D, K)
+    if vector_weight <= 0:
+        raise ValueError(f"vector_weight must be > 0, got {vector_weight!r}")
+    phi = None
+    if beta is not None:
+        if words is not None:
+            words = torch.as_tensor(np.asarray(words), dtype=torch.long)
+            if words.shape != (num_tokens,):
+                raise ValueError(f"words must hold one id per token ({num_tokens}), got "
+                                 f"shape {tuple(words.shape)}")
+        if vocab_size is None:
+            if words is None:
+                raise ValueError("the word view needs vocab_size= or observed words=")
+            vocab_size = int(words.max()) + 1
+        with pyro.plate("topics_w", r.num_topics):
+            phi = pyro.sample("phi", dist.Dirichlet(torch.full((int(vocab_size),), float(beta),
+                                                               dtype=_DTYPE)))
     scale_tril = torch.linalg.cholesky(topic_cov)
     with pyro.plate("tokens", num_tokens):
         z = pyro.sample("z", RowCategorical(theta, doc_index))
-        v = pyro.sample("v", RowMultivariateNormal(topic_mean, scale_tril, z), obs=data)
+        with poutine.scale(scale=float(vector_weight)):
+            v = pyro.sample("v", RowMultivariateNormal(topic_mean, scale_tril, z), obs=data)
+        if phi is not None:
+            pyro.sample("w", RowCategorical(phi, z), obs=words)
     return GLDASample(topic_mean, topic_cov, theta, z, v, doc_index)
 
 
@@ -526,13 +577,37 @@ def log_prior_collapsed(
     return _log_prior(off, zz, r.alpha)
 
 
+def word_view_log_marginal(nkw: np.ndarray, beta: float) -> float:
+    """Σ_k DirMult(n_k· | β): log p(w | z) of the word view with every φ_k ~ Dirichlet(β·1_V)
+    integrated out, from the (V, K) counts n_kw::
+
+        Σ_k [log Γ(Vβ) − log Γ(n_k + Vβ) + Σ_w (log Γ(n_kw + β) − log Γ(β))]
+    """
+    nkw = np.asarray(nkw, dtype=np.float64)
+    V = nkw.shape[0]
+    nk = nkw.sum(axis=0)
+    return float((gammaln(V * beta) - gammaln(nk + V * beta)).sum()
+                 + (gammaln(nkw + beta) - gammaln(beta)).sum())
+
+
 def log_joint(
-    vectors: Any, doc_offsets: Any, z: Any, hyper: GLDAHyper | ResolvedGLDAHyper
+    vectors: Any, doc_offsets: Any, z: Any, hyper: GLDAHyper | ResolvedGLDAHyper,
+    *, words: Any = None, vocab_size: int | None = None, beta: float | None = None,
+    vector_weight: float = 1.0,
 ) -> float:
     """Collapsed log p(v, z) = :func:`log_likelihood_collapsed` + :func:`log_prior_collapsed`.
 
     θ and every (μ_k, Σ_k) integrated out (module docstring).  Invariant to relabelling the
-    topics when α is symmetric.  Cost O(N·M² + K·M³).
+    topics when α is symmetric.  Cost O(N·M² + K·M³).  With the word view (``beta``,
+    ``words``, ``vocab_size``, ``vector_weight``; module doc) the tempered joint
+    λ·log p(v | z) + :func:`word_view_log_marginal` + log p(z).
     """
     x, off, zz, r = check_token_state(vectors, doc_offsets, z, hyper)
-    return _log_likelihood(x, zz, r) + _log_prior(off, zz, r.alpha)
+    out = vector_weight * _log_likelihood(x, zz, r) + _log_prior(off, zz, r.alpha)
+    if beta is not None:
+        w = np.asarray(words, dtype=np.int64)
+        V = int(w.max()) + 1 if vocab_size is None else int(vocab_size)
+        nkw = np.zeros((V, r.num_topics))
+        np.add.at(nkw, (w, zz), 1.0)
+        out += word_view_log_marginal(nkw, beta)
+    return out

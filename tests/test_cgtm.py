@@ -57,7 +57,7 @@ from ppltopics.inference.cgtm import (
     sample_niw_posterior,
     sample_pg,
 )
-from ppltopics.inference.glda import _stats, exact_sweep
+from ppltopics.inference.glda import NO_VIEW, _stats, exact_sweep
 from ppltopics.models import cgtm, checks
 from ppltopics.models.cgtm import CGTMHyper, ResolvedCGTMHyper
 from ppltopics.posteriors import CGTMPosterior
@@ -107,7 +107,7 @@ class _DefectiveCGTM(CGTMKernel):
         c = self.corpus
         weights = np.empty((0, self.num_topics)) if self.ignore_eta else state["eta"]
         exact_sweep(c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"],
-                    self.alpha, _stats(state), self.prior, rng, weights, 0, c.num_docs)
+                    self.alpha, _stats(state), self.prior, rng, weights, 0, c.num_docs, NO_VIEW)
         self.eta_sampler(state["eta"], state["ndk"], c.doc_lengths.astype(np.float64),
                          state["eta_mu"], state["eta_cov"], rng, self.pg_exact_max)
         e = self.eta_prior

@@ -60,7 +60,7 @@ from ppltopics.inference._linalg import (
     predictive_logpdf_topics,
 )
 from ppltopics.inference._sampling import log_categorical
-from ppltopics.inference.glda import GLDAKernel, _stats, exact_sweep
+from ppltopics.inference.glda import NO_VIEW, GLDAKernel, _stats, exact_sweep
 from ppltopics.inference.runner import RunSpec, run_chains
 from ppltopics.models import checks, glda
 from ppltopics.models.glda import GLDAHyper, ResolvedGLDAHyper
@@ -414,7 +414,7 @@ def test_exact_sweep_draws_equal_textbook_sweep(M, K, docs, length, weights):
     for _ in range(8):
         before = state["z"].copy()
         exact_sweep(c.word_ids, c.doc_offsets, table, state["z"], state["ndk"], kernel.alpha,
-                    _stats(state), kernel.prior, r_new, doc_logw, 0, c.num_docs)
+                    _stats(state), kernel.prior, r_new, doc_logw, 0, c.num_docs, NO_VIEW)
         _remove_score_add_sweep(c.word_ids, c.doc_offsets, table, ref["z"], ref["ndk"],
                                 kernel.alpha, _stats(ref), kernel.prior, r_ref, doc_logw)
         np.testing.assert_array_equal(state["z"], ref["z"])

@@ -74,23 +74,42 @@ class GaussianPosterior(Posterior):
     relabel_by = ("topic_mean", "euclidean")
     heldout_kind = "log density"
 
+    @property
+    def has_word_view(self) -> bool:
+        """True when the model was fitted with the word view (``beta=``)."""
+        return self.settings.get("beta") is not None
+
     def word_logdensity(self) -> np.ndarray:
-        """(V, K) log N(v_w | μ̄_k, Σ̄_k) under the posterior-mean topic parameters."""
+        """(V, K) log N(v_w | μ̄_k, Σ̄_k) under the posterior-mean topic parameters; with the
+        word view (``beta``, ``vector_weight`` λ) the token's score of the fitted model,
+        λ·log N(v_w | μ̄_k, Σ̄_k) + log φ̄_kw with φ̄_kw = (n̄_kw + β)/(n̄_k + Vβ)."""
         if "_logdens" not in self.__dict__:
             from ppltopics.inference._gaussian import gaussian_logpdf_table
 
-            self.__dict__["_logdens"] = gaussian_logpdf_table(
+            logd = gaussian_logpdf_table(
                 self.estimates["word_vectors"], self.estimates["topic_mean"],
                 self.estimates["topic_cov"])
+            lam = float(self.settings.get("vector_weight", 1.0))
+            if lam != 1.0:
+                logd = lam * logd
+            if self.has_word_view:
+                beta = float(self.settings["beta"])
+                nkw = self.estimates["word_topic"]  # (K, V)
+                phi = (nkw + beta) / (nkw.sum(axis=1, keepdims=True) + nkw.shape[1] * beta)
+                logd = logd + np.log(phi).T
+            self.__dict__["_logdens"] = logd
         return self.__dict__["_logdens"]
 
-    def top_words(self, n: int = 10, by: str = "rerank",
+    def top_words(self, n: int = 10, by: str | None = None,
                   shortlist: int = RERANK_SHORTLIST) -> list[list[str]]:
-        """Top ``n`` words per topic ranked ``by`` ``"density"`` (log N(v_w | μ̄_k, Σ̄_k)),
+        """Top ``n`` words per topic ranked ``by`` ``"density"`` (:meth:`word_logdensity`),
         ``"counts"`` (posterior word–topic counts) or ``"rerank"`` (the ``shortlist`` densest
-        words re-ranked by counts); see :func:`rank_gaussian_words`.  ``n`` must be a
-        positive integer (all V words when ``n > V``); an unknown ``by`` is a ``ValueError``
-        naming it."""
+        words re-ranked by counts); see :func:`rank_gaussian_words`.  ``None`` (default):
+        ``"counts"`` with the word view (its φ̄_k orders words as n̄_kw does), else
+        ``"rerank"``.  ``n`` must be a positive integer (all V words when ``n > V``); an
+        unknown ``by`` is a ``ValueError`` naming it."""
+        if by is None:
+            by = "counts" if self.has_word_view else "rerank"
         check_choice("by", by, RANKINGS)
         return rank_gaussian_words(self.word_logdensity().T, self.estimates["word_topic"], n,
                                    self.corpus.vocab, by, shortlist)
