@@ -81,7 +81,7 @@ ABLATION: dict[str, dict[str, Any]] = {
     # the word view (models/glda.py): word identities from Dirichlet-multinomial topics
     # beside the vectors weighed by lambda; alpha and beta as our LDA's
     **{f"wv{lam}": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts"}
-       for lam in (0.05, 0.1, 0.2, 0.3)},
+       for lam in (0.05, 0.1, 0.15, 0.2, 0.3)},
 }
 
 

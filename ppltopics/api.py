@@ -88,6 +88,10 @@ def fit(
     over the cluster (W document shards pinned to workers, word chunks travelling; the same
     chain as the threaded one, checkpointed, surviving lost workers:
     :mod:`ppltopics.inference._dask_lda`).
+    ``beta`` and ``vector_weight`` (glda, cgtm): the word view — each token also emits its
+    word from a Dirichlet–multinomial topic φ_k ~ Dirichlet(β), and the vectors' log density
+    is weighed by λ = ``vector_weight`` (:mod:`ppltopics.models.glda`, "Word view"); default
+    ``beta=None``, ``vector_weight=1``: Das et al.'s GLDA.
 
     Models over word vectors (glda, cgtm, ghlda) also take ``min_count`` / ``min_df`` (fit
     on ``corpus.prune(min_count, min_df)``: the posterior's ``corpus`` is then the pruned

@@ -23,6 +23,7 @@ from pyro import poutine
 import ppltopics as pt
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
+from ppltopics.inference._gaussian import gaussian_logpdf_table
 from ppltopics.inference.glda import GLDAKernel
 from ppltopics.models import glda
 from ppltopics.models.glda import ResolvedGLDAHyper
@@ -197,13 +198,20 @@ def test_bad_options_are_rejected(kwargs, match):
 
 
 @pytest.mark.parametrize("model", ["glda", "cgtm"])
-def test_fit_records_the_word_view(model):
-    """``pt.fit`` passes ``beta``/``vector_weight`` through, records them, and the topic
-    words by counts come from the word view's n_kw."""
+def test_fit_records_the_word_view(model, tmp_path):
+    """``pt.fit`` passes ``beta``/``vector_weight`` through and records them; top words
+    default to counts; the word–topic scores are λ·log N + log φ̄ and survive save/load."""
     sim = glda.simulate_vocabulary(40, 25, glda.GLDAHyper(3, alpha=0.3), 30, seed=4, dim=3)
     post = pt.fit(model, sim.corpus, vectors=sim.vectors, num_topics=3, beta=0.05,
                   vector_weight=0.3, num_chains=1, warmup=10, num_samples=5, seed=0,
                   progress=False, prepare=None)
-    cfg = post.settings["kernel"] if "kernel" in post.settings else post.settings
-    assert cfg["beta"] == 0.05 and cfg["vector_weight"] == 0.3
-    assert len(post.top_words(5, by="counts")) == 3
+    assert post.settings["beta"] == 0.05 and post.settings["vector_weight"] == 0.3
+    assert post.top_words(5) == post.top_words(5, by="counts")
+    nkw = post.estimates["word_topic"]
+    phi = (nkw + 0.05) / (nkw.sum(axis=1, keepdims=True) + nkw.shape[1] * 0.05)
+    gauss = gaussian_logpdf_table(post.estimates["word_vectors"], post.estimates["topic_mean"],
+                                  post.estimates["topic_cov"])
+    np.testing.assert_allclose(post.word_logdensity(), 0.3 * gauss + np.log(phi).T, rtol=1e-12)
+    again = type(post).load(post.save(tmp_path / "wv"))
+    assert again.top_words(5) == post.top_words(5)
+    np.testing.assert_allclose(again.word_logdensity(), post.word_logdensity(), rtol=1e-12)
