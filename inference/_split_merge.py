@@ -51,8 +51,9 @@ import numpy as np
 
 __all__ = ["SplitMerge", "lda_split_merge", "moves_due", "parse_split_merge"]
 
-# injected defects (tests only): 0 = exact, 1 = Hastings ratio omitted, 2 = its sign flipped
-EXACT, NO_HASTINGS, WRONG_SIGN = 0, 1, 2
+# injected defects (tests only): 0 = exact, 1 = Hastings ratio omitted, 2 = its sign flipped,
+# 3 = the word view's change of log p(w | z) left out of the target ratio (Gaussian move)
+EXACT, NO_HASTINGS, WRONG_SIGN, NO_WORD_VIEW = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from ppltopics.inference._linalg import (
 )
 from ppltopics.inference._split_merge import (
     EXACT,
+    NO_WORD_VIEW,
     WRONG_SIGN,
     _choose_informed,
     _choose_triple,
@@ -61,6 +62,7 @@ from ppltopics.inference._split_merge import (
     _pair_logprob,
     _two_way,
 )
+from ppltopics.inference._word_view import WordView, view_log_marginal
 
 __all__ = ["gaussian_split_merge"]
 
@@ -373,12 +375,36 @@ def _gauss_pair_scores(stats: NIWStats, prior: NIWPrior, ws: NIWStats, slot: int
 
 
 @numba.njit(cache=True, nogil=True)
+def _word_view_ratio(view: WordView, word_ids: np.ndarray, toks: np.ndarray, z: np.ndarray,
+                     newz: np.ndarray, i: int, j: int, k: int) -> float:
+    """Change of the word view's Σ_t DirMult(n_t· | β) over the topics t ∈ {i, j, k} when the
+    tokens ``toks`` move from ``z[toks]`` to ``newz`` (columns copied, O(V))."""
+    topics = np.array([i, j, k])
+    num = 2 if k == i else 3
+    cols = np.empty((view.nkw.shape[0], num), dtype=np.int64)
+    out = 0.0
+    for s in range(num):
+        cols[:, s] = view.nkw[:, topics[s]]
+        out -= view_log_marginal(cols[:, s], view.beta)
+    for idx in range(toks.shape[0]):
+        w = word_ids[toks[idx]]
+        for s in range(num):
+            if topics[s] == z[toks[idx]]:
+                cols[w, s] -= 1
+            if topics[s] == newz[idx]:
+                cols[w, s] += 1
+    for s in range(num):
+        out += view_log_marginal(cols[:, s], view.beta)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def gaussian_split_merge(
     word_ids: np.ndarray, token_docs: np.ndarray, table: np.ndarray, z: np.ndarray,
     ndk: np.ndarray, alpha: np.ndarray, doc_logw: np.ndarray, stats: NIWStats,
     prior: NIWPrior, ws: NIWStats, cnt: np.ndarray, scans: int, rng: np.random.Generator,
-    defect: int, uniform_share: float, info: np.ndarray, soft_share: float = 0.5,
-    soft_beta: float = 0.5, resplit_share: float = 0.5,
+    defect: int, uniform_share: float, info: np.ndarray, soft_share: float,
+    soft_beta: float, resplit_share: float, view: WordView,
 ) -> int:
     """One split–merge move (module doc) for Gaussian topics; returns 1 if accepted.
 
@@ -394,6 +420,12 @@ def gaussian_split_merge(
     GLDA: ``doc_logw`` empty, document factor (n_dk + α_k) with θ integrated out.
     CGTM: ``doc_logw`` = η (D, K), the z-conditional given η.  ``ws``: workspace NIW
     statistics with 7 slots; ``cnt``: (D, 2) int64 zeros (left zero).
+
+    ``view`` (:class:`~ppltopics.inference._word_view.WordView`): the target's vector part is
+    weighed by λ and, with a word view, the change of Σ_k DirMult(n_k· | β) over the topics
+    i, j, k enters the ratio (:func:`_word_view_ratio`); the proposal (scans over the
+    vectors) is unchanged, so it stays exact, only less suited to a target that the words
+    dominate.  On acceptance the view's n_kw, n_k follow z.
     """
     K = ndk.shape[1]
     if K < 2:
@@ -449,6 +481,7 @@ def gaussian_split_merge(
     for s in range(2):
         niw_refactor(s, ws, prior)
         log_ratio += topic_log_marginal(s, ws, prior)
+    log_ratio *= view.lam
     # document terms
     newz = np.empty(F.shape[0] + (R.shape[0] if k != i else 0), dtype=np.int64)
     toks = np.empty(newz.shape[0], dtype=np.int64)
@@ -462,6 +495,9 @@ def gaussian_split_merge(
         toks[m] = F[idx]
         newz[m] = k if lab_f[idx] == 0 else j
         m += 1
+    has_words = view.nkw.shape[0] > 0
+    if has_words and defect != NO_WORD_VIEW:
+        log_ratio += _word_view_ratio(view, word_ids, toks, z, newz, i, j, k)
     if collapsed:
         D = ndk.shape[0]
         mark = np.zeros(D, dtype=np.bool_)
@@ -488,14 +524,20 @@ def gaussian_split_merge(
         logq_fwd += lp0[i, j]
     if info.shape[0] > 0:
         info[3], info[4], info[5] = log_ratio, logq_fwd, logq_rev
-    if defect == EXACT:
+    if defect in (EXACT, NO_WORD_VIEW):
         log_ratio += logq_rev - logq_fwd
     elif defect == WRONG_SIGN:
         log_ratio -= logq_rev - logq_fwd
     if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
         # accept: z and ndk (already updated), topic statistics from the workspace
         for idx in range(toks.shape[0]):
-            z[toks[idx]] = newz[idx]
+            n = toks[idx]
+            if has_words:
+                view.nkw[word_ids[n], z[n]] -= 1
+                view.nk[z[n]] -= 1
+                view.nkw[word_ids[n], newz[idx]] += 1
+                view.nk[newz[idx]] += 1
+            z[n] = newz[idx]
         _new_topics(stats, ws, i, j, k, prior)
         return 1
     for idx in range(toks.shape[0]):  # reject: restore the document counts

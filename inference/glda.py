@@ -41,7 +41,7 @@ hold the same sum); with no word view and λ = 1 the sweeps are bit for bit plai
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import numba
 import numpy as np
@@ -73,37 +73,15 @@ from ppltopics.inference._partition import DocBlocks
 from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
 from ppltopics.inference._split_merge import EXACT, moves_due, parse_split_merge
 from ppltopics.inference._split_merge_gauss import gaussian_split_merge
+from ppltopics.inference._word_view import NO_VIEW, WordView, view_logw
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
-__all__ = ["GLDAKernel", "NO_VIEW", "WordView", "fit_model", "word_topic_logdensity"]
+__all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
 
 _STATS = ("count", "sums", "scatter", "chol", "logdet")
 _NO_WEIGHTS = np.empty((0, 0))
 _NO_INFO = np.empty(0)
 _INV_REFRESH = 64  # rank-one changes of a topic's inverse factor between recomputations
-
-
-class WordView(NamedTuple):
-    """The word-identity view and the weight of the vector view (module doc, "Word view").
-
-    ``nkw`` (V, K) and ``nk`` (K,) are the counts n_kw and n_k of the Dirichlet–multinomial
-    word view (both empty: no word view), ``beta`` its Dirichlet parameter and ``lam`` the
-    weight λ of the vector view's log density (1: the plain GLDA likelihood).
-    """
-
-    nkw: np.ndarray
-    nk: np.ndarray
-    beta: float
-    lam: float
-
-
-NO_VIEW = WordView(np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64), 0.0, 1.0)
-
-
-@numba.njit(cache=True, nogil=True)
-def _view_logw(view: WordView, w: int, t: int, vbeta: float) -> float:
-    """log (n_tw + β)/(n_t + Vβ): the word view's collapsed predictive of word w in topic t."""
-    return math.log(view.nkw[w, t] + view.beta) - math.log(view.nk[t] + vbeta)
 
 
 def _stats(state: State) -> NIWStats:
@@ -246,7 +224,7 @@ def exact_sweep(
                 for t in range(num_topics):
                     logp[t] *= view.lam
                     if has_words:
-                        logp[t] += _view_logw(view, w, t, vbeta)
+                        logp[t] += view_logw(view, w, t, vbeta)
             for t in range(num_topics):
                 logp[t] += lw[t]
             new = log_categorical(rng, logp, num_topics, buf)
@@ -359,7 +337,7 @@ def _fast_sweep(
                 removed = True
             f_old *= view.lam
             if has_words:
-                f_old += _view_logw(view, w, old, vbeta)
+                f_old += view_logw(view, w, old, vbeta)
             q_doc = 0.0
             for i in range(nd):
                 t = d_topics[i]
@@ -391,7 +369,7 @@ def _fast_sweep(
                 else:
                     f_prop = view.lam * predictive_logpdf(prop, x, stats, prior, work)
                     if has_words:
-                        f_prop += _view_logw(view, w, prop, vbeta)
+                        f_prop += view_logw(view, w, prop, vbeta)
                 log_ratio = f_prop - f_cur + log_scaled[w, cur] - log_scaled[w, prop]
                 if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
                     cur = prop
@@ -521,9 +499,6 @@ class GLDAKernel(GibbsKernel):
         self.beta = None if beta is None else positive_float("beta", beta)
         self.vector_weight = positive_float("vector_weight", vector_weight)
         self.split_merge = parse_split_merge(split_merge)
-        if self.split_merge is not None and self.reweighed:
-            raise ValueError("split_merge is not available with the word view (beta=...) or "
-                             "vector_weight != 1: its acceptance ratio is the vectors' alone")
         self._sm_defect = EXACT  # tests inject defects here
         table = np.ascontiguousarray(table, dtype=np.float64)
         if table.ndim != 2 or table.shape[0] != corpus.vocab_size:
@@ -644,7 +619,7 @@ class GLDAKernel(GibbsKernel):
                 c.word_ids, c.token_docs, self.table, state["z"], state["ndk"], self.alpha,
                 doc_logw, stats, self.prior, ws, cnt, sm.scans, rng, self._sm_defect,
                 float(sm.uniform_share), _NO_INFO, float(sm.soft_share), float(sm.soft_beta),
-                float(sm.resplit_share))
+                float(sm.resplit_share), self.view(state))
         state["sm_accepted"][0] = acc
         state["sm_proposed"][0] = sm.moves
 

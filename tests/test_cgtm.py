@@ -50,6 +50,7 @@ from scipy.special import log_softmax, logsumexp
 import ppltopics as pt
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
+from ppltopics.inference._word_view import NO_VIEW
 from ppltopics.inference.cgtm import (
     CGTMKernel,
     identified_corr,
@@ -57,7 +58,7 @@ from ppltopics.inference.cgtm import (
     sample_niw_posterior,
     sample_pg,
 )
-from ppltopics.inference.glda import NO_VIEW, _stats, exact_sweep
+from ppltopics.inference.glda import _stats, exact_sweep
 from ppltopics.models import cgtm, checks
 from ppltopics.models.cgtm import CGTMHyper, ResolvedCGTMHyper
 from ppltopics.posteriors import CGTMPosterior

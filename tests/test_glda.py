@@ -60,7 +60,8 @@ from ppltopics.inference._linalg import (
     predictive_logpdf_topics,
 )
 from ppltopics.inference._sampling import log_categorical
-from ppltopics.inference.glda import NO_VIEW, GLDAKernel, _stats, exact_sweep
+from ppltopics.inference._word_view import NO_VIEW
+from ppltopics.inference.glda import GLDAKernel, _stats, exact_sweep
 from ppltopics.inference.runner import RunSpec, run_chains
 from ppltopics.models import checks, glda
 from ppltopics.models.glda import GLDAHyper, ResolvedGLDAHyper

@@ -189,8 +189,6 @@ def test_word_counts_stay_exact_with_workers(method):
     ({"beta": 0.0}, "beta"),
     ({"beta": "x"}, "beta"),
     ({"vector_weight": -1.0}, "vector_weight"),
-    ({"beta": 0.1, "split_merge": True}, "split_merge"),
-    ({"vector_weight": 0.5, "split_merge": True}, "split_merge"),
 ])
 def test_bad_options_are_rejected(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):

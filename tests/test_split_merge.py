@@ -26,6 +26,7 @@ from ppltopics import testing as T
 from ppltopics.corpus import Corpus
 from ppltopics.inference._split_merge import (
     NO_HASTINGS,
+    NO_WORD_VIEW,
     WRONG_SIGN,
     SplitMerge,
     parse_split_merge,
@@ -59,6 +60,17 @@ def _glda(method: str = "exact", **kw) -> GLDAKernel:
                       h.nu0, h.psi0, method=method, **kw)
 
 
+#: the word view (models/glda.py "Word view"): three word types, each used twice
+WV = {"beta": 0.5, "vector_weight": 0.5}
+WV_TABLE = VECTORS[[0, 3, 4]]
+
+
+def _glda_wv(method: str = "exact", **kw) -> GLDAKernel:
+    h = GHYPER
+    return GLDAKernel(_corpus(LDA_WORDS, 3), WV_TABLE, K, h.alpha_vector, h.mu0, h.kappa0,
+                      h.nu0, h.psi0, method=method, **WV, **kw)
+
+
 def _lda(**kw) -> LDAKernel:
     return LDAKernel(_corpus(LDA_WORDS, 3), LHYPER, **kw)
 
@@ -66,6 +78,13 @@ def _lda(**kw) -> LDAKernel:
 @pytest.fixture(scope="module")
 def glda_post() -> np.ndarray:
     return T.enumerate_posterior(lambda z: glda.log_joint(VECTORS, OFFSETS, z, GHYPER), 6, K)
+
+
+@pytest.fixture(scope="module")
+def glda_wv_post() -> np.ndarray:
+    return T.enumerate_posterior(
+        lambda z: glda.log_joint(WV_TABLE[LDA_WORDS], OFFSETS, z, GHYPER, words=LDA_WORDS,
+                                 vocab_size=3, **WV), 6, K)
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +115,9 @@ def _moves_only(kernel, probs: np.ndarray, chains: int, moves: int, seed: int) -
 
 
 @pytest.mark.parametrize("make, post, share, seed", [
-    (_glda, "glda_post", 0.5, 1), (_glda, "glda_post", 1.0, 10), (_lda, "lda_post", 1.0, 2)],
-    ids=["glda-informed", "glda-uniform", "lda"])
+    (_glda, "glda_post", 0.5, 1), (_glda, "glda_post", 1.0, 10), (_lda, "lda_post", 1.0, 2),
+    (_glda_wv, "glda_wv_post", 0.5, 21)],
+    ids=["glda-informed", "glda-uniform", "lda", "glda-word-view"])
 def test_move_leaves_posterior_invariant(make, post, share, seed, request):
     """(a) Exact posterior draws stay posterior draws under the moves alone (χ², 1e-3), with
     the merge pair drawn from the merge scores (pair probabilities in the ratio) or
@@ -108,8 +128,9 @@ def test_move_leaves_posterior_invariant(make, post, share, seed, request):
     assert not res.rejects(ALPHA_CHI2), res
 
 
-@pytest.mark.parametrize("make, post", [(_glda, "glda_post"), (_lda, "lda_post")],
-                         ids=["glda", "lda"])
+@pytest.mark.parametrize("make, post", [(_glda, "glda_post"), (_lda, "lda_post"),
+                                        (_glda_wv, "glda_wv_post")],
+                         ids=["glda", "lda", "glda-word-view"])
 @pytest.mark.parametrize("defect, seed", [(NO_HASTINGS, 3), (WRONG_SIGN, 4)],
                          ids=["no-hastings", "wrong-sign"])
 def test_move_defects_are_rejected(make, post, defect, seed, request):
@@ -121,11 +142,20 @@ def test_move_defects_are_rejected(make, post, defect, seed, request):
     assert res.rejects(ALPHA_CHI2), res
 
 
+def test_word_view_move_without_its_ratio_is_rejected(glda_wv_post):
+    """(a) Power: the word-view move whose target ratio leaves out log p(w | z) is rejected."""
+    kernel = _glda_wv(split_merge={"scans": 1})
+    kernel._sm_defect = NO_WORD_VIEW
+    res = _moves_only(kernel, glda_wv_post, 3_000, 3, 22)
+    assert res.rejects(ALPHA_CHI2), res
+
+
 @pytest.mark.parametrize("make, post, kw, seed", [
     (_glda, "glda_post", {"method": "exact"}, 5),
     (_glda, "glda_post", {"method": "fast"}, 6),
     (_lda, "lda_post", {}, 7),
-], ids=["glda-exact", "glda-fast", "lda"])
+    (_glda_wv, "glda_wv_post", {"method": "fast"}, 8),
+], ids=["glda-exact", "glda-fast", "lda", "glda-word-view-fast"])
 def test_gibbs_plus_move_enumeration(make, post, kw, seed, request):
     """(b) The kernel (sweep + move) fits the enumerated posterior from a random start."""
     probs = request.getfixturevalue(post)
@@ -222,6 +252,7 @@ def test_moves_repair_a_stuck_chain():
     Neal's sharp scan cannot propose the reverse, mixed split)."""
     from ppltopics.inference._linalg import NIWStats, new_stats
     from ppltopics.inference._split_merge_gauss import gaussian_split_merge
+    from ppltopics.inference._word_view import NO_VIEW
     from ppltopics.inference.glda import _stats
     from ppltopics.models.glda import GLDAHyper
     from ppltopics.testing.planted import matched_cosines, planted_gaussian
@@ -259,7 +290,7 @@ def test_moves_repair_a_stuck_chain():
             c.word_ids, c.token_docs, table, st["z"].copy(), st["ndk"].copy(), kern.alpha,
             np.empty((0, 0)), s2, kern.prior, new_stats(7, kern.prior),
             np.zeros((c.num_docs, 2), dtype=np.int64), 2, np.random.default_rng(s), 0, 1.0,
-            info, soft_share, 0.5, 0.5) for s in range(4)]
+            info, soft_share, 0.5, 0.5, NO_VIEW) for s in range(4)]
         return sum(acc)
 
     assert repair(0.0) == 0
