@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-__all__ = ["NO_VIEW", "WordView", "view_logw", "view_log_marginal"]
+__all__ = ["NO_VIEW", "WordView", "log_phi", "view_logw", "view_log_marginal"]
 
 
 class WordView(NamedTuple):
@@ -56,3 +56,9 @@ def view_log_marginal(nkw_col: np.ndarray, beta: float) -> float:
             n += c
             out += math.lgamma(c + beta) - lg_beta
     return out + math.lgamma(V * beta) - math.lgamma(n + V * beta)
+
+
+def log_phi(nkw: np.ndarray, beta: float) -> np.ndarray:
+    """log φ̂_kw = log (n_kw + β)/(n_k + Vβ) of (V, K) counts (integers or posterior means)."""
+    nkw = np.asarray(nkw, dtype=np.float64)
+    return np.log(nkw + beta) - np.log(nkw.sum(axis=0) + nkw.shape[0] * beta)

@@ -73,7 +73,7 @@ from ppltopics.inference._partition import DocBlocks
 from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
 from ppltopics.inference._split_merge import EXACT, moves_due, parse_split_merge
 from ppltopics.inference._split_merge_gauss import gaussian_split_merge
-from ppltopics.inference._word_view import NO_VIEW, WordView, view_logw
+from ppltopics.inference._word_view import NO_VIEW, WordView, log_phi, view_logw
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
 __all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
@@ -674,15 +674,9 @@ class GLDAKernel(GibbsKernel):
             words = self._words
             log_scaled[words] *= self.vector_weight
             if self.beta is not None:
-                log_scaled[words] += self._word_view_logprob(nkw)[words]
+                log_scaled[words] += log_phi(nkw, self.beta)[words]
         _refresh_alias(state["log_scaled"], state["scaled"], self.alpha, state["alias_prob"],
                        state["alias_idx"], state["alias_total"], self._words)
-
-    def _word_view_logprob(self, nkw: np.ndarray) -> np.ndarray:
-        """(V, K) log (n_kw + β)/(n_k + Vβ) of the counts ``nkw`` (word view on)."""
-        beta = float(self.beta)
-        nk = nkw.sum(axis=0)
-        return np.log(nkw + beta) - np.log(nk + nkw.shape[0] * beta)
 
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
         c = self.corpus
@@ -793,7 +787,7 @@ class GLDAKernel(GibbsKernel):
         if self.reweighed:
             logdens = self.vector_weight * logdens
             if self.beta is not None:
-                logdens += self._word_view_logprob(state["nkw"])
+                logdens += log_phi(state["nkw"], self.beta)
         pointwise = np.empty(c.num_docs)
         _pointwise(c.word_ids, c.doc_offsets, self.doc_theta(state), logdens, pointwise)
         out: dict[str, Any] = {

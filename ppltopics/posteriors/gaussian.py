@@ -93,10 +93,10 @@ class GaussianPosterior(Posterior):
             if lam != 1.0:
                 logd = lam * logd
             if self.has_word_view:
-                beta = float(self.settings["beta"])
-                nkw = self.estimates["word_topic"]  # (K, V)
-                phi = (nkw + beta) / (nkw.sum(axis=1, keepdims=True) + nkw.shape[1] * beta)
-                logd = logd + np.log(phi).T
+                from ppltopics.inference._word_view import log_phi
+
+                logd = logd + log_phi(self.estimates["word_topic"].T,
+                                      float(self.settings["beta"]))
             self.__dict__["_logdens"] = logd
         return self.__dict__["_logdens"]
 

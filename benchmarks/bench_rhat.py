@@ -1,0 +1,114 @@
+"""Do chains agree?  R-hat of lp across 4 chains on SOTU (issue 12's target), per sampler.
+
+For each configuration: ``pt.fit(model, sotu, num_topics=20, num_chains=4, warmup=W,
+num_samples=S)`` from random starts, then
+
+* rank-normalised split R-hat and bulk ESS of ``lp`` (:func:`ppltopics.diagnostics.summary`);
+* the mode report's verdict (matched topics across chains, :func:`mode_report`);
+* every chain's lp at every recorded draw and the wall time per sweep (so lp against wall
+  time can be drawn: draw s of a chain ends at about (W + s + 1) x seconds per sweep).
+
+Configurations (``--configs``): ``lda`` (α = 0.1, β = 0.01), ``glda`` (library defaults),
+``glda-sm`` (+ split–merge every 10 sweeps), ``glda-wv`` (the word view: β = 0.01,
+λ = 0.1, α = 0.1), ``glda-wv-sm`` (word view + split–merge every 10 sweeps).  lp of the word
+view is its tempered joint, so it is compared across chains, not with plain GLDA's.
+
+    .venv/bin/python benchmarks/bench_rhat.py [--configs lda,glda,glda-wv] [--warmup 200]
+        [--samples 100]        # -> benchmarks/results/rhat_sotu.json
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+from _common import machine_facts  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "results" / "rhat_sotu.json"
+WV = {"beta": 0.01, "vector_weight": 0.1, "alpha": 0.1}
+SM = {"split_merge": {"every": 10}}
+CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "lda": ("lda", {"alpha": 0.1, "beta": 0.01}),
+    "glda": ("glda", {}),
+    "glda-sm": ("glda", SM),
+    "glda-wv": ("glda", WV),
+    "glda-wv-sm": ("glda", {**WV, **SM}),
+}
+
+
+def run(name: str, corpus: Any, vectors: Any, warmup: int, samples: int, k: int,
+        seed: int) -> dict[str, Any]:
+    import ppltopics as pt
+
+    model, kw = CONFIGS[name]
+    if model != "lda":
+        kw = {**kw, "vectors": vectors}
+    t0 = time.perf_counter()
+    post = pt.fit(model, corpus, num_topics=k, num_chains=4, warmup=warmup,
+                  num_samples=samples, seed=seed, progress=False, **kw)
+    seconds = time.perf_counter() - t0
+    table = pt.diagnostics.summary(post, var_names=[])
+    row = table.loc["lp"]
+    report = pt.diagnostics.mode_report(post)
+    lp = np.asarray(post.to_datatree()["sample_stats"]["lp"].values)  # (chain, draw)
+    res = {"config": name, "model": model,
+           "options": {k2: v for k2, v in kw.items() if k2 != "vectors"},
+           "seconds": seconds, "seconds_per_sweep": seconds / (warmup + samples) / 4,
+           "rhat_lp": float(row["r_hat"]), "ess_bulk_lp": float(row["ess_bulk"]),
+           "mode_report": report.verdict,
+           "topics_disagreeing_per_pair": [pr.num_disagree for pr in report.pairs],
+           "lp_chain_means": lp.mean(axis=1).tolist(), "lp": lp.tolist()}
+    if "split_merge_accept" in post.to_datatree()["sample_stats"]:
+        ss = post.to_datatree()["sample_stats"]
+        res["split_merge_accepted"] = int(ss["split_merge_accept"].values.sum())
+        res["split_merge_proposed"] = int(ss["split_merge_proposed"].values.sum())
+    print(f"{name}: R-hat(lp) {res['rhat_lp']:.3f}, ESS {res['ess_bulk_lp']:.0f}, "
+          f"{seconds:.0f} s; {report.verdict}", flush=True)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--samples", type=int, default=100)
+    ap.add_argument("--num-topics", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    import ppltopics as pt
+
+    warnings.simplefilter("ignore", UserWarning)
+    corpus = pt.datasets.load_sotu()
+    vectors = pt.WordVectors.glove(corpus.vocab)
+    corpus = corpus.restrict(vectors.vocab)
+    out: dict[str, Any] = {
+        "benchmark": "bench_rhat", "machine": machine_facts(),
+        "command": "python benchmarks/bench_rhat.py " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "out"),
+        "corpus": {"name": "sotu", "docs": corpus.num_docs, "tokens": corpus.num_tokens,
+                   "vocab": corpus.vocab_size},
+        "num_topics": args.num_topics, "warmup": args.warmup, "samples": args.samples,
+        "runs": []}
+    if args.out.exists():
+        old = json.loads(args.out.read_text())
+        keep = set(args.configs.split(","))
+        out["runs"] = [r for r in old.get("runs", []) if r["config"] not in keep]
+    for name in args.configs.split(","):
+        out["runs"].append(run(name, corpus, vectors, args.warmup, args.samples,
+                               args.num_topics, args.seed))
+        args.out.write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
