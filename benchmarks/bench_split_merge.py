@@ -11,6 +11,7 @@ fitted topic at matched cosine ≥ 0.95 (Hungarian matching; GLDA/CGTM: topic me
 LDA: φ vs planted word distributions).  Also reports the moves' cost as % of sweep time.
 
     python benchmarks/bench_split_merge.py [--seeds 20] [--sweeps 200] [--configs glda-fast,cgtm]
+        [--word-view BETA,LAMBDA]   # the Gaussian models with the word view
         [--clusters 6 --spread 0.15]   # the issue's corpus, fixed
 
 Writes benchmarks/results/split_merge.json and prints a Markdown table.
@@ -89,14 +90,15 @@ def run(kernel: Any, sweeps: int, seed: int) -> tuple[dict[str, Any], float, flo
 
 
 def gaussian_kernel(model: str, corpus: Corpus, table: np.ndarray, K: int, sm: Any,
-                    method: str) -> Any:
+                    method: str, view: dict[str, float] | None = None) -> Any:
+    view = view or {}
     if model == "cgtm":
         r = CGTMHyper(num_topics=K).resolve(table, counts=corpus.word_counts())
         return CGTMKernel(corpus, table, K, r.mu0, r.kappa0, r.nu0, r.psi0, r.eta_mu0,
-                          r.eta_kappa0, r.eta_nu0, r.eta_psi0, split_merge=sm)
+                          r.eta_kappa0, r.eta_nu0, r.eta_psi0, split_merge=sm, **view)
     r = GLDAHyper(num_topics=K).resolve(table, counts=corpus.word_counts())
     return GLDAKernel(corpus, table, K, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
-                      method=method, split_merge=sm)
+                      method=method, split_merge=sm, **view)
 
 
 def main() -> None:
@@ -109,8 +111,14 @@ def main() -> None:
                     help="fixed K (default: drawn per seed from 6, 8, 12, 20)")
     ap.add_argument("--spread", type=float, default=0.0,
                     help="fixed spread (default: drawn per seed from 0.15, 0.35)")
+    ap.add_argument("--word-view", default="", metavar="BETA,LAMBDA",
+                    help="Gaussian models with the word view (beta, vector_weight)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "split_merge.json"))
     args = ap.parse_args()
+    view = {}
+    if args.word_view:
+        beta, lam = (float(x) for x in args.word_view.split(","))
+        view = {"beta": beta, "vector_weight": lam}
     rows: list[dict[str, Any]] = []
     for config in args.configs.split(","):
         for seed in range(args.seeds):
@@ -130,7 +138,8 @@ def main() -> None:
                     corpus, vectors, centres, _ = planted_gaussian(
                         seed, clusters=K, spread=spread, docs=args.docs)
                     table = vectors.matrix(corpus.vocab)
-                    kernel = gaussian_kernel(model, corpus, table, K, sm, method or "exact")
+                    kernel = gaussian_kernel(model, corpus, table, K, sm, method or "exact",
+                                             view)
                     state, total, spent, accepted = run(kernel, args.sweeps, seed)
                     cos = matched_cosine(centres, kernel.topic_means(state))
                 row = {"config": config, "seed": seed, "K": K, "spread": spread,
