@@ -273,7 +273,7 @@ def model(
         v_n ~ N(μ_{z_n}, Σ_{z_n})                 site "v", observed when data is given,
                                                   under poutine.scale(λ) when λ ≠ 1
         with beta (the word view, module doc):
-        φ_k ~ Dirichlet(β·1_V)                    in plate "topics": site "phi"
+        φ_k ~ Dirichlet(β·1_V)                    in plate "topics_w" (K): site "phi"
         w_n ~ Categorical(φ_{z_n})                site "w", observed when words are given
 
     Parameters
