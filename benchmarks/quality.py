@@ -191,9 +191,9 @@ def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: flo
         by = opts.pop("by", "rerank")
         if model == "cgtm":
             opts.pop("alpha", None)  # logistic-normal proportions: no alpha
-        # the word view is compared with LDA at LDA's sweeps; CGTM keeps its own
-        s = sw("cgtm_sweeps" if model == "cgtm" else
-               "lda_sweeps" if "vector_weight" in opts else "sweeps")
+        # the word view is compared with LDA at LDA's sweeps
+        s = sw("lda_sweeps" if "vector_weight" in opts else
+               "cgtm_sweeps" if model == "cgtm" else "sweeps")
         return (*_ours(model, train, k, seed, s, by=by, vectors=_glove(train), **opts),
                 f"pt.fit('{model}', {opts}), by {by}, {s} sweeps")
     if name in ("hlda", "ghlda"):
