@@ -33,6 +33,7 @@ from ppltopics._validation import check_int
 from ppltopics.corpus import Corpus
 from ppltopics.inference._init import check_init, init_config, initial_assignments
 from ppltopics.inference._partition import Partition
+from ppltopics.inference._sampling import categorical_total
 from ppltopics.inference._split_merge import (
     EXACT,
     lda_split_merge,
@@ -314,14 +315,7 @@ def _sweep_dense(
                 a0 = (row[t] + beta) * coef[t]
                 p[t] = a0
                 s0 += a0
-            u = rng.random() * ((s0 + s1) + (s2 + s3))
-            new = num_topics - 1  # every p_t > 0: rounding past the end means the last
-            acc = 0.0
-            for t in range(num_topics):
-                acc += p[t]
-                if u < acc:
-                    new = t
-                    break
+            new = categorical_total(rng, p, num_topics, (s0 + s1) + (s2 + s3))
             # ---- add token n back with its new topic
             ndk[new] += 1
             n_k[new] += 1
