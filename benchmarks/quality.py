@@ -29,6 +29,18 @@ Models (``--models``, comma-separated; the default list is per corpus):
   whole covariance, topic words by density).
 * ``hlda``, ``ghlda`` — trees (depth 3, library defaults); every node is a topic.
 * ``tomotopy-lda``, ``tomotopy-ctm``, ``tomotopy-hlda`` — the peers, on ``train.docs()``.
+* ``topclus`` / ``topclus:<name>`` — TopClus with the library defaults (the authors' code:
+  20 pretraining + 20 EM epochs, per-batch target, word-type K-means start) or the option
+  set ``TOPCLUS[name]`` (``topclus:a+b`` merges two sets), on MiniLM token embeddings of
+  the training documents' raw text (``pt.plm.token_embeddings``, cached); topic words by
+  mean cosine, documents by the latent z^(d) (``doc_embeddings()``, as the authors cluster
+  them); NMI of p(t | d) beside it.
+* ``bertopic`` / ``bertopic-kmeans`` — BERTopic 0.17 on the same raw texts and the same
+  MiniLM (sentence-transformers pooling), UMAP seeded, HDBSCAN with ``nr_topics=K`` / KMeans(K)
+  as its clustering model, c-TF-IDF over the training tokens (our vocabulary); NMI of its document
+  representation (the sentence embeddings).
+* ``minilm-mean``, ``minilm-st`` — no topics: k-means NMI of raw MiniLM document vectors,
+  the mean of TopClus's own input token vectors / the sentence-transformers embedding.
 
     .venv/bin/python benchmarks/quality.py --corpus bbc [--quick] [--seeds 3] [--models ...]
 
@@ -85,15 +97,27 @@ ABLATION: dict[str, dict[str, Any]] = {
 }
 
 
+#: TopClus option sets (``--models topclus:<name>``); ``topclus`` = the library defaults
+TOPCLUS: dict[str, dict[str, Any]] = {
+    # the release before this protocol: paper EM (epoch target), token K-means, 5 pretrain
+    "previous": {"target": "epoch", "init": "tokens", "pretrain_epochs": 5},
+    "epoch-target": {"target": "epoch"},
+    "token-init": {"init": "tokens"},
+    "pretrain5": {"pretrain_epochs": 5},
+    "epochs40": {"epochs": 40},
+    "bf16": {"precision": "bf16"},
+}
+
+
 # ------------------------------------------------------------------------------ corpora
 def load(name: str, data: Path) -> Any:
     import ppltopics as pt
 
     if name == "bbc":
-        corpus = pt.datasets.load_bbc(data / "bbc-news")
+        corpus = pt.datasets.load_bbc(data / "bbc-news", keep_text=True)
     elif name == "20ng":
         corpus = pt.datasets.load_20newsgroups(
-            data / "20newsgroups-bydate" / "20news-bydate.tar.gz")
+            data / "20newsgroups-bydate" / "20news-bydate.tar.gz", keep_text=True)
     elif name == "wiki":
         raw = pt.datasets.load_ghlda_wiki(data / "ghlda-corpora" / "wiki")
         # the set ships without stopword removal (the polysemy study keeps it so); here it
@@ -158,10 +182,130 @@ def _tomotopy(kind: str, train: Any, k: int, seed: int, sweeps: int
     return top, theta, train.labels, {}
 
 
+def _token_embeddings(train: Any) -> Any:
+    import ppltopics as pt
+
+    return pt.plm.token_embeddings(train, progress=False)
+
+
+def _sentence_embeddings(train: Any) -> np.ndarray:
+    """sentence-transformers MiniLM embeddings of the raw texts (cached beside the PLM
+    cache, keyed by the texts)."""
+    import hashlib
+
+    import ppltopics as pt
+
+    texts = [str(t) for t in train.metadata["text"]]
+    key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:24]
+    path = pt.plm.default_cache_dir() / f"st-minilm-{key}.npy"
+    if path.is_file():
+        return np.load(path)
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(pt.plm.default_model_path()), device="cpu")
+    emb = st.encode(texts, batch_size=32, show_progress_bar=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, emb)
+    return emb
+
+
+#: where ``--keep DIR`` saves every TopClus fit (``pt.load``-able), for re-ranking later
+KEEP: dict[str, Path] = {}
+
+
+def _topclus(train: Any, k: int, seed: int, **kw: Any
+             ) -> tuple[list[list[str]], np.ndarray, Any, dict[str, Any]]:
+    import torch
+
+    import ppltopics as pt
+    from ppltopics.evaluation import kmeans_nmi
+
+    torch.set_num_threads(2)  # the networks use both cores (the samplers run on one)
+    post = pt.fit("topclus", train, num_topics=k, embeddings=_token_embeddings(train),
+                  num_chains=1, seed=seed, progress=False, threads=2, **kw)
+    s = post.settings
+    ss = post.groups["sample_stats"]
+    extra = {"nmi_theta": kmeans_nmi(post.doc_topics(), train.labels.astype(str), seed=seed),
+             "steps": s["steps_taken"][0], "pretrain_steps": s["pretrain_steps_taken"][0],
+             "steps_per_epoch": s["steps_per_epoch"], "stopped_by": s["stopped_by"][0],
+             "loss_trace": ss["loss"][0].tolist(), "L_clus_trace": ss["L_clus"][0].tolist(),
+             "pretrain_trace": post.estimates["pretrain_loss"][0].tolist(),
+             "seconds_per_step": s["seconds_per_chain"][0] / max(
+                 1, s["steps_taken"][0] + s["pretrain_steps_taken"][0])}
+    if "dir" in KEEP:
+        tag = "-".join(f"{a}{b}" for a, b in sorted(kw.items())) or "defaults"
+        post.save(KEEP["dir"] / f"topclus-{tag}-seed{seed}", overwrite=True)
+    return post.top_words(25), post.doc_embeddings(), train.labels, extra
+
+
+def _bertopic(train: Any, k: int, seed: int, kmeans: bool
+              ) -> tuple[list[list[str]], np.ndarray, Any, dict[str, Any]]:
+    from bertopic import BERTopic
+    from sklearn.feature_extraction.text import CountVectorizer
+    from umap import UMAP
+
+    # c-TF-IDF reads the training tokens themselves (the words every model sees), the
+    # embeddings come from the raw texts; words absent from train are left out (idf = inf)
+    texts = [" ".join(d) for d in train.docs()]
+    emb = _sentence_embeddings(train)
+    seen = [w for w, c in zip(train.vocab, train.word_counts(), strict=True) if c > 0]
+    vec = CountVectorizer(vocabulary=seen, tokenizer=str.split, lowercase=False,
+                          token_pattern=None)
+    umap = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                random_state=seed)
+    extra: dict[str, Any] = {"nr_topics": k}
+    if kmeans:  # BERTopic's documented alternative: a clustering model that yields K topics
+        from sklearn.cluster import KMeans
+
+        extra = {"hdbscan_model": KMeans(n_clusters=k, n_init=10, random_state=seed)}
+    model = BERTopic(umap_model=umap, vectorizer_model=vec, top_n_words=25, **extra)
+    topics, _ = model.fit_transform(texts, embeddings=emb)
+    import ppltopics as pt
+
+    ids = sorted(t for t in set(topics) if t != -1)
+    top = [[w for w, _ in model.get_topic(t) if w] for t in ids]
+    return top, emb, train.labels, {
+        "nmi_own_clusters": float(pt.evaluation.nmi(np.asarray(topics), train.labels)),
+        "outlier_docs": int((np.asarray(topics) == -1).sum())}
+
+
+def _minilm(train: Any, kind: str) -> np.ndarray:
+    """Raw MiniLM document vectors: the mean of the token vectors TopClus reads, or the
+    sentence-transformers embedding."""
+    if kind == "st":
+        return _sentence_embeddings(train)
+    emb = _token_embeddings(train).vectors
+    off = train.doc_offsets
+    out = np.zeros((train.num_docs, emb.shape[1]))
+    for d in range(train.num_docs):
+        if off[d + 1] > off[d]:
+            out[d] = np.asarray(emb[off[d]:off[d + 1]], dtype=np.float64).mean(0)
+    return out
+
+
 def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: float
-              ) -> tuple[list[list[str]], np.ndarray, Any, dict[str, Any], str]:
-    """Fit ``name``; return top words, doc representation, labels, extras and a description."""
+              ) -> tuple[list[list[str]] | None, np.ndarray, Any, dict[str, Any], str]:
+    """Fit ``name``; return top words (None: a document baseline without topics), doc
+    representation, labels, extras and a description."""
     k = plan["k"]
+    if name in ("minilm-mean", "minilm-st"):
+        kind = name.split("-")[1]
+        return None, _minilm(train, kind), train.labels, {}, \
+            f"raw MiniLM document vectors ({kind}) + k-means, no topics"
+    if name in ("bertopic", "bertopic-kmeans"):
+        km = name.endswith("kmeans")
+        return (*_bertopic(train, k, seed, km),
+                f"BERTopic 0.17, MiniLM, {'KMeans(K)' if km else 'HDBSCAN, nr_topics=K'}")
+    if name == "topclus" or name.startswith("topclus:"):
+        opts: dict[str, Any] = {}  # topclus:a+b merges the option sets a and b
+        for part in name.split(":", 1)[1].split("+") if ":" in name else []:
+            opts.update(TOPCLUS[part])
+        if scale != 1.0:
+            opts["epochs"] = max(2, int(round(opts.get("epochs", 20) * scale)))
+            opts["pretrain_epochs"] = max(1, int(round(opts.get("pretrain_epochs", 20) * scale)))
+        return (*_topclus(train, k, seed, **opts),
+                f"pt.fit('topclus', {opts or 'defaults'}), MiniLM token embeddings, "
+                "2 torch threads")
 
     def sw(key: str) -> int:
         return max(4, int(round(plan[key] * scale)))
@@ -211,7 +355,7 @@ def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: flo
 # ------------------------------------------------------------------------------ main
 def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     keys = ("npmi_test_doc", "npmi_test_window", "npmi_train_window", "diversity", "nmi",
-            "background_topics", "num_topics", "seconds")
+            "background_topics", "num_topics", "seconds", "nmi_theta")
     out: dict[str, dict[str, Any]] = {}
     for name in dict.fromkeys(r["model"] for r in runs):
         rows = [r for r in runs if r["model"] == name]
@@ -318,8 +462,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--quick", action="store_true", help="1 seed, a quarter of the sweeps")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds are FIRST..FIRST+SEEDS-1")
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS))
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                    help="save every TopClus fit under DIR (pt.load-able)")
     ap.add_argument("--append", action="store_true",
                     help="add these models' runs to an existing result file of the corpus")
     args = ap.parse_args(argv)
@@ -331,18 +478,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ap.error("--corpus is required (or --tree-growth SWEEPS)")
     import ppltopics as pt
 
+    if args.keep is not None:
+        KEEP["dir"] = args.keep
     warnings.simplefilter("ignore", UserWarning)
     plan = PLAN[args.corpus]
     corpus, _ = load(args.corpus, args.data)
     train, test = corpus.split(TEST_SIZE, seed=SPLIT_SEED)
-    seeds = [0] if args.quick else list(range(args.seeds))
+    seeds = [0] if args.quick else list(range(args.first_seed, args.first_seed + args.seeds))
     scale = 0.25 if args.quick else 1.0
     out = args.out or RESULTS / f"quality_{args.corpus}{'_quick' if args.quick else ''}.json"
     runs: list[dict[str, Any]] = []
     if args.append and out.exists():
         old = json.loads(out.read_text())
         names = set(args.models.split(","))
-        runs = [r for r in old["runs"] if r["model"] not in names]
+        runs = [r for r in old["runs"] if r["model"] not in names or r["seed"] not in seeds]
     command = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
     res: dict[str, Any] = {}
 
@@ -366,6 +515,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             t0 = time.perf_counter()
             top, theta, labels, extra, what = run_model(name, train, plan, seed, scale)
             secs = time.perf_counter() - t0
+            if top is None:  # a document baseline: NMI only
+                from ppltopics.evaluation import kmeans_nmi
+
+                row = {"model": name, "seed": seed, "seconds": secs, "what": what,
+                       "nmi": kmeans_nmi(theta, np.asarray(labels).astype(str), seed=seed)}
+                runs.append(row)
+                print(f"{args.corpus} {name:14s} seed {seed}: NMI {row['nmi']:.3f}", flush=True)
+                save()
+                continue
             rep = pt.evaluation.quality_report(top, train, test, doc_repr=theta, labels=labels,
                                                seed=seed)
             row = {"model": name, "seed": seed, "seconds": secs, "what": what,

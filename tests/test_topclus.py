@@ -235,3 +235,101 @@ def test_end_to_end_with_minilm(tmp_path) -> None:
     assert len(post.top_words(3)) == 2
     th = post.transform(corpus.subset(np.arange(3)), cache_dir=str(tmp_path))
     np.testing.assert_allclose(th, post.doc_topics()[:3], atol=1e-4)
+
+
+# ---------------------------------------------------------------------- schedule and options
+def test_schedule_in_steps_and_the_stopping_rule(sim) -> None:
+    kw = dict(num_topics=4, num_chains=1, seed=3, progress=False, embeddings=sim.embeddings,
+              **{**SMALL, "epochs": 50})
+    nb = tc.num_batches(sim.corpus.doc_offsets, SMALL["batch_size"])
+    assert nb == 5  # 80 documents, 16 a batch
+    # a step budget that ends mid-epoch: exactly that many Adam steps, epochs derived
+    post = pt.fit("topclus", sim.corpus, steps=13, pretrain_steps=7, **kw)
+    s = post.settings
+    assert s["steps_taken"] == [13] and s["pretrain_steps_taken"] == [7]
+    assert s["stopped_by"] == ["steps"] and s["steps_per_epoch"] == nb
+    np.testing.assert_array_equal(post.groups["sample_stats"]["steps"][0], [5, 5, 3])
+    assert post.estimates["pretrain_loss"].shape == (1, 2)
+    # the stopping rule ends EM once the epoch loss falls by < tol twice in a row
+    stop = pt.fit("topclus", sim.corpus, tol=0.05, **kw)
+    loss = stop.groups["sample_stats"]["loss"][0]
+    n = loss.size
+    assert stop.settings["stopped_by"] == ["tol"] and 3 <= n < 50
+    assert tc._stalled(list(loss), 0.05) and not tc._stalled(list(loss[:-1]), 0.05)
+    assert not tc._stalled([3.0, 2.0, 1.0], 0.05) and not tc._stalled([1.0, 1.0, 1.0], 0.0)
+
+
+def test_sharpened_target_is_eq3_for_a_batch_and_for_the_corpus() -> None:
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(torch.randn(50, 4, generator=g, dtype=torch.float64), 1)
+    q = tc.sharpened_target(p)
+    f = p ** 2 / p.sum(0)
+    torch.testing.assert_close(q, f / f.sum(1, keepdim=True))
+    torch.testing.assert_close(q.sum(1), torch.ones(50, dtype=torch.float64))
+    # sharper than p: the largest entry of every row grows
+    assert bool((q.max(1).values >= p.max(1).values - 1e-12).all())
+
+
+def test_word_kmeans_finds_planted_word_groups() -> None:
+    g = torch.Generator().manual_seed(1)
+    centres = torch.nn.functional.normalize(torch.randn(3, 8, generator=g), dim=-1)
+    word_ids = np.repeat(np.arange(30), np.arange(30) % 5 + 1)  # 30 words, uneven counts
+    z = centres[torch.from_numpy(word_ids // 10)] + 0.05 * torch.randn(
+        word_ids.size, 8, generator=g)
+    t = tc.word_kmeans(torch.nn.functional.normalize(z, dim=-1), word_ids, 3, seed=0)
+    torch.testing.assert_close(t.norm(dim=-1), torch.ones(3))
+    assert (t @ centres.T).max(0).values.min() > 0.99
+    with pytest.raises(ValueError, match="word types"):
+        tc.word_kmeans(z, np.zeros(word_ids.size, dtype=np.int64), 3, seed=0)
+
+
+@pytest.mark.parametrize("opts", [{"target": "epoch", "init": "tokens"},
+                                  {"precision": "bf16"}])
+def test_the_other_options_recover_the_planted_documents(sim, opts) -> None:
+    post = pt.fit("topclus", sim.corpus, num_topics=4, num_chains=1, seed=3, progress=False,
+                  embeddings=sim.embeddings, **{**SMALL, **opts})
+    assert all(post.settings[k] == v for k, v in opts.items())
+    # measured 1.0 for both (documents are 90 % one topic)
+    assert pt.evaluation.nmi(post.doc_topics().argmax(1), sim.doc_topics) > 0.9
+
+
+def test_top_words_filters_short_and_rare_words(post) -> None:
+    vocab = post.corpus.vocab
+    long = max(len(w) for w in vocab)
+    assert post.top_words(5, min_length=long + 1) == [[] for _ in range(4)]
+    counts = post.estimates["word_count"]
+    for ws in post.top_words(5, min_count=int(np.median(counts))):
+        assert all(counts[post.corpus.word_index[w]] >= np.median(counts) for w in ws)
+    with pytest.raises(ValueError, match="min_length"):
+        post.top_words(5, min_length=-1)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"target": "token"}, "target"), ({"init": "random"}, "init"),
+    ({"precision": "fp16"}, "precision"), ({"steps": 0}, "steps"),
+    ({"pretrain_steps": -1}, "pretrain_steps"), ({"tol": -0.1}, "tol"),
+    ({"min_word_length": 0}, "min_word_length"), ({"steps": 2.5}, "steps")])
+def test_bad_schedule_and_options(sim, bad, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        pt.fit("topclus", sim.corpus, num_topics=4, num_chains=1, progress=False,
+               embeddings=sim.embeddings, **{**SMALL, **bad})
+
+
+def test_mass_readout_and_the_scaled_count_floor(sim, post) -> None:
+    mass = post.estimates["topic_word_mass"]
+    assert mass.shape == (4, len(post.corpus.vocab))
+    # every token spreads one unit of mass over the topics: column sums are the word counts
+    np.testing.assert_allclose(mass.sum(0), post.estimates["word_count"], rtol=1e-6)
+    top = post.top_words(5, by="mass")
+    owners = [{w.split("_")[0] for w in ws} for ws in top]
+    assert all(len(o) == 1 for o in owners) and len({next(iter(o)) for o in owners}) == 4
+    with pytest.raises(ValueError, match="by"):
+        post.top_words(5, by="density")
+    assert tc.auto_min_word_count(1000) == 6 and tc.auto_min_word_count(325_106) == 98
+    fit = pt.fit("topclus", sim.corpus, num_topics=4, num_chains=1, progress=False,
+                 embeddings=sim.embeddings, min_word_count="auto",
+                 **{**SMALL, "epochs": 1, "pretrain_epochs": 0})
+    assert fit.settings["min_word_count"] == 6
+    with pytest.raises(ValueError, match="min_word_count"):
+        pt.fit("topclus", sim.corpus, num_topics=4, num_chains=1, progress=False,
+               embeddings=sim.embeddings, min_word_count="many", **SMALL)

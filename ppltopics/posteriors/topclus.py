@@ -30,7 +30,7 @@ class TopClusPosterior(Posterior):
 
     Estimates: ``topic_latent`` t_k (K, r′), ``topic_decoded`` g(t_k) (K, D), ``word_latent``
     (V, r′) mean token latent z̄_w and ``word_count`` (V,), ``topic_word`` (K, V) = z̄_w·t_k
-    (mean token cosine), ``theta``
+    (mean token cosine), ``topic_word_mass`` (K, V) soft token counts, ``theta``
     (D, K) = p(t_k | z^(d)), ``doc_latent`` z^(d) (D, r′), ``topic_stability`` (K,) (matched
     cosine of decoded topics to the other seeds), ``pretrain_loss`` (chains, pretrain epochs),
     ``embedding_centre`` (D,).  ``sample_stats`` (chain, draw = EM epoch): ``loss``,
@@ -84,18 +84,40 @@ class TopClusPosterior(Posterior):
         self.set_network(net)
 
     # ------------------------------------------------------------------ topics and docs
-    def top_words(self, n: int = 10, min_count: int | None = None) -> list[list[str]]:
-        """The ``n`` words per topic with the largest mean cos(z_i, t_k) over their tokens
-        (= mean latent vector · t_k), among words with at least ``min_count`` tokens
-        (default: the fit's ``min_word_count``, 5).  ``n`` must be a positive integer and
-        ``min_count`` an integer >= 0 (``ValueError`` otherwise); a topic lists fewer than
-        ``n`` words when fewer words have ``min_count`` tokens."""
+    def top_words(self, n: int = 10, min_count: int | None = None,
+                  min_length: int | None = None, by: str = "cosine") -> list[list[str]]:
+        """The ``n`` best words per topic among words with at least ``min_count`` tokens and
+        ``min_length`` characters (defaults: the fit's ``min_word_count`` and
+        ``min_word_length``), ranked ``by``:
+
+        * ``"cosine"`` (the authors'): the mean of cos(z_i, t_k) over the word's tokens
+          (= mean latent vector · t_k);
+        * ``"mass"``: the topic's share of soft token counts n_kw / n_k with
+          n_kw = Σ_{i: w_i = w} p(t_k | z_i) (LDA's φ_kw read off the clusters; frequent
+          words first).
+
+        ``n`` must be a positive integer, ``min_count`` and ``min_length`` integers >= 0 and
+        ``by`` one of the names above (``ValueError`` otherwise); a topic lists fewer than
+        ``n`` words when fewer words pass the filters."""
         n = check_int("n", n, 1)
+        check_choice("by", by, ("cosine", "mass"))
         if min_count is None:
             min_count = int(self.settings.get("min_word_count", 1))
+        if min_length is None:
+            min_length = int(self.settings.get("min_word_length", 1))
         min_count = check_int("min_count", min_count, 0)
-        score = np.array(self.estimates["topic_word"], dtype=np.float64, copy=True)
-        score[:, self.estimates["word_count"] < min_count] = -np.inf
+        min_length = check_int("min_length", min_length, 0)
+        if by == "mass":
+            if "topic_word_mass" not in self.estimates:
+                raise ValueError("by='mass' needs topic_word_mass, which fits before this "
+                                 "release did not store")
+            mass = np.asarray(self.estimates["topic_word_mass"], dtype=np.float64)
+            score = mass / np.maximum(mass.sum(1, keepdims=True), 1e-300)
+        else:
+            score = np.array(self.estimates["topic_word"], dtype=np.float64, copy=True)
+        short = np.fromiter((len(w) < min_length for w in self.corpus.vocab), bool,
+                            len(self.corpus.vocab))
+        score[:, (self.estimates["word_count"] < min_count) | short] = -np.inf
         order = np.argsort(-score, axis=1, kind="stable")[:, :n]
         return [[self.corpus.vocab[i] for i in row if np.isfinite(score[k, i])]
                 for k, row in enumerate(order)]
@@ -106,7 +128,9 @@ class TopClusPosterior(Posterior):
         return self.estimates["theta"]
 
     def doc_embeddings(self) -> np.ndarray:
-        """Latent document embeddings z^(d) on S^{r′−1}, (D, r′)."""
+        """Latent document embeddings z^(d) = f(h^(d)) / ‖f(h^(d))‖ on S^{r′−1}, (D, r′): the
+        document representation the authors cluster (k-means) for NMI, and the one
+        :func:`ppltopics.evaluation.quality_report` uses for TopClus."""
         return self.estimates["doc_latent"]
 
     def topic_embeddings(self, space: str = "latent") -> np.ndarray:
