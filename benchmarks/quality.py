@@ -106,6 +106,8 @@ TOPCLUS: dict[str, dict[str, Any]] = {
     "pretrain5": {"pretrain_epochs": 5},
     "epochs40": {"epochs": 40},
     "bf16": {"precision": "bf16"},
+    # diagnostic: the pretrained autoencoder alone (one EM step), what EM adds or loses
+    "em1": {"steps": 1},
 }
 
 

@@ -32,12 +32,13 @@ Training (Algorithm 1; defaults follow the authors' code, yumeng5/TopClus ``trai
    itself in each of the last two passes (``tol=0``, default: never), so a long step budget
    (``steps=20_000``, the scale of the paper's NYT run) does not overtrain a small corpus.
 
-Outputs: topics = words (with at least ``min_word_count`` = 6 tokens and
-``min_word_length`` = 3 characters, as the authors' > 5 occurrences and dropping words of
-≤ 2 characters) ranked by the mean over the word's tokens of cos(z_i, t_k) = z̄_w·t_k (no
-frequency weighting, as the authors; ``top_words(by="mass")`` ranks by the topic's soft token counts instead, and
-``min_word_count="auto"`` raises the floor with the corpus size); documents: p(t_k | z^(d))
-and the latent z^(d) (``doc_embeddings()``, which the authors cluster with k-means for NMI).
+Outputs: topics = words with at least ``min_word_count`` = 6 tokens and ``min_word_length``
+= 3 characters (the authors: more than 5 occurrences, words of ≤ 2 characters dropped),
+ranked by the mean over the word's tokens of cos(z_i, t_k) = z̄_w·t_k (no frequency
+weighting, as the authors); ``top_words(by="mass")`` ranks by the topic's soft token counts
+instead, and ``min_word_count="auto"`` raises the floor with the corpus size.  Documents:
+p(t_k | z^(d)) and the latent z^(d) (``doc_embeddings()``, which the authors cluster with
+k-means for NMI).
 
 Where this differs from the authors' code, and why:
 

@@ -333,3 +333,30 @@ def test_mass_readout_and_the_scaled_count_floor(sim, post) -> None:
     with pytest.raises(ValueError, match="min_word_count"):
         pt.fit("topclus", sim.corpus, num_topics=4, num_chains=1, progress=False,
                embeddings=sim.embeddings, min_word_count="many", **SMALL)
+
+
+def test_resume_keeps_the_schedule_and_the_stopping_rule(sim, tmp_path, monkeypatch) -> None:
+    kw = dict(num_topics=4, num_chains=1, seed=5, progress=False, embeddings=sim.embeddings,
+              **{**SMALL, "pretrain_epochs": 30, "epochs": 30}, tol=0.1, steps=37)
+    a = pt.fit("topclus", sim.corpus, **kw)
+    pre = a.settings["pretrain_steps_taken"][0]
+    assert pre < 150  # the stopping rule ended pre-training early (measured 21 of 30 epochs)
+    real = tc._save_ckpt
+    stop_at = pre // 5 + 2  # two EM epochs in
+
+    def save_then_stop(path, fp, done, *args, **kwargs):
+        real(path, fp, done, *args, **kwargs)
+        if done == stop_at:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(tc, "_save_ckpt", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        pt.fit("topclus", sim.corpus, checkpoint_dir=tmp_path / "ck", **kw)
+    monkeypatch.setattr(tc, "_save_ckpt", real)
+    b = pt.fit("topclus", sim.corpus, checkpoint_dir=tmp_path / "ck", **kw)
+    assert b.settings["resumed_from"] == [stop_at]
+    for key in ("steps_taken", "pretrain_steps_taken", "stopped_by"):
+        assert b.settings[key] == a.settings[key]
+    np.testing.assert_array_equal(b.groups["sample_stats"]["loss"],
+                                  a.groups["sample_stats"]["loss"])
+    np.testing.assert_array_equal(b.doc_topics(), a.doc_topics())
