@@ -171,9 +171,13 @@ print(corpus, "->", emb.vectors.shape, emb.vectors.dtype, emb.model_name)
 
 # %% [markdown]
 # ## 4. Fit TopClus with several seeds ("chains")
-# The paper's settings (r′ = 100, κ = 10, λ = 0.1, Adam 5e-4, batch 32, 20 epochs); the
-# tutorial shrinks the number of epochs.  Each seed is trained separately; the one with the
-# lowest final loss provides the topics, the others measure stability.
+# The paper's settings (r′ = 100, κ = 10, λ = 0.1, Adam 5e-4, batch 32, 20 epochs) and the
+# authors' code's (20 pre-training epochs, per-batch target `target="batch"`, K-means over
+# word types `init="words"`) are the defaults; the tutorial shrinks the number of epochs.
+# A schedule can also be given in optimiser steps (`steps=`, `pretrain_steps=`), with a
+# stopping rule (`tol=0.01`: stop a phase once its epoch loss falls by less than 1 % twice in
+# a row).  Each seed is trained separately; the one with the lowest final loss provides the
+# topics, the others measure stability.
 
 # %%
 K = 5 if SMALL else 20
@@ -187,6 +191,16 @@ post
 
 # %%
 for k, words in enumerate(post.top_words(8)):
+    print(f"topic {k:2d}: {' '.join(words)}")
+
+# %% [markdown]
+# Ranked by mean cosine (the authors' readout) a topic lists the words whose contexts sit
+# closest to $t_k$, rare ones included; `by="mass"` ranks by the topic's soft token counts
+# $n_{kw} = \sum_{i: w_i = w} p(t_k \mid z_i)$ instead, LDA's $\phi_{kw}$ read off the
+# clusters, frequent words first:
+
+# %%
+for k, words in enumerate(post.top_words(8, by="mass")[:5]):
     print(f"topic {k:2d}: {' '.join(words)}")
 
 # %% [markdown]
