@@ -203,18 +203,6 @@ def e_step_target(net: TopClusNet, emb: np.ndarray, device: torch.device
     return sharpened_target(p), p, z
 
 
-@torch.no_grad()
-def topic_word_profile(net: TopClusNet, z: torch.Tensor, word_ids: torch.Tensor,
-                       words: torch.Tensor) -> torch.Tensor:
-    """Mean over word w's tokens of cos(z_i, t_k) for the words ``words``, (K, len(words)):
-    the topic's word-score profile, comparable across seeds (the vocabulary is shared, the
-    latent spaces are not)."""
-    V = int(max(int(word_ids.max()), int(words.max())) + 1)
-    wsum = torch.zeros(V, z.shape[1], device=z.device, dtype=z.dtype).index_add(0, word_ids, z)
-    count = torch.bincount(word_ids, minlength=V).clamp_min(1).to(z.dtype)
-    return net.topic_units() @ (wsum[words] / count[words, None]).T
-
-
 def spherical_kmeans(x: torch.Tensor, k: int, generator: torch.Generator, iters: int = 30
                      ) -> torch.Tensor:
     """Spherical K-means (cosine) of unit rows ``x`` with k-means++ seeding; (k, r′) centres."""

@@ -104,7 +104,6 @@ from ppltopics.inference._topclus_net import (
     sharpened_target,
     spherical_kmeans,
     state_dict_bytes,
-    topic_word_profile,
     word_kmeans,
 )
 
@@ -124,7 +123,6 @@ __all__ = [
     "fit_model",
     "num_batches",
     "auto_min_word_count",
-    "topic_word_profile",
     "state_dict_bytes",
     "load_state_dict_bytes",
 ]
@@ -254,6 +252,63 @@ def num_batches(offsets: np.ndarray, batch_size: int) -> int:
     return max(1, -(-int((np.diff(offsets) > 0).sum()) // batch_size))
 
 
+def _init_topics(net: TopClusNet, cfg: TopClusConfig, emb: np.ndarray,
+                 word_ids: np.ndarray | None, gen: torch.Generator, device: torch.device
+                 ) -> None:
+    """Algorithm 1, line 2: t_k <- K-means of the pretrained latents (``cfg.init``)."""
+    with torch.no_grad():
+        z = encode_tokens(net, emb, device)
+        if cfg.init == "words":
+            t = word_kmeans(z, word_ids, cfg.num_topics,
+                            int(torch.randint(2**31 - 1, (1,), generator=gen)))
+        else:
+            n = z.shape[0]
+            pick = torch.randperm(n, generator=gen)[:min(n, cfg.kmeans_max_points)]
+            t = spherical_kmeans(z[pick.to(device)], cfg.num_topics, gen, cfg.kmeans_iters)
+        net.topics.data.copy_(t)
+
+
+class _EpochMonitor:
+    """An EM pass's monitors, read off the training batches' own forward passes: the topic
+    shares mean_i p(t_k|z_i), the share of tokens whose argmax_k changed since their last
+    pass (``assign`` is updated in place) and, with ``word_ids``, the word sums of z_i for
+    the topic-word profiles."""
+
+    def __init__(self, cfg: TopClusConfig, assign: torch.Tensor,
+                 word_ids: torch.Tensor | None) -> None:
+        dev = assign.device
+        self.assign, self.word_ids = assign, word_ids
+        self.psum = torch.zeros(cfg.num_topics, dtype=torch.float64, device=dev)
+        self.moved = self.seen = 0
+        if word_ids is not None:
+            V = int(word_ids.max()) + 1
+            self.zsum = torch.zeros(V, cfg.latent_dim, dtype=torch.float64, device=dev)
+            self.zcount = torch.zeros(V, dtype=torch.float64, device=dev)
+
+    def add(self, it: torch.Tensor, z: torch.Tensor, log_p: torch.Tensor) -> None:
+        self.psum += torch.exp(log_p).double().sum(0)
+        new = log_p.argmax(1).to(torch.int32)
+        old = self.assign[it]
+        self.moved += int(((old >= 0) & (old != new)).sum())
+        self.seen += int((old >= 0).sum())
+        self.assign[it] = new
+        if self.word_ids is not None:
+            w = self.word_ids[it]
+            self.zsum.index_add_(0, w, z.double())
+            self.zcount.index_add_(0, w, torch.ones_like(w, dtype=self.zsum.dtype))
+
+    def changed(self) -> float:
+        return self.moved / self.seen if self.seen else float("nan")
+
+    def share(self) -> list[float]:
+        return sorted((self.psum / self.psum.sum()).cpu().tolist(), reverse=True)
+
+    def profile(self, net: TopClusNet, words: torch.Tensor) -> np.ndarray:
+        """(K, len(words)): mean over each word's tokens of cos(z_i, t_k)."""
+        w = self.zsum[words] / self.zcount[words].clamp_min(1)[:, None]
+        return (net.topic_units().detach().double() @ w.T).float().cpu().numpy()
+
+
 def train_chain(
     cfg: TopClusConfig, emb: np.ndarray, offsets: np.ndarray, seed: int, chain: int = 0,
     device: str | torch.device = "cpu", checkpoint: str | Path | None = None,
@@ -264,9 +319,12 @@ def train_chain(
     ``cfg`` (steps or epochs, stopping rule; :class:`TopClusConfig`).
 
     ``word_ids`` (per token) are needed by ``init="words"``; with ``profile_words`` (word
-    ids) every EM epoch also records the topic-word profile (:func:`topic_word_profile`) of
+    ids) every EM epoch also records the topic-word profile (mean over word w's tokens of
+    cos(z_i, t_k), comparable across seeds through the shared vocabulary) of
     those words, for stability.  Epoch monitors (share, changed, profile) come from the
     training batches' own forward passes."""
+    if cfg.init == "words" and word_ids is None:
+        raise ValueError("init='words' needs the tokens' word_ids")
     device = torch.device(device)
     gen = torch.Generator().manual_seed(int(seed))
     net = TopClusNet(cfg, gen).to(device)
@@ -296,41 +354,21 @@ def train_chain(
         bar.total = -(-pre_budget // nb) + -(-em_budget // nb)
         bar.update(resumed_from)
     D = offsets.size - 1
-    if word_ids is not None:
-        wid_t = torch.from_numpy(np.asarray(word_ids, dtype=np.int64)).to(device)
-        V = int(wid_t.max()) + 1
     track = word_ids is not None and profile_words is not None
     if track:
+        wid_t = torch.from_numpy(np.asarray(word_ids, dtype=np.int64)).to(device)
         pw_t = torch.from_numpy(np.asarray(profile_words, dtype=np.int64)).to(device)
     while not run.done:
         te = time.perf_counter()
         em = run.pretrain_done
         if em and not run.history:
-            # Algorithm 1, line 2: t_k <- K-means on the latent sphere, then a fresh Adam
-            with torch.no_grad():
-                z = encode_tokens(net, emb, device)
-                if cfg.init == "words":
-                    if word_ids is None:
-                        raise ValueError("init='words' needs the tokens' word_ids")
-                    t = word_kmeans(z, word_ids, cfg.num_topics,
-                                    int(torch.randint(2**31 - 1, (1,), generator=gen)))
-                else:
-                    pick = torch.randperm(N, generator=gen)[:min(N, cfg.kmeans_max_points)]
-                    t = spherical_kmeans(z[pick.to(device)], cfg.num_topics, gen,
-                                         cfg.kmeans_iters)
-                net.topics.data.copy_(t)
-                del z
-            opt = _optimizer(net, cfg, pretrain=False)
+            _init_topics(net, cfg, emb, word_ids, gen, device)
+            opt = _optimizer(net, cfg, pretrain=False)  # a fresh Adam over every parameter
         budget = em_budget - run.steps if em else pre_budget - run.pretrain_steps
         q = e_step_target(net, emb, device)[0] if em and cfg.target == "epoch" else None
         order = torch.randperm(D, generator=gen).numpy()
         sums = {"L_clus": 0.0, "L_rec": 0.0, "L_pre": 0.0, "loss": 0.0}
-        if em:
-            psum = torch.zeros(cfg.num_topics, dtype=torch.float64, device=device)
-            moved = seen = 0
-            if track:
-                zsum = torch.zeros(V, cfg.latent_dim, dtype=torch.float64, device=device)
-                zcount = torch.zeros(V, dtype=torch.float64, device=device)
+        mon = _EpochMonitor(cfg, assign, wid_t if track else None) if em else None
         taken = 0
         net.train()
         for idx, seg, docs in _doc_batches(offsets, order, cfg.batch_size):
@@ -348,34 +386,22 @@ def train_chain(
             loss.backward()
             opt.step()
             taken += 1
-            if em:
+            if mon is not None:
                 with torch.no_grad():
                     net.topics.data.copy_(F.normalize(net.topics.data, dim=-1))
-                    lp = losses.pop("log_p")
-                    z = losses.pop("z")
-                    psum += torch.exp(lp).double().sum(0)
-                    new = lp.argmax(1).to(torch.int32)
-                    old = assign[it]
-                    moved += int(((old >= 0) & (old != new)).sum())
-                    seen += int((old >= 0).sum())
-                    assign[it] = new
-                    if track:
-                        zsum.index_add_(0, wid_t[it], z.double())
-                        zcount.index_add_(0, wid_t[it], torch.ones_like(it, dtype=zsum.dtype))
+                    mon.add(it, losses.pop("z"), losses.pop("log_p"))
             for k, v in losses.items():
                 sums[k] += float(v.detach())
             sums["loss"] += float(loss.detach())
         nbt = max(taken, 1)
-        if em:
+        if mon is not None:
             run.steps += taken
             if track:
-                w = zsum[pw_t] / zcount[pw_t].clamp_min(1)[:, None]
-                profiles.append((net.topic_units().detach().double() @ w.T).float().cpu().numpy())
+                profiles.append(mon.profile(net, pw_t))
             run.history.append(EpochStats(
                 loss=sums["loss"] / nbt, L_clus=sums["L_clus"] / nbt, L_rec=sums["L_rec"] / nbt,
-                L_pre=sums["L_pre"] / nbt, changed=moved / seen if seen else float("nan"),
-                seconds=time.perf_counter() - te, steps=taken,
-                share=sorted((psum / psum.sum()).cpu().tolist(), reverse=True)))
+                L_pre=sums["L_pre"] / nbt, changed=mon.changed(),
+                seconds=time.perf_counter() - te, steps=taken, share=mon.share()))
             if run.steps >= em_budget:
                 run.done, run.stopped = True, "steps"
             elif _stalled([h.loss for h in run.history], cfg.tol):
