@@ -78,6 +78,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -589,6 +590,11 @@ def fit_model(
                          "plm_stride": int(getattr(embeddings, "stride", 0)),
                          "plm_key": str(getattr(embeddings, "key", ""))})
     emb = check_embeddings(embeddings, corpus)
+    empty = int((np.diff(corpus.doc_offsets) == 0).sum())
+    if empty:  # kept in every output, never dropped: say what they get
+        logging.getLogger("ppltopics").warning(
+            "topclus: %d of %d documents have no kept token; they take no part in training "
+            "and get p(t_k|d) = 1/K and z^(d) = 0", empty, corpus.num_docs)
     cfg = TopClusConfig(
         num_topics=int(num_topics), embed_dim=int(emb.shape[1]), latent_dim=latent_dim,
         enc_hidden=tuple(int(x) for x in enc_hidden),

@@ -360,3 +360,17 @@ def test_resume_keeps_the_schedule_and_the_stopping_rule(sim, tmp_path, monkeypa
     np.testing.assert_array_equal(b.groups["sample_stats"]["loss"],
                                   a.groups["sample_stats"]["loss"])
     np.testing.assert_array_equal(b.doc_topics(), a.doc_topics())
+
+
+def test_empty_documents_are_kept_and_reported(sim, caplog) -> None:
+    # document 3 left empty (e.g. by corpus.restrict): built from arrays, the corpus keeps it
+    off = sim.corpus.doc_offsets
+    corpus = pt.Corpus(sim.corpus.word_ids, np.insert(off, 4, off[3]), sim.corpus.vocab)
+    assert corpus.num_docs == 81 and np.diff(corpus.doc_offsets)[3] == 0
+    with caplog.at_level("WARNING", logger="ppltopics"):
+        post = pt.fit("topclus", corpus, num_topics=4, num_chains=1, progress=False,
+                      embeddings=sim.embeddings, **{**SMALL, "epochs": 2})
+    assert "1 of 81 documents have no kept token" in caplog.text
+    np.testing.assert_allclose(post.doc_topics()[3], 0.25)
+    np.testing.assert_array_equal(post.doc_embeddings()[3], 0.0)
+    assert post.doc_topics().shape == (81, 4)
