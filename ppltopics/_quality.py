@@ -26,7 +26,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -120,6 +120,35 @@ def background_words(corpus: Corpus, threshold: float = BACKGROUND_KL) -> np.nda
     return (n_w > 0) & (kl < threshold)
 
 
+class _Scored(NamedTuple):
+    score: float
+    per_topic: list[float]
+    eps: float
+    num_dropped: int
+    unscorable: int
+
+
+def _npmi(top_words: Sequence[Sequence[str]], corpus: Corpus, window: int | str,
+          top_n: int) -> _Scored:
+    """NPMI of every topic on ``corpus``; a topic with fewer than two of its first ``top_n``
+    words occurring in ``corpus`` scores −1 (see :func:`quality_report`)."""
+    index = corpus.word_index
+    present = corpus.word_counts() > 0
+    ok = [sum(1 for w in list(t)[:top_n] if index.get(str(w), -1) >= 0
+              and present[index[str(w)]]) >= 2 for t in top_words]
+    per_topic = [-1.0] * len(top_words)
+    eps, dropped = 1e-12, 0
+    scorable = [t for t, good in zip(top_words, ok, strict=True) if good]
+    if scorable:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            res = coherence(scorable, corpus, "npmi", window=window, top_n=top_n)
+        vals = iter(float(v) for v in res.per_topic)
+        per_topic = [next(vals) if good else -1.0 for good in ok]
+        eps, dropped = res.eps, res.num_dropped
+    return _Scored(float(np.mean(per_topic)), per_topic, eps, dropped, ok.count(False))
+
+
 def quality_report(
     top_words: Sequence[Sequence[str]],
     train: Corpus,
@@ -158,9 +187,12 @@ def quality_report(
 
     Words of a topic absent from a reference corpus are dropped from that score (as in
     :func:`~ppltopics.evaluation.coherence`, whose warning is silenced here and whose count
-    is in ``settings``).  Raises ``TypeError`` unless ``train`` and ``test`` are corpora;
-    ``ValueError`` for malformed topics, topics shorter than ``diversity_n`` or a
-    ``doc_repr`` whose rows do not match the labels.
+    is in ``settings``); a topic left with fewer than two of its ``top_n`` words there
+    scores −1, NPMI's minimum (its words do not co-occur in that corpus), counted in
+    ``settings["unscorable_test_topics"]`` / ``["unscorable_train_topics"]``.  Raises
+    ``TypeError`` unless ``train`` and ``test`` are corpora; ``ValueError`` for malformed
+    topics, topics shorter than ``diversity_n`` or a ``doc_repr`` whose rows do not match the
+    labels.
     """
     check_type("train", train, Corpus, "a ppltopics.Corpus")
     check_type("test", test, Corpus, "a ppltopics.Corpus")
@@ -168,11 +200,9 @@ def quality_report(
     top_n = check_int("top_n", top_n, 2)
     window = check_int("window", window, 2)
     diversity_n = check_int("diversity_n", diversity_n, 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        doc = coherence(top_words, test, "npmi", window="document", top_n=top_n)
-        win_test = coherence(top_words, test, "npmi", window=window, top_n=top_n)
-        win_train = coherence(top_words, train, "npmi", window=window, top_n=top_n)
+    doc = _npmi(top_words, test, "document", top_n)
+    win_test = _npmi(top_words, test, window, top_n)
+    win_train = _npmi(top_words, train, window, top_n)
     div = diversity(top_words, top_n=diversity_n)
     labels = train.labels if labels is None else labels
     score_nmi = None
@@ -193,8 +223,10 @@ def quality_report(
                 "test_docs": test.num_docs, "test_tokens": test.num_tokens,
                 "vocab_size": train.vocab_size,
                 "dropped_test_words": doc.num_dropped, "dropped_train_words": win_train.num_dropped,
+                "unscorable_test_topics": doc.unscorable,
+                "unscorable_train_topics": win_train.unscorable,
                 "nmi": "k-means of doc_repr, k = #labels, best of "
                        f"{KMEANS_RESTARTS} restarts" if score_nmi is not None else None}
-    return QualityReport(float(doc.score), float(win_test.score), float(win_train.score),
+    return QualityReport(doc.score, win_test.score, win_train.score,
                          float(div), score_nmi, n_background, len(top_words), per_topic,
                          settings)

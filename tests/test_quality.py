@@ -214,6 +214,15 @@ def test_quality_report_scores_and_settings():
     assert rep2.npmi_test_doc < rep.npmi_test_doc
     with pytest.raises(ValueError, match="one label per row"):
         pt.evaluation.quality_report(top, train, test, doc_repr=theta[:-1], diversity_n=10)
+    # a topic whose words (but one) never occur in the held-out documents scores -1 there
+    # and is counted; the other topics keep their scores
+    unseen = ["zz1", "zz2", "zz3", "zz4", top[2][0]] + top[2][5:12]
+    rep3 = pt.evaluation.quality_report([*top[:2], unseen], train, test, top_n=5,
+                                        diversity_n=10)
+    assert rep3.settings["unscorable_test_topics"] == 1
+    assert rep3.per_topic["npmi_test_doc"][2] == -1.0
+    assert rep3.per_topic["npmi_test_doc"][:2] == rep.per_topic["npmi_test_doc"][:2]
+    assert rep3.npmi_test_doc == pytest.approx(np.mean(rep3.per_topic["npmi_test_doc"]))
 
 
 def test_nmi_of_a_single_cluster_is_exactly_zero():
