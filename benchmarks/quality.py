@@ -223,8 +223,15 @@ def _topclus(train: Any, k: int, seed: int, **kw: Any
     from ppltopics.evaluation import kmeans_nmi
 
     torch.set_num_threads(2)  # the networks use both cores (the samplers run on one)
-    post = pt.fit("topclus", train, num_topics=k, embeddings=_token_embeddings(train),
-                  num_chains=1, seed=seed, progress=False, threads=2, **kw)
+    tag = "-".join(f"{a}{b}" for a, b in sorted(kw.items())) or "defaults"
+    kept = KEEP["dir"] / f"topclus-{tag}-seed{seed}" if "dir" in KEEP else None
+    if kept is not None and kept.is_dir():  # scored again, not refitted
+        post = pt.load(kept)
+    else:
+        post = pt.fit("topclus", train, num_topics=k, embeddings=_token_embeddings(train),
+                      num_chains=1, seed=seed, progress=False, threads=2, **kw)
+        if kept is not None:
+            post.save(kept)
     s = post.settings
     ss = post.groups["sample_stats"]
     extra = {"nmi_theta": kmeans_nmi(post.doc_topics(), train.labels.astype(str), seed=seed),
@@ -232,11 +239,9 @@ def _topclus(train: Any, k: int, seed: int, **kw: Any
              "steps_per_epoch": s["steps_per_epoch"], "stopped_by": s["stopped_by"][0],
              "loss_trace": ss["loss"][0].tolist(), "L_clus_trace": ss["L_clus"][0].tolist(),
              "pretrain_trace": post.estimates["pretrain_loss"][0].tolist(),
+             "fit_seconds": s["seconds_per_chain"][0],
              "seconds_per_step": s["seconds_per_chain"][0] / max(
                  1, s["steps_taken"][0] + s["pretrain_steps_taken"][0])}
-    if "dir" in KEEP:
-        tag = "-".join(f"{a}{b}" for a, b in sorted(kw.items())) or "defaults"
-        post.save(KEEP["dir"] / f"topclus-{tag}-seed{seed}", overwrite=True)
     return post.top_words(25), post.doc_embeddings(), train.labels, extra
 
 
@@ -468,7 +473,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS))
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
-                    help="save every TopClus fit under DIR (pt.load-able)")
+                    help="save every TopClus fit under DIR (pt.load-able); a fit already "
+                         "there is loaded and scored again instead of refitted")
     ap.add_argument("--append", action="store_true",
                     help="add these models' runs to an existing result file of the corpus")
     args = ap.parse_args(argv)
