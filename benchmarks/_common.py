@@ -36,3 +36,22 @@ def machine_facts(*packages: str) -> dict[str, Any]:
     facts["thread_env"] = {v: os.environ.get(v) for v in (
         "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
     return facts
+
+
+def bertopic_model(k: int, seed: int, kmeans: bool, vectorizer: Any, **kw: Any) -> Any:
+    """BERTopic as the TopClus benchmarks configure it: UMAP (15 neighbours, 5 components,
+    cosine, ``random_state=seed``), then HDBSCAN with ``nr_topics=k`` or, with ``kmeans``,
+    BERTopic's documented alternative KMeans(k) as the clustering model (k topics); c-TF-IDF
+    over ``vectorizer``; top 25 words."""
+    from bertopic import BERTopic
+    from umap import UMAP
+
+    umap = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                random_state=seed)
+    extra: dict[str, Any] = {"nr_topics": k}
+    if kmeans:
+        from sklearn.cluster import KMeans
+
+        extra = {"hdbscan_model": KMeans(n_clusters=k, n_init=10, random_state=seed)}
+    return BERTopic(umap_model=umap, vectorizer_model=vectorizer, top_n_words=25, **extra,
+                    **kw)

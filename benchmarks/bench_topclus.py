@@ -180,10 +180,9 @@ def run_topclus(corpus: pt.Corpus, k: int, args: argparse.Namespace, cache: str
 
 def run_bertopic(corpus: pt.Corpus, k: int, seed: int = 0, kmeans: bool = False
                  ) -> dict[str, Any]:
-    from bertopic import BERTopic
+    from _common import bertopic_model
     from sentence_transformers import SentenceTransformer
     from sklearn.feature_extraction.text import CountVectorizer
-    from umap import UMAP
 
     from ppltopics.corpus import tokenize
 
@@ -194,15 +193,7 @@ def run_bertopic(corpus: pt.Corpus, k: int, seed: int = 0, kmeans: bool = False
     t_emb = time.perf_counter() - t0
     vec = CountVectorizer(vocabulary=corpus.vocab, tokenizer=tokenize, lowercase=False,
                           token_pattern=None)
-    umap = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
-                random_state=seed)
-    extra: dict[str, Any] = {"nr_topics": k}
-    if kmeans:  # BERTopic's documented alternative: a clustering model that yields K topics
-        from sklearn.cluster import KMeans
-
-        extra = {"hdbscan_model": KMeans(n_clusters=k, n_init=10, random_state=seed)}
-    model = BERTopic(embedding_model=st, umap_model=umap, vectorizer_model=vec,
-                     top_n_words=25, **extra)
+    model = bertopic_model(k, seed, kmeans, vec, embedding_model=st)
     t0 = time.perf_counter()
     topics, _ = model.fit_transform(texts, embeddings=emb)
     t_fit = time.perf_counter() - t0

@@ -248,9 +248,10 @@ def _topclus(train: Any, k: int, seed: int, **kw: Any
 
 def _bertopic(train: Any, k: int, seed: int, kmeans: bool
               ) -> tuple[list[list[str]], np.ndarray, Any, dict[str, Any]]:
-    from bertopic import BERTopic
+    from _common import bertopic_model
     from sklearn.feature_extraction.text import CountVectorizer
-    from umap import UMAP
+
+    import ppltopics as pt
 
     # c-TF-IDF reads the training tokens themselves (the words every model sees), the
     # embeddings come from the raw texts; words absent from train are left out (idf = inf)
@@ -259,17 +260,8 @@ def _bertopic(train: Any, k: int, seed: int, kmeans: bool
     seen = [w for w, c in zip(train.vocab, train.word_counts(), strict=True) if c > 0]
     vec = CountVectorizer(vocabulary=seen, tokenizer=str.split, lowercase=False,
                           token_pattern=None)
-    umap = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
-                random_state=seed)
-    extra: dict[str, Any] = {"nr_topics": k}
-    if kmeans:  # BERTopic's documented alternative: a clustering model that yields K topics
-        from sklearn.cluster import KMeans
-
-        extra = {"hdbscan_model": KMeans(n_clusters=k, n_init=10, random_state=seed)}
-    model = BERTopic(umap_model=umap, vectorizer_model=vec, top_n_words=25, **extra)
+    model = bertopic_model(k, seed, kmeans, vec)
     topics, _ = model.fit_transform(texts, embeddings=emb)
-    import ppltopics as pt
-
     ids = sorted(t for t in set(topics) if t != -1)
     top = [[w for w, _ in model.get_topic(t) if w] for t in ids]
     return top, emb, train.labels, {
