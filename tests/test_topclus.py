@@ -131,16 +131,7 @@ def test_deterministic_and_resumable(sim, post, tmp_path, monkeypatch) -> None:
     assert not np.array_equal(b.groups["sample_stats"]["loss"], a.groups["sample_stats"]["loss"])
     # interrupt after the 5th epoch (3 pretrain + 2 EM), then resume from the checkpoint
     real = tc._save_ckpt
-
-    def save_then_stop(path, fp, done, *args, **kwargs):
-        real(path, fp, done, *args, **kwargs)
-        if done == 5:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(tc, "_save_ckpt", save_then_stop)
-    with pytest.raises(KeyboardInterrupt):
-        pt.fit("topclus", sim.corpus, checkpoint_dir=tmp_path / "ck", **kw)
-    monkeypatch.setattr(tc, "_save_ckpt", real)
+    _interrupted_fit(monkeypatch, 5, sim.corpus, checkpoint_dir=tmp_path / "ck", **kw)
     c = pt.fit("topclus", sim.corpus, checkpoint_dir=tmp_path / "ck", **kw)
     assert c.settings["resumed_from"] == [5]
     for key in ("loss", "L_clus", "L_rec", "L_pre", "changed", "stability"):
@@ -162,6 +153,22 @@ def test_deterministic_and_resumable(sim, post, tmp_path, monkeypatch) -> None:
 
 def _stop() -> None:
     raise KeyboardInterrupt
+
+
+def _interrupted_fit(monkeypatch, stop_after: int, corpus, **kw) -> None:
+    """A fit interrupted (KeyboardInterrupt) right after the checkpoint of epoch
+    ``stop_after`` (pre-training and EM epochs together) is written."""
+    real = tc._save_ckpt
+
+    def save_then_stop(path, fp, done, *args, **kwargs):
+        real(path, fp, done, *args, **kwargs)
+        if done == stop_after:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(tc, "_save_ckpt", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        pt.fit("topclus", corpus, **kw)
+    monkeypatch.setattr(tc, "_save_ckpt", real)
 
 
 # ---------------------------------------------------------------------- posterior
@@ -341,18 +348,8 @@ def test_resume_keeps_the_schedule_and_the_stopping_rule(sim, tmp_path, monkeypa
     a = pt.fit("topclus", sim.corpus, **kw)
     pre = a.settings["pretrain_steps_taken"][0]
     assert pre < 150  # the stopping rule ended pre-training early (measured 21 of 30 epochs)
-    real = tc._save_ckpt
     stop_at = pre // 5 + 2  # two EM epochs in
-
-    def save_then_stop(path, fp, done, *args, **kwargs):
-        real(path, fp, done, *args, **kwargs)
-        if done == stop_at:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(tc, "_save_ckpt", save_then_stop)
-    with pytest.raises(KeyboardInterrupt):
-        pt.fit("topclus", sim.corpus, checkpoint_dir=tmp_path / "ck", **kw)
-    monkeypatch.setattr(tc, "_save_ckpt", real)
+    _interrupted_fit(monkeypatch, stop_at, sim.corpus, checkpoint_dir=tmp_path / "ck", **kw)
     b = pt.fit("topclus", sim.corpus, checkpoint_dir=tmp_path / "ck", **kw)
     assert b.settings["resumed_from"] == [stop_at]
     for key in ("steps_taken", "pretrain_steps_taken", "stopped_by"):
