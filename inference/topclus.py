@@ -280,7 +280,9 @@ class _EpochMonitor:
         dev = assign.device
         self.assign, self.word_ids = assign, word_ids
         self.psum = torch.zeros(cfg.num_topics, dtype=torch.float64, device=dev)
-        self.moved = self.seen = 0
+        # counted on the device: no host sync per batch
+        self.moved = torch.zeros((), dtype=torch.int64, device=dev)
+        self.seen = torch.zeros((), dtype=torch.int64, device=dev)
         if word_ids is not None:
             V = int(word_ids.max()) + 1
             self.zsum = torch.zeros(V, cfg.latent_dim, dtype=torch.float64, device=dev)
@@ -290,8 +292,8 @@ class _EpochMonitor:
         self.psum += torch.exp(log_p).double().sum(0)
         new = log_p.argmax(1).to(torch.int32)
         old = self.assign[it]
-        self.moved += int(((old >= 0) & (old != new)).sum())
-        self.seen += int((old >= 0).sum())
+        self.moved += ((old >= 0) & (old != new)).sum()
+        self.seen += (old >= 0).sum()
         self.assign[it] = new
         if self.word_ids is not None:
             w = self.word_ids[it]
@@ -299,7 +301,8 @@ class _EpochMonitor:
             self.zcount.index_add_(0, w, torch.ones_like(w, dtype=self.zsum.dtype))
 
     def changed(self) -> float:
-        return self.moved / self.seen if self.seen else float("nan")
+        seen = int(self.seen)
+        return int(self.moved) / seen if seen else float("nan")
 
     def share(self) -> list[float]:
         return sorted((self.psum / self.psum.sum()).cpu().tolist(), reverse=True)
@@ -443,7 +446,7 @@ def chain_estimates(net: TopClusNet, emb: np.ndarray, corpus: Corpus, device: to
     mass = torch.zeros(V, net.topics.shape[0], dtype=torch.float64)
     for b in range(0, z.shape[0], 65536):
         mass.index_add_(0, wid[b:b + 65536], torch.exp(net.log_posterior(
-            z[b:b + 65536].to(net.topics.dtype))).double())
+            z[b:b + 65536].to(net.topics))).double().cpu())
     wsum = torch.zeros(V, z.shape[1], dtype=torch.float64).index_add(0, wid, z)
     count = torch.bincount(wid, minlength=V)
     wlat = wsum / count.clamp_min(1)[:, None]
