@@ -7,8 +7,10 @@
   ``ValueError`` naming it.
 * ``psi0="within"`` gives Ψ0 from the within-cluster covariance (smaller than the whole
   covariance on clustered vectors); an unknown rule is a ``ValueError``.
-* ``top_words(by=...)`` of Gaussian posteriors and trees: density / counts / rerank, and an
-  unknown name is a ``ValueError`` naming it.
+* ``top_words(by=...)`` of Gaussian posteriors and trees: density / counts / rerank /
+  relevance, and an unknown name is a ``ValueError`` naming it; LDA's by probability /
+  relevance.  Relevance (Sievert & Shirley 2014) equals its formula, ranks by probability at
+  λ = 1 and by lift at λ = 0, and moves a word that every topic shares behind the topic's own.
 * ``pt.fit`` passes ``min_count`` / ``prepare`` to the embedding models and records them.
 * ``coherence(..., window="document")`` and ``quality_report`` against hand computations.
 """
@@ -23,6 +25,7 @@ import pytest
 import ppltopics as pt
 from ppltopics.corpus import Corpus
 from ppltopics.models.gaussian_prior import GLDAHyper, within_cluster_cov
+from ppltopics.posteriors.base import relevance
 from ppltopics.posteriors.gaussian import rank_gaussian_words
 
 
@@ -111,9 +114,41 @@ def test_rank_gaussian_words_rerank_reorders_the_density_shortlist():
     # shortlist 3 = a, b, c re-ranked by counts; then the rest by density
     assert rank_gaussian_words(logdens, counts, 5, vocab, "rerank", shortlist=3) == [
         ["c", "a", "b", "d", "e"]]
-    with pytest.raises(ValueError, match="by must be 'density', 'counts' or 'rerank', got "
-                                         "'tfidf'"):
+    with pytest.raises(ValueError, match="by must be 'density', 'counts', 'rerank' or "
+                                         "'relevance', got 'tfidf'"):
         rank_gaussian_words(logdens, counts, 3, vocab, "tfidf")
+
+
+def test_relevance_is_its_formula_and_spans_probability_to_lift():
+    rng = np.random.default_rng(1)
+    phi = rng.dirichlet(np.ones(7), size=3)
+    freq = rng.integers(1, 50, size=7).astype(float)
+    p = freq / freq.sum()
+    for lam in (0.0, 0.3, 0.6, 1.0):
+        want = lam * np.log(phi) + (1 - lam) * np.log(phi / p)
+        assert np.allclose(relevance(phi, freq, lam), want, rtol=1e-12)
+    assert (np.argsort(-relevance(phi, freq, 1.0), axis=1)
+            == np.argsort(-phi, axis=1)).all()
+    assert (np.argsort(-relevance(phi, 3 * freq, 0.0), axis=1)
+            == np.argsort(-phi / p, axis=1)).all()
+    freq[2] = 0  # a word absent from the corpus is never a top word
+    assert np.isneginf(relevance(phi, freq, 0.6)[:, 2]).all()
+
+
+def test_relevance_moves_a_word_every_topic_shares_behind_the_topics_own():
+    # word "the" holds 20 % of every topic (ties with a topic's 2nd and 3rd words: the counts
+    # rank it 2nd, lower id first); each topic has three words of its own
+    vocab = ["the", "a1", "a2", "a3", "b1", "b2", "b3"]
+    counts = np.array([[20.0, 40, 20, 20, 0, 0, 0], [20.0, 0, 0, 0, 40, 20, 20]])
+    assert [t[0] for t in rank_gaussian_words(None, counts, 2, vocab, "counts")] == [
+        "a1", "b1"]
+    by_count = rank_gaussian_words(None, counts, 3, vocab, "counts")
+    by_rel = rank_gaussian_words(None, counts, 3, vocab, "relevance", relevance_weight=0.6)
+    assert all("the" in t for t in by_count)
+    assert by_rel == [["a1", "a2", "a3"], ["b1", "b2", "b3"]]
+    # λ = 1: the smoothed shares' order, which is the counts' order
+    assert rank_gaussian_words(None, counts, 3, vocab, "relevance",
+                               relevance_weight=1.0) == by_count
 
 
 def _planted(seed: int = 0, num_docs: int = 40, doc_length: int = 15, vocab_size: int = 60):
@@ -154,8 +189,27 @@ def test_glda_top_words_by_each_ranking(glda_post):
         short = set(post.top_words(10, by="density")[t])
         assert set(rr[t]) <= short
     assert dens != cnt
+    beta = 0.01  # without the word view, the counts' shares smoothed by 0.01
+    phi = (k + beta) / (k.sum(axis=1, keepdims=True) + k.shape[1] * beta)
+    rel = relevance(phi, k.sum(axis=0), 0.5)
+    for t, words in enumerate(post.top_words(5, by="relevance", relevance_weight=0.5)):
+        got = [rel[t, idx[w]] for w in words]
+        assert got == sorted(rel[t], reverse=True)[:5]
     with pytest.raises(ValueError, match="got 'tfidf'"):
         post.top_words(5, by="tfidf")
+
+
+def test_lda_top_words_by_probability_and_relevance():
+    corpus, _ = _planted()
+    post = pt.fit("lda", corpus, num_topics=3, num_chains=1, num_samples=5, warmup=30,
+                  progress=False, seed=0)
+    idx = corpus.word_index
+    assert post.top_words(5) == post.top_words(5, by="probability")
+    for t, words in enumerate(post.top_words(5)):
+        assert [post.phi[t, idx[w]] for w in words] == sorted(post.phi[t], reverse=True)[:5]
+    rel = relevance(post.phi, corpus.word_counts(), 0.6)
+    for t, words in enumerate(post.top_words(5, by="relevance")):  # λ = 0.6 by default
+        assert [rel[t, idx[w]] for w in words] == sorted(rel[t], reverse=True)[:5]
 
 
 def test_fit_records_embedding_options_and_refuses_them_elsewhere(glda_post):

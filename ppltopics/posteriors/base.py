@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ppltopics._validation import check_int, check_type
+from ppltopics._validation import check_int, check_type, finite_float
 from ppltopics.corpus import Corpus
 from ppltopics.persistence import jsonable, load_bundle, reading, save_bundle
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Posterior", "register", "posterior_class", "GROUPS", "TOPIC_DIMS",
            "permute_topics", "map_to_vocab", "map_known", "check_corpus", "check_sweeps",
-           "rank_words", "check_heldout_args"]
+           "rank_words", "relevance", "RELEVANCE_WEIGHT", "check_heldout_args"]
 
 _log = logging.getLogger("ppltopics")
 _REGISTRY: dict[str, type[Posterior]] = {}
@@ -424,6 +424,36 @@ def rank_words(score: np.ndarray, n: Any, vocab: Sequence[str]) -> list[list[str
     n = check_int("n", n, 1)
     order = np.argsort(-score, axis=1, kind="stable")[:, :n]
     return [[vocab[i] for i in row] for row in order]
+
+
+#: Sievert & Shirley's λ: the weight of a word's own probability in its relevance to a topic
+#: (their user study's best value; ``top_words(by="relevance")``)
+RELEVANCE_WEIGHT = 0.6
+
+
+def relevance(phi: np.ndarray, word_freq: np.ndarray, weight: Any = RELEVANCE_WEIGHT
+              ) -> np.ndarray:
+    """Relevance of every word to every topic (Sievert & Shirley, LDAvis, 2014),
+
+        r_kw = λ log φ_kw + (1 − λ) log(φ_kw / p_w),
+
+    of topic–word probabilities ``phi`` (topics × V) and the words' corpus shares ``word_freq``
+    (p_w, V; any positive scale: it is normalised here).  λ = ``weight`` = 1 ranks by φ_kw;
+    smaller λ favours words specific to the topic (lift φ_kw / p_w) over frequent words every
+    topic shares.  Words absent from the corpus (p_w = 0) get −inf.  ``weight`` must be a
+    number in [0, 1] (``ValueError`` naming ``relevance_weight`` otherwise)."""
+    lam = finite_float("relevance_weight", weight)
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"relevance_weight must lie in [0, 1] (Sievert & Shirley's λ; 1 ranks "
+                         f"by probability), got {lam}")
+    freq = np.asarray(word_freq, dtype=np.float64)
+    seen = freq > 0
+    logp = np.zeros(freq.shape)
+    logp[seen] = np.log(freq[seen] / freq.sum())
+    logphi = np.log(np.asarray(phi, dtype=np.float64))
+    out = logphi - (1.0 - lam) * logp
+    out[:, ~seen] = -np.inf
+    return out
 
 
 def check_heldout_args(word_ids: Any, offsets: Any, particles: Any, rng: Any,

@@ -12,25 +12,28 @@ import numpy as np
 from ppltopics._validation import check_choice, check_int, check_type
 from ppltopics.corpus import Corpus
 from ppltopics.posteriors.base import (
+    RELEVANCE_WEIGHT,
     Posterior,
     check_heldout_args,
     check_sweeps,
     map_known,
     rank_words,
     register,
+    relevance,
 )
 
 __all__ = ["GaussianPosterior", "CGTMPosterior", "RANKINGS", "RERANK_SHORTLIST",
            "rank_gaussian_words"]
 
 #: Names of the word rankings of Gaussian topics (``top_words(by=...)``).
-RANKINGS = ("density", "counts", "rerank")
+RANKINGS = ("density", "counts", "rerank", "relevance")
 #: Default shortlist of ``by="rerank"``: the words of highest density re-ranked by counts.
 RERANK_SHORTLIST = 200
 
 
-def rank_gaussian_words(logdens: np.ndarray, counts: np.ndarray, n: int, vocab: list[str],
-                        by: str = "density", shortlist: int = RERANK_SHORTLIST
+def rank_gaussian_words(logdens: np.ndarray | None, counts: np.ndarray, n: int, vocab: list[str],
+                        by: str = "density", shortlist: int = RERANK_SHORTLIST,
+                        relevance_weight: float = RELEVANCE_WEIGHT, beta: float = 0.01
                         ) -> list[list[str]]:
     """Top ``n`` words of every Gaussian topic (rows of ``logdens`` / ``counts``, topics × V).
 
@@ -43,11 +46,20 @@ def rank_gaussian_words(logdens: np.ndarray, counts: np.ndarray, n: int, vocab: 
       the re-ranked list keeps the topic's region of the embedding space and reads its
       frequent words first (Sia, Dalmia & Mielke, EMNLP 2020, re-rank cluster words by term
       frequency).
+    * ``"relevance"``: by λ log φ̂_kw + (1 − λ) log(φ̂_kw / p_w) (Sievert & Shirley 2014;
+      :func:`~ppltopics.posteriors.base.relevance`, λ = ``relevance_weight``) with
+      φ̂_kw = (n̄_kw + β)/(n̄_k + Vβ) — the word view's own φ̂ when ``beta`` is its β — and
+      p_w = Σ_k n̄_kw / N, the word's share of the tokens: frequent words that every topic
+      shares step back behind the topic's own words.
 
     ``by`` must be one of :data:`RANKINGS` and ``shortlist`` a positive integer
     (``ValueError`` naming the value).
     """
     check_choice("by", by, RANKINGS)
+    if by == "relevance":
+        counts = np.asarray(counts, dtype=np.float64)
+        phi = (counts + beta) / (counts.sum(axis=1, keepdims=True) + counts.shape[1] * beta)
+        return rank_words(relevance(phi, counts.sum(axis=0), relevance_weight), n, vocab)
     if by == "density":
         return rank_words(logdens, n, vocab)
     if by == "counts":
@@ -101,18 +113,23 @@ class GaussianPosterior(Posterior):
         return self.__dict__["_logdens"]
 
     def top_words(self, n: int = 10, by: str | None = None,
-                  shortlist: int = RERANK_SHORTLIST) -> list[list[str]]:
+                  shortlist: int = RERANK_SHORTLIST,
+                  relevance_weight: float = RELEVANCE_WEIGHT) -> list[list[str]]:
         """Top ``n`` words per topic ranked ``by`` ``"density"`` (:meth:`word_logdensity`),
-        ``"counts"`` (posterior word–topic counts) or ``"rerank"`` (the ``shortlist`` densest
-        words re-ranked by counts); see :func:`rank_gaussian_words`.  ``None`` (default):
+        ``"counts"`` (posterior word–topic counts), ``"rerank"`` (the ``shortlist`` densest
+        words re-ranked by counts) or ``"relevance"`` (Sievert & Shirley's, weight
+        ``relevance_weight``, of φ̂ from the counts smoothed by the word view's β, 0.01
+        without it); see :func:`rank_gaussian_words`.  ``None`` (default):
         ``"counts"`` with the word view (its φ̄_k orders words as n̄_kw does), else
         ``"rerank"``.  ``n`` must be a positive integer (all V words when ``n > V``); an
         unknown ``by`` is a ``ValueError`` naming it."""
         if by is None:
             by = "counts" if self.has_word_view else "rerank"
         check_choice("by", by, RANKINGS)
-        return rank_gaussian_words(self.word_logdensity().T, self.estimates["word_topic"], n,
-                                   self.corpus.vocab, by, shortlist)
+        logdens = self.word_logdensity().T if by in ("density", "rerank") else None
+        return rank_gaussian_words(logdens, self.estimates["word_topic"], n,
+                                   self.corpus.vocab, by, shortlist, relevance_weight,
+                                   float(self.settings.get("beta") or 0.01))
 
     def doc_topics(self) -> np.ndarray:
         return self.estimates["theta"]

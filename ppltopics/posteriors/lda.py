@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ppltopics.posteriors.base import Posterior, rank_words, register
+from ppltopics._validation import check_choice
+from ppltopics.posteriors.base import RELEVANCE_WEIGHT, Posterior, rank_words, register, relevance
 
 __all__ = ["LDAPosterior"]
 
@@ -19,11 +20,17 @@ class LDAPosterior(Posterior):
     def phi(self) -> np.ndarray:
         return self.estimates["phi"]
 
-    def top_words(self, n: int = 10) -> list[list[str]]:
-        """The ``n`` most probable words of every topic under the posterior-mean φ_k
-        (:func:`~ppltopics.posteriors.base.rank_words`: ``n`` a positive integer, all V words
-        when ``n > V``)."""
-        return rank_words(self.phi, n, self.corpus.vocab)
+    def top_words(self, n: int = 10, by: str = "probability",
+                  relevance_weight: float = RELEVANCE_WEIGHT) -> list[list[str]]:
+        """The ``n`` top words of every topic under the posterior-mean φ_k, ranked ``by``
+        ``"probability"`` (φ_kw) or ``"relevance"`` (λ log φ_kw + (1 − λ) log(φ_kw / p_w),
+        λ = ``relevance_weight``, p_w the word's share of the training tokens;
+        :func:`~ppltopics.posteriors.base.relevance`).  ``n`` a positive integer (all V words
+        when ``n > V``); an unknown ``by`` or a weight outside [0, 1] is a ``ValueError``."""
+        check_choice("by", by, ("probability", "relevance"))
+        score = self.phi if by == "probability" else relevance(
+            self.phi, self.corpus.word_counts(), relevance_weight)
+        return rank_words(score, n, self.corpus.vocab)
 
     def doc_topics(self) -> np.ndarray:
         """Posterior-mean topic proportions θ_d of the training documents, (D, K)."""

@@ -27,6 +27,7 @@ from ppltopics.inference._foldin import existing_paths, fold_in_tree
 from ppltopics.inference._tree_summary import chain_tree, gem_means, match_nodes, node_profiles
 from ppltopics.posteriors.base import (
     GROUPS,
+    RELEVANCE_WEIGHT,
     Posterior,
     check_sweeps,
     map_known,
@@ -219,17 +220,19 @@ class GaussianTreePosterior(TreePosterior):
         return flat.reshape(self.num_nodes, V).astype(np.float64)
 
     def top_words(self, n: int = 10, by: str = "rerank",
-                  shortlist: int = RERANK_SHORTLIST) -> list[list[str]]:
+                  shortlist: int = RERANK_SHORTLIST,
+                  relevance_weight: float = RELEVANCE_WEIGHT) -> list[list[str]]:
         """Top ``n`` words of every node (depth-first order) ranked ``by`` ``"density"``
         (log N(v_w | μ̄_t, Σ̄_t)), ``"counts"`` (the node's word counts in the reference
-        chain's final state, :meth:`node_word_counts`) or ``"rerank"`` (the ``shortlist``
-        densest words re-ranked by counts); see
+        chain's final state, :meth:`node_word_counts`), ``"rerank"`` (the ``shortlist``
+        densest words re-ranked by counts) or ``"relevance"`` (Sievert & Shirley's, weight
+        ``relevance_weight``, of the node's smoothed word shares); see
         :func:`ppltopics.posteriors.gaussian.rank_gaussian_words`.  An unknown ``by`` is a
         ``ValueError`` naming it."""
         check_choice("by", by, RANKINGS)
         counts = self.node_word_counts() if by != "density" else self._node_scores()
         return rank_gaussian_words(self._node_scores(), counts, n, self.corpus.vocab, by,
-                                   shortlist)
+                                   shortlist, relevance_weight)
 
     def tree(self, n_words: int = 5, by: str = "density") -> dict[str, Any]:
         """As :meth:`TreePosterior.tree`, node words ranked ``by`` (see :meth:`top_words`)."""
