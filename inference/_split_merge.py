@@ -263,14 +263,19 @@ def _collect(z: np.ndarray, i: int, j: int, k: int) -> tuple[np.ndarray, np.ndar
 @numba.njit(cache=True, nogil=True)
 def _two_way(rng: np.random.Generator, l0: float, l1: float, forced: int) -> tuple[int, float]:
     """Draw label 0/1 with log weights (l0, l1) (or take ``forced`` ≥ 0); return the label and
-    the log probability of the label taken."""
-    m = max(l0, l1)
-    lse = m + math.log(math.exp(l0 - m) + math.exp(l1 - m))
+    the log probability of the label taken.  One exp and one log1p: with δ = l1 − l0,
+    log p(1) = −log(1 + e^−δ) and log p(0) = log p(1) − δ (mirrored for δ < 0)."""
+    d = l1 - l0
+    e = math.exp(-abs(d))
+    lo = -math.log1p(e)  # log p of the likelier label
+    lp0 = lo - d if d > 0.0 else lo
     if forced >= 0:
         a = forced
     else:
-        a = 0 if rng.random() < math.exp(l0 - lse) else 1
-    return a, (l0 if a == 0 else l1) - lse
+        a = 0 if rng.random() < (e / (1.0 + e) if d > 0.0 else 1.0 / (1.0 + e)) else 1
+    if a == 0:
+        return 0, lp0
+    return 1, lo if d > 0.0 else lo + d
 
 
 @numba.njit(cache=True, nogil=True)

@@ -41,13 +41,14 @@ import numpy as np
 from ppltopics.inference._linalg import (
     NIWPrior,
     NIWStats,
+    _chol_downdate,
     _chol_update,
+    _solve_lower_sq,
     chol_logdet,
-    niw_add,
     niw_refactor,
-    niw_remove,
     predictive_logpdf,
     reset_topic,
+    t_logpdf,
     topic_log_marginal,
 )
 from ppltopics.inference._split_merge import (
@@ -175,73 +176,180 @@ def _launch(
 
 
 @numba.njit(cache=True, nogil=True)
-def _gauss_two_way_logits(
-    x: np.ndarray, d: int, cnt: np.ndarray, la: np.ndarray, lb: np.ndarray, collapsed: bool,
-    ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray, beta: float = 1.0,
-) -> tuple[float, float]:
-    """Unnormalised log conditionals of a token (vector ``x``, document ``d``) between the
-    two workspace topics s0 and s0+1: the document term (collapsed, log(n_d· + α); or CGTM's
-    η weights ``la[d]``, ``lb[d]``) plus the NIW predictive of ``x`` under each topic, both
-    times ``beta`` (1: the restricted conditional; < 1: its tempered, softer version)."""
-    if collapsed:
-        l0 = math.log(cnt[d, 0] + la[0])
-        l1 = math.log(cnt[d, 1] + la[1])
+def _niw_remove_count(
+    k: int, x: np.ndarray, c: int, stats: NIWStats, prior: NIWPrior, work: np.ndarray,
+) -> None:
+    """Remove c member copies of x from topic k in O(M²) (the inverse of
+    :func:`_niw_add_count`): with κ' = κ0 + n − c and μ' the mean without them,
+    Ψ' = Ψ − κ' c/(κ' + c) (x − μ')(x − μ')ᵀ, one rank-one downdate (refactorised from the
+    scatter if rounding makes it fail; the topic is reset to the prior when emptied)."""
+    if c <= 0:
+        return
+    n = stats.count[k]
+    if n == c:
+        reset_topic(k, stats, prior)
+        return
+    M = x.shape[0]
+    kappa_p = prior.kappa0 + (n - c)
+    f = math.sqrt(kappa_p * c / (kappa_p + c))
+    v = work[0]
+    for a in range(M):
+        stats.sums[k, a] -= c * x[a]
+        v[a] = f * (x[a] - (prior.kappa0 * prior.mu0[a] + stats.sums[k, a]) / kappa_p)
+    stats.count[k] = n - c
+    for a in range(M):
+        ya = c * (x[a] - prior.mu0[a])
+        for b in range(a + 1):
+            stats.scatter[k, a, b] -= ya * (x[b] - prior.mu0[b])
+    if _chol_downdate(stats.chol[k], v, work[1], work[2], work[3]):
+        stats.logdet[k] = chol_logdet(stats.chol[k])
     else:
-        l0 = la[d]
-        l1 = lb[d]
-    l0 += predictive_logpdf(s0, x, ws, prior, work)
-    l1 += predictive_logpdf(s0 + 1, x, ws, prior, work)
-    return beta * l0, beta * l1
+        niw_refactor(k, stats, prior)
+
+
+@numba.njit(cache=True, nogil=True)
+def _base_q(k: int, x: np.ndarray, stats: NIWStats, prior: NIWPrior, work: np.ndarray) -> float:
+    """q = (x − μ_n)ᵀ Ψ_n⁻¹ (x − μ_n) of topic k, one triangular solve (O(M²))."""
+    kappa_n = prior.kappa0 + stats.count[k]
+    y = work[0]
+    for a in range(x.shape[0]):
+        y[a] = x[a] - (prior.kappa0 * prior.mu0[a] + stats.sums[k, a]) / kappa_n
+    return _solve_lower_sq(stats.chol[k], y)
+
+
+@numba.njit(cache=True, nogil=True)
+def _predictive_plus(q: float, logdet: float, n: int, m: int, prior: NIWPrior, M: int
+                     ) -> float:
+    """log p(x | a topic of n vectors plus m copies of x) in O(1), from that topic's
+    q = (x − μ_n)ᵀ Ψ_n⁻¹ (x − μ_n) and log|Ψ_n| without the copies.  With κ = κ0 + n and
+    c = κ m/(κ + m): x − μ_{n+m} = κ/(κ + m) (x − μ_n) and Ψ_{n+m} = Ψ_n + c (x − μ_n)(x − μ_n)ᵀ,
+    so (matrix determinant lemma, Sherman–Morrison) log|Ψ_{n+m}| = log|Ψ_n| + log(1 + c q)
+    and (x − μ_{n+m})ᵀ Ψ_{n+m}⁻¹ (x − μ_{n+m}) = (κ/(κ + m))² q/(1 + c q); the multivariate
+    t of :func:`~ppltopics.inference._linalg.predictive_logpdf` follows (m = 0: the same)."""
+    kappa = prior.kappa0 + n
+    km = kappa + m
+    c = kappa * m / km
+    r = kappa / km
+    dof = prior.nu0 + n + m - M + 1.0
+    return t_logpdf(r * r * q / (1.0 + c * q), logdet + math.log1p(c * q),
+                    (km + 1.0) / (km * dof), dof, M)
 
 
 @numba.njit(cache=True, nogil=True)
 def _gauss_scan(
-    toks: np.ndarray, lab: np.ndarray, target: np.ndarray, table: np.ndarray,
+    toks: np.ndarray, grp: np.ndarray, lab: np.ndarray, target: np.ndarray, table: np.ndarray,
     word_ids: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray, la: np.ndarray,
     lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior,
     work: np.ndarray, rng: np.random.Generator, beta: float = 1.0,
 ) -> float:
     """One restricted Gibbs scan of ``toks`` between workspace topics s0, s0+1 (labels 0/1 in
-    ``lab``, updated in place).  Document factor: collapsed (cnt[d, a] + α_a), with
-    la = (α_a, α_b) per label, or exp(η) with la, lb the (D,) columns of η.  ``target``
-    non-empty: force each token to target[idx] (the reverse move's probability).  Returns
-    Σ log p(realised label)."""
+    ``lab``, updated in place): each token in turn draws its label from
+
+        p(z_n = a | ·) ∝ [D_a(d) t_a(x_n)]^β,
+
+    D_a(d) the document factor over the other tokens (collapsed: cnt[d, a] + α_a, with
+    la = (α_a, α_b); CGTM: exp(η), with la, lb the (D,) columns of η) and t_a the NIW
+    predictive given every other token's current label.  The tokens come grouped by word
+    type (``toks[grp[g]:grp[g+1]]`` share one vector x): the group leaves both topics at
+    once, q and log|Ψ| of x under each topic are computed once (O(M²)), and each token's
+    predictive with the m_a group members now in topic a is :func:`_predictive_plus`
+    (O(1), memoised by m_a); the group returns at once.  The same conditionals as a
+    token-by-token scan, at O(M²) per type instead of per token.  ``target`` non-empty: force
+    each token to target[idx].  ``beta`` < 1: the tempered scan.  Returns Σ log p(label)."""
     logq = 0.0
     forced = target.shape[0] > 0
-    for idx in range(toks.shape[0]):
-        n = toks[idx]
-        d = token_docs[n]
-        x = table[word_ids[n]]
-        a = lab[idx]
-        niw_remove(s0 + a, x, ws, prior, work)
-        cnt[d, a] -= 1
-        l0, l1 = _gauss_two_way_logits(x, d, cnt, la, lb, collapsed, ws, s0, prior, work,
-                                       beta)
-        new, lp = _two_way(rng, l0, l1, target[idx] if forced else -1)
-        logq += lp
-        niw_add(s0 + new, x, ws, prior, work)
-        cnt[d, new] += 1
-        lab[idx] = new
+    M = table.shape[1]
+    largest = 0
+    for g in range(grp.shape[0] - 1):
+        largest = max(largest, grp[g + 1] - grp[g])
+    # t_a(x) depends on the token only through m_a: memoised per group (mostly 1–2 values)
+    memo0 = np.empty(largest + 1)
+    memo1 = np.empty(largest + 1)
+    # log(c + α_a) of the document counts, memoised by c (collapsed document factor)
+    logc0 = np.full(toks.shape[0] + 1 if collapsed else 0, np.nan)
+    logc1 = np.full(logc0.shape[0], np.nan)
+    for g in range(grp.shape[0] - 1):
+        lo = grp[g]
+        hi = grp[g + 1]
+        x = table[word_ids[toks[lo]]]
+        m1 = 0
+        for idx in range(lo, hi):
+            m1 += lab[idx]
+        m0 = hi - lo - m1
+        _niw_remove_count(s0, x, m0, ws, prior, work)
+        _niw_remove_count(s0 + 1, x, m1, ws, prior, work)
+        n0 = ws.count[s0]
+        n1 = ws.count[s0 + 1]
+        q0 = _base_q(s0, x, ws, prior, work)
+        q1 = _base_q(s0 + 1, x, ws, prior, work)
+        ld0 = ws.logdet[s0]
+        ld1 = ws.logdet[s0 + 1]
+        memo0[: hi - lo + 1] = np.nan
+        memo1[: hi - lo + 1] = np.nan
+        for idx in range(lo, hi):
+            d = token_docs[toks[idx]]
+            a = lab[idx]
+            cnt[d, a] -= 1
+            if a == 0:
+                m0 -= 1
+            else:
+                m1 -= 1
+            if math.isnan(memo0[m0]):
+                memo0[m0] = _predictive_plus(q0, ld0, n0, m0, prior, M)
+            if math.isnan(memo1[m1]):
+                memo1[m1] = _predictive_plus(q1, ld1, n1, m1, prior, M)
+            l0 = memo0[m0]
+            l1 = memo1[m1]
+            if collapsed:
+                c0 = cnt[d, 0]
+                c1 = cnt[d, 1]
+                if math.isnan(logc0[c0]):
+                    logc0[c0] = math.log(c0 + la[0])
+                if math.isnan(logc1[c1]):
+                    logc1[c1] = math.log(c1 + la[1])
+                l0 += logc0[c0]
+                l1 += logc1[c1]
+            else:
+                l0 += la[d]
+                l1 += lb[d]
+            new, lp = _two_way(rng, beta * l0, beta * l1, target[idx] if forced else -1)
+            logq += lp
+            cnt[d, new] += 1
+            lab[idx] = new
+            if new == 0:
+                m0 += 1
+            else:
+                m1 += 1
+        if m0 > 0:
+            _niw_add_count(s0, x, m0, ws, prior, work)
+        if m1 > 0:
+            _niw_add_count(s0 + 1, x, m1, ws, prior, work)
     return logq
 
 
 @numba.njit(cache=True, nogil=True)
 def _gauss_coin_launch(
-    toks: np.ndarray, table: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
-    cnt: np.ndarray, ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
-    rng: np.random.Generator,
+    toks: np.ndarray, grp: np.ndarray, table: np.ndarray, word_ids: np.ndarray,
+    token_docs: np.ndarray, cnt: np.ndarray, ws: NIWStats, s0: int, prior: NIWPrior,
+    work: np.ndarray, rng: np.random.Generator,
 ) -> np.ndarray:
     """Launch state of the soft proposal: every token of ``toks`` to label 0 or 1 by a fair
-    coin (workspace topics s0, s0+1 and ``cnt`` hold it)."""
+    coin (workspace topics s0, s0+1 and ``cnt`` hold it; a type's copies added at once)."""
     reset_topic(s0, ws, prior)
     reset_topic(s0 + 1, ws, prior)
     lab = np.empty(toks.shape[0], dtype=np.int64)
-    for idx in range(toks.shape[0]):
-        n = toks[idx]
-        a = 0 if rng.random() < 0.5 else 1
-        lab[idx] = a
-        niw_add(s0 + a, table[word_ids[n]], ws, prior, work)
-        cnt[token_docs[n], a] += 1
+    for g in range(grp.shape[0] - 1):
+        c1 = 0
+        for idx in range(grp[g], grp[g + 1]):
+            a = 0 if rng.random() < 0.5 else 1
+            lab[idx] = a
+            c1 += a
+            cnt[token_docs[toks[idx]], a] += 1
+        x = table[word_ids[toks[grp[g]]]]
+        if grp[g + 1] - grp[g] - c1 > 0:
+            _niw_add_count(s0, x, grp[g + 1] - grp[g] - c1, ws, prior, work)
+        if c1 > 0:
+            _niw_add_count(s0 + 1, x, c1, ws, prior, work)
     return lab
 
 
@@ -255,7 +363,7 @@ def _clear_cnt(toks: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray) -> Non
 
 @numba.njit(cache=True, nogil=True)
 def _gauss_propose(
-    toks: np.ndarray, target: np.ndarray, table: np.ndarray, word_ids: np.ndarray,
+    toks: np.ndarray, grp: np.ndarray, target: np.ndarray, table: np.ndarray, word_ids: np.ndarray,
     token_docs: np.ndarray, cnt: np.ndarray, cnt2: np.ndarray, la: np.ndarray,
     lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior,
     work: np.ndarray, rng: np.random.Generator, lab: np.ndarray, soft_share: float,
@@ -282,31 +390,31 @@ def _gauss_propose(
     for idx in range(toks.shape[0]):
         cnt[token_docs[toks[idx]], lab[idx]] += 1
     if soft_share <= 0.0:
-        lq = _gauss_scan(toks, lab, target, table, word_ids, token_docs, cnt, la, lb,
+        lq = _gauss_scan(toks, grp, lab, target, table, word_ids, token_docs, cnt, la, lb,
                          collapsed, ws, s0, prior, work, rng)
         _clear_cnt(toks, token_docs, cnt)
         return lab, lq
-    lab2 = _gauss_coin_launch(toks, table, word_ids, token_docs, cnt2, ws, 5, prior, work,
+    lab2 = _gauss_coin_launch(toks, grp, table, word_ids, token_docs, cnt2, ws, 5, prior, work,
                               rng)
     if target.shape[0] > 0:
         tgt = target
-        lq_s = _gauss_scan(toks, lab, tgt, table, word_ids, token_docs, cnt, la, lb,
+        lq_s = _gauss_scan(toks, grp, lab, tgt, table, word_ids, token_docs, cnt, la, lb,
                            collapsed, ws, s0, prior, work, rng)
-        lq_r = _gauss_scan(toks, lab2, tgt, table, word_ids, token_docs, cnt2, la, lb,
+        lq_r = _gauss_scan(toks, grp, lab2, tgt, table, word_ids, token_docs, cnt2, la, lb,
                            collapsed, ws, 5, prior, work, rng, soft_beta)
     elif rng.random() < soft_share:
         none = np.empty(0, dtype=np.int64)
-        lq_r = _gauss_scan(toks, lab2, none, table, word_ids, token_docs, cnt2, la, lb,
+        lq_r = _gauss_scan(toks, grp, lab2, none, table, word_ids, token_docs, cnt2, la, lb,
                            collapsed, ws, 5, prior, work, rng, soft_beta)
         tgt = lab2
-        lq_s = _gauss_scan(toks, lab, tgt, table, word_ids, token_docs, cnt, la, lb,
+        lq_s = _gauss_scan(toks, grp, lab, tgt, table, word_ids, token_docs, cnt, la, lb,
                            collapsed, ws, s0, prior, work, rng)
     else:
         none = np.empty(0, dtype=np.int64)
-        lq_s = _gauss_scan(toks, lab, none, table, word_ids, token_docs, cnt, la, lb,
+        lq_s = _gauss_scan(toks, grp, lab, none, table, word_ids, token_docs, cnt, la, lb,
                            collapsed, ws, s0, prior, work, rng)
         tgt = lab
-        lq_r = _gauss_scan(toks, lab2, tgt, table, word_ids, token_docs, cnt2, la, lb,
+        lq_r = _gauss_scan(toks, grp, lab2, tgt, table, word_ids, token_docs, cnt2, la, lb,
                            collapsed, ws, 5, prior, work, rng, soft_beta)
     _clear_cnt(toks, token_docs, cnt)
     _clear_cnt(toks, token_docs, cnt2)
@@ -324,12 +432,25 @@ def _split(
     rng: np.random.Generator, scans: int, soft_share: float, soft_beta: float,
 ) -> tuple[np.ndarray, float]:
     """Propose a split of ``toks`` (or score ``target``): (labels, log q); the split's
-    statistics end in workspace topics s0, s0+1."""
+    statistics end in workspace topics s0, s0+1.  The scans visit the tokens grouped by word
+    type (types in first-seen order, tokens in their order within a type): an order fixed by
+    the set ``toks``, as the forward and reverse probabilities need."""
     types, counts, tok_slot = _type_table(toks, word_ids, slot)
     tlab = _launch(types, counts, table, ws, s0, prior, work, rng, scans)
-    return _gauss_propose(toks, target, table, word_ids, token_docs, cnt, cnt2, la, lb,
-                          collapsed, ws, s0, prior, work, rng, tlab[tok_slot], soft_share,
-                          soft_beta)
+    grp = np.zeros(types.shape[0] + 1, dtype=np.int64)
+    grp[1:] = np.cumsum(counts)
+    pos = grp[:-1].copy()
+    order = np.empty(toks.shape[0], dtype=np.int64)
+    for idx in range(toks.shape[0]):
+        order[pos[tok_slot[idx]]] = idx
+        pos[tok_slot[idx]] += 1
+    tgt = target[order] if target.shape[0] > 0 else target
+    lab, logq = _gauss_propose(toks[order], grp, tgt, table, word_ids, token_docs, cnt, cnt2,
+                               la, lb, collapsed, ws, s0, prior, work, rng,
+                               tlab[tok_slot[order]], soft_share, soft_beta)
+    out = np.empty_like(lab)
+    out[order] = lab
+    return out, logq
 
 
 # ----------------------------------------------------------------------------- the move

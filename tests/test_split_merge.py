@@ -297,3 +297,63 @@ def test_moves_repair_a_stuck_chain():
     assert repair(0.5) >= 1
     _, _, cos = fit(True)
     assert cos.min() >= 0.95, cos
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.5], ids=["sharp", "tempered"])
+def test_grouped_scan_has_the_token_by_token_conditionals(beta):
+    """The Gaussian restricted scan visits the tokens grouped by word type and scores each
+    with O(1) closed forms (``_predictive_plus``: rank-one updates of q and log|Ψ| for the
+    group's copies); on a corpus whose types repeat, its log q of a forced target, labels,
+    document counts and topic statistics equal a naive scan that removes, scores
+    (``predictive_logpdf``) and re-adds token by token in the same order."""
+    from ppltopics.inference import _split_merge_gauss as G
+    from ppltopics.inference._linalg import (
+        make_prior,
+        new_stats,
+        new_work,
+        niw_add,
+        niw_remove,
+        predictive_logpdf,
+    )
+
+    rng = np.random.default_rng(0)
+    M, V, N, D = 3, 5, 40, 4
+    table = rng.standard_normal((V, M))
+    word_ids = rng.integers(0, V, size=N)
+    token_docs = np.repeat(np.arange(D), N // D)
+    types, counts, tok_slot = G._type_table(np.arange(N), word_ids, np.full(V, -1))
+    toks = np.argsort(tok_slot, kind="stable")
+    grp = np.concatenate([[0], np.cumsum(counts)])
+    lab0 = rng.integers(0, 2, size=N)
+    target = rng.integers(0, 2, size=N)
+    prior = make_prior(np.zeros(M), 0.3, M + 1.5, np.eye(M))
+    work = new_work(M)
+    la = np.array([0.4, 0.7])
+
+    def launched():
+        ws, cnt = new_stats(2, prior), np.zeros((D, 2), dtype=np.int64)
+        for idx, n in enumerate(toks):
+            niw_add(lab0[idx], table[word_ids[n]], ws, prior, work)
+            cnt[token_docs[n], lab0[idx]] += 1
+        return ws, cnt
+
+    ws, cnt = launched()
+    lab = lab0.copy()
+    got = G._gauss_scan(toks, grp, lab, target, table, word_ids, token_docs, cnt, la, la, True,
+                        ws, 0, prior, work, rng, beta)
+    ws2, cnt2 = launched()
+    want = 0.0
+    for idx, n in enumerate(toks):
+        x, d, a = table[word_ids[n]], token_docs[n], lab0[idx]
+        niw_remove(a, x, ws2, prior, work)
+        cnt2[d, a] -= 1
+        logit = [beta * (np.log(cnt2[d, b] + la[b]) + predictive_logpdf(b, x, ws2, prior, work))
+                 for b in (0, 1)]
+        want += logit[target[idx]] - np.logaddexp(*logit)
+        niw_add(target[idx], x, ws2, prior, work)
+        cnt2[d, target[idx]] += 1
+    assert max(counts) > 3  # the types repeat, so the group corrections are exercised
+    assert got == pytest.approx(want, rel=1e-10)
+    assert (lab == target).all() and (cnt == cnt2).all()
+    assert (ws.count == ws2.count).all()
+    assert np.allclose(ws.sums, ws2.sums) and np.allclose(ws.chol, ws2.chol, atol=1e-10)
