@@ -13,6 +13,7 @@ LDA: φ vs planted word distributions).  Also reports the moves' cost as % of sw
     python benchmarks/bench_split_merge.py [--seeds 20] [--sweeps 200] [--configs glda-fast,cgtm]
         [--word-view BETA,LAMBDA]   # the Gaussian models with the word view
         [--clusters 6 --spread 0.15]   # the issue's corpus, fixed
+        [--split-merge '{"every": 3}']  # the moves' settings (default: the library's)
 
 Writes benchmarks/results/split_merge.json and prints a Markdown table.
 """
@@ -113,19 +114,22 @@ def main() -> None:
                     help="fixed spread (default: drawn per seed from 0.15, 0.35)")
     ap.add_argument("--word-view", default="", metavar="BETA,LAMBDA",
                     help="Gaussian models with the word view (beta, vector_weight)")
+    ap.add_argument("--split-merge", default="", metavar="JSON",
+                    help="split_merge= settings for the runs with moves (default: True)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "split_merge.json"))
     args = ap.parse_args()
     view = {}
     if args.word_view:
         beta, lam = (float(x) for x in args.word_view.split(","))
         view = {"beta": beta, "vector_weight": lam}
+    settings: Any = json.loads(args.split_merge) if args.split_merge else True
     rows: list[dict[str, Any]] = []
     for config in args.configs.split(","):
         for seed in range(args.seeds):
             rng = np.random.default_rng(1000 + seed)
             K = args.clusters or int(rng.choice([6, 8, 12, 20]))
             spread = args.spread or float(rng.choice([0.15, 0.35]))
-            for sm in (False, True):
+            for sm in (False, settings):
                 if config == "lda":
                     corpus, phi = planted_lda(seed, K=K, docs=args.docs)
                     kernel = LDAKernel(corpus, LDAHyper(num_topics=K, alpha=0.2, beta=0.05),
@@ -143,7 +147,7 @@ def main() -> None:
                     state, total, spent, accepted = run(kernel, args.sweeps, seed)
                     cos = matched_cosine(centres, kernel.topic_means(state))
                 row = {"config": config, "seed": seed, "K": K, "spread": spread,
-                       "split_merge": sm, "min_cos": float(cos.min()),
+                       "split_merge": bool(sm), "min_cos": float(cos.min()),
                        "recovered": bool(cos.min() >= 0.95), "seconds": total,
                        "move_seconds": spent,
                        "accepted": accepted}
