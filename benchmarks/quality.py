@@ -42,6 +42,11 @@ Models (``--models``, comma-separated; the default list is per corpus):
 * ``minilm-mean``, ``minilm-st`` — no topics: k-means NMI of raw MiniLM document vectors,
   the mean of TopClus's own input token vectors / the sentence-transformers embedding.
 
+``--readouts relevance0.6,relevance0.8`` also scores each LDA / GLDA / CGTM / tomotopy-LDA
+fit with its topic words ranked by Sievert & Shirley's relevance at that weight λ
+(``top_words(by="relevance", relevance_weight=λ)``), as extra rows ``<model>@relevance<λ>``
+of the same fits.
+
     .venv/bin/python benchmarks/quality.py --corpus bbc [--quick] [--seeds 3] [--models ...]
 
 ``--quick`` (1 seed, a quarter of the sweeps) is a smoke test; its numbers are not results.
@@ -137,6 +142,19 @@ def load(name: str, data: Path) -> Any:
 
 
 # ------------------------------------------------------------------------------ models
+#: extra topic-word readouts of each flat fit (``--readouts``): name -> relevance weight λ
+READOUTS: dict[str, float] = {}
+
+
+def _relevance_readouts(phi: np.ndarray, freq: np.ndarray, vocab: list[str]
+                        ) -> dict[str, list[list[str]]]:
+    """Top 25 words of topics ``phi`` (K, V) by relevance at every weight of READOUTS."""
+    from ppltopics.posteriors.base import rank_words, relevance
+
+    return {name: rank_words(relevance(phi, freq, lam), 25, vocab)
+            for name, lam in READOUTS.items()}
+
+
 def _ours(model: str, train: Any, k: int, seed: int, sweeps: int, by: str | None = None,
           **kw: Any) -> tuple[list[list[str]], np.ndarray, Any, dict[str, Any]]:
     import ppltopics as pt
@@ -149,6 +167,9 @@ def _ours(model: str, train: Any, k: int, seed: int, sweeps: int, by: str | None
     if post.is_tree:
         extra["nodes_per_level"] = np.bincount(post.estimates["node_level"],
                                                minlength=post.depth).tolist()
+    elif READOUTS:
+        extra["readouts"] = {name: post.top_words(25, by="relevance", relevance_weight=lam)
+                             for name, lam in READOUTS.items()}
     return top, post.doc_topics(), post.corpus.labels, extra
 
 
@@ -181,7 +202,12 @@ def _tomotopy(kind: str, train: Any, k: int, seed: int, sweeps: int
         return top, theta, train.labels, {"nodes_per_level": levels}
     top = [[w for w, _ in mdl.get_topic_words(t, top_n=25)] for t in range(k)]
     theta = np.stack([doc.get_topic_dist() for doc in mdl.docs])
-    return top, theta, train.labels, {}
+    extra: dict[str, Any] = {}
+    if READOUTS and kind == "lda":
+        phi = np.stack([mdl.get_topic_word_dist(t) for t in range(k)])
+        extra["readouts"] = _relevance_readouts(
+            phi, np.asarray(mdl.used_vocab_freq, dtype=np.float64), list(mdl.used_vocabs))
+    return top, theta, train.labels, extra
 
 
 def _token_embeddings(train: Any) -> Any:
@@ -468,6 +494,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
                     help="save every TopClus fit under DIR (pt.load-able); a fit already "
                          "there is loaded and scored again instead of refitted")
+    ap.add_argument("--readouts", default="", metavar="relevance<λ>,...",
+                    help="also score LDA / GLDA / CGTM / tomotopy-LDA fits with topic words "
+                         "by relevance at these weights (extra rows <model>@relevance<λ>)")
     ap.add_argument("--append", action="store_true",
                     help="add these models' runs to an existing result file of the corpus")
     args = ap.parse_args(argv)
@@ -481,6 +510,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     if args.keep is not None:
         KEEP["dir"] = args.keep
+    for r in filter(None, args.readouts.split(",")):
+        if not r.startswith("relevance"):
+            ap.error(f"unknown readout {r!r}: use relevance<λ>, e.g. relevance0.6")
+        READOUTS[r] = float(r.removeprefix("relevance"))
     warnings.simplefilter("ignore", UserWarning)
     plan = PLAN[args.corpus]
     corpus, _ = load(args.corpus, args.data)
@@ -492,6 +525,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.append and out.exists():
         old = json.loads(out.read_text())
         names = set(args.models.split(","))
+        names |= {f"{m}@{r}" for m in names for r in READOUTS}
         runs = [r for r in old["runs"] if r["model"] not in names or r["seed"] not in seeds]
     command = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
     res: dict[str, Any] = {}
@@ -525,17 +559,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 print(f"{args.corpus} {name:14s} seed {seed}: NMI {row['nmi']:.3f}", flush=True)
                 save()
                 continue
-            rep = pt.evaluation.quality_report(top, train, test, doc_repr=theta, labels=labels,
-                                               seed=seed)
-            row = {"model": name, "seed": seed, "seconds": secs, "what": what,
-                   **{k: v for k, v in rep.to_dict().items() if k != "settings"},
-                   "top_words": [t[:10] for t in top], **extra}
-            runs.append(row)
-            print(f"{args.corpus} {name:14s} seed {seed}: test-doc NPMI {rep.npmi_test_doc:.3f} "
-                  f"win test {rep.npmi_test_window:.3f} train {rep.npmi_train_window:.3f} "
-                  f"div {rep.diversity:.2f} NMI {rep.nmi if rep.nmi is None else round(rep.nmi, 3)}"
-                  f" bg {rep.background_topics} topics {len(top)} ({secs:.0f} s) {extra}",
-                  flush=True)
+            readouts = {"": top, **{f"@{r}": t for r, t in extra.pop("readouts", {}).items()}}
+            for suffix, words in readouts.items():
+                rep = pt.evaluation.quality_report(words, train, test, doc_repr=theta,
+                                                   labels=labels, seed=seed)
+                row = {"model": name + suffix, "seed": seed, "seconds": secs,
+                       "what": what + (f", top words by {suffix[1:]}" if suffix else ""),
+                       **{k: v for k, v in rep.to_dict().items() if k != "settings"},
+                       "top_words": [t[:10] for t in words], **extra}
+                runs.append(row)
+                print(f"{args.corpus} {name + suffix:14s} seed {seed}: test-doc NPMI "
+                      f"{rep.npmi_test_doc:.3f} win test {rep.npmi_test_window:.3f} train "
+                      f"{rep.npmi_train_window:.3f} div {rep.diversity:.2f} NMI "
+                      f"{rep.nmi if rep.nmi is None else round(rep.nmi, 3)} bg "
+                      f"{rep.background_topics} topics {len(words)} ({secs:.0f} s) {extra}",
+                      flush=True)
             save()
     print(f"wrote {out}; table {write_table()}")
     return res
