@@ -81,9 +81,9 @@ class SplitMerge:
     soft_share, soft_beta
         ε_s in [0, 1) and β in [0, 1]: the split proposal is the mixture (1 − ε_s)·sharp
         restricted scan + ε_s·tempered scan (conditionals to the power β, from a fair-coin
-        launch), see :func:`_gauss_propose`.  Gaussian topics only; ε_s = 0 is Jain & Neal's
-        proposal, whose reverse probability of a mixed topic is so small that useful moves
-        are rejected.
+        launch), see :func:`ppltopics.inference._split_merge_gauss._score_split`.  Gaussian
+        topics only; ε_s = 0 is Jain & Neal's proposal, whose reverse probability of a mixed
+        topic is often so small that useful moves are rejected.
     """
 
     moves: int = 1

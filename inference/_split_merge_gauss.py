@@ -29,6 +29,16 @@ carries the same vector:
    it, so the move was never accepted; with ε = β = ½ it is e^-2,600 and the move is.
    q of the reverse move's target, the original S_i / S_j, is evaluated the same way
    under independently drawn reverse launches.
+
+The restricted scans visit F a word type at a time (:func:`_gauss_scan`): the type's tokens
+share one vector, so their NIW predictives follow from one O(M²) solve by rank-one closed
+forms (:func:`_predictive_plus`) — the token-by-token conditionals at O(M²) per type.
+
+**Early rejection.** The uniform u of the acceptance test is drawn first.  After the forward
+split is drawn from one component, log p(z')/p(z) is known and log q_fwd ≥ log(weight of that
+component) + its log q, while log q_rev ≤ 0; when log u already exceeds the resulting bound on
+the log ratio the move is rejected without the other component's scan and the reverse split
+(exact: the decision is the one the full ratio gives).  Most proposals end there.
 """
 
 from __future__ import annotations
@@ -362,79 +372,54 @@ def _clear_cnt(toks: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray) -> Non
 
 
 @numba.njit(cache=True, nogil=True)
-def _gauss_propose(
-    toks: np.ndarray, grp: np.ndarray, target: np.ndarray, table: np.ndarray, word_ids: np.ndarray,
-    token_docs: np.ndarray, cnt: np.ndarray, cnt2: np.ndarray, la: np.ndarray,
-    lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior,
-    work: np.ndarray, rng: np.random.Generator, lab: np.ndarray, soft_share: float,
-    soft_beta: float,
+def _component(
+    toks: np.ndarray, grp: np.ndarray, soft: bool, target: np.ndarray, launch: np.ndarray,
+    table: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray,
+    cnt2: np.ndarray, la: np.ndarray, lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int,
+    prior: NIWPrior, work: np.ndarray, rng: np.random.Generator, soft_beta: float,
 ) -> tuple[np.ndarray, float]:
-    """Split proposal of ``toks`` between workspace topics s0 (label 0) and s0+1 (label 1),
-    or, with ``target`` non-empty, the probability of proposing ``target``.  Returns
-    (labels, log q(labels)); the split's statistics end in s0, s0+1.
-
-    The proposal is the mixture
-
-        q(y) = (1 − ε) q_sharp(y | L) + ε q_soft(y | L'),    ε = ``soft_share``,
-
-    of two final restricted scans: q_sharp from the word-type launch L (``lab``, whose
-    statistics are in s0, s0+1; :func:`_launch`) with the restricted conditionals, q_soft
-    from a fair-coin launch L' with the conditionals tempered by β = ``soft_beta``.  Both
-    launches depend only on ``toks``, so they are auxiliary draws whose densities cancel;
-    q(y) of the realised labels is evaluated under both components (one scan draws y, the
-    other is forced to it).  The sharp scan proposes clean splits; the soft one gives a
-    mixed split — such as the state the chain is stuck in — a probability that is not
-    vanishingly small, so the reverse of a useful move is not rejected for being
-    unproposable."""
-    lab = lab.copy()
+    """One component of the split proposal of the grouped tokens ``toks`` (see
+    :func:`_score_split`): the sharp scan from the word-type launch ``launch`` (its statistics
+    in slots s0, s0+1, document counts in ``cnt``) or the soft one — a fair-coin launch into
+    slots 5, 6 (``cnt2``) and a scan tempered by β = ``soft_beta``.  Draws the labels
+    (``target`` empty) or scores ``target``; returns (labels, log q); the labels' statistics
+    end in the component's slots and the document counts are left zero."""
+    if soft:
+        lab = _gauss_coin_launch(toks, grp, table, word_ids, token_docs, cnt2, ws, 5, prior,
+                                 work, rng)
+        lq = _gauss_scan(toks, grp, lab, target, table, word_ids, token_docs, cnt2, la, lb,
+                         collapsed, ws, 5, prior, work, rng, soft_beta)
+        _clear_cnt(toks, token_docs, cnt2)
+        return lab, lq
+    lab = launch.copy()
     for idx in range(toks.shape[0]):
         cnt[token_docs[toks[idx]], lab[idx]] += 1
-    if soft_share <= 0.0:
-        lq = _gauss_scan(toks, grp, lab, target, table, word_ids, token_docs, cnt, la, lb,
-                         collapsed, ws, s0, prior, work, rng)
-        _clear_cnt(toks, token_docs, cnt)
-        return lab, lq
-    lab2 = _gauss_coin_launch(toks, grp, table, word_ids, token_docs, cnt2, ws, 5, prior, work,
-                              rng)
-    if target.shape[0] > 0:
-        tgt = target
-        lq_s = _gauss_scan(toks, grp, lab, tgt, table, word_ids, token_docs, cnt, la, lb,
-                           collapsed, ws, s0, prior, work, rng)
-        lq_r = _gauss_scan(toks, grp, lab2, tgt, table, word_ids, token_docs, cnt2, la, lb,
-                           collapsed, ws, 5, prior, work, rng, soft_beta)
-    elif rng.random() < soft_share:
-        none = np.empty(0, dtype=np.int64)
-        lq_r = _gauss_scan(toks, grp, lab2, none, table, word_ids, token_docs, cnt2, la, lb,
-                           collapsed, ws, 5, prior, work, rng, soft_beta)
-        tgt = lab2
-        lq_s = _gauss_scan(toks, grp, lab, tgt, table, word_ids, token_docs, cnt, la, lb,
-                           collapsed, ws, s0, prior, work, rng)
-    else:
-        none = np.empty(0, dtype=np.int64)
-        lq_s = _gauss_scan(toks, grp, lab, none, table, word_ids, token_docs, cnt, la, lb,
-                           collapsed, ws, s0, prior, work, rng)
-        tgt = lab
-        lq_r = _gauss_scan(toks, grp, lab2, tgt, table, word_ids, token_docs, cnt2, la, lb,
-                           collapsed, ws, 5, prior, work, rng, soft_beta)
+    lq = _gauss_scan(toks, grp, lab, target, table, word_ids, token_docs, cnt, la, lb,
+                     collapsed, ws, s0, prior, work, rng)
     _clear_cnt(toks, token_docs, cnt)
-    _clear_cnt(toks, token_docs, cnt2)
-    a = math.log1p(-soft_share) + lq_s
-    b = math.log(soft_share) + lq_r
-    m = max(a, b)
-    return tgt.copy(), m + math.log(math.exp(a - m) + math.exp(b - m))
+    return lab, lq
 
 
 @numba.njit(cache=True, nogil=True)
-def _split(
-    toks: np.ndarray, target: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
-    table: np.ndarray, slot: np.ndarray, cnt: np.ndarray, cnt2: np.ndarray, la: np.ndarray,
-    lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
-    rng: np.random.Generator, scans: int, soft_share: float, soft_beta: float,
-) -> tuple[np.ndarray, float]:
-    """Propose a split of ``toks`` (or score ``target``): (labels, log q); the split's
-    statistics end in workspace topics s0, s0+1.  The scans visit the tokens grouped by word
-    type (types in first-seen order, tokens in their order within a type): an order fixed by
-    the set ``toks``, as the forward and reverse probabilities need."""
+def _mixture_logq(lq_sharp: float, lq_soft: float, soft_share: float) -> float:
+    """log q(y) = log[(1 − ε) q_sharp(y) + ε q_soft(y)], ε = ``soft_share``."""
+    if soft_share <= 0.0:
+        return lq_sharp
+    a = math.log1p(-soft_share) + lq_sharp
+    b = math.log(soft_share) + lq_soft
+    m = max(a, b)
+    return m + math.log(math.exp(a - m) + math.exp(b - m))
+
+
+@numba.njit(cache=True, nogil=True)
+def _prepare(
+    toks: np.ndarray, word_ids: np.ndarray, table: np.ndarray, slot: np.ndarray, ws: NIWStats,
+    s0: int, prior: NIWPrior, work: np.ndarray, rng: np.random.Generator, scans: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, grp, launch): ``toks[order]`` grouped by word type (types in first-seen
+    order, tokens in their order within a type — an order fixed by the set ``toks``, as the
+    forward and reverse probabilities need), the groups' offsets, and the word-type launch
+    (:func:`_launch`, statistics in slots s0, s0+1) as labels of the grouped tokens."""
     types, counts, tok_slot = _type_table(toks, word_ids, slot)
     tlab = _launch(types, counts, table, ws, s0, prior, work, rng, scans)
     grp = np.zeros(types.shape[0] + 1, dtype=np.int64)
@@ -444,13 +429,40 @@ def _split(
     for idx in range(toks.shape[0]):
         order[pos[tok_slot[idx]]] = idx
         pos[tok_slot[idx]] += 1
-    tgt = target[order] if target.shape[0] > 0 else target
-    lab, logq = _gauss_propose(toks[order], grp, tgt, table, word_ids, token_docs, cnt, cnt2,
-                               la, lb, collapsed, ws, s0, prior, work, rng,
-                               tlab[tok_slot[order]], soft_share, soft_beta)
-    out = np.empty_like(lab)
-    out[order] = lab
-    return out, logq
+    return order, grp, tlab[tok_slot[order]]
+
+
+@numba.njit(cache=True, nogil=True)
+def _score_split(
+    toks: np.ndarray, target: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
+    table: np.ndarray, slot: np.ndarray, cnt: np.ndarray, cnt2: np.ndarray, la: np.ndarray,
+    lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
+    rng: np.random.Generator, scans: int, soft_share: float, soft_beta: float,
+) -> float:
+    """log q(``target``): the probability that the split proposal of ``toks`` between
+    workspace topics s0 (label 0) and s0+1 (label 1) gives ``target``.
+
+    The proposal is the mixture
+
+        q(y) = (1 − ε) q_sharp(y | L) + ε q_soft(y | L'),    ε = ``soft_share``,
+
+    of two final restricted scans: q_sharp from the word-type launch L (:func:`_launch`)
+    with the restricted conditionals, q_soft from a fair-coin launch L' with the conditionals
+    tempered by β = ``soft_beta``.  Both launches depend only on ``toks``, so they are
+    auxiliary draws whose densities cancel; q(y) of the realised labels is evaluated under
+    both components.  The sharp scan proposes clean splits; the soft one gives a mixed split
+    — such as the state the chain is stuck in — a probability that is not vanishingly small,
+    so the reverse of a useful move is not rejected for being unproposable."""
+    order, grp, launch = _prepare(toks, word_ids, table, slot, ws, s0, prior, work, rng, scans)
+    g = toks[order]
+    tgt = target[order]
+    _, lq_sharp = _component(g, grp, False, tgt, launch, table, word_ids, token_docs, cnt,
+                             cnt2, la, lb, collapsed, ws, s0, prior, work, rng, soft_beta)
+    lq_soft = 0.0
+    if soft_share > 0.0:
+        _, lq_soft = _component(g, grp, True, tgt, launch, table, word_ids, token_docs, cnt,
+                                cnt2, la, lb, collapsed, ws, s0, prior, work, rng, soft_beta)
+    return _mixture_logq(lq_sharp, lq_soft, soft_share)
 
 
 # ----------------------------------------------------------------------------- the move
@@ -577,19 +589,19 @@ def gaussian_split_merge(
         lb_f = doc_logw[:, j].copy()
         la_r = doc_logw[:, i].copy()
         lb_r = doc_logw[:, j].copy()
-    # reverse first (its workspace slots 2, 3 are scratch afterwards): the probability of
-    # splitting R back into S_i (label 0) and S_j (label 1)
-    orig = np.empty(R.shape[0], dtype=np.int64)
-    for idx in range(R.shape[0]):
-        orig[idx] = 0 if z[R[idx]] == i else 1
-    _, logq_rev = _split(R, orig, word_ids, token_docs, table, slot, cnt, cnt2, la_r, lb_r,
-                         collapsed, ws, 2, prior, work, rng, scans, soft_share, soft_beta)
-    # forward: split F between k (label 0, slot 0) and j (label 1, slot 1)
-    lab_f, logq_fwd = _split(F, empty, word_ids, token_docs, table, slot, cnt, cnt2, la_f, lb_f,
-                             collapsed, ws, 0, prior, work, rng, scans, soft_share,
-                             soft_beta)
-    # new topic statistics: F's split is in workspace slots 0 (→ k) and 1 (→ j); for k ≠ i
-    # the merged S_i ∪ S_j (→ i) goes to slot 4
+    # forward, first stage: draw the split of F between k (label 0) and j (label 1) from one
+    # component of the proposal (sharp: slots 0, 1; soft: slots 5, 6 hold its statistics)
+    log_u = math.log(rng.random())
+    order, grp, launch = _prepare(F, word_ids, table, slot, ws, 0, prior, work, rng, scans)
+    Fg = F[order]
+    soft = soft_share > 0.0 and rng.random() < soft_share
+    y, lq_drawn = _component(Fg, grp, soft, empty, launch, table, word_ids, token_docs, cnt,
+                             cnt2, la_f, lb_f, collapsed, ws, 0, prior, work, rng, soft_beta)
+    lab_f = np.empty_like(y)
+    lab_f[order] = y
+    ys = 5 if soft else 0
+    # new topic statistics: F's split is in workspace slots ys, ys+1 (→ k, j); for k ≠ i the
+    # merged S_i ∪ S_j (→ i) goes to slot 4
     log_ratio = 0.0
     log_ratio -= topic_log_marginal(i, stats, prior) + topic_log_marginal(j, stats, prior)
     if k != i:
@@ -599,7 +611,7 @@ def gaussian_split_merge(
         ws.scatter[4, :, :] = stats.scatter[i] + stats.scatter[j]
         niw_refactor(4, ws, prior)
         log_ratio += topic_log_marginal(4, ws, prior)
-    for s in range(2):
+    for s in range(ys, ys + 2):
         niw_refactor(s, ws, prior)
         log_ratio += topic_log_marginal(s, ws, prior)
     log_ratio *= view.lam
@@ -636,6 +648,32 @@ def gaussian_split_merge(
             log_ratio += doc_logw[d, newz[idx]] - doc_logw[d, z[n]]
             ndk[d, z[n]] -= 1
             ndk[d, newz[idx]] += 1
+    # early rejection (exact): log q_rev ≤ 0 and log q_fwd ≥ log(weight) + lq_drawn, so when
+    # log u already exceeds that bound on the log ratio the move is rejected without the
+    # other component's scan and the reverse split (most proposals; diagnostics off)
+    lq_floor = lq_drawn + (math.log(soft_share) if soft else math.log1p(-soft_share))
+    if informed:
+        lq_floor += lp0[i, j]
+    exact = defect in (EXACT, NO_WORD_VIEW)
+    if exact and info.shape[0] == 0 and log_u >= log_ratio - lq_floor:
+        _restore(toks, token_docs, ndk, z, newz)
+        return 0
+    # forward, second stage: q(y) under the other component (a sharp scan forced to y leaves
+    # y's statistics in slots 0, 1, where acceptance reads them)
+    lq_sharp = lq_drawn
+    lq_soft = 0.0
+    if soft_share > 0.0:
+        _, lq_other = _component(Fg, grp, not soft, y, launch, table, word_ids, token_docs,
+                                 cnt, cnt2, la_f, lb_f, collapsed, ws, 0, prior, work, rng,
+                                 soft_beta)
+        lq_sharp, lq_soft = (lq_other, lq_drawn) if soft else (lq_drawn, lq_other)
+    logq_fwd = _mixture_logq(lq_sharp, lq_soft, soft_share)
+    # reverse: the probability of splitting R back into S_i (label 0) and S_j (label 1)
+    orig = np.empty(R.shape[0], dtype=np.int64)
+    for idx in range(R.shape[0]):
+        orig[idx] = 0 if z[R[idx]] == i else 1
+    logq_rev = _score_split(R, orig, word_ids, token_docs, table, slot, cnt, cnt2, la_r, lb_r,
+                            collapsed, ws, 2, prior, work, rng, scans, soft_share, soft_beta)
     if informed:  # pair probabilities: P({k, j} | z') / P({i, j} | z)
         new = NIWStats(stats.count.copy(), stats.sums.copy(), stats.scatter.copy(),
                        stats.chol.copy(), stats.logdet.copy())
@@ -645,11 +683,11 @@ def gaussian_split_merge(
         logq_fwd += lp0[i, j]
     if info.shape[0] > 0:
         info[3], info[4], info[5] = log_ratio, logq_fwd, logq_rev
-    if defect in (EXACT, NO_WORD_VIEW):
+    if exact:
         log_ratio += logq_rev - logq_fwd
     elif defect == WRONG_SIGN:
         log_ratio -= logq_rev - logq_fwd
-    if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
+    if log_u < log_ratio:
         # accept: z and ndk (already updated), topic statistics from the workspace
         for idx in range(toks.shape[0]):
             n = toks[idx]
@@ -661,8 +699,15 @@ def gaussian_split_merge(
             z[n] = newz[idx]
         _new_topics(stats, ws, i, j, k, prior)
         return 1
-    for idx in range(toks.shape[0]):  # reject: restore the document counts
+    _restore(toks, token_docs, ndk, z, newz)
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _restore(toks: np.ndarray, token_docs: np.ndarray, ndk: np.ndarray, z: np.ndarray,
+             newz: np.ndarray) -> None:
+    """A rejected move: the document counts back from the proposed labels to z's."""
+    for idx in range(toks.shape[0]):
         d = token_docs[toks[idx]]
         ndk[d, newz[idx]] -= 1
         ndk[d, z[toks[idx]]] += 1
-    return 0

@@ -248,8 +248,10 @@ def test_moves_repair_a_stuck_chain():
     chain seed 0: 200 fast sweeps from a random start leave two clusters in one topic (the
     recorded failure); the same chain with the moves recovers every centre (matched cosine
     ≥ 0.95).  And the repair itself — merge the two topics that share a cluster and re-split
-    — is accepted with the soft mixture in the proposal and rejected without it (Jain &
-    Neal's sharp scan cannot propose the reverse, mixed split)."""
+    — is accepted: in ~18 % of attempts with the default proposal (37 of 200 seeds), so at
+    least once in 40 attempts (false-failure rate 0.82⁴⁰ ≈ 4e-4).  (With the scans grouped by
+    word type, Jain & Neal's sharp-only proposal is accepted too, 25 of 200, where the
+    token-order scan never was.)"""
     from ppltopics.inference._linalg import NIWStats, new_stats
     from ppltopics.inference._split_merge_gauss import gaussian_split_merge
     from ppltopics.inference._word_view import NO_VIEW
@@ -290,10 +292,9 @@ def test_moves_repair_a_stuck_chain():
             c.word_ids, c.token_docs, table, st["z"].copy(), st["ndk"].copy(), kern.alpha,
             np.empty((0, 0)), s2, kern.prior, new_stats(7, kern.prior),
             np.zeros((c.num_docs, 2), dtype=np.int64), 2, np.random.default_rng(s), 0, 1.0,
-            info, soft_share, 0.5, 0.5, NO_VIEW) for s in range(4)]
+            info, soft_share, 0.5, 0.5, NO_VIEW) for s in range(40)]
         return sum(acc)
 
-    assert repair(0.0) == 0
     assert repair(0.5) >= 1
     _, _, cos = fit(True)
     assert cos.min() >= 0.95, cos
