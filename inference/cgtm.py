@@ -214,9 +214,15 @@ class CGTMKernel(GLDAKernel):
         posterior density of the sampled (μ_η, Σ_η) given η.  Also ``topic_corr`` and
         ``eta_mean``."""
         out = super().record(state)
-        out["topic_corr"] = identified_corr(state["eta_cov"])
-        out["eta_mean"] = state["eta_mu"].copy()
+        keep = self._keep(state)
+        out["topic_corr"] = identified_corr(state["eta_cov"])[np.ix_(keep, keep)]
+        out["eta_mean"] = state["eta_mu"][keep].copy()
         return out
+
+    def _keep(self, state: State) -> np.ndarray:
+        """Internal labels of the reported topics (:meth:`label_order`; identity without)."""
+        order = self.label_order(state)
+        return np.arange(self.num_topics) if order is None else order
 
     def accumulate(self, state: State, acc: dict[str, np.ndarray]) -> None:
         super().accumulate(state, acc)
@@ -224,10 +230,11 @@ class CGTMKernel(GLDAKernel):
             acc["topic_corr"] = np.zeros((self.num_topics, self.num_topics))
             acc["eta_cov"] = np.zeros((self.num_topics, self.num_topics))
             acc["eta_mu"] = np.zeros(self.num_topics)
-        cov = state["eta_cov"]
+        keep = self._keep(state)
+        cov = state["eta_cov"][np.ix_(keep, keep)]
         acc["topic_corr"] += identified_corr(cov)
         acc["eta_cov"] += cov
-        acc["eta_mu"] += state["eta_mu"]
+        acc["eta_mu"] += state["eta_mu"][keep]
 
     def finalize(self, acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = super().finalize(acc)
