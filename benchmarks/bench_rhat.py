@@ -9,10 +9,10 @@ num_samples=S)`` from random starts, then
   time can be drawn: draw s of a chain ends at about (W + s + 1) x seconds per sweep).
 
 Configurations (``--configs``): ``lda`` (α = 0.1, β = 0.01), ``glda`` (library defaults
-without the moves), ``glda-sm`` (+ split–merge every 10 sweeps), ``glda-wv`` (the word
-view: β = 0.01, λ = 0.1, α = 0.1), ``glda-wv-sm`` (word view + split–merge every 10
-sweeps).  lp of the word view is its tempered joint, so it is compared across chains, not
-with plain GLDA's.
+without the moves), ``glda-sm`` (+ split–merge every 10 sweeps), ``glda-default`` (today's
+defaults: a move after every sweep), ``glda-wv`` (the word view: β = 0.01, λ = 0.1,
+α = 0.1), ``glda-wv-sm`` (word view + split–merge every 10 sweeps).  lp of the word view is
+its tempered joint, so it is compared across chains, not with plain GLDA's.
 
     .venv/bin/python benchmarks/bench_rhat.py [--configs lda,glda,glda-wv] [--warmup 200]
         [--samples 100]        # -> benchmarks/results/rhat_sotu.json
@@ -42,6 +42,7 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "lda": ("lda", {"alpha": 0.1, "beta": 0.01}),
     "glda": ("glda", {"split_merge": False}),  # the stored run predates moves by default
     "glda-sm": ("glda", SM),
+    "glda-default": ("glda", {}),  # the library's defaults: split–merge after every sweep
     "glda-wv": ("glda", {**WV, "split_merge": False}),
     "glda-wv-sm": ("glda", {**WV, **SM}),
 }
