@@ -3,7 +3,7 @@
     ppltopics fit MODEL [--corpus sotu|PATH] [--topics K] [--chains C] [--samples S]
                         [--warmup W] [--seed N] [--out DIR] [--overwrite] [MODEL OPTIONS]
     ppltopics fit MODEL --help    # the model's options (alpha, beta, method, init, ...)
-    ppltopics topics DIR
+    ppltopics topics DIR [--by relevance [--relevance-weight 0.6]]
     ppltopics diagnose DIR [--html [PATH]]
                                   # R-hat/ESS table (summary.csv) + trace.png in DIR, whether
                                   # the chains found the same topics, and an HTML report
@@ -77,7 +77,21 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 def _cmd_topics(args: argparse.Namespace) -> int:
     import ppltopics as pt
 
-    _print_topics(pt.load(args.dir), args.top)
+    post = pt.load(args.dir)
+    if args.by is None:
+        _print_topics(post, args.top)
+        return 0
+    kw = {"relevance_weight": args.relevance_weight} if args.by == "relevance" else {}
+    try:
+        top = post.top_words(args.top, by=args.by, **kw)
+    except TypeError:  # this model's top_words takes no such ranking
+        print(f"ppltopics: {post.model!r} topics do not take --by {args.by}", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"ppltopics: {e}", file=sys.stderr)
+        return 2
+    for k, words in enumerate(top):
+        print(f"{'node' if post.is_tree else 'topic'} {k:3d}: {' '.join(words)}")
     return 0
 
 
@@ -198,6 +212,12 @@ def build_parser(fit_model: str | None = None) -> argparse.ArgumentParser:
     t = sub.add_parser("topics", help="print the topics of a saved posterior")
     t.add_argument("dir", help="folder of a saved posterior")
     t.add_argument("--top", type=int, default=10, help="words shown per topic")
+    t.add_argument("--by", default=None,
+                   help="ranking of a topic's words: LDA 'probability' | 'relevance'; GLDA, "
+                        "CGTM, GhLDA 'density' | 'counts' | 'rerank' | 'relevance'; TopClus "
+                        "'cosine' | 'mass' (default: the model's own)")
+    t.add_argument("--relevance-weight", type=float, default=0.6, metavar="LAMBDA",
+                   help="λ of --by relevance: λ log φ + (1 − λ) log(φ / p_w) (default 0.6)")
     t.set_defaults(func=_cmd_topics)
 
     d = sub.add_parser("diagnose", help="R-hat/ESS table and trace plot of a saved posterior")

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+import ppltopics as pt
 from ppltopics.cli import main
 from ppltopics.models.lda import LDAHyper, simulate
 
@@ -31,6 +32,17 @@ def test_fit_topics_diagnose_evaluate(corpus_dir, tmp_path, capsys):
     assert main(["topics", str(out), "--top", "4"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and all(len(line.split(":")[1].split()) == 4 for line in lines)
+    # --by: Sievert & Shirley's relevance; bad rankings and weights are refused, naming them
+    assert main(["topics", str(out), "--top", "4", "--by", "relevance",
+                 "--relevance-weight", "0.5"]) == 0
+    rel = capsys.readouterr().out.strip().splitlines()
+    post = pt.load(out)
+    want = post.top_words(4, by="relevance", relevance_weight=0.5)
+    assert [line.split(":")[1].split() for line in rel] == want
+    assert main(["topics", str(out), "--by", "lift"]) == 2
+    assert "by must be 'probability' or 'relevance', got 'lift'" in capsys.readouterr().err
+    assert main(["topics", str(out), "--by", "relevance", "--relevance-weight", "2"]) == 2
+    assert "relevance_weight must lie in [0, 1]" in capsys.readouterr().err
     assert main(["diagnose", str(out)]) == 0
     assert (out / "summary.csv").is_file() and (out / "trace.png").is_file()
     assert "r_hat" in capsys.readouterr().out
@@ -53,6 +65,8 @@ def test_tree_model_prints_its_tree(corpus_dir, tmp_path, capsys):
     assert len(lines) >= 2 and not lines[0].startswith(" ") and lines[1].startswith(" ")
     settings = json.loads((out / "manifest.json").read_text())
     assert "0.5" in json.dumps(settings)
+    assert main(["topics", str(out), "--by", "counts"]) == 2  # hLDA ranks by probability only
+    assert "'hlda' topics do not take --by counts" in capsys.readouterr().err
 
 
 def test_bad_options_and_path(tmp_path, capsys):
