@@ -438,7 +438,11 @@ def lda_split_merge(
 ) -> int:
     """One split–merge move (module doc) for LDA (θ and φ integrated out); returns 1 if
     accepted, when ``z`` is updated in place (the caller rebuilds its counts).  ``cnt``:
-    (D, 3) and ``wc``: (V, 3) int64 zeros (left zero)."""
+    (D, 3) and ``wc``: (V, 3) int64 zeros (left zero).
+
+    The uniform u of the acceptance test is drawn first; since log q_rev ≤ 0, a move with
+    log u ≥ log p(z')/p(z) − log q_fwd is rejected before the reverse split is scored
+    (exact: the full ratio would reject it too)."""
     K = alpha.shape[0]
     if K < 2:
         return 0
@@ -446,13 +450,12 @@ def lda_split_merge(
     F, R = _collect(z, i, j, k)
     vbeta = vocab_size * beta
     none = np.empty(0, dtype=np.int64)
+    log_u = math.log(rng.random())
     lab_f, logq_fwd = _lda_split(F, none, word_ids, token_docs, cnt, wc,
                                  np.array([alpha[k], alpha[j]]), beta, vbeta, rng, scans)
     orig = np.empty(R.shape[0], dtype=np.int64)
     for idx in range(R.shape[0]):
         orig[idx] = 0 if z[R[idx]] == i else 1
-    _, logq_rev = _lda_split(R, orig, word_ids, token_docs, cnt, wc,
-                             np.array([alpha[i], alpha[j]]), beta, vbeta, rng, scans)
     # touched tokens, their old and new topics as slots 0 = i, 1 = j, 2 = k
     nt = F.shape[0] + (R.shape[0] if k != i else 0)
     toks = np.empty(nt, dtype=np.int64)
@@ -477,11 +480,15 @@ def lda_split_merge(
     alpha3 = np.array([alpha[i], alpha[j], alpha[k] if k != i else 1.0])
     log_ratio = (_lda_terms(toks, new, word_ids, token_docs, alpha3, beta, vbeta, cnt, wc)
                  - _lda_terms(toks, old, word_ids, token_docs, alpha3, beta, vbeta, cnt, wc))
+    if defect == EXACT and log_u >= log_ratio - logq_fwd:
+        return 0
+    _, logq_rev = _lda_split(R, orig, word_ids, token_docs, cnt, wc,
+                             np.array([alpha[i], alpha[j]]), beta, vbeta, rng, scans)
     if defect == EXACT:
         log_ratio += logq_rev - logq_fwd
     elif defect == WRONG_SIGN:
         log_ratio -= logq_rev - logq_fwd
-    if log_ratio >= 0.0 or rng.random() < math.exp(log_ratio):
+    if log_u < log_ratio:
         for idx in range(nt):
             s = new[idx]
             z[toks[idx]] = i if s == 0 else (j if s == 1 else k)
