@@ -66,6 +66,7 @@ from ppltopics.inference.runner import RunSpec, run_chains
 from ppltopics.models import checks, glda
 from ppltopics.models.glda import GLDAHyper, ResolvedGLDAHyper
 from ppltopics.posteriors import GaussianPosterior
+from ppltopics.testing.planted import planted_circle
 
 #: family-wise level of each Geweke test (Bonferroni over the test functions)
 ALPHA_GEWEKE = 1e-3
@@ -430,36 +431,13 @@ def test_exact_sweep_draws_equal_textbook_sweep(M, K, docs, length, weights):
 
 
 # --------------------------------------------------------------------------- (e) recovery
-def _planted(seed: int = 0, spread: float = 5.0, noise: float = 0.7, num_docs: int = 60,
-             doc_length: int = 20, vocab_size: int = 90):
-    """K=3 Gaussian topics in M=2 with means on a circle of radius ``spread`` (pairwise
-    distance spread·√3) and covariance noise²·I; every word type belongs to one topic
-    (V/K types each, its vector drawn from that Gaussian); θ_d ~ Dirichlet(0.3); tokens pick
-    a uniform type of their topic."""
-    rng = np.random.default_rng(seed)
-    k = 3
-    ang = np.arange(k) * 2 * np.pi / k
-    means = spread * np.c_[np.cos(ang), np.sin(ang)]
-    owner = np.arange(vocab_size) % k
-    vectors = means[owner] + noise * rng.standard_normal((vocab_size, 2))
-    theta = rng.dirichlet(np.full(k, 0.3), size=num_docs)
-    ids = []
-    for d in range(num_docs):
-        z = rng.choice(k, size=doc_length, p=theta[d])
-        ids.append([rng.choice(np.flatnonzero(owner == t)) for t in z])
-    vocab = [f"w{i:03d}" for i in range(vocab_size)]
-    corpus = Corpus(np.concatenate(ids).astype(np.int32),
-                    np.arange(num_docs + 1) * doc_length, vocab)
-    return corpus, pt.WordVectors(vocab, vectors), means, theta
-
-
 @pytest.mark.parametrize("method", ["fast", "exact"])
 def test_recovers_planted_gaussian_topics(method):
     """(e) ``ppltopics.fit`` (data-driven NIW defaults) on 3 well-separated planted topics:
     after Hungarian matching the posterior-mean topic means are within 10% of the smallest
     distance between true means (observed max 0.27 of 8.7), and every matched column of
     doc_topics correlates with the true θ (r > 0.9; observed ≥ 0.96)."""
-    corpus, wv, means, theta = _planted(seed=0)
+    corpus, wv, means, theta = planted_circle(seed=0)
     post = pt.fit("glda", corpus, vectors=wv, num_topics=3, num_chains=2, num_samples=30,
                   warmup=100, progress=False, seed=1, method=method)
     est = post.estimates["topic_mean"]
@@ -478,7 +456,7 @@ def test_recovers_planted_gaussian_topics(method):
 @pytest.fixture(scope="module")
 def fitted():
     """Small fits of both methods on overlapping planted topics (the posterior moves)."""
-    corpus, wv, _, _ = _planted(seed=2, spread=1.5, noise=1.0, num_docs=30, doc_length=12,
+    corpus, wv, _, _ = planted_circle(seed=2, spread=1.5, noise=1.0, num_docs=30, doc_length=12,
                                 vocab_size=45)
     posts = {m: pt.fit("glda", corpus, vectors=wv, num_topics=3, num_chains=2, num_samples=20,
                        warmup=20, progress=False, seed=4, method=m)

@@ -370,9 +370,9 @@ def test_reported_topics_follow_topics_not_labels():
     from scipy.optimize import linear_sum_assignment
 
     import ppltopics as pt
-    from tests.test_glda import _planted
+    from ppltopics.testing.planted import planted_circle
 
-    corpus, wv, means, _ = _planted(seed=0)
+    corpus, wv, means, _ = planted_circle(seed=0)
     post = pt.fit("glda", corpus, vectors=wv, num_topics=3, num_chains=2, num_samples=30,
                   warmup=100, progress=False, seed=1, method="exact", split_merge=True)
     assert int(post.groups["sample_stats"]["split_merge_accept"].sum()) > 0
