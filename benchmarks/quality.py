@@ -97,6 +97,8 @@ ABLATION: dict[str, dict[str, Any]] = {
     "alpha0.01": {"alpha": 0.01},
     # GLDA's split–merge moves are on by default since Dec 2026; this is the fit without them
     "no-moves": {"split_merge": False},
+    # CGTM's joint (z, η) moves (Dec 2026), against its default without them
+    "moves": {"split_merge": True},
     # the word view (models/glda.py): word identities from Dirichlet-multinomial topics
     # beside the vectors weighed by lambda; alpha and beta as our LDA's
     **{f"wv{lam}": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts"}

@@ -33,8 +33,8 @@ scanned set, the conditional is
 with all counts c over the scanned tokens other than n.  The Gaussian topics (GLDA, CGTM)
 use a word-type launch and a mixture of a sharp and a tempered restricted scan instead
 (:mod:`ppltopics.inference._split_merge_gauss`).  log p(z) is the collapsed joint:
-Σ_d Σ_k log Γ(n_dk + α_k) (LDA, GLDA; θ integrated out) or Σ_n η_{d z_n} (CGTM given η,
-whose softmax normaliser does not depend on z), plus the collapsed topic terms
+Σ_d Σ_k log Γ(n_dk + α_k) (LDA, GLDA; θ integrated out; CGTM's move carries η along with z,
+:func:`ppltopics.inference._split_merge_gauss._eta_move`), plus the collapsed topic terms
 Σ_k [Σ_w log Γ(n_kw + β_w) − log Γ(n_k + Σβ)] (LDA) or Σ_k log p(x_{S_k}) under the NIW
 marginal (GLDA, CGTM).  Only the (at most three) touched topics and the documents of their
 tokens enter the ratio.
@@ -52,8 +52,9 @@ import numpy as np
 __all__ = ["SplitMerge", "lda_split_merge", "moves_due", "parse_split_merge"]
 
 # injected defects (tests only): 0 = exact, 1 = Hastings ratio omitted, 2 = its sign flipped,
-# 3 = the word view's change of log p(w | z) left out of the target ratio (Gaussian move)
-EXACT, NO_HASTINGS, WRONG_SIGN, NO_WORD_VIEW = 0, 1, 2, 3
+# 3 = the word view's change of log p(w | z) left out of the target ratio (Gaussian move),
+# 4 = CGTM's joint move without the Jacobian of its η map
+EXACT, NO_HASTINGS, WRONG_SIGN, NO_WORD_VIEW, NO_JACOBIAN = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)

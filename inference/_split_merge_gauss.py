@@ -1,4 +1,4 @@
-"""The split–merge move for Gaussian topics (GLDA; CGTM given η).
+"""The split–merge move for Gaussian topics (GLDA; CGTM, jointly with η).
 
 The move's frame — labels (i, j, k), merge S_j into i, split F between k and j, reverse
 (k, j, i), Hastings ratio — is :mod:`ppltopics.inference._split_merge`'s.  What is particular
@@ -18,7 +18,7 @@ carries the same vector:
    the conditionals raised to the power β = ``soft_beta`` (soft):
 
        q(y) = (1 − ε) q_sharp(y | L) + ε q_soft(y | L'),
-       p(z_n = a | ·) ∝ [(c_da + α_a) t_a(x_n)]^β     (CGTM: [exp(η_da) t_a(x_n)]^β),
+       p(z_n = a | ·) ∝ [(c_da + α_a) t_a(x_n)]^β,
 
    with q(y) of the realised labels evaluated under both components (one scan draws y, the
    other is forced to it).  The sharp scan proposes the clean split; the soft one gives a
@@ -33,6 +33,12 @@ carries the same vector:
 The restricted scans visit F a word type at a time (:func:`_gauss_scan`): the type's tokens
 share one vector, so their NIW predictives follow from one O(M²) solve by rank-one closed
 forms (:func:`_predictive_plus`) — the token-by-token conditionals at O(M²) per type.
+
+**CGTM.** A move of z alone, given η, was exact but rarely accepted (11 of 30 planted
+recoveries): the label it refills keeps the η column of the topic merged away, so the split
+half it receives is scored with the wrong document weights.  The move is joint instead: η's
+columns i, j, k follow the merge and the split (:func:`_eta_move`), with (μ_η, Σ_η)
+integrated out.
 
 **Early rejection.** The uniform u of the acceptance test is drawn first.  After the forward
 split is drawn from one component, log p(z')/p(z) is known and log q_fwd ≥ log(weight of that
@@ -63,6 +69,7 @@ from ppltopics.inference._linalg import (
 )
 from ppltopics.inference._split_merge import (
     EXACT,
+    NO_JACOBIAN,
     NO_WORD_VIEW,
     WRONG_SIGN,
     _choose_informed,
@@ -138,6 +145,46 @@ def _types_into(
 
 
 @numba.njit(cache=True, nogil=True)
+def _two_means(types: np.ndarray, counts: np.ndarray, table: np.ndarray, tlab: np.ndarray,
+               seed0: int, seed1: int, max_iter: int = 20) -> None:
+    """Count-weighted 2-means (Lloyd) of the word types from the seed types ``seed0``,
+    ``seed1``; labels in ``tlab``.  (Allocating types one at a time by the NIW predictive of
+    the types allocated so far, as before, mixed two clusters in a third of the launches on
+    planted corpora: a topic of many copies of one vector has a narrow predictive, so the
+    tails, not the distances, decided.)"""
+    T = types.shape[0]
+    M = table.shape[1]
+    centre = np.empty((2, M))
+    centre[0] = table[types[seed0]]
+    centre[1] = table[types[seed1]]
+    for it in range(max_iter):
+        changed = it == 0
+        for t in range(T):
+            d0 = 0.0
+            d1 = 0.0
+            for c in range(M):
+                d0 += (table[types[t], c] - centre[0, c]) ** 2
+                d1 += (table[types[t], c] - centre[1, c]) ** 2
+            a = 0 if d0 <= d1 else 1
+            if t == seed0 or t == seed1:
+                a = 0 if t == seed0 else 1
+            if a != tlab[t]:
+                tlab[t] = a
+                changed = True
+        if not changed:
+            return
+        centre[:, :] = 0.0
+        mass = np.zeros(2)
+        for t in range(T):
+            mass[tlab[t]] += counts[t]
+            for c in range(M):
+                centre[tlab[t], c] += counts[t] * table[types[t], c]
+        for a in range(2):
+            for c in range(M):
+                centre[a, c] /= mass[a]
+
+
+@numba.njit(cache=True, nogil=True)
 def _launch(
     types: np.ndarray, counts: np.ndarray, table: np.ndarray, ws: NIWStats, s0: int,
     prior: NIWPrior, work: np.ndarray, rng: np.random.Generator, scans: int,
@@ -145,8 +192,6 @@ def _launch(
     """Launch split of the word types (module doc, step 1); its statistics end in s0, s0+1."""
     T = types.shape[0]
     tlab = np.zeros(T, dtype=np.int64)
-    reset_topic(s0, ws, prior)
-    reset_topic(s0 + 1, ws, prior)
     order = rng.permutation(T)
     if T > 2:  # second seed by D² sampling from the first (k-means++), count-weighted
         x0 = table[types[order[0]]]
@@ -166,16 +211,10 @@ def _launch(
             if u < acc:
                 break
         order[1], order[r1] = order[r1], order[1]
-    for r in range(T):
-        t = order[r]
-        x = table[types[t]]
-        if r < 2:
-            a = r
-        else:
-            a, _ = _two_way(rng, predictive_logpdf(s0, x, ws, prior, work),
-                            predictive_logpdf(s0 + 1, x, ws, prior, work), -1)
-        tlab[t] = a
-        _niw_add_count(s0 + a, x, counts[t], ws, prior, work)
+    if T > 1:
+        tlab[order[1]] = 1
+        _two_means(types, counts, table, tlab, order[0], order[1])
+    _types_into(types, counts, tlab, table, ws, s0, prior, work)
     for _ in range(scans):
         for t in range(T):
             x = table[types[t]]
@@ -249,17 +288,17 @@ def _predictive_plus(q: float, logdet: float, n: int, m: int, prior: NIWPrior, M
 def _gauss_scan(
     toks: np.ndarray, grp: np.ndarray, lab: np.ndarray, target: np.ndarray, table: np.ndarray,
     word_ids: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray, la: np.ndarray,
-    lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior,
-    work: np.ndarray, rng: np.random.Generator, beta: float = 1.0,
+    ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray, rng: np.random.Generator,
+    beta: float = 1.0,
 ) -> float:
     """One restricted Gibbs scan of ``toks`` between workspace topics s0, s0+1 (labels 0/1 in
     ``lab``, updated in place): each token in turn draws its label from
 
         p(z_n = a | ·) ∝ [D_a(d) t_a(x_n)]^β,
 
-    D_a(d) the document factor over the other tokens (collapsed: cnt[d, a] + α_a, with
-    la = (α_a, α_b); CGTM: exp(η), with la, lb the (D,) columns of η) and t_a the NIW
-    predictive given every other token's current label.  The tokens come grouped by word
+    D_a(d) = cnt[d, a] + α_a the document factor over the other tokens (la = (α_a, α_b);
+    θ_d integrated out, for CGTM too, see :func:`_eta_move`) and t_a the NIW predictive
+    given every other token's current label.  The tokens come grouped by word
     type (``toks[grp[g]:grp[g+1]]`` share one vector x): the group leaves both topics at
     once, q and log|Ψ| of x under each topic are computed once (O(M²)), and each token's
     predictive with the m_a group members now in topic a is :func:`_predictive_plus`
@@ -275,8 +314,8 @@ def _gauss_scan(
     # t_a(x) depends on the token only through m_a: memoised per group (mostly 1–2 values)
     memo0 = np.empty(largest + 1)
     memo1 = np.empty(largest + 1)
-    # log(c + α_a) of the document counts, memoised by c (collapsed document factor)
-    logc0 = np.full(toks.shape[0] + 1 if collapsed else 0, np.nan)
+    # log(c + α_a) of the document counts, memoised by c
+    logc0 = np.full(toks.shape[0] + 1, np.nan)
     logc1 = np.full(logc0.shape[0], np.nan)
     for g in range(grp.shape[0] - 1):
         lo = grp[g]
@@ -310,18 +349,14 @@ def _gauss_scan(
                 memo1[m1] = _predictive_plus(q1, ld1, n1, m1, prior, M)
             l0 = memo0[m0]
             l1 = memo1[m1]
-            if collapsed:
-                c0 = cnt[d, 0]
-                c1 = cnt[d, 1]
-                if math.isnan(logc0[c0]):
-                    logc0[c0] = math.log(c0 + la[0])
-                if math.isnan(logc1[c1]):
-                    logc1[c1] = math.log(c1 + la[1])
-                l0 += logc0[c0]
-                l1 += logc1[c1]
-            else:
-                l0 += la[d]
-                l1 += lb[d]
+            c0 = cnt[d, 0]
+            c1 = cnt[d, 1]
+            if math.isnan(logc0[c0]):
+                logc0[c0] = math.log(c0 + la[0])
+            if math.isnan(logc1[c1]):
+                logc1[c1] = math.log(c1 + la[1])
+            l0 += logc0[c0]
+            l1 += logc1[c1]
             new, lp = _two_way(rng, beta * l0, beta * l1, target[idx] if forced else -1)
             logq += lp
             cnt[d, new] += 1
@@ -375,8 +410,8 @@ def _clear_cnt(toks: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray) -> Non
 def _component(
     toks: np.ndarray, grp: np.ndarray, soft: bool, target: np.ndarray, launch: np.ndarray,
     table: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray,
-    cnt2: np.ndarray, la: np.ndarray, lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int,
-    prior: NIWPrior, work: np.ndarray, rng: np.random.Generator, soft_beta: float,
+    cnt2: np.ndarray, la: np.ndarray, ws: NIWStats, s0: int, prior: NIWPrior,
+    work: np.ndarray, rng: np.random.Generator, soft_beta: float,
 ) -> tuple[np.ndarray, float]:
     """One component of the split proposal of the grouped tokens ``toks`` (see
     :func:`_score_split`): the sharp scan from the word-type launch ``launch`` (its statistics
@@ -387,15 +422,15 @@ def _component(
     if soft:
         lab = _gauss_coin_launch(toks, grp, table, word_ids, token_docs, cnt2, ws, 5, prior,
                                  work, rng)
-        lq = _gauss_scan(toks, grp, lab, target, table, word_ids, token_docs, cnt2, la, lb,
-                         collapsed, ws, 5, prior, work, rng, soft_beta)
+        lq = _gauss_scan(toks, grp, lab, target, table, word_ids, token_docs, cnt2, la, ws, 5,
+                         prior, work, rng, soft_beta)
         _clear_cnt(toks, token_docs, cnt2)
         return lab, lq
     lab = launch.copy()
     for idx in range(toks.shape[0]):
         cnt[token_docs[toks[idx]], lab[idx]] += 1
-    lq = _gauss_scan(toks, grp, lab, target, table, word_ids, token_docs, cnt, la, lb,
-                     collapsed, ws, s0, prior, work, rng)
+    lq = _gauss_scan(toks, grp, lab, target, table, word_ids, token_docs, cnt, la, ws, s0,
+                     prior, work, rng)
     _clear_cnt(toks, token_docs, cnt)
     return lab, lq
 
@@ -436,8 +471,8 @@ def _prepare(
 def _score_split(
     toks: np.ndarray, target: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
     table: np.ndarray, slot: np.ndarray, cnt: np.ndarray, cnt2: np.ndarray, la: np.ndarray,
-    lb: np.ndarray, collapsed: bool, ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
-    rng: np.random.Generator, scans: int, soft_share: float, soft_beta: float,
+    ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray, rng: np.random.Generator,
+    scans: int, soft_share: float, soft_beta: float,
 ) -> float:
     """log q(``target``): the probability that the split proposal of ``toks`` between
     workspace topics s0 (label 0) and s0+1 (label 1) gives ``target``.
@@ -457,12 +492,113 @@ def _score_split(
     g = toks[order]
     tgt = target[order]
     _, lq_sharp = _component(g, grp, False, tgt, launch, table, word_ids, token_docs, cnt,
-                             cnt2, la, lb, collapsed, ws, s0, prior, work, rng, soft_beta)
+                             cnt2, la, ws, s0, prior, work, rng, soft_beta)
     lq_soft = 0.0
     if soft_share > 0.0:
         _, lq_soft = _component(g, grp, True, tgt, launch, table, word_ids, token_docs, cnt,
-                                cnt2, la, lb, collapsed, ws, s0, prior, work, rng, soft_beta)
+                                cnt2, la, ws, s0, prior, work, rng, soft_beta)
     return _mixture_logq(lq_sharp, lq_soft, soft_share)
+
+
+# ----------------------------------------------------------------------------- CGTM's η
+@numba.njit(cache=True, nogil=True)
+def _eta_log_marginal(eta: np.ndarray, eta_prior: NIWPrior, st: NIWStats, slot: int) -> float:
+    """log p(η_1..η_D) with (μ_η, Σ_η) ~ NIW integrated out (the rows of η as one NIW
+    "topic" in ``st[slot]``; O(D·K² + K³))."""
+    D, K = eta.shape
+    st.count[slot] = D
+    for a in range(K):
+        s = 0.0
+        for d in range(D):
+            s += eta[d, a]
+        st.sums[slot, a] = s
+        for b in range(a + 1):
+            s = 0.0
+            for d in range(D):
+                s += (eta[d, a] - eta_prior.mu0[a]) * (eta[d, b] - eta_prior.mu0[b])
+            st.scatter[slot, a, b] = s
+    niw_refactor(slot, st, eta_prior)
+    return topic_log_marginal(slot, st, eta_prior)
+
+
+@numba.njit(cache=True, nogil=True)
+def _eta_move(
+    eta: np.ndarray, old: np.ndarray, new: np.ndarray, i: int, j: int, k: int,
+    alpha: np.ndarray, eta_prior: NIWPrior, rng: np.random.Generator, out: np.ndarray,
+    jacobian: bool = True,
+) -> float:
+    """CGTM's η half of the joint split–merge move; returns its log acceptance terms.
+
+    ``old``/``new`` (D, 3): the document counts of topics (i, j, k) under z and under the
+    proposed z'.  Per document, with θ = softmax(η) and σ the logistic function:
+
+    * merge j into i: e^{η'_i} = e^{η_i} + e^{η_j}, i.e. η'_i = s := logaddexp(η_i, η_j);
+    * split k (base b = η_k; b = s when k = i) between k and j: η'_k = b + log v,
+      η'_j = b + log(1 − v), v ~ Beta(n'_k + α_k, n'_j + α_j) (the share of θ_k that the
+      proposed counts suggest).
+
+    Σ_{t∈{i,j,k}} e^{η_t} is unchanged, so log Σ_t e^{η_t} and every other η_dt are too.  The
+    reverse move merges k and j back (v = σ(η'_k − η'_j)) and splits i with
+    v' = σ(η_i − η_j) ~ Beta(n_i + α_i, n_j + α_j).  (η_i, η_j, η_k, v) ↦ (η'_i, η'_j, η'_k,
+    v') is a bijection with |J| = v'(1 − v')/(v(1 − v)), so the move's ratio gains
+
+        Σ_d [log Beta(v'; n_i+α_i, n_j+α_j) + log v'(1−v')
+             − log Beta(v; n'_k+α_k, n'_j+α_j) − log v(1−v)]
+        + Σ_d Σ_t (n'_t η'_t − n_t η_t)                         log p(z' | η') / p(z | η)
+        + log p(η') − log p(η)                                  (μ_η, Σ_η) integrated out.
+
+    Integrating (μ_η, Σ_η) out makes the move a kernel on (z, η) that leaves p(z, η | x)
+    invariant; the sweep draws (μ_η, Σ_η) | η right after it, so the composite leaves the
+    joint invariant.  ``out`` (D, K) receives η'.  ``jacobian=False`` drops log|J| (a defect
+    the tests must reject)."""
+    D = eta.shape[0]
+    out[:, :] = eta
+    lr = 0.0
+    off = 0.0 if jacobian else 1.0
+    for d in range(D):
+        a = eta[d, i]
+        b = eta[d, j]
+        s = max(a, b) + math.log1p(math.exp(-abs(a - b)))
+        base = s if k == i else eta[d, k]
+        pa = new[d, 2] + alpha[k]
+        pb = new[d, 1] + alpha[j]
+        g1 = rng.standard_gamma(pa)
+        g2 = rng.standard_gamma(pb)
+        lt = math.log(g1 + g2)
+        lv = math.log(g1) - lt
+        l1v = math.log(g2) - lt
+        if k != i:
+            out[d, i] = s
+        out[d, k] = base + lv
+        out[d, j] = base + l1v
+        ra = old[d, 0] + alpha[i]
+        rb = old[d, 1] + alpha[j]
+        lr += (ra - off) * (a - s) + (rb - off) * (b - s) - _lbeta(ra, rb)
+        lr -= (pa - off) * lv + (pb - off) * l1v - _lbeta(pa, pb)
+        lr += new[d, 0] * out[d, i] + new[d, 1] * out[d, j] - old[d, 0] * a - old[d, 1] * b
+        if k != i:
+            lr += new[d, 2] * out[d, k] - old[d, 2] * eta[d, k]
+    st = NIWStats(np.zeros(2, dtype=np.int64), np.zeros((2, eta.shape[1])),
+                  np.zeros((2, eta.shape[1], eta.shape[1])),
+                  np.zeros((2, eta.shape[1], eta.shape[1])), np.zeros(2))
+    lr += _eta_log_marginal(out, eta_prior, st, 1) - _eta_log_marginal(eta, eta_prior, st, 0)
+    return lr
+
+
+@numba.njit(cache=True, nogil=True)
+def _lbeta(a: float, b: float) -> float:
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+@numba.njit(cache=True, nogil=True)
+def _topic_counts(ndk: np.ndarray, i: int, j: int, k: int) -> np.ndarray:
+    """(D, 3) copy of the document counts of topics i, j, k."""
+    out = np.empty((ndk.shape[0], 3), dtype=np.int64)
+    for d in range(ndk.shape[0]):
+        out[d, 0] = ndk[d, i]
+        out[d, 1] = ndk[d, j]
+        out[d, 2] = ndk[d, k]
+    return out
 
 
 # ----------------------------------------------------------------------------- the move
@@ -534,7 +670,7 @@ def _word_view_ratio(view: WordView, word_ids: np.ndarray, toks: np.ndarray, z: 
 @numba.njit(cache=True, nogil=True)
 def gaussian_split_merge(
     word_ids: np.ndarray, token_docs: np.ndarray, table: np.ndarray, z: np.ndarray,
-    ndk: np.ndarray, alpha: np.ndarray, doc_logw: np.ndarray, stats: NIWStats,
+    ndk: np.ndarray, alpha: np.ndarray, eta: np.ndarray, eta_prior: NIWPrior, stats: NIWStats,
     prior: NIWPrior, ws: NIWStats, cnt: np.ndarray, scans: int, rng: np.random.Generator,
     defect: int, uniform_share: float, info: np.ndarray, soft_share: float,
     soft_beta: float, resplit_share: float, view: WordView,
@@ -550,9 +686,13 @@ def gaussian_split_merge(
     k = i with probability ``resplit_share``, and the pair probabilities of the forward and
     reverse moves enter the Hastings ratio.
 
-    GLDA: ``doc_logw`` empty, document factor (n_dk + α_k) with θ integrated out.
-    CGTM: ``doc_logw`` = η (D, K), the z-conditional given η.  ``ws``: workspace NIW
-    statistics with 7 slots; ``cnt``: (D, 2) int64 zeros (left zero).
+    GLDA: ``eta`` empty, document factor (n_dk + α_k) with θ integrated out.  CGTM: ``eta``
+    = η (D, K), updated in place on acceptance: a joint move of (z, η) targeting
+    p(z, η | x) with (μ_η, Σ_η) ~ NIW(``eta_prior``) integrated out (:func:`_eta_move`); its
+    restricted scans use the document factor (n_dk + α_k) as GLDA's (any proposal is exact
+    with its q in the ratio, and η of the label being refilled belongs to the merged-away
+    topic, so it is no guide).  ``ws``: workspace NIW statistics with 7 slots; ``cnt``:
+    (D, 2) int64 zeros (left zero).  ``defect`` NO_JACOBIAN (CGTM): log|J| left out.
 
     ``view`` (:class:`~ppltopics.inference._word_view.WordView`): the target's vector part is
     weighed by λ and, with a word view, the change of Σ_k DirMult(n_k· | β) over the topics
@@ -573,22 +713,14 @@ def gaussian_split_merge(
     if info.shape[0] > 0 and info[0] >= 0:
         i, j, k = int(info[0]), int(info[1]), int(info[2])
     F, R = _collect(z, i, j, k)
-    collapsed = doc_logw.shape[0] == 0
+    joint = eta.shape[0] > 0
     M = table.shape[1]
     work = np.empty((M + 4, M))
     slot = np.full(table.shape[0], -1, dtype=np.int64)
     cnt2 = np.zeros_like(cnt)
     empty = np.empty(0, dtype=np.int64)
-    if collapsed:
-        la_f = np.array([alpha[k], alpha[j]])
-        lb_f = la_f
-        la_r = np.array([alpha[i], alpha[j]])
-        lb_r = la_r
-    else:
-        la_f = doc_logw[:, k].copy()
-        lb_f = doc_logw[:, j].copy()
-        la_r = doc_logw[:, i].copy()
-        lb_r = doc_logw[:, j].copy()
+    la_f = np.array([alpha[k], alpha[j]])
+    la_r = np.array([alpha[i], alpha[j]])
     # forward, first stage: draw the split of F between k (label 0) and j (label 1) from one
     # component of the proposal (sharp: slots 0, 1; soft: slots 5, 6 hold its statistics)
     log_u = math.log(rng.random())
@@ -596,7 +728,7 @@ def gaussian_split_merge(
     Fg = F[order]
     soft = soft_share > 0.0 and rng.random() < soft_share
     y, lq_drawn = _component(Fg, grp, soft, empty, launch, table, word_ids, token_docs, cnt,
-                             cnt2, la_f, lb_f, collapsed, ws, 0, prior, work, rng, soft_beta)
+                             cnt2, la_f, ws, 0, prior, work, rng, soft_beta)
     lab_f = np.empty_like(y)
     lab_f[order] = y
     ys = 5 if soft else 0
@@ -631,30 +763,27 @@ def gaussian_split_merge(
     has_words = view.nkw.shape[0] > 0
     if has_words and defect != NO_WORD_VIEW:
         log_ratio += _word_view_ratio(view, word_ids, toks, z, newz, i, j, k)
-    if collapsed:
+    new_eta = np.empty((0, 0))
+    if joint:
+        before = _topic_counts(ndk, i, j, k)
+        _apply(toks, token_docs, ndk, z, newz)
+        new_eta = np.empty_like(eta)
+        log_ratio += _eta_move(eta, before, _topic_counts(ndk, i, j, k), i, j, k, alpha,
+                               eta_prior, rng, new_eta, defect != NO_JACOBIAN)
+    else:
         D = ndk.shape[0]
         mark = np.zeros(D, dtype=np.bool_)
         docs = np.empty(D, dtype=np.int64)
         old_terms, nd = _doc_terms(toks, token_docs, ndk, alpha, i, j, k, mark, docs, 0, 1.0)
-        for idx in range(toks.shape[0]):
-            d = token_docs[toks[idx]]
-            ndk[d, z[toks[idx]]] -= 1
-            ndk[d, newz[idx]] += 1
+        _apply(toks, token_docs, ndk, z, newz)
         log_ratio += _doc_terms_listed(ndk, alpha, i, j, k, docs, nd) - old_terms
-    else:
-        for idx in range(toks.shape[0]):
-            n = toks[idx]
-            d = token_docs[n]
-            log_ratio += doc_logw[d, newz[idx]] - doc_logw[d, z[n]]
-            ndk[d, z[n]] -= 1
-            ndk[d, newz[idx]] += 1
     # early rejection (exact): log q_rev ≤ 0 and log q_fwd ≥ log(weight) + lq_drawn, so when
     # log u already exceeds that bound on the log ratio the move is rejected without the
     # other component's scan and the reverse split (most proposals; diagnostics off)
     lq_floor = lq_drawn + (math.log(soft_share) if soft else math.log1p(-soft_share))
     if informed:
         lq_floor += lp0[i, j]
-    exact = defect in (EXACT, NO_WORD_VIEW)
+    exact = defect in (EXACT, NO_WORD_VIEW, NO_JACOBIAN)
     if exact and info.shape[0] == 0 and log_u >= log_ratio - lq_floor:
         _restore(toks, token_docs, ndk, z, newz)
         return 0
@@ -664,16 +793,15 @@ def gaussian_split_merge(
     lq_soft = 0.0
     if soft_share > 0.0:
         _, lq_other = _component(Fg, grp, not soft, y, launch, table, word_ids, token_docs,
-                                 cnt, cnt2, la_f, lb_f, collapsed, ws, 0, prior, work, rng,
-                                 soft_beta)
+                                 cnt, cnt2, la_f, ws, 0, prior, work, rng, soft_beta)
         lq_sharp, lq_soft = (lq_other, lq_drawn) if soft else (lq_drawn, lq_other)
     logq_fwd = _mixture_logq(lq_sharp, lq_soft, soft_share)
     # reverse: the probability of splitting R back into S_i (label 0) and S_j (label 1)
     orig = np.empty(R.shape[0], dtype=np.int64)
     for idx in range(R.shape[0]):
         orig[idx] = 0 if z[R[idx]] == i else 1
-    logq_rev = _score_split(R, orig, word_ids, token_docs, table, slot, cnt, cnt2, la_r, lb_r,
-                            collapsed, ws, 2, prior, work, rng, scans, soft_share, soft_beta)
+    logq_rev = _score_split(R, orig, word_ids, token_docs, table, slot, cnt, cnt2, la_r, ws, 2,
+                            prior, work, rng, scans, soft_share, soft_beta)
     if informed:  # pair probabilities: P({k, j} | z') / P({i, j} | z)
         new = NIWStats(stats.count.copy(), stats.sums.copy(), stats.scatter.copy(),
                        stats.chol.copy(), stats.logdet.copy())
@@ -698,9 +826,21 @@ def gaussian_split_merge(
                 view.nk[newz[idx]] += 1
             z[n] = newz[idx]
         _new_topics(stats, ws, i, j, k, prior)
+        if joint:
+            eta[:, :] = new_eta
         return 1
     _restore(toks, token_docs, ndk, z, newz)
     return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _apply(toks: np.ndarray, token_docs: np.ndarray, ndk: np.ndarray, z: np.ndarray,
+           newz: np.ndarray) -> None:
+    """The proposed move's document counts: from z's labels to the proposed ones."""
+    for idx in range(toks.shape[0]):
+        d = token_docs[toks[idx]]
+        ndk[d, z[toks[idx]]] -= 1
+        ndk[d, newz[idx]] += 1
 
 
 @numba.njit(cache=True, nogil=True)

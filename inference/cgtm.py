@@ -12,6 +12,8 @@ One sweep updates, in turn (Chen, Zhu, Wang, Zheng & Zhang, NIPS 2013, for the �
    with κ_dk = n_dk − N_d/2 and (m_dk, σ²_k) the conditional of N(μ, Σ) for η_dk given
    η_d,−k: σ²_k = 1/Λ_kk, m_dk = μ_k − Σ_{j≠k} Λ_kj (η_dj − μ_j)/Λ_kk, Λ = Σ⁻¹.  The draw
    uses the standard deviation τ, not τ² (a defect of the public CGTM code).
+   (with ``split_merge`` on: split–merge moves of (z, η) jointly, (μ, Σ) integrated out,
+   :func:`ppltopics.inference._split_merge_gauss._eta_move`)
 3. (μ, Σ) ~ NIW posterior given η_1..η_D.
 
 Pólya-Gamma draws come from the ``polyagamma`` package: Devroye's exact sampler for
@@ -174,9 +176,10 @@ class CGTMKernel(GLDAKernel):
         state["refactored"][0] += exact_sweep(
             c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
             stats, self.prior, rng, state["eta"], 0, c.num_docs, self.view(state))
-        self.split_merge_moves(state, rng, state["eta"])  # exact given η: p(z | η, x)
         sample_eta(state["eta"], state["ndk"], c.doc_lengths.astype(np.float64),
                    state["eta_mu"], state["eta_cov"], rng, self.pg_exact_max)
+        # (z, η) jointly, (μ_η, Σ_η) integrated out: exact with the draw of (μ_η, Σ_η) | η next
+        self.split_merge_moves(state, rng, state["eta"], self.eta_prior)
         e = self.eta_prior
         state["eta_mu"], state["eta_cov"] = sample_niw_posterior(
             state["eta"], e.mu0, e.kappa0, e.nu0, e.psi0, rng)

@@ -601,9 +601,11 @@ class GLDAKernel(GibbsKernel):
         return state
 
     def split_merge_moves(self, state: State, rng: np.random.Generator,
-                          doc_logw: np.ndarray = _NO_WEIGHTS) -> None:
+                          eta: np.ndarray = _NO_WEIGHTS, eta_prior: NIWPrior | None = None
+                          ) -> None:
         """The configured number of split–merge moves (no-op when they are off); counts of
-        this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``."""
+        this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``.  CGTM
+        passes ``eta`` (moved jointly with z, in place) and its NIW prior ``eta_prior``."""
         sm = self.split_merge
         if not moves_due(sm, state):
             return
@@ -619,7 +621,8 @@ class GLDAKernel(GibbsKernel):
         for _ in range(sm.moves):
             acc += gaussian_split_merge(
                 c.word_ids, c.token_docs, self.table, state["z"], state["ndk"], self.alpha,
-                doc_logw, stats, self.prior, ws, cnt, sm.scans, rng, self._sm_defect,
+                eta, self.prior if eta_prior is None else eta_prior, stats, self.prior, ws, cnt,
+                sm.scans, rng, self._sm_defect,
                 float(sm.uniform_share), _NO_INFO, float(sm.soft_share), float(sm.soft_beta),
                 float(sm.resplit_share), self.view(state))
         state["sm_accepted"][0] = acc
