@@ -97,7 +97,8 @@ ABLATION: dict[str, dict[str, Any]] = {
     "alpha0.01": {"alpha": 0.01},
     # GLDA's split–merge moves are on by default since Dec 2026; this is the fit without them
     "no-moves": {"split_merge": False},
-    # CGTM's joint (z, η) moves (Dec 2026), against its default without them
+    # CGTM's joint (z, η) moves, measured (Dec 2026) as cgtm:moves against cgtm, then without
+    # them; they are CGTM's default since, so the same pair is now cgtm,cgtm:no-moves
     "moves": {"split_merge": True},
     # the word view (models/glda.py): word identities from Dirichlet-multinomial topics
     # beside the vectors weighed by lambda; alpha and beta as our LDA's

@@ -166,8 +166,6 @@ def _two_means(types: np.ndarray, counts: np.ndarray, table: np.ndarray, tlab: n
                 d0 += (table[types[t], c] - centre[0, c]) ** 2
                 d1 += (table[types[t], c] - centre[1, c]) ** 2
             a = 0 if d0 <= d1 else 1
-            if t == seed0 or t == seed1:
-                a = 0 if t == seed0 else 1
             if a != tlab[t]:
                 tlab[t] = a
                 changed = True
@@ -180,6 +178,9 @@ def _two_means(types: np.ndarray, counts: np.ndarray, table: np.ndarray, tlab: n
             for c in range(M):
                 centre[tlab[t], c] += counts[t] * table[types[t], c]
         for a in range(2):
+            if mass[a] == 0.0:  # an emptied cluster keeps its seed
+                centre[a] = table[types[seed0 if a == 0 else seed1]]
+                continue
             for c in range(M):
                 centre[a, c] /= mass[a]
 

@@ -255,8 +255,11 @@ def fit_model(
     """``pt.fit("cgtm", corpus, vectors=...)``: run the chains, build a CGTMPosterior.
 
     ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
-    (:mod:`ppltopics.inference._init`); ``pg_exact_max``, ``beta``, ``vector_weight`` as
-    :class:`CGTMKernel`; the rest are
+    (:mod:`ppltopics.inference._init`); ``split_merge`` on by default, as GLDA's (the joint
+    (z, η) move: 30/30 planted recoveries against 4/30 at ~6 % of sweep time, held-out NPMI
+    on BBC/20NG within the seeds' spread; ``benchmarks/bench_split_merge.py``,
+    ``quality_<corpus>_cgtm_moves.json``), ``False`` turns it off; ``pg_exact_max``,
+    ``beta``, ``vector_weight`` as :class:`CGTMKernel`; the rest are
     :class:`ppltopics.models.cgtm.CGTMHyper`'s.
     """
     from ppltopics.models.cgtm import CGTMHyper
@@ -265,7 +268,7 @@ def fit_model(
     if vectors is None or not hasattr(vectors, "matrix"):
         raise TypeError("CGTM needs word vectors as a ppltopics.WordVectors")
     pg_exact_max = hyper.pop("pg_exact_max", 64)
-    split_merge = hyper.pop("split_merge", False)
+    split_merge = hyper.pop("split_merge", True)
     init = hyper.pop("init", "random")
     view = {k: hyper.pop(k) for k in ("beta", "vector_weight") if k in hyper}
     table = vectors.matrix(corpus.vocab)

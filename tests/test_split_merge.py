@@ -403,3 +403,33 @@ def test_reported_topics_follow_topics_not_labels():
         for d in chain[1:]:
             dist = np.linalg.norm(d[:, None] - chain[0][None], axis=2)
             assert (linear_sum_assignment(dist)[1] == np.arange(3)).all()
+
+
+def test_launch_separates_well_separated_word_clusters():
+    """The word-type launch (count-weighted 2-means from k-means++ seeds, then predictive
+    re-draws) splits two well-separated clusters of word types cleanly, whatever their token
+    counts: 100 of 100 launches here, against 23 of 100 for the launch that allocated the
+    types one at a time by the NIW predictive of those allocated so far (a type with many
+    tokens makes a narrow predictive, so the tails, not the distances, decided).  Any failure
+    is a real regression: a clean split is the only reasonable outcome at this separation
+    (distance 6, spread 0.3)."""
+    from ppltopics.inference import _split_merge_gauss as G
+    from ppltopics.inference._linalg import make_prior, new_stats
+
+    rng = np.random.default_rng(3)
+    M, T = 5, 60
+    centres = np.zeros((2, M))
+    centres[1, 0] = 6.0
+    truth = np.repeat([0, 1], T // 2)
+    table = centres[truth] + 0.3 * rng.standard_normal((T, M))
+    counts = rng.integers(1, 5, size=T)
+    counts[[0, T // 2]] = 400  # one heavy type in each cluster
+    types = np.arange(T)
+    prior = make_prior(np.zeros(M), 0.1, M + 2.0, 4.0 * np.eye(M))
+    clean = 0
+    for s in range(100):
+        ws = new_stats(7, prior)
+        tlab = G._launch(types, counts, table, ws, 0, prior, np.empty((M + 4, M)),
+                         np.random.default_rng(s), 2)
+        clean += int((tlab == truth).all() or (tlab != truth).all())
+    assert clean == 100, clean
