@@ -34,7 +34,7 @@ with all counts c over the scanned tokens other than n.  The Gaussian topics (GL
 use a word-type launch and a mixture of a sharp and a tempered restricted scan instead
 (:mod:`ppltopics.inference._split_merge_gauss`).  log p(z) is the collapsed joint:
 Σ_d Σ_k log Γ(n_dk + α_k) (LDA, GLDA; θ integrated out; CGTM's move carries η along with z,
-:func:`ppltopics.inference._split_merge_gauss._eta_move`), plus the collapsed topic terms
+:func:`ppltopics.inference._split_merge_eta._eta_move`), plus the collapsed topic terms
 Σ_k [Σ_w log Γ(n_kw + β_w) − log Γ(n_k + Σβ)] (LDA) or Σ_k log p(x_{S_k}) under the NIW
 marginal (GLDA, CGTM).  Only the (at most three) touched topics and the documents of their
 tokens enter the ratio.
@@ -53,8 +53,9 @@ __all__ = ["SplitMerge", "lda_split_merge", "moves_due", "parse_split_merge"]
 
 # injected defects (tests only): 0 = exact, 1 = Hastings ratio omitted, 2 = its sign flipped,
 # 3 = the word view's change of log p(w | z) left out of the target ratio (Gaussian move),
-# 4 = CGTM's joint move without the Jacobian of its η map
-EXACT, NO_HASTINGS, WRONG_SIGN, NO_WORD_VIEW, NO_JACOBIAN = 0, 1, 2, 3, 4
+# 4 = CGTM's joint move without the Jacobian of its η map, 5 = the Gaussian move without the
+# probabilities of its informed choice of the topic to split
+EXACT, NO_HASTINGS, WRONG_SIGN, NO_WORD_VIEW, NO_JACOBIAN, NO_SPLIT_CHOICE = 0, 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,15 @@ class SplitMerge:
         type's cluster (Gaussian topics).
     uniform_share
         ε in (0, 1]: the merge pair is drawn with probability (1 − ε)·softmax(merge score)
-        + ε·uniform (the score is the collapsed log marginal gain of merging two topics);
-        1 draws the three labels uniformly.  The pair probabilities enter the Hastings ratio.
-        Gaussian topics (GLDA, CGTM) only; the LDA move draws the labels uniformly.
+        + ε·uniform (the score is the collapsed log marginal gain of merging two topics),
+        and so is the topic to split among the other K − 2 (the score: the gain of splitting
+        it by 2-means of its word types); 1 draws the three labels uniformly.  The choice
+        probabilities enter the Hastings ratio.  Gaussian topics (GLDA, CGTM) only; the LDA
+        move draws the labels uniformly.
     resplit_share
         ρ in [0, 1): probability that the split topic is the merged pair itself (k = i: the
-        move re-divides S_i ∪ S_j), else k is uniform over the other K − 2 labels.  Gaussian
-        topics only; the same in both directions, so it cancels.
+        move re-divides S_i ∪ S_j), else k is drawn from the other K − 2 labels as above.
+        Gaussian topics only; the same in both directions, so it cancels.
     soft_share, soft_beta
         ε_s in [0, 1) and β in [0, 1]: the split proposal is the mixture (1 − ε_s)·sharp
         restricted scan + ε_s·tempered scan (conditionals to the power β, from a fair-coin
@@ -191,6 +194,50 @@ def _pair_logprob(scores: np.ndarray, uniform_share: float) -> np.ndarray:
             out[a, b] = math.log(p)
             out[b, a] = out[a, b]
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _split_logprob(scores: np.ndarray, i: int, j: int, k: int, uniform_share: float) -> float:
+    """log P(k | merge pair {i, j}) of choosing k ∉ {i, j} as the topic to split:
+
+        P(k) = (1 − ε) softmax_{t ∉ {i, j}}(s_t)_k + ε/(K − 2),   ε = ``uniform_share``.
+
+    The topic holding two clusters has by far the largest split score s, so the move that
+    repairs "two clusters in one topic + one cluster over two" is proposed about (K − 2)
+    times as often as with k uniform (the reverse move's P(i | {k, j}, z') enters the
+    Hastings ratio)."""
+    K = scores.shape[0]
+    m = -np.inf
+    for t in range(K):
+        if t != i and t != j:
+            m = max(m, scores[t])
+    soft = 0.0
+    if m > -np.inf:
+        tot = 0.0
+        for t in range(K):
+            if t != i and t != j:
+                tot += math.exp(scores[t] - m)
+        soft = math.exp(scores[k] - m) / tot if scores[k] > -np.inf else 0.0
+    else:
+        soft = 1.0 / (K - 2)
+    return math.log((1.0 - uniform_share) * soft + uniform_share / (K - 2))
+
+
+@numba.njit(cache=True, nogil=True)
+def _draw_split(rng: np.random.Generator, scores: np.ndarray, i: int, j: int,
+                uniform_share: float) -> int:
+    """k ∉ {i, j} with probability exp(:func:`_split_logprob`)."""
+    K = scores.shape[0]
+    u = rng.random()
+    acc = 0.0
+    last = -1
+    for t in range(K):
+        if t != i and t != j:
+            acc += math.exp(_split_logprob(scores, i, j, t, uniform_share))
+            last = t
+            if u < acc:
+                return t
+    return last
 
 
 @numba.njit(cache=True, nogil=True)

@@ -7,11 +7,11 @@ carries the same vector:
 
 1. **Launch** (an auxiliary draw that depends only on the set F, never on its current
    labels, so its density cancels; Jain & Neal 2004): the word types of F, with their token
-   counts c_w, are allocated to two clusters — the first seed a random type, the second
-   drawn by count-weighted D² sampling from it (k-means++), each later type w, in random
-   order, to cluster a with probability ∝ t_a(x_w), the NIW predictive of the types
-   allocated so far with their counts — then ``scans`` passes re-draw every type's cluster
-   (all O(T·M²) for T types, against O(|F|·M²) per pass for a token-level launch).
+   counts c_w, are split in two — the first seed a random type, the second drawn by
+   count-weighted D² sampling from it (k-means++), then count-weighted 2-means (Lloyd,
+   :func:`_two_means`) — then ``scans`` passes re-draw every type's cluster from the NIW
+   predictives t_a(x_w) (all O(T·M²) for T types, against O(|F|·M²) per pass for a
+   token-level launch).
 2. **A second launch** L': every token of F to either cluster by a fair coin.
 3. **Proposal**: one final restricted Gibbs scan over the tokens of F, from L with the
    restricted conditionals (sharp) or, with probability ε = ``soft_share``, from L' with
@@ -58,7 +58,6 @@ from ppltopics.inference._linalg import (
     NIWPrior,
     NIWStats,
     _chol_downdate,
-    _chol_update,
     _solve_lower_sq,
     chol_logdet,
     niw_refactor,
@@ -70,6 +69,7 @@ from ppltopics.inference._linalg import (
 from ppltopics.inference._split_merge import (
     EXACT,
     NO_JACOBIAN,
+    NO_SPLIT_CHOICE,
     NO_WORD_VIEW,
     WRONG_SIGN,
     _choose_informed,
@@ -77,114 +77,27 @@ from ppltopics.inference._split_merge import (
     _collect,
     _doc_terms,
     _doc_terms_listed,
+    _draw_split,
     _pair_logprob,
+    _split_logprob,
     _two_way,
+)
+from ppltopics.inference._split_merge_eta import _eta_move, _topic_counts
+from ppltopics.inference._type_clusters import (
+    _gauss_pair_scores,
+    _niw_add_count,
+    _split_score,
+    _split_scores,
+    _two_means,
+    _type_table,
+    _types_into,
 )
 from ppltopics.inference._word_view import WordView, view_log_marginal
 
 __all__ = ["gaussian_split_merge"]
 
 
-# ----------------------------------------------------------------------------- word types
-@numba.njit(cache=True, nogil=True)
-def _type_table(
-    toks: np.ndarray, word_ids: np.ndarray, slot: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(types, counts, tok_slot): the distinct word types of ``toks`` in first-seen order,
-    their token counts, and each token's index into ``types``.  ``slot`` is a (V,) scratch of
-    −1s (left −1)."""
-    tok_slot = np.empty(toks.shape[0], dtype=np.int64)
-    types = np.empty(toks.shape[0], dtype=np.int64)
-    counts = np.zeros(toks.shape[0], dtype=np.int64)
-    T = 0
-    for idx in range(toks.shape[0]):
-        w = word_ids[toks[idx]]
-        if slot[w] < 0:
-            slot[w] = T
-            types[T] = w
-            T += 1
-        tok_slot[idx] = slot[w]
-        counts[slot[w]] += 1
-    for t in range(T):
-        slot[types[t]] = -1
-    return types[:T], counts[:T], tok_slot
-
-
-@numba.njit(cache=True, nogil=True)
-def _niw_add_count(
-    k: int, x: np.ndarray, c: int, stats: NIWStats, prior: NIWPrior, work: np.ndarray,
-) -> None:
-    """Add c copies of x to topic k in O(M²): Ψ += κ_n c/(κ_n + c) (x − μ_n)(x − μ_n)ᵀ, one
-    rank-one update (the c-fold version of :func:`~ppltopics.inference._linalg.niw_add`)."""
-    M = x.shape[0]
-    kappa_n = prior.kappa0 + stats.count[k]
-    f = math.sqrt(kappa_n * c / (kappa_n + c))
-    v = work[0]
-    for a in range(M):
-        v[a] = f * (x[a] - (prior.kappa0 * prior.mu0[a] + stats.sums[k, a]) / kappa_n)
-    _chol_update(stats.chol[k], v, work[1], work[2])
-    stats.logdet[k] = chol_logdet(stats.chol[k])
-    stats.count[k] += c
-    for a in range(M):
-        stats.sums[k, a] += c * x[a]
-        ya = c * (x[a] - prior.mu0[a])
-        for b in range(a + 1):
-            stats.scatter[k, a, b] += ya * (x[b] - prior.mu0[b])
-
-
-@numba.njit(cache=True, nogil=True)
-def _types_into(
-    types: np.ndarray, counts: np.ndarray, tlab: np.ndarray, table: np.ndarray,
-    ws: NIWStats, s0: int, prior: NIWPrior, work: np.ndarray,
-) -> None:
-    """Workspace topics s0, s0+1 := the types labelled 0 / 1 with their counts."""
-    reset_topic(s0, ws, prior)
-    reset_topic(s0 + 1, ws, prior)
-    for t in range(types.shape[0]):
-        _niw_add_count(s0 + tlab[t], table[types[t]], counts[t], ws, prior, work)
-
-
-@numba.njit(cache=True, nogil=True)
-def _two_means(types: np.ndarray, counts: np.ndarray, table: np.ndarray, tlab: np.ndarray,
-               seed0: int, seed1: int, max_iter: int = 20) -> None:
-    """Count-weighted 2-means (Lloyd) of the word types from the seed types ``seed0``,
-    ``seed1``; labels in ``tlab``.  (Allocating types one at a time by the NIW predictive of
-    the types allocated so far, as before, mixed two clusters in a third of the launches on
-    planted corpora: a topic of many copies of one vector has a narrow predictive, so the
-    tails, not the distances, decided.)"""
-    T = types.shape[0]
-    M = table.shape[1]
-    centre = np.empty((2, M))
-    centre[0] = table[types[seed0]]
-    centre[1] = table[types[seed1]]
-    for it in range(max_iter):
-        changed = it == 0
-        for t in range(T):
-            d0 = 0.0
-            d1 = 0.0
-            for c in range(M):
-                d0 += (table[types[t], c] - centre[0, c]) ** 2
-                d1 += (table[types[t], c] - centre[1, c]) ** 2
-            a = 0 if d0 <= d1 else 1
-            if a != tlab[t]:
-                tlab[t] = a
-                changed = True
-        if not changed:
-            return
-        centre[:, :] = 0.0
-        mass = np.zeros(2)
-        for t in range(T):
-            mass[tlab[t]] += counts[t]
-            for c in range(M):
-                centre[tlab[t], c] += counts[t] * table[types[t], c]
-        for a in range(2):
-            if mass[a] == 0.0:  # an emptied cluster keeps its seed
-                centre[a] = table[types[seed0 if a == 0 else seed1]]
-                continue
-            for c in range(M):
-                centre[a, c] /= mass[a]
-
-
+# ----------------------------------------------------------------------------- launch
 @numba.njit(cache=True, nogil=True)
 def _launch(
     types: np.ndarray, counts: np.ndarray, table: np.ndarray, ws: NIWStats, s0: int,
@@ -501,107 +414,6 @@ def _score_split(
     return _mixture_logq(lq_sharp, lq_soft, soft_share)
 
 
-# ----------------------------------------------------------------------------- CGTM's η
-@numba.njit(cache=True, nogil=True)
-def _eta_log_marginal(eta: np.ndarray, eta_prior: NIWPrior, st: NIWStats, slot: int) -> float:
-    """log p(η_1..η_D) with (μ_η, Σ_η) ~ NIW integrated out (the rows of η as one NIW
-    "topic" in ``st[slot]``; O(D·K² + K³))."""
-    D, K = eta.shape
-    st.count[slot] = D
-    for a in range(K):
-        s = 0.0
-        for d in range(D):
-            s += eta[d, a]
-        st.sums[slot, a] = s
-        for b in range(a + 1):
-            s = 0.0
-            for d in range(D):
-                s += (eta[d, a] - eta_prior.mu0[a]) * (eta[d, b] - eta_prior.mu0[b])
-            st.scatter[slot, a, b] = s
-    niw_refactor(slot, st, eta_prior)
-    return topic_log_marginal(slot, st, eta_prior)
-
-
-@numba.njit(cache=True, nogil=True)
-def _eta_move(
-    eta: np.ndarray, old: np.ndarray, new: np.ndarray, i: int, j: int, k: int,
-    alpha: np.ndarray, eta_prior: NIWPrior, rng: np.random.Generator, out: np.ndarray,
-    jacobian: bool = True,
-) -> float:
-    """CGTM's η half of the joint split–merge move; returns its log acceptance terms.
-
-    ``old``/``new`` (D, 3): the document counts of topics (i, j, k) under z and under the
-    proposed z'.  Per document, with θ = softmax(η) and σ the logistic function:
-
-    * merge j into i: e^{η'_i} = e^{η_i} + e^{η_j}, i.e. η'_i = s := logaddexp(η_i, η_j);
-    * split k (base b = η_k; b = s when k = i) between k and j: η'_k = b + log v,
-      η'_j = b + log(1 − v), v ~ Beta(n'_k + α_k, n'_j + α_j) (the share of θ_k that the
-      proposed counts suggest).
-
-    Σ_{t∈{i,j,k}} e^{η_t} is unchanged, so log Σ_t e^{η_t} and every other η_dt are too.  The
-    reverse move merges k and j back (v = σ(η'_k − η'_j)) and splits i with
-    v' = σ(η_i − η_j) ~ Beta(n_i + α_i, n_j + α_j).  (η_i, η_j, η_k, v) ↦ (η'_i, η'_j, η'_k,
-    v') is a bijection with |J| = v'(1 − v')/(v(1 − v)), so the move's ratio gains
-
-        Σ_d [log Beta(v'; n_i+α_i, n_j+α_j) + log v'(1−v')
-             − log Beta(v; n'_k+α_k, n'_j+α_j) − log v(1−v)]
-        + Σ_d Σ_t (n'_t η'_t − n_t η_t)                         log p(z' | η') / p(z | η)
-        + log p(η') − log p(η)                                  (μ_η, Σ_η) integrated out.
-
-    Integrating (μ_η, Σ_η) out makes the move a kernel on (z, η) that leaves p(z, η | x)
-    invariant; the sweep draws (μ_η, Σ_η) | η right after it, so the composite leaves the
-    joint invariant.  ``out`` (D, K) receives η'.  ``jacobian=False`` drops log|J| (a defect
-    the tests must reject)."""
-    D = eta.shape[0]
-    out[:, :] = eta
-    lr = 0.0
-    off = 0.0 if jacobian else 1.0
-    for d in range(D):
-        a = eta[d, i]
-        b = eta[d, j]
-        s = max(a, b) + math.log1p(math.exp(-abs(a - b)))
-        base = s if k == i else eta[d, k]
-        pa = new[d, 2] + alpha[k]
-        pb = new[d, 1] + alpha[j]
-        g1 = rng.standard_gamma(pa)
-        g2 = rng.standard_gamma(pb)
-        lt = math.log(g1 + g2)
-        lv = math.log(g1) - lt
-        l1v = math.log(g2) - lt
-        if k != i:
-            out[d, i] = s
-        out[d, k] = base + lv
-        out[d, j] = base + l1v
-        ra = old[d, 0] + alpha[i]
-        rb = old[d, 1] + alpha[j]
-        lr += (ra - off) * (a - s) + (rb - off) * (b - s) - _lbeta(ra, rb)
-        lr -= (pa - off) * lv + (pb - off) * l1v - _lbeta(pa, pb)
-        lr += new[d, 0] * out[d, i] + new[d, 1] * out[d, j] - old[d, 0] * a - old[d, 1] * b
-        if k != i:
-            lr += new[d, 2] * out[d, k] - old[d, 2] * eta[d, k]
-    st = NIWStats(np.zeros(2, dtype=np.int64), np.zeros((2, eta.shape[1])),
-                  np.zeros((2, eta.shape[1], eta.shape[1])),
-                  np.zeros((2, eta.shape[1], eta.shape[1])), np.zeros(2))
-    lr += _eta_log_marginal(out, eta_prior, st, 1) - _eta_log_marginal(eta, eta_prior, st, 0)
-    return lr
-
-
-@numba.njit(cache=True, nogil=True)
-def _lbeta(a: float, b: float) -> float:
-    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
-
-
-@numba.njit(cache=True, nogil=True)
-def _topic_counts(ndk: np.ndarray, i: int, j: int, k: int) -> np.ndarray:
-    """(D, 3) copy of the document counts of topics i, j, k."""
-    out = np.empty((ndk.shape[0], 3), dtype=np.int64)
-    for d in range(ndk.shape[0]):
-        out[d, 0] = ndk[d, i]
-        out[d, 1] = ndk[d, j]
-        out[d, 2] = ndk[d, k]
-    return out
-
-
 # ----------------------------------------------------------------------------- the move
 @numba.njit(cache=True, nogil=True)
 def _set_topic(
@@ -622,26 +434,6 @@ def _new_topics(stats: NIWStats, ws: NIWStats, i: int, j: int, k: int, prior: NI
         _set_topic(i, stats, ws.count[4], ws.sums[4], ws.scatter[4], prior)
     _set_topic(k, stats, ws.count[0], ws.sums[0], ws.scatter[0], prior)
     _set_topic(j, stats, ws.count[1], ws.sums[1], ws.scatter[1], prior)
-
-
-@numba.njit(cache=True, nogil=True)
-def _gauss_pair_scores(stats: NIWStats, prior: NIWPrior, ws: NIWStats, slot: int) -> np.ndarray:
-    """s_ab = log m(S_a ∪ S_b) − log m(S_a) − log m(S_b) under the NIW marginal m: how much
-    the vectors of topics a and b look like one cluster (O(K² M³); ``ws[slot]`` scratch)."""
-    K = stats.count.shape[0]
-    own = np.empty(K)
-    for a in range(K):
-        own[a] = topic_log_marginal(a, stats, prior)
-    out = np.zeros((K, K))
-    for a in range(K):
-        for b in range(a + 1, K):
-            ws.count[slot] = stats.count[a] + stats.count[b]
-            ws.sums[slot, :] = stats.sums[a] + stats.sums[b]
-            ws.scatter[slot, :, :] = stats.scatter[a] + stats.scatter[b]
-            niw_refactor(slot, ws, prior)
-            out[a, b] = topic_log_marginal(slot, ws, prior) - own[a] - own[b]
-            out[b, a] = out[a, b]
-    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -683,9 +475,11 @@ def gaussian_split_merge(
     log q_fwd, log q_rev.
 
     ``uniform_share`` = 1: (i, j, k) uniform; < 1: the merge pair is drawn from
-    :func:`~ppltopics.inference._split_merge._pair_logprob` over :func:`_gauss_pair_scores`,
-    k = i with probability ``resplit_share``, and the pair probabilities of the forward and
-    reverse moves enter the Hastings ratio.
+    :func:`~ppltopics.inference._split_merge._pair_logprob` over the pair scores
+    (:mod:`~ppltopics.inference._type_clusters`), k = i with probability ``resplit_share``,
+    else k from :func:`~ppltopics.inference._split_merge._split_logprob` over the topics'
+    split scores; the pair and split-topic probabilities of the forward and reverse moves
+    enter the Hastings ratio.
 
     GLDA: ``eta`` empty, document factor (n_dk + α_k) with θ integrated out.  CGTM: ``eta``
     = η (D, K), updated in place on acceptance: a joint move of (z, η) targeting
@@ -693,7 +487,8 @@ def gaussian_split_merge(
     restricted scans use the document factor (n_dk + α_k) as GLDA's (any proposal is exact
     with its q in the ratio, and η of the label being refilled belongs to the merged-away
     topic, so it is no guide).  ``ws``: workspace NIW statistics with 7 slots; ``cnt``:
-    (D, 2) int64 zeros (left zero).  ``defect`` NO_JACOBIAN (CGTM): log|J| left out.
+    (D, 2) int64 zeros (left zero).  ``defect`` NO_JACOBIAN (CGTM): log|J| left out;
+    NO_SPLIT_CHOICE: the informed split topic's choice probabilities left out.
 
     ``view`` (:class:`~ppltopics.inference._word_view.WordView`): the target's vector part is
     weighed by λ and, with a word view, the change of Σ_k DirMult(n_k· | β) over the topics
@@ -705,19 +500,27 @@ def gaussian_split_merge(
     if K < 2:
         return 0
     informed = uniform_share < 1.0
-    if informed:
-        lp0 = _pair_logprob(_gauss_pair_scores(stats, prior, ws, 4), uniform_share)
-        i, j, k = _choose_informed(rng, lp0, resplit_share)
-    else:
-        lp0 = np.zeros((K, K))
-        i, j, k = _choose_triple(rng, K)
-    if info.shape[0] > 0 and info[0] >= 0:
-        i, j, k = int(info[0]), int(info[1]), int(info[2])
-    F, R = _collect(z, i, j, k)
-    joint = eta.shape[0] > 0
     M = table.shape[1]
     work = np.empty((M + 4, M))
     slot = np.full(table.shape[0], -1, dtype=np.int64)
+    lk0 = 0.0  # log P(k | {i, j}, z) of an informed split topic (k ≠ i, K > 3)
+    if informed:
+        lp0 = _pair_logprob(_gauss_pair_scores(stats, prior, ws, 4), uniform_share)
+        i, j, k = _choose_informed(rng, lp0, resplit_share)
+        split_scores = _split_scores(z, K, word_ids, table, slot, ws, 5, prior, work)
+        if k != i and K > 3:
+            k = _draw_split(rng, split_scores, i, j, uniform_share)
+    else:
+        lp0 = np.zeros((K, K))
+        split_scores = np.zeros(0)
+        i, j, k = _choose_triple(rng, K)
+    if info.shape[0] > 0 and info[0] >= 0:
+        i, j, k = int(info[0]), int(info[1]), int(info[2])
+    informed_k = informed and k != i and K > 3 and defect != NO_SPLIT_CHOICE
+    if informed_k:
+        lk0 = _split_logprob(split_scores, i, j, k, uniform_share)
+    F, R = _collect(z, i, j, k)
+    joint = eta.shape[0] > 0
     cnt2 = np.zeros_like(cnt)
     empty = np.empty(0, dtype=np.int64)
     la_f = np.array([alpha[k], alpha[j]])
@@ -783,8 +586,8 @@ def gaussian_split_merge(
     # other component's scan and the reverse split (most proposals; diagnostics off)
     lq_floor = lq_drawn + (math.log(soft_share) if soft else math.log1p(-soft_share))
     if informed:
-        lq_floor += lp0[i, j]
-    exact = defect in (EXACT, NO_WORD_VIEW, NO_JACOBIAN)
+        lq_floor += lp0[i, j] + lk0
+    exact = defect in (EXACT, NO_WORD_VIEW, NO_JACOBIAN, NO_SPLIT_CHOICE)
     if exact and info.shape[0] == 0 and log_u >= log_ratio - lq_floor:
         _restore(toks, token_docs, ndk, z, newz)
         return 0
@@ -810,6 +613,11 @@ def gaussian_split_merge(
         lp1 = _pair_logprob(_gauss_pair_scores(new, prior, ws, 2), uniform_share)
         logq_rev += lp1[k, j]
         logq_fwd += lp0[i, j]
+        if informed_k:  # split topics: P(i | {k, j}, z') / P(k | {i, j}, z); in z'
+            # only topic i (now S_i ∪ S_j = R) of the candidates ∉ {k, j} has changed
+            split_scores[i] = _split_score(R, word_ids, table, slot, ws, 5, prior, work)
+            logq_rev += _split_logprob(split_scores, k, j, i, uniform_share)
+            logq_fwd += lk0
     if info.shape[0] > 0:
         info[3], info[4], info[5] = log_ratio, logq_fwd, logq_rev
     if exact:

@@ -882,7 +882,7 @@ def fit_model(
     κ0 = 0.1, ν0 = M + 2, μ0 = mean token vector, Ψ0 = (ν0 − M − 1)·Cov(token vectors), so
     that E[Σ_k] is the embedding covariance.  ``split_merge`` (see :class:`GLDAKernel`) is on
     by default, a move after every sweep: from random starts it recovers every planted
-    cluster in 30 of 30 runs on issue 12's corpus against 4 of 30 without, at ~20 % of sweep
+    cluster in 30 of 30 runs on issue 12's corpus against 4 of 30 without, at ~24 % of sweep
     time (``benchmarks/bench_split_merge.py``); ``False`` turns it off.
     ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
     (:mod:`ppltopics.inference._init`).  ``beta``, ``vector_weight``: the word view

@@ -63,8 +63,8 @@ def fit(
     ``executor`` are passed to the runner (:class:`ppltopics.inference.runner.RunSpec`).
 
     ``split_merge`` (``"lda"``, ``"glda"``, ``"cgtm"``; default True for ``"glda"`` and
-    ``"cgtm"``: measured to recover planted topics from random starts at ~20 % (GLDA) and
-    ~6 % (CGTM) of sweep time; False for ``"lda"``): True, or a
+    ``"cgtm"``: measured to recover planted topics from random starts at ~24 % (GLDA) and
+    ~9 % (CGTM) of sweep time; False for ``"lda"``): True, or a
     dict of
     :class:`~ppltopics.inference._split_merge.SplitMerge` fields (``moves``, ``every``,
     ``scans``, ...), adds exact split–merge Metropolis–Hastings moves every ``every`` sweeps
