@@ -504,20 +504,22 @@ def gaussian_split_merge(
     work = np.empty((M + 4, M))
     slot = np.full(table.shape[0], -1, dtype=np.int64)
     lk0 = 0.0  # log P(k | {i, j}, z) of an informed split topic (k ≠ i, K > 3)
+    split_scores = np.zeros(0)  # computed only when a split topic k ≠ i is chosen by them
     if informed:
         lp0 = _pair_logprob(_gauss_pair_scores(stats, prior, ws, 4), uniform_share)
         i, j, k = _choose_informed(rng, lp0, resplit_share)
-        split_scores = _split_scores(z, K, word_ids, table, slot, ws, 5, prior, work)
         if k != i and K > 3:
+            split_scores = _split_scores(z, K, word_ids, table, slot, ws, 5, prior, work)
             k = _draw_split(rng, split_scores, i, j, uniform_share)
     else:
         lp0 = np.zeros((K, K))
-        split_scores = np.zeros(0)
         i, j, k = _choose_triple(rng, K)
     if info.shape[0] > 0 and info[0] >= 0:
         i, j, k = int(info[0]), int(info[1]), int(info[2])
     informed_k = informed and k != i and K > 3 and defect != NO_SPLIT_CHOICE
     if informed_k:
+        if split_scores.shape[0] == 0:  # a forced triple (diagnostics)
+            split_scores = _split_scores(z, K, word_ids, table, slot, ws, 5, prior, work)
         lk0 = _split_logprob(split_scores, i, j, k, uniform_share)
     F, R = _collect(z, i, j, k)
     joint = eta.shape[0] > 0
