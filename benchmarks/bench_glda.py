@@ -460,9 +460,8 @@ def micro_costs(kernel: Any, state: dict[str, np.ndarray], fast_sweep_s: float,
     _micro_remove_add(table, rows, topics, stats, kernel.prior)
     t_pair = (time.perf_counter() - t0) / rows.size
     words = np.unique(c.word_ids).astype(np.int64)
-    out = np.zeros((c.vocab_size, K))
     t0 = time.perf_counter()
-    word_topic_logdensity(table, stats, kernel.prior, out, words)
+    word_topic_logdensity(table[words], stats, kernel.prior)
     t_refresh = time.perf_counter() - t0
     n = c.num_tokens
     return {

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DocBlocks", "Partition", "balanced_bounds"]
+__all__ = ["DocBlocks", "Partition", "balanced_bounds", "run_split"]
 
 
 def balanced_bounds(mass: np.ndarray, parts: int) -> np.ndarray:
@@ -95,6 +95,18 @@ class DocBlocks:
         with ThreadPoolExecutor(max_workers=W) as pool:
             return _run_all(pool, [(block, int(b[p]), int(b[p + 1]), p, _generator(seeds[p]))
                                    for p in range(W)])
+
+
+def run_split(n: int, workers: int, fn: Callable[[int, int], Any]) -> list[Any]:
+    """``fn(lo, hi)`` over ``workers`` contiguous ranges of ``range(n)`` at once, one thread
+    each (``fn`` must release the GIL: numba ``nogil`` or BLAS) — for a sweep's deterministic
+    per-item work (no random numbers: proposal tables, densities), whose result is the same
+    for every W.  Returns the results in order."""
+    if workers == 1 or n < 2:
+        return [fn(0, n)]
+    b = np.linspace(0, n, workers + 1).astype(np.int64)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return _run_all(pool, [(fn, int(b[p]), int(b[p + 1])) for p in range(workers)])
 
 
 def _generator(seed: np.integer) -> np.random.Generator:

@@ -63,13 +63,12 @@ from ppltopics.inference._linalg import (
     predictive_logpdf,
     predictive_logpdf_loo,
     predictive_logpdf_prior,
-    predictive_logpdf_topics,
     stats_from_assignments,
     t_const,
     topic_log_marginal,
     tri_inv,
 )
-from ppltopics.inference._partition import DocBlocks
+from ppltopics.inference._partition import DocBlocks, run_split
 from ppltopics.inference._sampling import alias_draw, build_alias, log_categorical
 from ppltopics.inference._split_merge import EXACT, moves_due, parse_split_merge
 from ppltopics.inference._split_merge_gauss import gaussian_split_merge
@@ -248,17 +247,13 @@ def exact_sweep(
     return refactored
 
 
-@numba.njit(cache=True, nogil=True)
-def word_topic_logdensity(
-    table: np.ndarray, stats: NIWStats, prior: NIWPrior, out: np.ndarray, words: np.ndarray
-) -> None:
-    """``out[w, k]`` = log predictive density of word vector ``table[w]`` under topic k, for
-    the word types ``words`` (other rows are left untouched)."""
-    M = table.shape[1]
-    work = np.empty((M + 4, M))
-    for i in range(words.shape[0]):
-        w = words[i]
-        predictive_logpdf_topics(table[w], stats, prior, out[w], work)
+def word_topic_logdensity(rows: np.ndarray, stats: NIWStats, prior: NIWPrior,
+                          workers: int = 1) -> np.ndarray:
+    """(R, K) log predictive densities of the vectors ``rows`` under every topic of ``stats``
+    (:func:`ppltopics.inference._gaussian.predictive_logpdf_table`, one GEMM per topic,
+    ``workers`` threads)."""
+    return predictive_logpdf_table(rows, stats.count, stats.sums, stats.chol, stats.logdet,
+                                   prior.mu0, prior.kappa0, prior.nu0, workers)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -695,14 +690,16 @@ class GLDAKernel(GibbsKernel):
             stats = stats_from_assignments(self.table[rows], z, self.num_topics, self.prior)
             nkw = self._word_counts(z) if self.beta is not None else None
         log_scaled = state["log_scaled"]
-        word_topic_logdensity(self.table, stats, self.prior, log_scaled, self._words)
+        words = self._words
+        log_scaled[words] = word_topic_logdensity(self.table[words], stats, self.prior,
+                                                  self.workers)
         if self.reweighed:
-            words = self._words
             log_scaled[words] *= self.vector_weight
             if self.beta is not None:
                 log_scaled[words] += log_phi(nkw, self.beta)[words]
-        _refresh_alias(state["log_scaled"], state["scaled"], self.alpha, state["alias_prob"],
-                       state["alias_idx"], state["alias_total"], self._words)
+        run_split(words.size, self.workers, lambda lo, hi: _refresh_alias(
+            log_scaled, state["scaled"], self.alpha, state["alias_prob"], state["alias_idx"],
+            state["alias_total"], words[lo:hi]))
 
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
         c = self.corpus
@@ -807,9 +804,7 @@ class GLDAKernel(GibbsKernel):
         means; ``pointwise`` per-document log-likelihoods under the point estimates."""
         c = self.corpus
         loglik = self._loglik(state)
-        p = self.prior
-        logdens = predictive_logpdf_table(self.table, state["count"], state["sums"],
-                                          state["chol"], state["logdet"], p.mu0, p.kappa0, p.nu0)
+        logdens = word_topic_logdensity(self.table, _stats(state), self.prior, self.workers)
         if self.reweighed:
             logdens = self.vector_weight * logdens
             if self.beta is not None:
