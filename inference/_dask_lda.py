@@ -52,6 +52,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from ppltopics.inference._partition import chunk_tokens
 from ppltopics.inference.base import topic_size_record
 from ppltopics.inference.lda import (
     _MASK,
@@ -154,16 +155,16 @@ def _block(shard: dict[str, Any], sh: _Shared, p: int, chunk: tuple[np.ndarray, 
     rng = np.random.Generator(np.random.PCG64(int(seed)))
     docs = (shard["word_ids"], shard["doc_offsets"], z)
     last = shard["doc_offsets"].size - 1
+    mine = chunk_tokens(shard["word_ids"], shard["doc_offsets"], sh.word_chunk, p)
     if sh.dense is None:
-        _sweep(*docs, sh.offsets, packed, nnz, n_k, sh.alpha, sh.beta, rng, 0, last,
-               sh.word_chunk, p)
+        _sweep(*docs, sh.offsets, packed, nnz, n_k, sh.alpha, sh.beta, rng, 0, last, *mine)
         return ({**shard, "z": z}, _pack(sh.chunk_words[p], sh.offsets, packed, nnz),
                 (start, n_k))
     # the dense sweep on the chunk's rows (np.zeros: untouched rows cost no memory)
     words = sh.chunk_words[p]
     nwk = np.zeros((nnz.shape[0], sh.num_topics), dtype=sh.dense)
     _blocks_to_dense(sh.offsets, packed, nnz, nwk, words)
-    _sweep_dense(*docs, nwk, n_k, sh.alpha, sh.beta, rng, 0, last, sh.word_chunk, p)
+    _sweep_dense(*docs, nwk, n_k, sh.alpha, sh.beta, rng, 0, last, *mine)
     _dense_to_blocks(nwk, sh.offsets, packed, nnz, words)
     return {**shard, "z": z}, _pack(words, sh.offsets, packed, nnz), (start, n_k)
 

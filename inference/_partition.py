@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DocBlocks", "Partition", "balanced_bounds", "run_split"]
+__all__ = ["DocBlocks", "Partition", "balanced_bounds", "chunk_tokens", "run_split"]
 
 
 def balanced_bounds(mass: np.ndarray, parts: int) -> np.ndarray:
@@ -41,10 +41,22 @@ def balanced_bounds(mass: np.ndarray, parts: int) -> np.ndarray:
     return np.concatenate([[0], inner, [len(mass)]]).astype(np.int64)
 
 
+def chunk_tokens(word_ids: np.ndarray, doc_offsets: np.ndarray, word_chunk: np.ndarray,
+                 chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens of word chunk ``chunk`` (word w with ``word_chunk[w] == chunk``) in corpus
+    order, and each document's run of them: document d's are ``tokens[offsets[d]:
+    offsets[d + 1]]``.  A block then visits its own tokens only, instead of testing every
+    token of its documents (a branch taken at random, W times per sweep)."""
+    mask = word_chunk[word_ids] == chunk
+    cum = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+    return np.flatnonzero(mask).astype(np.int64), cum[doc_offsets]
+
+
 class Partition:
     """The W × W blocks of one corpus: ``doc_bounds`` (W + 1 document indices, contiguous
     groups of about equal token mass) and ``word_chunk`` (V,) the chunk of every word type
-    (dealt by frequency rank, so chunks match in token mass and in frequent words)."""
+    (dealt by frequency rank, so chunks match in token mass and in frequent words), and
+    ``tokens[p]``: chunk p's tokens per document (:func:`chunk_tokens`)."""
 
     def __init__(self, word_ids: np.ndarray, doc_offsets: np.ndarray, vocab_size: int,
                  workers: int) -> None:
@@ -56,6 +68,11 @@ class Partition:
         self.word_chunk = np.empty(vocab_size, dtype=np.int64)
         self.word_chunk[np.argsort(-counts, kind="stable")] = (
             np.arange(vocab_size) % self.workers)
+        # each chunk's tokens, per document (W = 1: every token, in place; no copy)
+        self.tokens = ([(np.empty(0, dtype=np.int64), np.asarray(doc_offsets, dtype=np.int64))]
+                       if self.workers == 1 else
+                       [chunk_tokens(word_ids, doc_offsets, self.word_chunk, p)
+                        for p in range(self.workers)])
 
     def sweep(self, n_k: np.ndarray, rng: np.random.Generator,
               block: Callable[[int, int, int, np.ndarray, np.random.Generator], None]) -> None:

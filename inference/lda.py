@@ -123,13 +123,15 @@ def _sweep(
     rng: np.random.Generator,
     doc_lo: int,
     doc_hi: int,
-    word_chunk: np.ndarray,
-    chunk: int,
+    tokens: np.ndarray,
+    tok_offsets: np.ndarray,
 ) -> None:
-    """One systematic-scan collapsed Gibbs sweep (SparseLDA buckets) over the tokens of
-    documents ``doc_lo``..``doc_hi − 1`` whose word lies in ``word_chunk[w] == chunk`` (all
-    tokens: every document and a zero ``word_chunk``; a block of the partitioned sweep in
-    :mod:`ppltopics.inference._partition`).  Other tokens of a document still count in n_dk."""
+    """One systematic-scan collapsed Gibbs sweep (SparseLDA buckets) over documents
+    ``doc_lo``..``doc_hi − 1``, document d's tokens being ``tokens[tok_offsets[d]:
+    tok_offsets[d + 1]]`` (an empty ``tokens`` means the token ids themselves: every token,
+    with ``tok_offsets`` = ``doc_offsets``), or one chunk's tokens in a block of the
+    partitioned sweep (:func:`ppltopics.inference._partition.chunk_tokens`).  Other tokens
+    of a document still count in n_dk."""
     num_topics = n_k.shape[0]
     vbeta = wt_nnz.shape[0] * beta
     inv = np.empty(num_topics)
@@ -138,6 +140,7 @@ def _sweep(
     d_topics = np.empty(num_topics, dtype=np.int64)
     d_pos = np.empty(num_topics, dtype=np.int64)
     qbuf = np.empty(num_topics)
+    gather = tokens.shape[0] > 0
     for k in range(num_topics):
         inv[k] = 1.0 / (n_k[k] + vbeta)
         coef[k] = alpha[k] * inv[k]
@@ -162,10 +165,9 @@ def _sweep(
             coef[k] = (alpha[k] + ndk[k]) * inv[k]
             r_sum += ndk[k] * inv[k]
         r_sum *= beta
-        for n in range(start, end):
+        for i in range(tok_offsets[d], tok_offsets[d + 1]):
+            n = tokens[i] if gather else i
             w = word_ids[n]
-            if word_chunk[w] != chunk:
-                continue
             k = z[n]
             off = wt_offsets[w]
             # ---- remove token n from the counts
@@ -253,8 +255,8 @@ def _sweep_dense(
     rng: np.random.Generator,
     doc_lo: int,
     doc_hi: int,
-    word_chunk: np.ndarray,
-    chunk: int,
+    tokens: np.ndarray,
+    tok_offsets: np.ndarray,
 ) -> None:
     """The same collapsed Gibbs sweep as :func:`_sweep` (same tokens, same conditional) on a
     dense (V, K) word-topic table ``nwk``: with token n (word w, document d) removed,
@@ -264,7 +266,7 @@ def _sweep_dense(
     all K terms are formed (four running partial sums, so the additions overlap), and
     z_n = the first k with u < Σ_{t≤k} p_t for u ~ U(0, Σ_k p_k).  (n_dk + α_k)/(n_k + Vβ) is
     kept per topic and changes in two entries per token.  ``nwk`` rows of different
-    ``word_chunk`` values are disjoint, so blocks of the partitioned sweep may run at once."""
+    chunks are disjoint, so blocks of the partitioned sweep may run at once."""
     num_topics = n_k.shape[0]
     vbeta = nwk.shape[0] * beta
     k4 = num_topics - num_topics % 4
@@ -272,6 +274,7 @@ def _sweep_dense(
     coef = np.empty(num_topics)  # (α_k + n_dk) / (n_k + Vβ)
     ndk = np.zeros(num_topics, dtype=np.int64)
     p = np.empty(num_topics)
+    gather = tokens.shape[0] > 0
     for k in range(num_topics):
         inv[k] = 1.0 / (n_k[k] + vbeta)
     for d in range(doc_lo, doc_hi):
@@ -281,10 +284,9 @@ def _sweep_dense(
             ndk[z[n]] += 1
         for k in range(num_topics):
             coef[k] = (alpha[k] + ndk[k]) * inv[k]
-        for n in range(start, end):
+        for i in range(tok_offsets[d], tok_offsets[d + 1]):
+            n = tokens[i] if gather else i
             w = word_ids[n]
-            if word_chunk[w] != chunk:
-                continue
             k = z[n]
             row = nwk[w]
             # ---- remove token n from the counts
@@ -728,10 +730,10 @@ class LDAKernel(GibbsKernel):
                   block_rng: np.random.Generator) -> None:
             if self.dense_sweep:
                 _sweep_dense(c.word_ids, c.doc_offsets, state["z"], nwk, n_k, state["alpha"],
-                             beta, block_rng, doc_lo, doc_hi, self._partition.word_chunk, chunk)
+                             beta, block_rng, doc_lo, doc_hi, *self._partition.tokens[chunk])
             else:
                 _sweep(c.word_ids, c.doc_offsets, state["z"], *blocks, n_k, state["alpha"],
-                       beta, block_rng, doc_lo, doc_hi, self._partition.word_chunk, chunk)
+                       beta, block_rng, doc_lo, doc_hi, *self._partition.tokens[chunk])
 
         if self.workers == 1:
             block(0, c.num_docs, 0, state["n_k"], rng)
