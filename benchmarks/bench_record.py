@@ -6,10 +6,11 @@ Per-sweep *CPU* time of this process is used (a callback stamps ``time.process_t
 every sweep), so load from other processes does not distort the ratio; the medians of the
 second half of warm-up and of sampling are compared.
 
-    .venv/bin/python benchmarks/bench_record.py [lda glda cgtm] [--out FILE]
+    .venv/bin/python benchmarks/bench_record.py [lda lda:100 glda cgtm] [--out FILE]
 
-LDA runs on the whole embedded SOTU corpus (809 k tokens, K = 20); the Gaussian models on its
-first 3,000 paragraphs with GloVe-50 (K = 20).  Writes ``benchmarks/results/record.json``.
+LDA runs on the whole embedded SOTU corpus (809 k tokens, K = 20, or the K after a colon); the
+Gaussian models on its first 3,000 paragraphs with GloVe-50 (K = 20).  Writes
+``benchmarks/results/record.json``.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ from _common import machine_facts  # noqa: E402
 WARMUP, SAMPLES, K = 100, 100, 20
 
 
-def measure(model: str) -> dict[str, float]:
+def measure(spec: str) -> dict[str, float]:
+    """``spec``: a model name, optionally ``:K`` (default K)."""
     import ppltopics as pt
     from ppltopics import datasets
+
+    model, _, k = spec.partition(":")
 
     corpus = datasets.load_sotu()
     kw = {}
@@ -42,21 +46,22 @@ def measure(model: str) -> dict[str, float]:
         corpus = corpus.restrict(vecs.vocab)
         kw["vectors"] = vecs
     stamps: list[float] = []
-    pt.fit(model, corpus, num_topics=K, num_chains=1, warmup=WARMUP, num_samples=SAMPLES,
+    pt.fit(model, corpus, num_topics=int(k or K), num_chains=1, warmup=WARMUP,
+           num_samples=SAMPLES,
            progress=False, seed=0, callback=lambda state, it: stamps.append(time.process_time()),
            **kw)
     d = np.diff(stamps)
     warm, samp = float(np.median(d[WARMUP // 2:WARMUP - 1])), float(np.median(d[WARMUP:]))
-    out = {"tokens": corpus.num_tokens, "warmup_sweeps_per_s": 1 / warm,
+    out = {"tokens": corpus.num_tokens, "num_topics": int(k or K), "warmup_sweeps_per_s": 1 / warm,
            "sampling_sweeps_per_s": 1 / samp, "draw_cost_share_of_sweep": (samp - warm) / warm}
-    print(f"{model}: warm-up {1 / warm:.1f} sweeps/s, sampling {1 / samp:.1f} sweeps/s, "
+    print(f"{spec}: warm-up {1 / warm:.1f} sweeps/s, sampling {1 / samp:.1f} sweeps/s, "
           f"a draw costs {100 * (samp - warm) / warm:.0f}% of a sweep", flush=True)
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("models", nargs="*", default=["lda", "glda", "cgtm"])
+    ap.add_argument("models", nargs="*", default=["lda", "lda:100", "glda", "cgtm"])
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).resolve().parent / "results" / "record.json")
     args = ap.parse_args()

@@ -104,6 +104,9 @@ ABLATION: dict[str, dict[str, Any]] = {
     # beside the vectors weighed by lambda; alpha and beta as our LDA's
     **{f"wv{lam}": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts"}
        for lam in (0.05, 0.1, 0.15, 0.2, 0.3)},
+    # the word view started from a short LDA fit (init="lda", LDA_SWEEPS sweeps)
+    **{f"wv{lam}-lda": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts",
+                        "init": "lda"} for lam in (0.1, 0.2)},
 }
 
 
@@ -122,7 +125,9 @@ TOPCLUS: dict[str, dict[str, Any]] = {
 
 
 # ------------------------------------------------------------------------------ corpora
-def load(name: str, data: Path) -> Any:
+def load(name: str, data: Path, docs: int | None = None) -> Any:
+    """Corpus ``name`` restricted to GloVe's vocabulary, and the vectors; ``docs``: a random
+    subset of that many documents (default: the plan's; 0: every document)."""
     import ppltopics as pt
 
     if name == "bbc":
@@ -138,7 +143,7 @@ def load(name: str, data: Path) -> Any:
                                        min_count=5)
     else:
         raise SystemExit(f"unknown corpus {name!r}: use bbc, 20ng or wiki")
-    docs = PLAN[name]["docs"]
+    docs = PLAN[name]["docs"] if docs is None else (docs or None)
     if docs is not None and corpus.num_docs > docs:
         keep = np.sort(np.random.default_rng(SPLIT_SEED).permutation(corpus.num_docs)[:docs])
         corpus = corpus.subset(keep)
@@ -491,6 +496,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     help="instead: GhLDA's default tree on the raw wiki set, old vs new "
                          "defaults, SWEEPS sweeps (results/quality_tree_growth.json)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--docs", type=int, default=None, metavar="N",
+                    help="a random N documents of the corpus (default: the plan's, 3,000 for "
+                         "20NG; 0: every document)")
     ap.add_argument("--quick", action="store_true", help="1 seed, a quarter of the sweeps")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0, help="seeds are FIRST..FIRST+SEEDS-1")
@@ -521,7 +529,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         READOUTS[r] = float(r.removeprefix("relevance"))
     warnings.simplefilter("ignore", UserWarning)
     plan = PLAN[args.corpus]
-    corpus, _ = load(args.corpus, args.data)
+    corpus, _ = load(args.corpus, args.data, args.docs)
     train, test = corpus.split(TEST_SIZE, seed=SPLIT_SEED)
     seeds = [0] if args.quick else list(range(args.first_seed, args.first_seed + args.seeds))
     scale = 0.25 if args.quick else 1.0

@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--corpus", choices=sorted(quality.PLAN), required=True)
     ap.add_argument("--keep", type=Path, required=True, help="quality.py --keep folder")
     ap.add_argument("--data", type=Path, default=quality.DEFAULT_DATA)
+    ap.add_argument("--docs", type=int, default=None, metavar="N",
+                    help="as quality.py --docs (the corpus the fits were made on)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     import torch
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from ppltopics.inference import topclus as tc
 
     torch.set_num_threads(2)
-    corpus, _ = quality.load(args.corpus, args.data)
+    corpus, _ = quality.load(args.corpus, args.data, args.docs)
     train, test = corpus.split(quality.TEST_SIZE, seed=quality.SPLIT_SEED)
     emb = pt.plm.token_embeddings(train, progress=False).vectors
     auto = tc.auto_min_word_count(train.num_tokens)
