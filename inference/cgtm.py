@@ -31,7 +31,9 @@ import numpy as np
 from scipy.special import logsumexp, softmax
 
 from ppltopics.corpus import Corpus
+from ppltopics.inference._linalg import NIWStats
 from ppltopics.inference._sampling import categorical
+from ppltopics.inference._word_view import WordView
 from ppltopics.inference.base import State
 from ppltopics.inference.glda import GLDAKernel, _stats, exact_sweep
 
@@ -137,11 +139,11 @@ class CGTMKernel(GLDAKernel):
         kappa0: float, nu0: float, psi0: np.ndarray, eta_mu0: np.ndarray,
         eta_kappa0: float, eta_nu0: float, eta_psi0: np.ndarray,
         pg_exact_max: int | None = 64, split_merge: Any = False, init: Any = "random",
-        beta: float | None = None, vector_weight: float = 1.0,
+        beta: float | None = None, vector_weight: float = 1.0, workers: int = 1,
     ) -> None:
         super().__init__(corpus, table, num_topics, 1.0, mu0, kappa0, nu0, psi0,
                          method="exact", split_merge=split_merge, init=init, beta=beta,
-                         vector_weight=vector_weight)
+                         vector_weight=vector_weight, workers=workers)
         from ppltopics.inference._linalg import make_prior
 
         self.eta_prior = make_prior(eta_mu0, eta_kappa0, eta_nu0, eta_psi0)
@@ -172,11 +174,22 @@ class CGTMKernel(GLDAKernel):
         return state
 
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
+        """z | η (GLDA's exact sweep with e^η as the document weights; with ``workers`` > 1
+        GLDA's document blocks against copies of the topic statistics, merged after the
+        sweep), then η | z by Pólya-Gamma, the joint moves and (μ_η, Σ_η) | η."""
         c = self.corpus
-        stats = _stats(state)
-        state["refactored"][0] += exact_sweep(
-            c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
-            stats, self.prior, rng, state["eta"], 0, c.num_docs, self.view(state))
+        if self.workers == 1:
+            state["refactored"][0] += exact_sweep(
+                c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
+                _stats(state), self.prior, rng, state["eta"], 0, c.num_docs, self.view(state))
+        else:
+            def block(doc_lo: int, doc_hi: int, stats: NIWStats, view: WordView,
+                      block_rng: np.random.Generator) -> tuple[int, int]:
+                return exact_sweep(c.word_ids, c.doc_offsets, self.table, state["z"],
+                                   state["ndk"], self.alpha, stats, self.prior, block_rng,
+                                   state["eta"], doc_lo, doc_hi, view), 0
+
+            state["refactored"][0] += sum(a for a, _ in self._parallel_sweep(state, rng, block))
         sample_eta(state["eta"], state["ndk"], c.doc_lengths.astype(np.float64),
                    state["eta_mu"], state["eta_cov"], rng, self.pg_exact_max)
         # (z, η) jointly, (μ_η, Σ_η) integrated out: exact with the draw of (μ_η, Σ_η) | η next
@@ -188,6 +201,7 @@ class CGTMKernel(GLDAKernel):
         if state["sweeps"][0] % 50 == 0:
             from ppltopics.inference._linalg import niw_refactor
 
+            stats = _stats(state)
             for k in range(self.num_topics):
                 niw_refactor(k, stats, self.prior)
 
@@ -256,9 +270,10 @@ def fit_model(
     """``pt.fit("cgtm", corpus, vectors=...)``: run the chains, build a CGTMPosterior.
 
     ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
-    (:mod:`ppltopics.inference._init`); ``split_merge`` on by default, as GLDA's (the joint
-    (z, η) move: 29/30 planted recoveries against 4/30 at ~9 % of sweep time, held-out NPMI
-    on BBC/20NG within the seeds' spread; ``benchmarks/bench_split_merge.py``,
+    (:mod:`ppltopics.inference._init`); ``workers``: threads per chain for the z-sweep
+    (GLDA's document blocks; η stays one exact pass); ``split_merge`` on by default, as
+    GLDA's (the joint (z, η) move: 29/30 planted recoveries against 4/30 at ~9 % of sweep
+    time, held-out NPMI on BBC/20NG within the seeds' spread; ``benchmarks/bench_split_merge.py``,
     ``quality_<corpus>_cgtm_moves.json``), ``False`` turns it off; ``pg_exact_max``,
     ``beta``, ``vector_weight`` as :class:`CGTMKernel`; the rest are
     :class:`ppltopics.models.cgtm.CGTMHyper`'s.
@@ -271,12 +286,14 @@ def fit_model(
     pg_exact_max = hyper.pop("pg_exact_max", 64)
     split_merge = hyper.pop("split_merge", True)
     init = hyper.pop("init", "random")
+    workers = hyper.pop("workers", 1)
     view = {k: hyper.pop(k) for k in ("beta", "vector_weight") if k in hyper}
     table = vectors.matrix(corpus.vocab)
     r = CGTMHyper(num_topics=num_topics, **hyper).resolve(table, counts=corpus.word_counts())
     kernel = CGTMKernel(corpus, table, num_topics, r.mu0, r.kappa0, r.nu0, r.psi0,
                         r.eta_mu0, r.eta_kappa0, r.eta_nu0, r.eta_psi0,
-                        pg_exact_max=pg_exact_max, split_merge=split_merge, init=init, **view)
+                        pg_exact_max=pg_exact_max, split_merge=split_merge, init=init,
+                        workers=workers, **view)
     post = CGTMPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

@@ -84,7 +84,7 @@ def fit(
     assignments, one per token (recorded as ``"array"`` with ``settings["init_sha256"]``);
     see :mod:`ppltopics.inference._init`.  A bad ``init`` is a ``ValueError`` naming the
     problem.  Tree models (hlda, ghlda) take ``init="random"`` only.
-    ``workers`` (lda, glda; default 1): threads per chain, an approximate parallel sweep
+    ``workers`` (lda, glda, cgtm; default 1): threads per chain, an approximate parallel sweep
     reproducible for a given value (:mod:`ppltopics.inference._partition`); 1 is the exact
     serial sweep.  ``executor`` may also be a ``dask.distributed.Client``: each chain runs as
     a task on the cluster; for ``"lda"`` with ``workers`` > 1 each chain is instead spread
@@ -112,6 +112,10 @@ def fit(
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
     from ppltopics.inference.runner import RunSpec
 
+    if "workers" in hyper and model not in THREADED_MODELS:
+        raise ValueError(f"workers (threads per chain) is not available for {model!r}: "
+                         f"one of {', '.join(THREADED_MODELS)}; chains run in parallel with "
+                         "num_chains and executor")
     prep = _prepare_embedding_inputs(model, corpus, vectors, hyper)
     if prep is not None:
         corpus, vectors, recorded = prep
@@ -129,6 +133,8 @@ def fit(
     return post
 
 
+#: models whose chains take ``workers`` (threads per chain)
+THREADED_MODELS = ("lda", "glda", "cgtm")
 #: models over word vectors that take ``min_count``, ``min_df`` and ``prepare``
 EMBEDDING_MODELS = ("glda", "cgtm", "ghlda")
 #: ``prepare="auto"`` (the default of the embedding models): All-but-the-Top then PCA to

@@ -196,3 +196,85 @@ def test_glda_blocks_reach_the_serial_log_likelihood(gsim):
     pad = 0.5 * (hi - lo) + 1e-3
     for s in range(3):
         assert lo - pad <= ll(2, 50 + s) <= hi + pad
+
+
+# ----------------------------------------------------------------------------- CGTM
+def _cgtm(gsim, workers, seed, sweeps):
+    from ppltopics.inference.cgtm import CGTMKernel
+    from ppltopics.models.cgtm import CGTMHyper
+
+    table = gsim.vectors.matrix(gsim.corpus.vocab)
+    r = CGTMHyper(num_topics=gsim.hyper.num_topics).resolve(
+        table, counts=gsim.corpus.word_counts())
+    kernel = CGTMKernel(gsim.corpus, table, r.num_topics, r.mu0, r.kappa0, r.nu0, r.psi0,
+                        r.eta_mu0, r.eta_kappa0, r.eta_nu0, r.eta_psi0, workers=workers)
+    rng = np.random.default_rng(seed)
+    state = kernel.init_state(rng)
+    for _ in range(sweeps):
+        kernel.step(state, rng, True)
+    return kernel, state
+
+
+def test_cgtm_blocks_keep_statistics_exact(gsim):
+    """CGTM's z-sweep on W = 3 document blocks: n_k, Σx, Σxxᵀ, the factors and n_dk equal
+    those rebuilt from z, a second run repeats the first, and W = 1 is the serial chain
+    (the kernel's own step before workers existed: one exact sweep over all documents)."""
+    from ppltopics.inference._linalg import stats_from_assignments
+    from ppltopics.inference.cgtm import sample_eta, sample_niw_posterior
+    from ppltopics.inference.glda import _stats, exact_sweep
+
+    kernel, state = _cgtm(gsim, 3, seed=4, sweeps=5)
+    fresh = stats_from_assignments(kernel.table[gsim.corpus.word_ids], state["z"].astype(
+        np.int64), kernel.num_topics, kernel.prior)
+    for name in ("count", "sums", "scatter", "chol", "logdet"):
+        a, b = state[name], getattr(fresh, name)
+        if a.ndim == 3:
+            a, b = np.tril(a), np.tril(b)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=name)
+    docs = np.repeat(np.arange(gsim.corpus.num_docs), np.diff(gsim.corpus.doc_offsets))
+    ndk = np.zeros_like(state["ndk"])
+    np.add.at(ndk, (docs, state["z"]), 1)
+    np.testing.assert_array_equal(state["ndk"], ndk)
+    np.testing.assert_array_equal(_cgtm(gsim, 3, seed=4, sweeps=5)[1]["z"], state["z"])
+    # W = 1 against the serial step written out
+    one_kernel, one = _cgtm(gsim, 1, seed=4, sweeps=5)
+    ref, _ = _cgtm(gsim, 1, seed=4, sweeps=0)
+    rng = np.random.default_rng(4)
+    st = ref.init_state(rng)
+    c = gsim.corpus
+    for _ in range(5):
+        exact_sweep(c.word_ids, c.doc_offsets, ref.table, st["z"], st["ndk"], ref.alpha,
+                    _stats(st), ref.prior, rng, st["eta"], 0, c.num_docs, ref.view(st))
+        sample_eta(st["eta"], st["ndk"], c.doc_lengths.astype(np.float64), st["eta_mu"],
+                   st["eta_cov"], rng, ref.pg_exact_max)
+        e = ref.eta_prior
+        st["eta_mu"], st["eta_cov"] = sample_niw_posterior(st["eta"], e.mu0, e.kappa0, e.nu0,
+                                                           e.psi0, rng)
+    np.testing.assert_array_equal(one["z"], st["z"])
+    np.testing.assert_array_equal(one["eta"], st["eta"])
+
+
+def test_cgtm_blocks_reach_the_serial_log_likelihood(gsim):
+    def ll(workers, seed):
+        kernel, state = _cgtm(gsim, workers, seed, sweeps=20)
+        return kernel.record(state)["log_likelihood"] / gsim.corpus.num_tokens
+
+    serial = np.array([ll(1, s) for s in range(5)])
+    lo, hi = serial.min(), serial.max()
+    pad = 0.5 * (hi - lo) + 1e-3
+    for s in range(3):
+        assert lo - pad <= ll(2, 50 + s) <= hi + pad
+
+
+def test_fit_cgtm_takes_workers(gsim):
+    import ppltopics as pt
+
+    post = pt.fit("cgtm", gsim.corpus, vectors=gsim.vectors, num_topics=4, num_chains=1,
+                  warmup=3, num_samples=2, seed=0, progress=False, workers=2)
+    assert post.settings["workers"] == 2
+
+
+def test_workers_refused_where_there_is_no_threaded_sweep(sim):
+    with pytest.raises(ValueError, match="workers .* not available for 'hlda'"):
+        pt.fit("hlda", sim.corpus, num_chains=1, num_samples=1, warmup=1, progress=False,
+               workers=2)
