@@ -1,0 +1,112 @@
+"""Why LDA's split–merge move does not repair near-duplicate topics (issue 12): one stuck chain.
+
+On ``bench_split_merge.py``'s planted corpus (topics in near-duplicate pairs), a random-start
+LDA chain without moves runs SWEEPS sweeps; the script finds the fitted topic holding two
+planted twins (k) and the two fitted topics sharing one planted topic (i, j), then
+
+1. attempts the repairing move (merge j into i, split k between k and j) TRIES times with the
+   kernel's own pieces (``_lda_split``, ``_lda_terms``) and reports log p(z′)/p(z),
+   log q_fwd, log q_rev and the acceptances;
+2. applies an oracle version of it (the second twin's own words to j) and compares the log
+   joint with the stuck state's, at once and after 100 Gibbs sweeps.
+
+    .venv/bin/python benchmarks/diag_lda_split_merge.py [--seed 2] [--topics 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from bench_split_merge import planted_lda
+
+from ppltopics.inference._split_merge import _collect, _lda_split, _lda_terms
+from ppltopics.inference.lda import LDAKernel
+from ppltopics.models.lda import LDAHyper
+
+ALPHA, BETA, SCANS = 0.2, 0.05, 3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--topics", type=int, default=12)
+    ap.add_argument("--sweeps", type=int, default=200)
+    ap.add_argument("--tries", type=int, default=50)
+    args = ap.parse_args()
+    K = args.topics
+    corpus, phi = planted_lda(args.seed, K=K, docs=400)
+    kernel = LDAKernel(corpus, LDAHyper(num_topics=K, alpha=ALPHA, beta=BETA))
+    rng = np.random.default_rng(args.seed)
+    state = kernel.init_state(rng)
+    for s in range(args.sweeps):
+        kernel.step(state, rng, warmup=s < args.sweeps // 2)
+    est = kernel.word_topic_counts(state) + BETA
+    cos = (est / np.linalg.norm(est, axis=1, keepdims=True)) @ (
+        phi / np.linalg.norm(phi, axis=1, keepdims=True)).T
+    best = cos.argmax(axis=1)  # planted topic nearest each fitted one
+    shared = [t for t in range(K) if (best == t).sum() == 2]
+    if not shared:
+        raise SystemExit("this chain is not stuck (every planted topic has its own fitted one)")
+    i, j = np.flatnonzero(best == shared[0])
+    k = int(np.argmax(np.sort(cos, axis=1)[:, -2]))  # the fitted topic closest to two planted
+    twins = np.argsort(-cos[k])[:2]
+    print(f"stuck: fitted {i}, {j} share planted {shared[0]}; fitted {k} holds planted {twins}")
+
+    z = state["z"]
+    word_ids = corpus.word_ids
+    docs = np.repeat(np.arange(corpus.num_docs), np.diff(corpus.doc_offsets))
+    V = corpus.vocab_size
+    cnt = np.zeros((corpus.num_docs, 3), np.int64)
+    wc = np.zeros((V, 3), np.int64)
+    none = np.empty(0, np.int64)
+    alpha = np.full(K, ALPHA)
+    rows = []
+    for _ in range(args.tries):
+        F, R = _collect(z, i, j, k)
+        lab, q_fwd = _lda_split(F, none, word_ids, docs, cnt, wc, alpha[[k, j]], BETA, V * BETA,
+                                rng, SCANS)
+        orig = (z[R] != i).astype(np.int64)
+        toks = np.concatenate([R, F])
+        old = np.concatenate([orig, np.full(F.size, 2)])
+        new = np.concatenate([np.zeros(R.size, np.int64), np.where(lab == 0, 2, 1)])
+        a3 = alpha[[i, j, k]]
+        lr = (_lda_terms(toks, new, word_ids, docs, a3, BETA, V * BETA, cnt, wc)
+              - _lda_terms(toks, old, word_ids, docs, a3, BETA, V * BETA, cnt, wc))
+        _, q_rev = _lda_split(R, orig, word_ids, docs, cnt, wc, alpha[[i, j]], BETA, V * BETA,
+                              rng, SCANS)
+        rows.append((lr, q_fwd, q_rev, lr + q_rev - q_fwd))
+    r = np.array(rows)
+    accepted = int((np.log(rng.random(len(r))) < r[:, 3]).sum())
+    print(f"move ({i}, {j}, {k}) x {args.tries}: accepted {accepted}; median log p(z')/p(z) "
+          f"{np.median(r[:, 0]):.0f}, log q_fwd {np.median(r[:, 1]):.0f}, log q_rev "
+          f"{np.median(r[:, 2]):.0f}, log ratio {np.median(r[:, 3]):.0f} (max {r[:, 3].max():.0f})")
+
+    def lp_after(z0: np.ndarray, sweeps: int) -> tuple[float, float]:
+        g = np.random.default_rng(1)
+        st = kernel.init_state(g)
+        st["z"][:] = z0
+        kernel.resync(st)
+        lp0 = kernel.record(st)["lp"]
+        lps = []
+        for _ in range(sweeps):
+            kernel.step(st, g, False)
+            lps.append(kernel.record(st)["lp"])
+        return lp0, float(np.mean(lps[-20:]))
+
+    block = V // K
+    own = np.zeros(V, bool)
+    own[twins[1] * block:(twins[1] + 1) * block] = True
+    oracle = z.copy()
+    oracle[z == j] = i
+    oracle[(z == k) & own[word_ids]] = j
+    s0, s1 = lp_after(z, 100)
+    o0, o1 = lp_after(oracle, 100)
+    print(f"log joint: stuck {s0:.1f} (after 100 sweeps {s1:.1f}), oracle move {o0:.1f} "
+          f"(after 100 sweeps {o1:.1f}): {o0 - s0:+.0f} / {o1 - s1:+.0f} nats")
+    print(f"an arbitrary 2-way split of the {int(((z == i) | (z == j)).sum())} tokens of topics "
+          f"{i} and {j} has probability ~2^-n; the reverse move must hit the stuck one")
+
+
+if __name__ == "__main__":
+    main()
