@@ -1,6 +1,7 @@
 """Threads per chain: our partitioned LDA sweep (``workers=W``) vs tomotopy's
-``train(workers=W, parallel=PARTITION)`` on 20 Newsgroups, K = 100; and GLDA's fast path with
-W = 1 and 2 (copies of the topic statistics merged per sweep) on 3,000 of its documents.
+``train(workers=W, parallel=PARTITION)`` on 20 Newsgroups, K = 100; and GLDA's fast path
+(K = 40) and CGTM (K = 20) with W = 1 and 2 (copies of the topic statistics merged per sweep)
+on 3,000 of its documents.
 
 All four runs (ours and tomotopy, W = 1 and W = 2) get the same token lists, α = 0.1,
 β = 0.01, and are run interleaved in chunks of sweeps (the order rotates each chunk) so load
@@ -8,7 +9,8 @@ from other processes hits all alike.  Only the sweeps are timed.  After every ch
 our chains' log p(w | z) per token is read out: the partitioned chain's must track the serial
 one's (the stale-n_k approximation should not show).
 
-    .venv/bin/python benchmarks/bench_workers.py [--data ../shared/data] [--quick]
+    .venv/bin/python benchmarks/bench_workers.py [--data ../shared/data] [--quick] \
+        [--parts lda,glda,cgtm]
 
 Writes ``benchmarks/results/workers.json`` (``workers_quick.json``).  Speed-ups need idle
 cores: check ``machine.loadavg_*`` in the JSON before reading them.
@@ -26,6 +28,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 from _common import machine_facts  # noqa: E402
@@ -36,22 +39,31 @@ TARBALL = Path("20newsgroups-bydate") / "20news-bydate.tar.gz"
 ALPHA, BETA, K, SEED = 0.1, 0.01, 100, 0
 
 
-def glda_workers(corpus: object, sweeps: int, chunk: int) -> dict[str, object]:
-    """GLDA (fast path), K = 40, GloVe-50, on the first 3,000 documents: W = 1 vs W = 2,
-    interleaved; half the sweeps are warm-up (tables refreshed), half sampling."""
+def gaussian_workers(model: str, corpus: object, sweeps: int, chunk: int) -> dict[str, object]:
+    """GLDA (fast path, K = 40) or CGTM (its exact z-sweep and η pass, K = 20), GloVe-50, on
+    the first 3,000 documents: W = 1 vs W = 2, interleaved; GLDA's first half of the sweeps
+    is warm-up (tables refreshed), the rest sampling."""
     from ppltopics import WordVectors
+    from ppltopics.inference.cgtm import CGTMKernel
     from ppltopics.inference.glda import GLDAKernel
+    from ppltopics.models.cgtm import CGTMHyper
     from ppltopics.models.glda import GLDAHyper
 
     sub = corpus.subset(np.arange(min(3000, corpus.num_docs)))
     vecs = WordVectors.glove(sub.vocab)
     sub = sub.restrict(vecs.vocab)
     table = vecs.matrix(sub.vocab)
-    r = GLDAHyper(num_topics=40).resolve(table, counts=sub.word_counts())
+    num_topics = 40 if model == "glda" else 20
     chains = {}
     for w in (1, 2):
-        kernel = GLDAKernel(sub, table, 40, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
-                            method="fast", workers=w)
+        if model == "glda":
+            r = GLDAHyper(num_topics=num_topics).resolve(table, counts=sub.word_counts())
+            kernel = GLDAKernel(sub, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0,
+                                r.psi0, method="fast", workers=w)
+        else:
+            r = CGTMHyper(num_topics=num_topics).resolve(table, counts=sub.word_counts())
+            kernel = CGTMKernel(sub, table, num_topics, r.mu0, r.kappa0, r.nu0, r.psi0,
+                                r.eta_mu0, r.eta_kappa0, r.eta_nu0, r.eta_psi0, workers=w)
         rng = np.random.default_rng(SEED)
         chains[w] = (kernel, kernel.init_state(rng), rng)
     chains[1][0].step(*chains[1][1:], False)  # numba cache load, untimed
@@ -71,33 +83,22 @@ def glda_workers(corpus: object, sweeps: int, chunk: int) -> dict[str, object]:
             kernel, state, _ = chains[w]
             point[f"w{w}_ll_per_token"] = kernel.record(state)["log_likelihood"] / sub.num_tokens
         trace.append(point)
-        print("GLDA", point, flush=True)
+        print(model.upper(), point, flush=True)
     tps = {f"w{w}": sub.num_tokens * sweeps / seconds[w] for w in (1, 2)}
-    print(f"GLDA fast: {tps['w1']:.0f} vs {tps['w2']:.0f} tokens/s "
+    print(f"{model.upper()}: {tps['w1']:.0f} vs {tps['w2']:.0f} tokens/s "
           f"({tps['w2'] / tps['w1']:.2f}x)")
-    return {"docs": sub.num_docs, "tokens": sub.num_tokens, "K": 40, "dim": table.shape[1],
-            "seconds": {f"w{w}": seconds[w] for w in (1, 2)}, "tokens_per_s": tps,
-            "speedup_w2_over_w1": tps["w2"] / tps["w1"], "trace": trace}
+    return {"docs": sub.num_docs, "tokens": sub.num_tokens, "K": num_topics,
+            "dim": table.shape[1], "seconds": {f"w{w}": seconds[w] for w in (1, 2)},
+            "tokens_per_s": tps, "speedup_w2_over_w1": tps["w2"] / tps["w1"], "trace": trace}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--quick", action="store_true", help="20 sweeps instead of 100")
-    ap.add_argument("--out", type=Path)
-    args = ap.parse_args()
-    tarball = args.data / TARBALL
-    if not tarball.exists():
-        raise SystemExit(f"20 Newsgroups not found at {tarball}: pass --data DIR")
+def lda_workers(corpus: Any, sweeps: int, chunk: int) -> dict[str, Any]:
+    """Our partitioned LDA sweep and tomotopy's at W = 1 and 2, interleaved (module doc)."""
     import tomotopy as tp
 
-    from ppltopics.datasets import load_20newsgroups
     from ppltopics.inference.lda import LDAKernel
     from ppltopics.models.lda import LDAHyper
 
-    sweeps, chunk = (20, 5) if args.quick else (100, 10)
-    facts = machine_facts("numpy", "numba", "tomotopy")
-    corpus = load_20newsgroups(tarball)
     docs = corpus.docs()
     hyper = LDAHyper(num_topics=K, alpha=ALPHA, beta=BETA)
 
@@ -138,7 +139,6 @@ def main() -> None:
     trace: list[dict[str, float]] = []
     names = list(runs)
     done = 0
-    load_start = os.getloadavg()
     while done < sweeps:
         for name in names:
             fn, w = runs[name]
@@ -155,24 +155,47 @@ def main() -> None:
         print(" | ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                          for k, v in point.items()), flush=True)
     tps = {name: corpus.num_tokens * sweeps / s for name, s in seconds.items()}
-    glda = glda_workers(corpus, sweeps, chunk)
-    result = {
-        "machine": {**facts, "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
-        "corpus": {"name": "20newsgroups", "docs": corpus.num_docs,
-                   "tokens": corpus.num_tokens, "vocab": corpus.vocab_size},
-        "settings": {"K": K, "alpha": ALPHA, "beta": BETA, "sweeps": sweeps, "chunk": chunk},
-        "seconds": seconds,
-        "tokens_per_s": tps,
-        "speedup": {"ours_w2_over_w1": tps["ours_w2"] / tps["ours_w1"],
-                    "tomotopy_w2_over_w1": tps["tomotopy_w2"] / tps["tomotopy_w1"],
-                    "ours_w2_over_tomotopy_w2": tps["ours_w2"] / tps["tomotopy_w2"],
-                    "ours_w1_over_tomotopy_w1": tps["ours_w1"] / tps["tomotopy_w1"]},
-        "trace": trace,
-        "glda_fast": glda,
-    }
     for name, v in tps.items():
         print(f"{name}: {v / 1e6:.2f} M tokens/s")
-    print(json.dumps(result["speedup"], indent=1))
+    return {"seconds": seconds, "tokens_per_s": tps,
+            "speedup": {"ours_w2_over_w1": tps["ours_w2"] / tps["ours_w1"],
+                        "tomotopy_w2_over_w1": tps["tomotopy_w2"] / tps["tomotopy_w1"],
+                        "ours_w2_over_tomotopy_w2": tps["ours_w2"] / tps["tomotopy_w2"],
+                        "ours_w1_over_tomotopy_w1": tps["ours_w1"] / tps["tomotopy_w1"]},
+            "trace": trace}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--quick", action="store_true", help="20 sweeps instead of 100")
+    ap.add_argument("--parts", default="lda,glda,cgtm",
+                    help="which of lda, glda, cgtm to run (default: all)")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    tarball = args.data / TARBALL
+    if not tarball.exists():
+        raise SystemExit(f"20 Newsgroups not found at {tarball}: pass --data DIR")
+    from ppltopics.datasets import load_20newsgroups
+
+    sweeps, chunk = (20, 5) if args.quick else (100, 10)
+    parts = args.parts.split(",")
+    facts = machine_facts("numpy", "numba", "tomotopy")
+    load_start = os.getloadavg()
+    corpus = load_20newsgroups(tarball)
+    result: dict[str, Any] = {
+        "corpus": {"name": "20newsgroups", "docs": corpus.num_docs,
+                   "tokens": corpus.num_tokens, "vocab": corpus.vocab_size},
+        "settings": {"K": K, "alpha": ALPHA, "beta": BETA, "sweeps": sweeps, "chunk": chunk,
+                     "parts": parts}}
+    if "lda" in parts:
+        result.update(lda_workers(corpus, sweeps, chunk))
+        print(json.dumps(result["speedup"], indent=1))
+    if "glda" in parts:
+        result["glda_fast"] = gaussian_workers("glda", corpus, sweeps, chunk)
+    if "cgtm" in parts:
+        result["cgtm"] = gaussian_workers("cgtm", corpus, sweeps, chunk)
+    result["machine"] = {**facts, "loadavg_start": load_start, "loadavg_end": os.getloadavg()}
     out = args.out or REPO / "benchmarks" / "results" / (
         "workers_quick.json" if args.quick else "workers.json")
     out.write_text(json.dumps(result, indent=1))
