@@ -265,8 +265,11 @@ def _topclus(train: Any, k: int, seed: int, **kw: Any
     if loaded:  # scored again, not refitted
         post = pt.load(kept)
     else:
+        # under --keep the fit checkpoints every pass and an interrupted run resumes
+        ckpt = None if kept is None else kept.with_name(kept.name + "-checkpoint")
         post = pt.fit("topclus", train, num_topics=k, embeddings=_token_embeddings(train),
-                      num_chains=1, seed=seed, progress=False, threads=2, **kw)
+                      num_chains=1, seed=seed, progress=ckpt is not None, threads=2,
+                      checkpoint_dir=ckpt, **kw)
         if kept is not None:
             post.save(kept)
     s = post.settings

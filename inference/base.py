@@ -38,6 +38,9 @@ import torch
 from pyro.infer.mcmc.mcmc_kernel import MCMCKernel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from concurrent.futures import Future
+
     from ppltopics.corpus import Corpus
 
 __all__ = ["GibbsKernel", "PyroGibbs", "State", "topic_size_record", "TOPIC_SIZE_DIMS"]
@@ -181,6 +184,14 @@ class GibbsKernel(ABC):
     def record(self, state: State) -> dict[str, Any]:
         """What one draw reports: at least ``lp`` (the log joint of the collapsed state) and
         ``log_likelihood`` (its data part)."""
+
+    def record_later(self, state: State, submit: Callable[..., Future[Any]]) -> dict[str, Any]:
+        """:meth:`record`, where the costly parts may run while the next sweep does: the key
+        ``"later"`` may hold the Future that ``submit(fn)`` returns for a dict ``fn()`` of
+        more values computed on copies of ``state`` (the runner keeps at most one in flight
+        and merges them in draw order; together the values are those of :meth:`record`).
+        Default: :meth:`record`."""
+        return self.record(state)
 
     def config(self) -> dict[str, Any]:
         """JSON-able description of the kernel (hyperparameters, options); with the corpus

@@ -776,22 +776,43 @@ class LDAKernel(GibbsKernel):
         at the current α (``state["alpha"]``: the hyperparameter's α, or with
         ``optimize_alpha`` the value Minka's updates reached); ``log_likelihood``: log p(w | z, β);
         topic sizes; ``pointwise`` per-document log-likelihoods under the point estimates."""
+        lp, loglik, pointwise = self._stats(*self._stats_args(state))
+        return {"lp": lp, "log_likelihood": loglik, **self._record(state),
+                "pointwise": pointwise}
+
+    def record_later(self, state: State, submit: Any) -> dict[str, Any]:
+        """:meth:`record` with lp, the log-likelihood and ``pointwise`` (a K-term sum per
+        token: most of a record's cost) computed on copies of the counts by ``submit``,
+        beside the next sweep."""
+        copies = tuple(a.copy() for a in self._stats_args(state))
+
+        def later() -> dict[str, Any]:
+            lp, loglik, pointwise = self._stats(*copies)
+            return {"lp": lp, "log_likelihood": loglik, "pointwise": pointwise}
+
+        return {**self._record(state), "later": submit(later)}
+
+    @staticmethod
+    def _stats_args(state: State) -> tuple[np.ndarray, ...]:
+        return tuple(state[k] for k in ("z", "wt_offsets", "wt_packed", "wt_nnz", "n_k",
+                                        "alpha"))
+
+    def _stats(self, z: np.ndarray, wt_offsets: np.ndarray, wt_packed: np.ndarray,
+               wt_nnz: np.ndarray, n_k: np.ndarray, alpha: np.ndarray
+               ) -> tuple[float, float, np.ndarray]:
+        """:func:`_lda_stats` of these counts: (lp, log-likelihood, pointwise)."""
         c = self.corpus
         pointwise = np.empty(c.num_docs)
         how = self.pointwise_how
         nwk = np.empty((0 if how == POINTWISE_PACKED else c.vocab_size, self.num_topics),
                        dtype=np.int32)
-        lp, loglik = _lda_stats(
-            c.word_ids, c.doc_offsets, state["z"], state["wt_offsets"], state["wt_packed"],
-            state["wt_nnz"], state["n_k"], state["alpha"], float(self.hyper.beta), pointwise,
-            nwk, how,
-        )
-        out: dict[str, Any] = {
-            "lp": lp,
-            "log_likelihood": loglik,
-            **topic_size_record(state["n_k"], c.num_tokens),
-            "pointwise": pointwise,
-        }
+        lp, loglik = _lda_stats(c.word_ids, c.doc_offsets, z, wt_offsets, wt_packed, wt_nnz,
+                                n_k, alpha, float(self.hyper.beta), pointwise, nwk, how)
+        return lp, loglik, pointwise
+
+    def _record(self, state: State) -> dict[str, Any]:
+        """What a record holds besides lp, the log-likelihood and pointwise."""
+        out: dict[str, Any] = topic_size_record(state["n_k"], self.corpus.num_tokens)
         if self.optimize_alpha:
             out["alpha"] = state["alpha"].copy()
         if self.split_merge is not None:

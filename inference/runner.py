@@ -29,6 +29,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -111,15 +112,46 @@ def corpus_fingerprint(word_ids: np.ndarray, doc_offsets: np.ndarray) -> str:
 
 
 class _Recorder:
-    """Accumulates per-draw records of one chain."""
+    """Accumulates per-draw records of one chain.  A record's ``"later"`` may be a Future of
+    more of its values (:meth:`GibbsKernel.record_later`): :meth:`submit` runs them on one
+    background thread, one in flight at a time, and they are merged before rows are read."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[Any] | None = None
 
     def add(self, rec: dict[str, Any]) -> None:
         self.rows.append(rec)
 
+    def submit(self, fn: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:
+        """``fn()`` on the background thread, once the previous one has finished (so copies of
+        at most two states are alive, and every earlier row can be merged without waiting)."""
+        if self._pending is not None:
+            self._pending.result()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="ppltopics-record")
+        self._pending = self._pool.submit(fn)
+        return self._pending
+
+    def merged(self, i: int) -> dict[str, Any]:
+        """Row ``i`` with its ``"later"`` values merged in (waiting for them)."""
+        row = self.rows[i]
+        later = row.pop("later", None)
+        if later is not None:
+            row.update(later.result())
+        return row
+
+    def resolve(self) -> None:
+        """Merge every row's later values (and close the background thread)."""
+        for i in range(len(self.rows)):
+            self.merged(i)
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool, self._pending = None, None
+
     def stacked(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray | None]:
+        self.resolve()
         stats: dict[str, np.ndarray] = {}
         draws: dict[str, np.ndarray] = {}
         pointwise = None
@@ -146,6 +178,7 @@ class _Recorder:
         return r
 
     def to_arrays(self) -> dict[str, np.ndarray]:
+        self.resolve()
         if not self.rows:
             return {}
         return {f"rec.{k}": np.asarray([r.get(k, np.nan) for r in self.rows])
@@ -230,12 +263,14 @@ def run_chain(
             sweeps_since += 1
             if draw:
                 now = time.perf_counter()
-                r = kernel.record(state)
+                r = kernel.record_later(state, rec.submit)
                 r["tokens_per_s"] = kernel.num_tokens * sweeps_since / max(now - t_draw, 1e-9)
                 r["wall_time"] = seconds + now - t0  # since the chain started, warm-up included
                 kernel.accumulate(state, acc)
                 rec.add(r)
-                last_ll = r["log_likelihood"] / kernel.num_tokens
+                # the previous row's later values are ready once this row's were submitted
+                shown = r if "later" not in r or len(rec.rows) < 2 else rec.merged(-2)
+                last_ll = shown.get("log_likelihood", np.nan) / kernel.num_tokens
                 t_draw = time.perf_counter()
                 sweeps_since = 0
             done = it + 1

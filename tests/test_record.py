@@ -153,3 +153,44 @@ def test_gaussian_pointwise_is_the_mixture_log_likelihood(glda_state, scale):
     per_token = logsumexp(np.log(theta[docs]) + logdens[c.word_ids], axis=1)
     np.testing.assert_allclose(out, np.bincount(docs, per_token), rtol=1e-10)
     assert np.isfinite(kernel.record(state)["pointwise"]).all()
+
+
+def test_lda_records_computed_beside_the_next_sweep_are_those_of_their_own_draw():
+    """The runner takes LDA's lp, log-likelihood and pointwise from ``record_later`` (computed
+    on copies while the next sweep runs): each draw's values equal ``record`` of the state
+    right after its sweep, not of a later state (the defect if the copies were views)."""
+    from ppltopics.inference.runner import RunSpec, run_chain
+
+    sim = simulate(30, 40, 50, LDAHyper(num_topics=4, alpha=0.3, beta=0.05), seed=7)
+    kernel = lda_mod.LDAKernel(sim.corpus, LDAHyper(num_topics=4, alpha=0.3, beta=0.05))
+    seen = []
+
+    def callback(state, it):
+        if it >= 3:
+            seen.append(kernel.record(state))
+
+    spec = RunSpec(num_chains=1, num_samples=6, warmup=3, seed=2, progress=False,
+                   callback=callback)
+    res = run_chain(kernel, spec, 0)
+    assert res.pointwise.shape == (6, sim.corpus.num_docs)
+    np.testing.assert_array_equal(res.pointwise, [r["pointwise"] for r in seen])
+    for key in ("lp", "log_likelihood"):
+        np.testing.assert_array_equal(res.stats[key], [r[key] for r in seen])
+    assert len({r["lp"] for r in seen}) == 6  # the draws differ, so a stale copy would show
+
+
+def test_lda_record_later_reads_copies(lda_state):
+    """``record_later``'s deferred part, run only after the state has moved on, still gives
+    ``record`` of the state it was called on."""
+    kernel, state = lda_state
+    state = {k: v.copy() for k, v in state.items()}
+    before = kernel.record(state)
+    jobs = []
+    row = kernel.record_later(state, lambda fn: jobs.append(fn) or "future")
+    assert row["later"] == "future"
+    kernel.step(state, np.random.default_rng(1), False)
+    assert kernel.record(state)["lp"] != before["lp"]
+    later = jobs[0]()
+    for key in ("lp", "log_likelihood", "pointwise"):
+        np.testing.assert_array_equal(later[key], before[key])
+    assert {k for k in before if k not in later} == set(row) - {"later"}
