@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) install -q -c constraints.txt -e ".[test,bench,plm,distributed,docs,viz]"
+	$(PIP) install -q -c constraints.txt -e ".[test,bench,plm,distributed,docs,viz,pos]"
 	touch $@
 
 demo: $(VENV)/.installed

@@ -119,6 +119,8 @@ TOPCLUS: dict[str, dict[str, Any]] = {
     "pretrain5": {"pretrain_epochs": 5},
     "epochs40": {"epochs": 40},
     "bf16": {"precision": "bf16"},
+    # the authors' token filter: nouns, verbs and adjectives (spaCy's tagger, the [pos] extra)
+    "pos": {"pos": ("NOUN", "VERB", "ADJ")},
     # diagnostic: the pretrained autoencoder alone (one EM step), what EM adds or loses
     "em1": {"steps": 1},
 }

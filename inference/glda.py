@@ -842,7 +842,9 @@ class GLDAKernel(GibbsKernel):
         z = state["z"]
         if order is not None:  # internal label -> reported label
             z = np.argsort(order)[z]
-        np.add.at(acc["word_topic"], (z, c.word_ids), 1.0)
+        K, V = acc["word_topic"].shape  # n_kw by one bincount (np.add.at is ~10x slower)
+        acc["word_topic"] += np.bincount(z.astype(np.int64) * V + c.word_ids,
+                                         minlength=K * V).reshape(K, V)
         acc["count"] += 1
 
     def finalize(self, acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

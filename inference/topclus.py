@@ -43,12 +43,13 @@ k-means for NMI).
 Where this differs from the authors' code, and why:
 
 * Token filter: they keep nouns/verbs/adjectives (a POS tagger) for clustering and topic
-  words, and attend and pretrain over every word piece.  No tagger is installed offline,
-  so one filter is used everywhere — training tokens, attention, h̄^(d) and top-word
-  ranking: the corpus's own kept tokens (stopwords, punctuation, digits and rare words
-  removed by :class:`~ppltopics.corpus.Corpus`); :func:`ppltopics.plm.token_embeddings`
-  returns one contextual vector per kept token (whole words, pieces averaged; theirs are
-  single word pieces).
+  words, and attend and pretrain over every word piece.  Here one filter is used
+  everywhere — training tokens, attention, h̄^(d) and top-word ranking: the corpus's own
+  kept tokens (stopwords, punctuation, digits and rare words removed by
+  :class:`~ppltopics.corpus.Corpus`), and with ``pos=("NOUN", "VERB", "ADJ")`` (spaCy's
+  tagger, the ``[pos]`` extra) only those parts of speech;
+  :func:`ppltopics.plm.token_embeddings` returns one contextual vector per kept token
+  (whole words, pieces averaged; theirs are single word pieces).
 * L_clus is the cross-entropy −Σ q log p; theirs is KL(q ‖ p) = that − H(q), the same
   gradient (q is held fixed).  Losses are means, as their ``mse_loss``/``batchmean``.
 * Pretraining optimises f and g only (their Adam holds every parameter, but only f and g
@@ -528,6 +529,7 @@ def fit_model(
     min_word_length: int = 3,
     enc_hidden: Sequence[int] = (500, 500, 1000), dec_hidden: Sequence[int] = (1000, 500, 500),
     embed_batch_size: int = 32, cache_dir: str | None = None, profile_size: int = 2000,
+    pos: Sequence[str] | None = None,
 ) -> Any:
     """``pt.fit("topclus", corpus, num_topics=K, ...)``: train ``spec.num_chains`` seeds of
     TopClus on the corpus's contextual token embeddings and return a
@@ -549,6 +551,12 @@ def fit_model(
     Topic words: words with at least ``min_word_count`` tokens (the authors: more than 5;
     ``"auto"``: :func:`auto_min_word_count`, a floor that grows with the corpus) and
     ``min_word_length`` characters (the authors drop words of ≤ 2).
+    ``pos`` (e.g. the authors' ``("NOUN", "VERB", "ADJ")``; needs the ``[pos]`` extra and a
+    corpus with its text): train on the tokens of these parts of speech only
+    (:func:`ppltopics.tagging.pos_tags`, each token tagged in its own sentence); the
+    embeddings are computed (or given) for the whole corpus and the other tokens' rows
+    dropped, every document kept (the posterior's corpus is the selected one, documents
+    left without a token get p(t_k | d) = 1/K as above).
     ``threads`` caps torch's CPU threads during the fit.  ``profile_size``: number of most
     frequent words whose topic-word profiles measure cross-seed stability.  See the module
     docstring for how ``spec`` maps (seed, num_chains, checkpoint_dir, progress;
@@ -574,6 +582,12 @@ def fit_model(
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("device='cuda' but CUDA is not available")
+    if pos is not None:
+        from ppltopics.tagging import check_pos
+
+        pos = check_pos(pos)
+        if "text" not in corpus.metadata:
+            raise ValueError("pos= tags the raw text: build the corpus with keep_text=True")
     if spec is None:
         spec = RunSpec(num_chains=1, progress=False)
     spec.validate()
@@ -594,6 +608,13 @@ def fit_model(
                          "plm_stride": int(getattr(embeddings, "stride", 0)),
                          "plm_key": str(getattr(embeddings, "key", ""))})
     emb = check_embeddings(embeddings, corpus)
+    pos_info: dict[str, Any] = {}
+    if pos is not None:
+        from ppltopics.tagging import pos_tags
+
+        keep = np.isin(pos_tags(corpus, progress=spec.progress), pos)
+        pos_info = {"pos": list(pos), "pos_kept_share": float(keep.mean())}
+        emb, corpus = emb[keep], corpus.select_tokens(keep, drop_empty=False)
     empty = int((np.diff(corpus.doc_offsets) == 0).sum())
     if empty:  # kept in every output, never dropped: say what they get
         logging.getLogger("ppltopics").warning(
@@ -662,7 +683,7 @@ def fit_model(
               "posterior": {"sorted_topic_share": np.array(
                   [[h.share for h in f.history[:common]] for f in fits])}}
     settings = {
-        **cfg.to_json(), **plm_info, "num_chains": int(spec.num_chains),
+        **cfg.to_json(), **plm_info, **pos_info, "num_chains": int(spec.num_chains),
         "seed": int(spec.seed), "selected_chain": best, "device": str(device),
         "min_word_count": int(min_word_count), "min_word_length": int(min_word_length),
         "num_tokens": int(corpus.num_tokens),

@@ -20,7 +20,8 @@ __all__ = [
 ]
 
 _SUBMODULES = {"datasets", "diagnostics", "evaluation", "models", "inference", "persistence",
-               "distributions", "plm", "vectors", "posterior", "api", "checks", "report"}
+               "distributions", "plm", "vectors", "posterior", "api", "checks", "report",
+               "tagging"}
 _ATTRS = {
     "WordVectors": ("ppltopics.vectors", "WordVectors"),
     "Posterior": ("ppltopics.posteriors", "Posterior"),

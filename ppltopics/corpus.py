@@ -423,6 +423,33 @@ class Corpus:
         out.report.update(prune_min_count=int(min_count), prune_min_df=int(min_df))
         return out
 
+    def select_tokens(self, mask: Any, drop_empty: bool = True) -> Corpus:
+        """A new corpus of the tokens where ``mask`` (one bool per token, in ``word_ids``
+        order) is true, e.g. those of some parts of speech (:func:`ppltopics.tagging.pos_tags`).
+        The vocabulary is kept.  Documents left empty are dropped (and recorded in
+        ``report["kept_doc_index"]``), or with ``drop_empty=False`` kept empty, so the
+        documents still line up with the labels and texts of this corpus.
+
+        Raises ``ValueError`` for a mask of the wrong length or dtype, or one that keeps no
+        token.
+        """
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != self.word_ids.shape:
+            raise ValueError(f"mask must be a bool array of one value per token "
+                             f"({self.num_tokens}), got dtype {mask.dtype}, shape {mask.shape}")
+        if not mask.any():
+            raise ValueError("the token mask keeps no token")
+        report = {**{k: v for k, v in self.report.items() if k != "kept_doc_index"},
+                  "select_dropped_tokens": int((~mask).sum())}
+        if drop_empty:
+            return Corpus._from_masked(self.word_ids, mask, self.token_docs, self.num_docs,
+                                       self.vocab, self.labels, self.metadata, report)
+        offsets = np.zeros_like(self.doc_offsets)
+        np.cumsum(np.bincount(self.token_docs[mask], minlength=self.num_docs),
+                  out=offsets[1:])
+        return Corpus(self.word_ids[mask], offsets, self.vocab, labels=self.labels,
+                      metadata=self.metadata, report=report)
+
     def with_vocab(self, vocab: Sequence[str]) -> Corpus:
         """Re-index onto another vocabulary (e.g. a fitted model's); unknown words are dropped.
 
