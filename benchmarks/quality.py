@@ -261,7 +261,8 @@ def _topclus(train: Any, k: int, seed: int, **kw: Any
     from ppltopics.evaluation import kmeans_nmi
 
     torch.set_num_threads(2)  # the networks use both cores (the samplers run on one)
-    tag = "-".join(f"{a}{b}" for a, b in sorted(kw.items())) or "defaults"
+    tag = "-".join(f"{a}{'+'.join(b) if isinstance(b, tuple) else b}"
+                   for a, b in sorted(kw.items())) or "defaults"
     kept = KEEP["dir"] / f"topclus-{tag}-seed{seed}" if "dir" in KEEP else None
     loaded = kept is not None and kept.is_dir()
     if loaded:  # scored again, not refitted

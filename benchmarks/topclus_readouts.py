@@ -97,6 +97,18 @@ def raw_token_clusters(train: Any, emb: np.ndarray, k: int, auto: int) -> dict[s
     return {"tops": readouts(cosine, mass, count, train.vocab, auto), "nmi_histogram": nmi}
 
 
+#: token masks of pos= fits, by their tags (the tagger runs once per corpus and tag set)
+_POS_MASKS: dict[tuple[str, ...], np.ndarray] = {}
+
+
+def pos_mask(train: Any, pos: tuple[str, ...]) -> np.ndarray:
+    if pos not in _POS_MASKS:
+        from ppltopics.tagging import pos_tags
+
+        _POS_MASKS[pos] = np.isin(pos_tags(train), pos)
+    return _POS_MASKS[pos]
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", choices=sorted(quality.PLAN), required=True)
@@ -118,26 +130,36 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     auto = tc.auto_min_word_count(train.num_tokens)
     res: dict[str, Any] = {"corpus": args.corpus, "train_tokens": int(train.num_tokens),
                            "auto_floor": auto, "fits": {}, "machine": machine_facts()}
-    for path in sorted(args.keep.glob("topclus-*")):
+    for path in sorted(p for p in args.keep.glob("topclus-*") if p.name[-11:] != "-checkpoint"):
         post = pt.load(path)
-        est = tc.chain_estimates(post.network, emb, train, torch.device("cpu"))
+        fit_train, fit_emb = train, emb
+        if "pos" in post.settings:  # a pos= fit: its own tokens (the same mask as its fit)
+            keep = pos_mask(train, tuple(post.settings["pos"]))
+            fit_train, fit_emb = train.select_tokens(keep, drop_empty=False), emb[keep]
+        est = tc.chain_estimates(post.network, fit_emb, fit_train, torch.device("cpu"))
         res["fits"][path.name] = score(readouts(est["topic_word"], est["topic_word_mass"],
                                                 est["word_count"], train.vocab, auto),
                                        train, test)
     raw = raw_token_clusters(train, emb, quality.PLAN[args.corpus]["k"], auto)
     res["raw_token_kmeans"] = {**score(raw["tops"], train, test),
                                "nmi_histogram": raw["nmi_histogram"]}
+    for pos in list(_POS_MASKS):  # the raw clusters of the tokens a pos= fit kept
+        keep = _POS_MASKS[pos]
+        raw = raw_token_clusters(train.select_tokens(keep, drop_empty=False), emb[keep],
+                                 quality.PLAN[args.corpus]["k"], auto)
+        res[f"raw_token_kmeans {'+'.join(pos)}"] = {**score(raw["tops"], train, test),
+                                                    "nmi_histogram": raw["nmi_histogram"]}
     out = args.out or quality.RESULTS / f"topclus_readouts_{args.corpus}.json"
     out.write_text(json.dumps(res, indent=1, default=str))
     names = list(next(iter(res["fits"].values()), res["raw_token_kmeans"]))
     names = [n for n in names if n != "nmi_histogram"]
     print("held-out doc NPMI (diversity) per readout")
-    for fit, rows in [*res["fits"].items(), ("raw MiniLM token k-means",
-                                              res["raw_token_kmeans"])]:
+    raws = [(f"raw MiniLM {k[4:]}", v) for k, v in res.items() if k.startswith("raw_token")]
+    for fit, rows in [*res["fits"].items(), *raws]:
         print(f"{fit}: " + "; ".join(f"{n} {rows[n]['npmi_test_doc']:.3f} "
                                      f"({rows[n]['diversity']:.2f})" for n in names))
-    print(f"raw token-cluster histogram NMI {res['raw_token_kmeans']['nmi_histogram']:.3f}; "
-          f"wrote {out}")
+    print("raw token-cluster histogram NMI " + ", ".join(
+        f"{name} {rows['nmi_histogram']:.3f}" for name, rows in raws) + f"; wrote {out}")
     return res
 
 
