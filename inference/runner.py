@@ -268,9 +268,10 @@ def run_chain(
                 r["wall_time"] = seconds + now - t0  # since the chain started, warm-up included
                 kernel.accumulate(state, acc)
                 rec.add(r)
-                # the previous row's later values are ready once this row's were submitted
-                shown = r if "later" not in r or len(rec.rows) < 2 else rec.merged(-2)
-                last_ll = shown.get("log_likelihood", np.nan) / kernel.num_tokens
+                if "later" not in r:
+                    last_ll = r["log_likelihood"] / kernel.num_tokens
+                elif len(rec.rows) > 1:  # the draw before, ready once this one was submitted
+                    last_ll = rec.merged(-2)["log_likelihood"] / kernel.num_tokens
                 t_draw = time.perf_counter()
                 sweeps_since = 0
             done = it + 1

@@ -194,3 +194,30 @@ def test_lda_record_later_reads_copies(lda_state):
     for key in ("lp", "log_likelihood", "pointwise"):
         np.testing.assert_array_equal(later[key], before[key])
     assert {k for k in before if k not in later} == set(row) - {"later"}
+
+
+def test_progress_shows_the_log_likelihood_of_the_draw_before():
+    """With LDA's record computed beside the next sweep, the progress bar shows each sampling
+    sweep the per-token log-likelihood of the draw before it (warm-up's last before the
+    first draw), never a NaN or a value of a state not yet recorded."""
+    from ppltopics.inference.runner import RunSpec, run_chain
+
+    class Bar:
+        def __init__(self):
+            self.shown = []
+
+        def update(self, n):
+            pass
+
+        def set_postfix_str(self, text, refresh=False):
+            self.shown.append(text)
+
+    sim = simulate(30, 40, 50, LDAHyper(num_topics=4, alpha=0.3, beta=0.05), seed=7)
+    kernel = lda_mod.LDAKernel(sim.corpus, LDAHyper(num_topics=4, alpha=0.3, beta=0.05))
+    bar = Bar()
+    res = run_chain(kernel, RunSpec(num_chains=1, num_samples=5, warmup=4, seed=1), 0, bar=bar)
+    shown = [float(t.split("=")[1]) for t in bar.shown]
+    ll = res.stats["log_likelihood"] / kernel.num_tokens
+    assert len(shown) == 9 and not np.isnan(shown).any()
+    np.testing.assert_allclose(shown[5:], ll[:-1], rtol=1e-4)
+    assert shown[4] == shown[3]  # the first draw's own values are not ready yet
