@@ -8,7 +8,9 @@ planted twins (k) and the two fitted topics sharing one planted topic (i, j), th
    kernel's own pieces (``_lda_split``, ``_lda_terms``) and reports log p(z′)/p(z),
    log q_fwd, log q_rev and the acceptances;
 2. applies an oracle version of it (the second twin's own words to j) and compares the log
-   joint with the stuck state's, at once and after 100 Gibbs sweeps.
+   joint with the stuck state's, at once and after 100 Gibbs sweeps;
+3. measures how the two stuck topics divide their planted topic: by whole documents or
+   token by token (what a reverse proposal has to reproduce).
 
     .venv/bin/python benchmarks/diag_lda_split_merge.py [--seed 2] [--topics 12]
 """
@@ -106,6 +108,16 @@ def main() -> None:
           f"(after 100 sweeps {o1:.1f}): {o0 - s0:+.0f} / {o1 - s1:+.0f} nats")
     print(f"an arbitrary 2-way split of the {int(((z == i) | (z == j)).sum())} tokens of topics "
           f"{i} and {j} has probability ~2^-n; the reverse move must hit the stuck one")
+    # how the twins i, j divide their planted topic: by document or token by token?
+    m = (z == i) | (z == j)
+    nd = np.bincount(docs[m], minlength=corpus.num_docs)
+    ni = np.bincount(docs[m], weights=z[m] == i, minlength=corpus.num_docs)
+    has = nd > 0
+    pure = ((ni == 0) | (ni == nd))[has].mean()
+    print(f"the twins divide their topic by document: {has.sum()} documents hold their "
+          f"{m.sum()} tokens, {100 * pure:.0f} % of them all in one twin (mean |share of {i} - "
+          f"1/2| {np.abs(ni[has] / nd[has] - 0.5).mean():.2f}); a uniform split costs "
+          f"{m.sum() * np.log(2):.0f} nats token by token, {has.sum() * np.log(2):.0f} by document")
 
 
 if __name__ == "__main__":
