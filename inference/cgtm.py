@@ -176,9 +176,10 @@ class CGTMKernel(GLDAKernel):
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
         """z | η (GLDA's exact sweep with e^η as the document weights; with ``workers`` > 1
         GLDA's document blocks against copies of the topic statistics, merged after the
-        sweep), then η | z by Pólya-Gamma, the joint moves and (μ_η, Σ_η) | η."""
+        sweep, once the first ``serial_start`` sweeps are done), then η | z by Pólya-Gamma,
+        the joint moves and (μ_η, Σ_η) | η."""
         c = self.corpus
-        if self.workers == 1:
+        if not self.parallel_now(state):
             state["refactored"][0] += exact_sweep(
                 c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
                 _stats(state), self.prior, rng, state["eta"], 0, c.num_docs, self.view(state))

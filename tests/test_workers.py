@@ -140,13 +140,16 @@ def gsim():
     return glda.simulate_vocabulary(60, 30, hy, vocab_size=80, seed=6)
 
 
-def _glda(gsim, method, workers, seed, sweeps):
+def _glda(gsim, method, workers, seed, sweeps, serial_start=0):
+    """A GLDA chain after ``sweeps`` sweeps; by default on document blocks from the first
+    sweep (``serial_start=0``; the kernel's own default is 5 serial sweeps)."""
     from ppltopics.inference.glda import GLDAKernel
 
     r = gsim.hyper
     table = gsim.vectors.matrix(gsim.corpus.vocab)
     kernel = GLDAKernel(gsim.corpus, table, r.num_topics, r.alpha_vector, *r.niw_args(),
                         method=method, workers=workers)
+    kernel.serial_start = serial_start
     rng = np.random.default_rng(seed)
     state = kernel.init_state(rng)
     for i in range(sweeps):
@@ -193,22 +196,38 @@ def test_glda_blocks_keep_statistics_exact(gsim, method):
 
 @pytest.mark.parametrize("model", ["glda", "cgtm"])
 def test_blocks_reach_the_serial_log_likelihood(gsim, model):
-    """W = 2's log-likelihood per token lies within the spread of 5 serial seeds (padded by
-    half of it), for 3 seeds."""
+    """W = 2's log-likelihood per token lies within the spread of 10 serial seeds (padded by
+    half of it), for 3 seeds.  Ten, because serial chains on this corpus themselves end in
+    one of two modes (about −1.16 and −1.43 nats/token for GLDA; seeds 8 and 9 find the
+    lower one, seeds 0–4 do not)."""
     def ll(workers, seed):
-        kernel, state = (_glda(gsim, "exact", workers, seed, sweeps=30) if model == "glda"
-                         else _cgtm(gsim, workers, seed, sweeps=20))
+        kernel, state = (_glda(gsim, "exact", workers, seed, sweeps=30, serial_start=5)
+                         if model == "glda" else _cgtm(gsim, workers, seed, 20, serial_start=5))
         return kernel.record(state)["log_likelihood"] / gsim.corpus.num_tokens
 
-    serial = np.array([ll(1, s) for s in range(5)])
+    serial = np.array([ll(1, s) for s in range(10)])
     lo, hi = serial.min(), serial.max()
     pad = 0.5 * (hi - lo) + 1e-3
     for s in range(3):
         assert lo - pad <= ll(2, 50 + s) <= hi + pad
 
 
+@pytest.mark.parametrize("model", ["glda", "cgtm"])
+def test_threaded_chains_make_their_first_sweeps_serially(gsim, model):
+    """With W > 1 the first ``serial_start`` sweeps are the serial chain's, draw for draw
+    (blocks started from the same random topics would each break the symmetry their own way),
+    and the blocks take over after them."""
+    def z(workers, sweeps):
+        if model == "glda":
+            return _glda(gsim, "exact", workers, 3, sweeps, serial_start=5)[1]["z"]
+        return _cgtm(gsim, workers, 3, sweeps, serial_start=5)[1]["z"]
+
+    np.testing.assert_array_equal(z(2, 5), z(1, 5))
+    assert not np.array_equal(z(2, 7), z(1, 7))
+
+
 # ----------------------------------------------------------------------------- CGTM
-def _cgtm(gsim, workers, seed, sweeps):
+def _cgtm(gsim, workers, seed, sweeps, serial_start=0):
     from ppltopics.inference.cgtm import CGTMKernel
     from ppltopics.models.cgtm import CGTMHyper
 
@@ -217,6 +236,7 @@ def _cgtm(gsim, workers, seed, sweeps):
         table, counts=gsim.corpus.word_counts())
     kernel = CGTMKernel(gsim.corpus, table, r.num_topics, r.mu0, r.kappa0, r.nu0, r.psi0,
                         r.eta_mu0, r.eta_kappa0, r.eta_nu0, r.eta_psi0, workers=workers)
+    kernel.serial_start = serial_start
     rng = np.random.default_rng(seed)
     state = kernel.init_state(rng)
     for _ in range(sweeps):
