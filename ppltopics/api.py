@@ -86,11 +86,12 @@ def fit(
     problem.  Tree models (hlda, ghlda) take ``init="random"`` only.
     ``workers`` (lda, glda, cgtm; default 1): threads per chain, an approximate parallel sweep
     reproducible for a given value (:mod:`ppltopics.inference._partition`); 1 is the exact
-    serial sweep.  ``executor`` may also be a ``dask.distributed.Client``: each chain runs as
-    a task on the cluster; for ``"lda"`` with ``workers`` > 1 each chain is instead spread
-    over the cluster (W document shards pinned to workers, word chunks travelling; the same
-    chain as the threaded one, checkpointed, surviving lost workers:
-    :mod:`ppltopics.inference._dask_lda`).
+    serial sweep (GLDA and CGTM make a chain's first 5 sweeps serially, which keeps blocks
+    from breaking a random start's symmetry each their own way).  ``executor`` may also be
+    a ``dask.distributed.Client``: each chain runs as a task on the cluster; for ``"lda"``
+    with ``workers`` > 1 each chain is instead spread over the cluster (W document shards
+    pinned to workers, word chunks travelling; the same chain as the threaded one,
+    checkpointed, surviving lost workers: :mod:`ppltopics.inference._dask_lda`).
     ``beta`` and ``vector_weight`` (glda, cgtm): the word view — each token also emits its
     word from a Dirichlet–multinomial topic φ_k ~ Dirichlet(β), and the vectors' log density
     is weighed by λ = ``vector_weight`` (:mod:`ppltopics.models.glda`, "Word view"); default
