@@ -70,6 +70,8 @@ __all__ = ["run_dask_lda", "RETRIES"]
 
 #: a chain gives up after this many worker losses without reaching a new checkpoint
 RETRIES = 3
+#: seconds to wait for a worker when the cluster has none (a restart after a lost worker)
+WAIT_FOR_WORKERS_S = 60
 
 
 # ----------------------------------------------------------------------------- chunks
@@ -290,8 +292,13 @@ class _Chain:
         """Shards and chunks of ``ck`` placed round-robin on the workers alive."""
         c, kernel, client, W = self.kernel.corpus, self.kernel, self.client, self.W
         workers = sorted(client.scheduler_info()["workers"])
-        if not workers:
-            raise RuntimeError("the Dask cluster has no workers")
+        if not workers:  # one lost a moment ago may be coming back (restarted by its nanny)
+            try:
+                client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+            except TimeoutError:
+                raise RuntimeError(f"the Dask cluster has no workers (waited "
+                                   f"{WAIT_FOR_WORKERS_S} s for one)") from None
+            workers = sorted(client.scheduler_info()["workers"])
         st = ck.state
         self.sh = client.scatter(_Shared(
             alpha=st["alpha"].copy(), beta=float(kernel.hyper.beta),

@@ -124,3 +124,32 @@ def test_what_a_dask_chain_does_not_take_is_refused(client, corpus):
         closed.close()
         with pytest.raises(ValueError, match=address):
             pt.fit("lda", corpus, executor=closed, **FIT)
+
+
+def test_a_cluster_without_workers_is_waited_for_then_refused(corpus, monkeypatch):
+    """A cluster with no worker (e.g. the one it had is being restarted) is waited for a
+    bounded time, then a RuntimeError says so: no hang."""
+    from ppltopics.inference import _dask_lda
+
+    monkeypatch.setattr(_dask_lda, "WAIT_FOR_WORKERS_S", 1)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cl, \
+            distributed.Client(cl) as empty:
+        with pytest.raises(RuntimeError, match="no workers"):
+            pt.fit("lda", corpus, executor=empty, **FIT)
+
+
+def test_a_worker_that_comes_back_is_waited_for(corpus, monkeypatch):
+    """A chain that finds the cluster empty waits for a worker (up to WAIT_FOR_WORKERS_S) and
+    runs on it: here one is added a second later (as a nanny restarts a lost worker)."""
+    import threading
+
+    from ppltopics.inference import _dask_lda
+
+    monkeypatch.setattr(_dask_lda, "WAIT_FOR_WORKERS_S", 60)
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cl, distributed.Client(cl) as c:
+        timer = threading.Timer(1.0, lambda: cl.scale(1))
+        timer.start()
+        post = pt.fit("lda", corpus, executor=c, **FIT)
+        timer.join()
+    assert post.estimates["phi"].shape[-1] == corpus.vocab_size
