@@ -27,7 +27,7 @@ import numpy as np
 
 from ppltopics.corpus import Corpus
 
-__all__ = ["UPOS", "pos_tags", "load_tagger"]
+__all__ = ["UPOS", "check_pos", "load_tagger", "pos_tags"]
 
 #: the Universal Dependencies part-of-speech tags spaCy's English pipelines assign
 UPOS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
@@ -54,7 +54,7 @@ def load_tagger(model: str | None = None) -> Any:
             package = importlib.import_module(name)
         except ImportError:
             continue
-        nlp = package.load(exclude=[p for p in _DISABLED])
+        nlp = package.load(exclude=list(_DISABLED))
         if "tagger" not in nlp.pipe_names:
             raise ValueError(f"spaCy model {name!r} has no tagger (pipes: {nlp.pipe_names})")
         return nlp
@@ -92,7 +92,7 @@ def pos_tags(corpus: Corpus, model: str | Any | None = None, batch_size: int = 6
         which = np.maximum(np.searchsorted(first, starts, side="right") - 1, 0)
         labels = np.asarray([t.pos_ for t in parsed] or ["X"], dtype="<U5")
         lo, hi = corpus.doc_offsets[d], corpus.doc_offsets[d + 1]
-        tags[lo:hi] = labels[which] if hi > lo else tags[lo:hi]
+        tags[lo:hi] = labels[which]
         if bar is not None:
             bar.update(1)
     if bar is not None:
