@@ -128,6 +128,7 @@ class CGTMKernel(GLDAKernel):
     """
 
     model_name = "cgtm"
+    serial_start = 5  # measured with 5 (GLDA: 2), see GLDAKernel.parallel_now
     pyro_params = ("z", "eta")
     record_dims = {**GLDAKernel.record_dims, "topic_corr": ["topic", "topic_b"],
                    "eta_mean": ["topic"]}
