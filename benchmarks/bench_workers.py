@@ -1,7 +1,8 @@
 """Threads per chain: our partitioned LDA sweep (``workers=W``) vs tomotopy's
-``train(workers=W, parallel=PARTITION)`` on 20 Newsgroups, K = 100; and GLDA's fast path
+``train(workers=W, parallel=PARTITION)`` on 20 Newsgroups, K = 100; GLDA's fast path
 (K = 40) and CGTM (K = 20) with W = 1 and 2 (copies of the topic statistics merged per sweep)
-on 3,000 of its documents.
+on 3,000 of its documents; hLDA (paths serial, levels by partitioned blocks) with W = 1 and 2
+on the GhLDA wiki set (depth 3, γ = 1, η = 0.1, GEM(0.5, 100)), trees reported beside.
 
 All four runs (ours and tomotopy, W = 1 and W = 2) get the same token lists, α = 0.1,
 β = 0.01, and are run interleaved in chunks of sweeps (the order rotates each chunk) so load
@@ -12,8 +13,9 @@ one's (the stale-n_k approximation should not show).
     .venv/bin/python benchmarks/bench_workers.py [--data ../shared/data] [--quick] \
         [--parts lda,glda,cgtm]
 
-Writes ``benchmarks/results/workers.json`` (``workers_quick.json``).  Speed-ups need idle
-cores: check ``machine.loadavg_*`` in the JSON before reading them.
+Writes ``benchmarks/results/workers.json`` (``workers_quick.json``), keeping the entries of
+parts not run.  Speed-ups need idle cores: check ``machine.loadavg_*`` in the JSON before
+reading them.
 """
 
 from __future__ import annotations
@@ -90,6 +92,51 @@ def gaussian_workers(model: str, corpus: object, sweeps: int, chunk: int) -> dic
     return {"docs": sub.num_docs, "tokens": sub.num_tokens, "K": num_topics,
             "dim": table.shape[1], "seconds": {f"w{w}": seconds[w] for w in (1, 2)},
             "tokens_per_s": tps, "speedup_w2_over_w1": tps["w2"] / tps["w1"], "trace": trace}
+
+
+def hlda_workers(data: Path, sweeps: int, chunk: int) -> dict[str, Any]:
+    """hLDA W = 1 vs W = 2 on the GhLDA wiki set, interleaved; the level pass alone is also
+    timed on the W = 2 chain (its share of a sweep bounds the speed-up: paths stay serial)."""
+    from ppltopics.datasets import load_ghlda_wiki
+    from ppltopics.inference.hlda import HLDAKernel
+
+    corpus = load_ghlda_wiki(data / "ghlda-corpora" / "wiki")
+    chains = {}
+    for w in (1, 2):
+        kernel = HLDAKernel(corpus, depth=3, gamma=1.0, eta=0.1, workers=w)
+        rng = np.random.default_rng(SEED)
+        chains[w] = (kernel, kernel.init_state(rng), rng)
+        kernel.step(*chains[w][1:], True)  # numba cache load, untimed
+    seconds = {1: 0.0, 2: 0.0}
+    trace = []
+    order = [1, 2]
+    for done in range(0, sweeps, chunk):
+        for w in order:
+            kernel, state, rng = chains[w]
+            t0 = time.perf_counter()
+            for _ in range(chunk):
+                kernel.step(state, rng, False)
+            seconds[w] += time.perf_counter() - t0
+        order.reverse()
+        point: dict[str, Any] = {"sweeps": done + chunk}
+        for w in (1, 2):
+            kernel, state, _ = chains[w]
+            rec = kernel.record(state)
+            point[f"w{w}_ll_per_token"] = rec["log_likelihood"] / corpus.num_tokens
+            point[f"w{w}_nodes"] = [int(x) for x in rec["num_nodes"]]
+        trace.append(point)
+        print("hLDA", point, flush=True)
+    kernel, state, rng = chains[2]
+    t0 = time.perf_counter()
+    for _ in range(chunk):
+        kernel._level_pass(state, rng)
+    level_ms = 1e3 * (time.perf_counter() - t0) / chunk
+    ms = {f"w{w}": 1e3 * seconds[w] / sweeps for w in (1, 2)}
+    print(f"hLDA: {ms['w1']:.1f} vs {ms['w2']:.1f} ms/sweep ({ms['w1'] / ms['w2']:.2f}x); "
+          f"level pass on 2 threads {level_ms:.1f} ms")
+    return {"docs": corpus.num_docs, "tokens": corpus.num_tokens, "ms_per_sweep": ms,
+            "speedup_w2_over_w1": ms["w1"] / ms["w2"], "w2_level_pass_ms": level_ms,
+            "trace": trace}
 
 
 def lda_workers(corpus: Any, sweeps: int, chunk: int) -> dict[str, Any]:
@@ -169,8 +216,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--quick", action="store_true", help="20 sweeps instead of 100")
-    ap.add_argument("--parts", default="lda,glda,cgtm",
-                    help="which of lda, glda, cgtm to run (default: all)")
+    ap.add_argument("--parts", default="lda,glda,cgtm,hlda",
+                    help="which of lda, glda, cgtm, hlda to run (default: all)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     tarball = args.data / TARBALL
@@ -183,7 +230,10 @@ def main() -> None:
     facts = machine_facts("numpy", "numba", "tomotopy")
     load_start = os.getloadavg()
     corpus = load_20newsgroups(tarball)
-    result: dict[str, Any] = {
+    out = args.out or REPO / "benchmarks" / "results" / (
+        "workers_quick.json" if args.quick else "workers.json")
+    result: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    result |= {
         "corpus": {"name": "20newsgroups", "docs": corpus.num_docs,
                    "tokens": corpus.num_tokens, "vocab": corpus.vocab_size},
         "settings": {"K": K, "alpha": ALPHA, "beta": BETA, "sweeps": sweeps, "chunk": chunk,
@@ -195,9 +245,9 @@ def main() -> None:
         result["glda_fast"] = gaussian_workers("glda", corpus, sweeps, chunk)
     if "cgtm" in parts:
         result["cgtm"] = gaussian_workers("cgtm", corpus, sweeps, chunk)
+    if "hlda" in parts:
+        result["hlda"] = hlda_workers(args.data, sweeps, chunk)
     result["machine"] = {**facts, "loadavg_start": load_start, "loadavg_end": os.getloadavg()}
-    out = args.out or REPO / "benchmarks" / "results" / (
-        "workers_quick.json" if args.quick else "workers.json")
     out.write_text(json.dumps(result, indent=1))
     print(f"wrote {out}")
 

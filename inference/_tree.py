@@ -611,7 +611,8 @@ class TreeKernelBase:
     def step(self, state: dict[str, np.ndarray], rng: np.random.Generator,
              warmup: bool) -> None:
         """One sweep: per document, its path (nCRP Gibbs step, new branches allowed except in
-        the first ``warmup_fixed_sweeps`` warm-up sweeps), then its tokens' levels; then the
+        the first ``warmup_fixed_sweeps`` warm-up sweeps), then its tokens' levels (or, in a
+        threaded chain, all paths and then all levels: :meth:`_level_pass`); then the
         tree moves when they are on and due (:mod:`ppltopics.inference._tree_moves`)."""
         allow_new = not (warmup and state["sweeps"][0] < self.warmup_fixed_sweeps)
         d = 0
@@ -620,8 +621,13 @@ class TreeKernelBase:
             if d < 0:
                 break
             self._grow(state)
+        self._level_pass(state, rng)
         self.tree_moves_step(state, rng, allow_new)
         state["sweeps"][0] += 1
+
+    def _level_pass(self, state: dict[str, np.ndarray], rng: np.random.Generator) -> None:
+        """The levels of every token after the path pass, for kernels whose ``_sweep`` left
+        them out (threaded chains); the serial sweep draws them document by document."""
 
     # ------------------------------------------------------------------ tree moves
     @property

@@ -281,6 +281,69 @@ def test_fit_cgtm_takes_workers(gsim):
 
 
 def test_workers_refused_where_there_is_no_threaded_sweep(sim):
-    with pytest.raises(ValueError, match="workers .* not available for 'hlda'"):
-        pt.fit("hlda", sim.corpus, num_chains=1, num_samples=1, warmup=1, progress=False,
+    with pytest.raises(ValueError, match="workers .* not available for 'ghlda'"):
+        pt.fit("ghlda", sim.corpus, num_chains=1, num_samples=1, warmup=1, progress=False,
                workers=2)
+
+
+# ----------------------------------------------------------------------------- hLDA
+@pytest.fixture(scope="module")
+def hsim():
+    from ppltopics.models import hlda
+
+    hyper = hlda.HLDAHyper(depth=3, gamma=1.0, gem_mean=0.4, gem_scale=20.0, eta=0.05)
+    return hlda.simulate(150, 60, 80, hyper, seed=3)[0]
+
+
+def _hlda(corpus, workers, seed, sweeps):
+    from ppltopics.inference.hlda import HLDAKernel
+
+    kernel = HLDAKernel(corpus, depth=3, gamma=1.0, eta=0.05, gem_mean=0.4, gem_scale=20.0,
+                        workers=workers)
+    rng = np.random.default_rng(seed)
+    state = kernel.init_state(rng)
+    for _ in range(sweeps):
+        kernel.step(state, rng, False)
+    return kernel, state
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_hlda_level_blocks_keep_counts_exact(hsim, workers):
+    """Paths serially, levels by partitioned blocks: node word counts, node totals and the
+    documents' level counts equal those rebuilt from (paths, levels) after every sweep
+    (a block that never merged its n_v copy, or wrote another chunk's words, fails here),
+    never negative; a run repeats for a given W."""
+    kernel, state = _hlda(hsim, workers, seed=2, sweeps=1)
+    rng = np.random.default_rng(9)
+    for _ in range(8):
+        kernel.step(state, rng, False)
+        fresh = {k: state[k].copy() for k in ("paths", "levels")}
+        kernel.resync(fresh)
+        for key in ("nwt", "nsum", "ndl"):
+            cap = min(state[key].shape[-1], fresh[key].shape[-1])
+            np.testing.assert_array_equal(state[key][..., :cap], fresh[key][..., :cap])
+        assert state["nwt"].min() >= 0 and state["nsum"].min() >= 0
+    a = _hlda(hsim, workers, seed=4, sweeps=6)[1]
+    b = _hlda(hsim, workers, seed=4, sweeps=6)[1]
+    np.testing.assert_array_equal(a["levels"], b["levels"])
+    np.testing.assert_array_equal(a["paths"], b["paths"])
+
+
+def test_hlda_level_blocks_reach_the_serial_log_likelihood(hsim):
+    """ll/token after 40 sweeps of W = 2 chains (3 seeds) lies within the range of 6 serial
+    seeds widened by half its width."""
+    def ll(workers, seed):
+        kernel, state = _hlda(hsim, workers, seed, sweeps=40)
+        return kernel.record(state)["log_likelihood"] / hsim.num_tokens
+
+    serial = np.array([ll(1, s) for s in range(6)])
+    lo, hi = serial.min(), serial.max()
+    pad = 0.5 * (hi - lo) + 1e-3
+    for s in range(3):
+        assert lo - pad <= ll(2, 100 + s) <= hi + pad
+
+
+def test_fit_hlda_takes_workers(hsim):
+    post = pt.fit("hlda", hsim, num_chains=1, num_samples=3, warmup=3, progress=False,
+                  workers=2)
+    assert post.settings["workers"] == 2
