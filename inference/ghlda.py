@@ -37,6 +37,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from ppltopics._validation import check_int
 from ppltopics.corpus import Corpus
 from ppltopics.inference._linalg import (
     NIWPrior,
@@ -55,6 +56,7 @@ from ppltopics.inference._linalg import (
     t_logpdf,
     tri_inv,
 )
+from ppltopics.inference._partition import DocBlocks
 from ppltopics.inference._sampling import log_categorical
 from ppltopics.inference._tree import (
     Tree,
@@ -70,7 +72,8 @@ from ppltopics.inference._tree import (
 )
 from ppltopics.inference.base import GibbsKernel, State
 
-__all__ = ["GhLDAKernel", "fit_model", "ghlda_sweep", "PAPER_PRESET"]
+__all__ = ["GhLDAKernel", "fit_model", "ghlda_levels_block", "ghlda_sweep",
+           "PAPER_PRESET"]
 
 _STATS = ("count", "sums", "scatter", "chol", "logdet")
 #: blocks at least this large are added/removed by one refactorisation, not rank-one changes
@@ -269,11 +272,80 @@ def _block_score(
 
 
 @numba.njit(cache=True, nogil=True)
+def _doc_levels(
+    d: int, b: int, e: int, X: np.ndarray, levels: np.ndarray, paths: np.ndarray,
+    ndl: np.ndarray, stats: NIWStats, priors: Any, gem_m: float, gem_pi: float,
+    rng: np.random.Generator, cnt: np.ndarray, gem: np.ndarray, logp: np.ndarray,
+    Linv: np.ndarray, stale: np.ndarray, y: np.ndarray, w0: np.ndarray, work: np.ndarray,
+) -> None:
+    """The level step (module doc) of document d's tokens b..e − 1 against ``stats``; the
+    rest are scratch: (L,) ``cnt``, ``gem``, ``logp``, ``stale``; (L, M, M) ``Linv`` (the
+    inverse factor of node path[j], recomputed after it changes); (≥ M,) ``y``, ``w0``;
+    (M + 4, M) ``work``."""
+    L = paths.shape[1]
+    for j in range(L):
+        stale[j] = True
+    for n in range(b, e):
+        x = X[n]
+        old = levels[n]
+        ndl[d, old] -= 1
+        for j in range(L):
+            cnt[j] = ndl[d, j]
+        gem_level_weights(cnt, gem_m, gem_pi, gem)
+        removed = False
+        for j in range(L):
+            v = paths[d, j]
+            if stale[j]:
+                tri_inv(stats.chol[v], Linv[j])
+                stale[j] = False
+            f = _predictive_fast(x, stats.count[v], stats.sums[v], Linv[j],
+                                 stats.logdet[v], priors[j], y, w0, j == old)
+            if math.isnan(f):  # rounding: remove and score the usual way
+                niw_remove(v, x, stats, priors[j], work)
+                removed = True
+                stale[j] = True
+                f = predictive_logpdf(v, x, stats, priors[j], work)
+            logp[j] = math.log(gem[j]) + f
+        new = log_categorical(rng, logp, L, cnt)
+        if new != old or removed:
+            if not removed:
+                niw_remove(paths[d, old], x, stats, priors[old], work)
+            niw_add(paths[d, new], x, stats, priors[new], work)
+            stale[old] = True
+            stale[new] = True
+        ndl[d, new] += 1
+        levels[n] = new
+
+
+@numba.njit(cache=True, nogil=True)
+def ghlda_levels_block(
+    doc_lo: int, doc_hi: int, X: np.ndarray, doc_offsets: np.ndarray, levels: np.ndarray,
+    paths: np.ndarray, ndl: np.ndarray, stats: NIWStats, priors: Any, gem_m: float,
+    gem_pi: float, rng: np.random.Generator,
+) -> None:
+    """The level step of documents ``doc_lo..doc_hi − 1`` against ``stats``, one block's own
+    copy of the node statistics (the threaded sweep, :meth:`GhLDAKernel._level_pass`)."""
+    L = paths.shape[1]
+    M = X.shape[1]
+    cnt = np.empty(L)
+    gem = np.empty(L)
+    logp = np.empty(L)
+    Linv = np.empty((L, M, M))
+    stale = np.ones(L, dtype=np.bool_)
+    y = np.empty(M)
+    w0 = np.empty(M)
+    work = np.empty((M + 4, M))
+    for d in range(doc_lo, doc_hi):
+        _doc_levels(d, doc_offsets[d], doc_offsets[d + 1], X, levels, paths, ndl, stats,
+                    priors, gem_m, gem_pi, rng, cnt, gem, logp, Linv, stale, y, w0, work)
+
+
+@numba.njit(cache=True, nogil=True)
 def ghlda_sweep(
     start: int, X: np.ndarray, doc_offsets: np.ndarray, levels: np.ndarray,
     paths: np.ndarray, ndl: np.ndarray, tree: Tree, stats: NIWStats, priors: Any,
     gamma: float, gem_m: float, gem_pi: float, do_path: bool, allow_new: bool,
-    rng: np.random.Generator, mutation: int, block_min: int,
+    rng: np.random.Generator, mutation: int, block_min: int, do_levels: bool = True,
 ) -> int:
     """Path and level steps for documents ``start..`` (module docstring); ``X`` (N, M) holds
     the token vectors, ``priors[l]`` the NIW prior of level l.  A document's level block of
@@ -281,7 +353,8 @@ def ghlda_sweep(
     (:func:`_block_move`), a smaller one by rank-one down/updates.  Returns the first document not
     done for lack of free slots (−1 when all are done).  ``mutation`` (tests only): 1 scores
     paths before removing the document's vectors; 2 the non-product "nCRP" of
-    :func:`score_paths`."""
+    :func:`score_paths`.  ``do_levels`` False: paths only (the threaded sweep then draws the
+    levels by blocks, :func:`ghlda_levels_block`)."""
     D = doc_offsets.shape[0] - 1
     L = paths.shape[1]
     M = X.shape[1]
@@ -371,39 +444,9 @@ def ghlda_sweep(
                 else:
                     for i in range(lo[ell], lo[ell + 1]):
                         niw_add(path[ell], X[order[i]], stats, priors[ell], work)
-        # levels; Linv[j] = inverse factor of node path[j], recomputed after it changes
-        for j in range(L):
-            stale[j] = True
-        for n in range(b, e):
-            x = X[n]
-            old = levels[n]
-            ndl[d, old] -= 1
-            for j in range(L):
-                cnt[j] = ndl[d, j]
-            gem_level_weights(cnt, gem_m, gem_pi, gem)
-            removed = False
-            for j in range(L):
-                v = paths[d, j]
-                if stale[j]:
-                    tri_inv(stats.chol[v], Linv[j])
-                    stale[j] = False
-                f = _predictive_fast(x, stats.count[v], stats.sums[v], Linv[j],
-                                     stats.logdet[v], priors[j], y, W[0], j == old)
-                if math.isnan(f):  # rounding: remove and score the usual way
-                    niw_remove(v, x, stats, priors[j], work)
-                    removed = True
-                    stale[j] = True
-                    f = predictive_logpdf(v, x, stats, priors[j], work)
-                logp[j] = math.log(gem[j]) + f
-            new = log_categorical(rng, logp, L, cnt)
-            if new != old or removed:
-                if not removed:
-                    niw_remove(paths[d, old], x, stats, priors[old], work)
-                niw_add(paths[d, new], x, stats, priors[new], work)
-                stale[old] = True
-                stale[new] = True
-            ndl[d, new] += 1
-            levels[n] = new
+        if do_levels:
+            _doc_levels(d, b, e, X, levels, paths, ndl, stats, priors, gem_m, gem_pi, rng,
+                        cnt, gem, logp, Linv, stale, y, W[0], work)
     return -1
 
 
@@ -425,6 +468,13 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         One positive factor per level (paper: (1, 0.8, 0.6, 0.4)).
     split_merge
         As :class:`ppltopics.inference.hlda.HLDAKernel` (tree moves with NIW node marginals).
+    workers
+        Threads per chain (default 1: the serial sweep).  With W > 1 a sweep draws every
+        document's path first (serially), then the levels of W blocks of documents of equal
+        token mass at once, each against its own copy of the node statistics (n_v, Σx,
+        Σxxᵀ), whose changes are merged and every factor recomputed after the pass
+        (:class:`~ppltopics.inference._partition.DocBlocks`, as GLDA's blocks).  An
+        approximation: a block does not see the others' level moves within the pass.
     """
 
     model_name = "ghlda"
@@ -434,6 +484,7 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         psi0: np.ndarray, psi_ratio: Any = None, depth: int = 3, gamma: float = 1.0,
         gem_mean: float = 0.5, gem_scale: float = 100.0, initial_tree: list[int] | None = None,
         warmup_fixed_sweeps: int = 0, init_levels: str = "random", split_merge: Any = False,
+        workers: int = 1,
     ) -> None:
         if not isinstance(corpus, Corpus):
             raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
@@ -463,6 +514,8 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         self.X = np.ascontiguousarray(table[corpus.word_ids])
         self._mutation = 0
         self._block_min = _BLOCK_MIN
+        self.workers = check_int("workers", workers, 1)
+        self._doc_blocks = DocBlocks(corpus.doc_offsets, self.workers)
 
     @property
     def num_tokens(self) -> int:
@@ -488,7 +541,8 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         p = self.priors[0]
         return {"model": self.model_name, **self.tree_config(), "kappa0": p.kappa0,
                 "nu0": p.nu0, "mu0": p.mu0.tolist(), "psi0": p.psi0.tolist(),
-                "psi_ratio": self.psi_ratio.tolist(), "dim": self.dim}
+                "psi_ratio": self.psi_ratio.tolist(), "dim": self.dim,
+                **({} if self.workers == 1 else {"workers": self.workers})}
 
     # -------------------------------------------------------------- model statistics
     def _resync_model(self, state: State) -> None:
@@ -522,7 +576,22 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         return ghlda_sweep(start, self.X, c.doc_offsets, state["levels"], state["paths"],
                            state["ndl"], tree_from_state(state), _stats(state), self.priors,
                            self.gamma, self.gem_mean, self.gem_scale, do_path, allow_new,
-                           rng, self._mutation, self._block_min)
+                           rng, self._mutation, self._block_min, self.workers == 1)
+
+    def _level_pass(self, state: State, rng: np.random.Generator) -> None:
+        if self.workers == 1:
+            return  # drawn document by document in the path pass
+        c = self.corpus
+        base = _stats(state)
+        copies = [NIWStats(*(a.copy() for a in base)) for _ in range(self.workers)]
+        self._doc_blocks.run(rng, lambda lo, hi, p, block_rng: ghlda_levels_block(
+            lo, hi, self.X, c.doc_offsets, state["levels"], state["paths"], state["ndl"],
+            copies[p], self.priors, self.gem_mean, self.gem_scale, block_rng))
+        for name in ("count", "sums", "scatter"):
+            state[name] += sum(getattr(cp, name) - getattr(base, name) for cp in copies)
+        stats = _stats(state)
+        for v in np.flatnonzero(state["node_level"] >= 0):
+            niw_refactor(int(v), stats, self.priors[int(state["node_level"][v])])
 
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
         super().step(state, rng, warmup)
@@ -587,6 +656,7 @@ def fit_model(
     psi0: Any = None, psi_ratio: Any = None, initial_tree: list[int] | None = None,
     warmup_fixed_sweeps: int | None = None, init_levels: str | None = None,
     preset: str | None = None, init: str = "random", split_merge: Any = False,
+    workers: int = 1,
 ) -> Any:
     """``pt.fit("ghlda", corpus, vectors=...)``: run the chains and build a
     :class:`ppltopics.posteriors.tree.GaussianTreePosterior`.
@@ -641,7 +711,7 @@ def fit_model(
     kernel = GhLDAKernel(corpus, table, r.mu0, r.kappa0, r.nu0, r.psi0,
                          psi_ratio=np.asarray(r.psi_ratio), depth=r.depth, gamma=r.gamma,
                          gem_mean=r.gem_mean, gem_scale=r.gem_scale, split_merge=split_merge,
-                         **tree_opts)
+                         workers=workers, **tree_opts)
     post = GaussianTreePosterior.from_kernel(kernel, spec, {"preset": preset})
     post.estimates["word_vectors"] = table
     return post

@@ -32,9 +32,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from ppltopics._validation import check_int
 from ppltopics.corpus import Corpus
-from ppltopics.inference._partition import Partition
 from ppltopics.inference._sampling import categorical, categorical_total, log_categorical
 from ppltopics.inference._tree import (
     Tree,
@@ -51,7 +49,7 @@ from ppltopics.inference._tree import (
 )
 from ppltopics.inference.base import GibbsKernel, State
 
-__all__ = ["HLDAKernel", "fit_model", "hlda_levels_block", "hlda_sweep", "hlda_scan_levels"]
+__all__ = ["HLDAKernel", "fit_model", "hlda_sweep", "hlda_scan_levels"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -140,86 +138,13 @@ def _score_levels(tree: Tree, lnodes: np.ndarray, lnum: np.ndarray, nwt: np.ndar
 
 
 @numba.njit(cache=True, nogil=True)
-def _doc_levels(
-    d: int, lo: int, hi: int, tokens: np.ndarray, word_ids: np.ndarray, levels: np.ndarray,
-    paths: np.ndarray, ndl: np.ndarray, nwt: np.ndarray, nsum: np.ndarray, eta: np.ndarray,
-    veta: np.ndarray, gem_m: float, gem_pi: float, rng: np.random.Generator,
-    path: np.ndarray, rs: np.ndarray, cnt: np.ndarray, gem: np.ndarray, p: np.ndarray,
-) -> None:
-    """The level step (module doc) for tokens ``tokens[lo:hi]`` of document d (an empty
-    ``tokens``: the token ids ``lo..hi − 1`` themselves); ``path``, ``rs``, ``cnt``, ``gem``,
-    ``p`` are (L,) scratch.  1/(n_v + Vη_ℓ) of the path's nodes is kept per level and the
-    GEM weights are scaled free of divisions (two divisions per token, not seven)."""
-    L = paths.shape[1]
-    gather = tokens.shape[0] > 0
-    for j in range(L):
-        path[j] = paths[d, j]
-        rs[j] = 1.0 / (nsum[path[j]] + veta[j])
-        cnt[j] = ndl[d, j]
-    for i in range(lo, hi):
-        n = tokens[i] if gather else i
-        w = word_ids[n]
-        old = levels[n]
-        v = path[old]
-        nwt[w, v] -= 1
-        nsum[v] -= 1
-        cnt[old] -= 1
-        rs[old] = 1.0 / (nsum[v] + veta[old])
-        gem_level_weights_scaled(cnt, gem_m, gem_pi, gem)
-        total = 0.0
-        for j in range(L):
-            p[j] = gem[j] * (nwt[w, path[j]] + eta[j]) * rs[j]
-            total += p[j]
-        new = categorical_total(rng, p, L, total)
-        v = path[new]
-        nwt[w, v] += 1
-        nsum[v] += 1
-        cnt[new] += 1
-        rs[new] = 1.0 / (nsum[v] + veta[new])
-        levels[n] = new
-    for j in range(L):
-        ndl[d, j] = cnt[j]
-
-
-@numba.njit(cache=True, nogil=True)
-def hlda_levels_block(
-    doc_lo: int, doc_hi: int, tokens: np.ndarray, tok_offsets: np.ndarray,
-    word_ids: np.ndarray, levels: np.ndarray, paths: np.ndarray, ndl: np.ndarray,
-    nwt: np.ndarray, nsum: np.ndarray, eta: np.ndarray, vocab_size: int, gem_m: float,
-    gem_pi: float, rng: np.random.Generator,
-) -> None:
-    """The level step for one block of the partitioned sweep
-    (:mod:`ppltopics.inference._partition`): documents ``doc_lo..doc_hi − 1``, document d's
-    tokens ``tokens[tok_offsets[d]:tok_offsets[d + 1]]`` (one word chunk's), against the
-    node totals ``nsum`` of this block's own copy.  The nodes' word counts ``nwt[w]`` of the
-    chunk's words and the documents' ``ndl`` are this block's alone."""
-    L = paths.shape[1]
-    veta = np.empty(L)
-    for j in range(L):
-        veta[j] = vocab_size * eta[j]
-    path = np.empty(L, dtype=np.int32)
-    rs = np.empty(L)
-    cnt = np.empty(L)
-    gem = np.empty(L)
-    p = np.empty(L)
-    for d in range(doc_lo, doc_hi):
-        if tok_offsets[d + 1] > tok_offsets[d]:
-            _doc_levels(d, tok_offsets[d], tok_offsets[d + 1], tokens, word_ids, levels,
-                        paths, ndl, nwt, nsum, eta, veta, gem_m, gem_pi, rng, path, rs, cnt,
-                        gem, p)
-
-
-@numba.njit(cache=True, nogil=True)
 def hlda_sweep(
     start: int, word_ids: np.ndarray, doc_offsets: np.ndarray, levels: np.ndarray,
     paths: np.ndarray, ndl: np.ndarray, tree: Tree, nwt: np.ndarray, nsum: np.ndarray,
     eta: np.ndarray, vocab_size: int, gamma: float, gem_m: float, gem_pi: float,
     do_path: bool, allow_new: bool, rng: np.random.Generator, mutation: int,
-    do_levels: bool = True,
 ) -> int:
-    """Path and level steps for documents ``start..`` (module docstring); ``do_levels``
-    False: paths only (the threaded sweep then draws the levels by blocks,
-    :func:`hlda_levels_block`).  Returns the first
+    """Path and level steps for documents ``start..`` (module docstring).  Returns the first
     document not done because fewer than L free slots were left (−1 when all are done).
 
     ``mutation`` (tests only): 1 scores paths before removing the document's tokens from its
@@ -255,7 +180,6 @@ def hlda_sweep(
     rs = np.empty(L)
     lnodes = np.empty((L, cap), dtype=np.int64)
     lnum = np.zeros(L, dtype=np.int64)
-    none = np.empty(0, dtype=np.int64)
     for d in range(start, D):
         b, e = doc_offsets[d], doc_offsets[d + 1]
         if do_path:
@@ -303,9 +227,34 @@ def hlda_sweep(
                 v = path[levels[n]]
                 nwt[word_ids[n], v] += 1
                 nsum[v] += 1
-        if do_levels:
-            _doc_levels(d, b, e, none, word_ids, levels, paths, ndl, nwt, nsum, eta, veta,
-                        gem_m, gem_pi, rng, path, rs, cnt, gem, p)
+        # levels of the document's tokens; 1/(n_v + Vη_ℓ) of its path nodes kept per level
+        # and the GEM weights scaled free of divisions (two divisions per token, not seven)
+        for j in range(L):
+            path[j] = paths[d, j]
+            rs[j] = 1.0 / (nsum[path[j]] + veta[j])
+            cnt[j] = ndl[d, j]
+        for n in range(b, e):
+            w = word_ids[n]
+            old = levels[n]
+            v = path[old]
+            nwt[w, v] -= 1
+            nsum[v] -= 1
+            cnt[old] -= 1
+            rs[old] = 1.0 / (nsum[v] + veta[old])
+            gem_level_weights_scaled(cnt, gem_m, gem_pi, gem)
+            total = 0.0
+            for j in range(L):
+                p[j] = gem[j] * (nwt[w, path[j]] + eta[j]) * rs[j]
+                total += p[j]
+            new = categorical_total(rng, p, L, total)
+            v = path[new]
+            nwt[w, v] += 1
+            nsum[v] += 1
+            cnt[new] += 1
+            rs[new] = 1.0 / (nsum[v] + veta[new])
+            levels[n] = new
+        for j in range(L):
+            ndl[d, j] = cnt[j]
     return -1
 
 
@@ -377,15 +326,6 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
     split_merge
         False (default), True, a dict or a :class:`~ppltopics.inference._tree_moves.TreeMoves`:
         exact MH tree moves (split–merge of sibling nodes, subtree regraft) after each sweep.
-    workers
-        Threads per chain (default 1: the serial sweep).  With W > 1 a sweep draws every
-        document's path first (serially: the tree changes with each), then every token's level
-        by the partitioned scheme of :mod:`ppltopics.inference._partition` (W² blocks of
-        documents × word chunks, W at a time; node word counts and documents' level counts
-        are a block's own, the node totals n_v a per-block copy merged after each round).
-        An approximation: within a round a block's n_v misses the other blocks' moves.  The
-        path pass stays serial, so the speed-up is bounded by the level step's share of a
-        sweep (a third to two fifths on the GhLDA wiki set).
     """
 
     model_name = "hlda"
@@ -394,7 +334,6 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
         self, corpus: Corpus, depth: int = 3, gamma: float = 1.0, eta: Any = 0.1,
         gem_mean: float = 0.5, gem_scale: float = 100.0, initial_tree: list[int] | None = None,
         warmup_fixed_sweeps: int = 0, init_levels: str = "random", split_merge: Any = False,
-        workers: int = 1,
     ) -> None:
         if not isinstance(corpus, Corpus):
             raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
@@ -408,8 +347,6 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
             raise ValueError(f"eta must be > 0, a scalar or one value per level, got {eta!r}")
         self.eta = eta_v
         self._mutation = 0
-        self.workers = check_int("workers", workers, 1)
-        self._partition: Partition | None = None
 
     @property
     def num_tokens(self) -> int:
@@ -427,8 +364,7 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
         self._token_words = self.corpus.word_ids
 
     def config(self) -> dict[str, Any]:
-        return {"model": self.model_name, **self.tree_config(), "eta": self.eta.tolist(),
-                **({} if self.workers == 1 else {"workers": self.workers})}
+        return {"model": self.model_name, **self.tree_config(), "eta": self.eta.tolist()}
 
     # -------------------------------------------------------------- model statistics
     def _resync_model(self, state: State) -> None:
@@ -453,23 +389,7 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
         return hlda_sweep(start, c.word_ids, c.doc_offsets, state["levels"], state["paths"],
                           state["ndl"], tree_from_state(state), state["nwt"], state["nsum"],
                           self.eta, c.vocab_size, self.gamma, self.gem_mean, self.gem_scale,
-                          do_path, allow_new, rng, self._mutation, self.workers == 1)
-
-    def _level_pass(self, state: State, rng: np.random.Generator) -> None:
-        if self.workers == 1:
-            return  # drawn document by document in the path pass
-        c = self.corpus
-        if self._partition is None:
-            self._partition = Partition(c.word_ids, c.doc_offsets, c.vocab_size, self.workers)
-        part = self._partition
-
-        def block(doc_lo: int, doc_hi: int, chunk: int, nsum: np.ndarray,
-                  block_rng: np.random.Generator) -> None:
-            hlda_levels_block(doc_lo, doc_hi, *part.tokens[chunk], c.word_ids,
-                              state["levels"], state["paths"], state["ndl"], state["nwt"], nsum,
-                              self.eta, c.vocab_size, self.gem_mean, self.gem_scale, block_rng)
-
-        part.sweep(state["nsum"], rng, block)
+                          do_path, allow_new, rng, self._mutation)
 
     # -------------------------------------------------------------- read-outs
     def _loglik(self, state: State) -> float:
@@ -532,7 +452,7 @@ def fit_model(
     depth: int = 3, gamma: float = 1.0, eta: Any = None, gem_mean: float = 0.5,
     gem_scale: float = 100.0, initial_tree: list[int] | None = None,
     warmup_fixed_sweeps: int = 0, init_levels: str = "random", init: str = "random",
-    split_merge: Any = False, workers: int = 1,
+    split_merge: Any = False,
 ) -> Any:
     """``pt.fit("hlda", corpus, depth=3, gamma=1.0, eta=0.1, ...)``: run the chains and build a
     :class:`ppltopics.posteriors.tree.TreePosterior`.
@@ -558,5 +478,5 @@ def fit_model(
     kernel = HLDAKernel(corpus, depth=hyper.depth, gamma=hyper.gamma, eta=hyper.eta_vector,
                         gem_mean=hyper.gem_mean, gem_scale=hyper.gem_scale,
                         initial_tree=initial_tree, warmup_fixed_sweeps=warmup_fixed_sweeps,
-                        init_levels=init_levels, split_merge=split_merge, workers=workers)
+                        init_levels=init_levels, split_merge=split_merge)
     return TreePosterior.from_kernel(kernel, spec)

@@ -84,10 +84,10 @@ def fit(
     assignments, one per token (recorded as ``"array"`` with ``settings["init_sha256"]``);
     see :mod:`ppltopics.inference._init`.  A bad ``init`` is a ``ValueError`` naming the
     problem.  Tree models (hlda, ghlda) take ``init="random"`` only.
-    ``workers`` (lda, glda, cgtm, hlda; default 1): threads per chain, an approximate parallel sweep
-    reproducible for a given value (:mod:`ppltopics.inference._partition`); 1 is the exact
-    serial sweep (GLDA and CGTM make a chain's first 2 / 5 sweeps serially, which keeps
-    blocks from breaking a random start's symmetry each their own way; hLDA draws its paths
+    ``workers`` (lda, glda, cgtm, ghlda; default 1): threads per chain, an approximate
+    parallel sweep reproducible for a given value (:mod:`ppltopics.inference._partition`); 1
+    is the exact serial sweep (GLDA and CGTM make a chain's first 2 / 5 sweeps serially, which keeps
+    blocks from breaking a random start's symmetry each their own way; GhLDA draws its paths
     serially and only its levels on the threads).  ``executor`` may also be
     a ``dask.distributed.Client``: each chain runs as a task on the cluster; for ``"lda"``
     with ``workers`` > 1 each chain is instead spread over the cluster (W document shards
@@ -136,7 +136,7 @@ def fit(
 
 
 #: models whose chains take ``workers`` (threads per chain)
-THREADED_MODELS = ("lda", "glda", "cgtm", "hlda")
+THREADED_MODELS = ("lda", "glda", "cgtm", "ghlda")
 #: models over word vectors that take ``min_count``, ``min_df`` and ``prepare``
 EMBEDDING_MODELS = ("glda", "cgtm", "ghlda")
 #: ``prepare="auto"`` (the default of the embedding models): All-but-the-Top then PCA to

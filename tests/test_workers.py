@@ -281,25 +281,29 @@ def test_fit_cgtm_takes_workers(gsim):
 
 
 def test_workers_refused_where_there_is_no_threaded_sweep(sim):
-    with pytest.raises(ValueError, match="workers .* not available for 'ghlda'"):
-        pt.fit("ghlda", sim.corpus, num_chains=1, num_samples=1, warmup=1, progress=False,
+    with pytest.raises(ValueError, match="workers .* not available for 'hlda'"):
+        pt.fit("hlda", sim.corpus, num_chains=1, num_samples=1, warmup=1, progress=False,
                workers=2)
 
 
-# ----------------------------------------------------------------------------- hLDA
+# ----------------------------------------------------------------------------- GhLDA
 @pytest.fixture(scope="module")
-def hsim():
-    from ppltopics.models import hlda
+def ghsim():
+    from ppltopics.models import ghlda
 
-    hyper = hlda.HLDAHyper(depth=3, gamma=1.0, gem_mean=0.4, gem_scale=20.0, eta=0.05)
-    return hlda.simulate(150, 60, 80, hyper, seed=3)[0]
+    hyper = ghlda.GhLDAHyper(depth=3, gamma=1.0, gem_mean=0.4, gem_scale=20.0, kappa0=0.05,
+                             nu0=6.0, mu0=(0.0,) * 3, psi0=0.2)
+    sim = ghlda.simulate(60, 30, hyper, seed=4)
+    return sim.corpus, sim.vectors.matrix(sim.corpus.vocab), hyper.resolve(dim=3)
 
 
-def _hlda(corpus, workers, seed, sweeps):
-    from ppltopics.inference.hlda import HLDAKernel
+def _ghlda(ghsim, workers, seed, sweeps):
+    from ppltopics.inference.ghlda import GhLDAKernel
 
-    kernel = HLDAKernel(corpus, depth=3, gamma=1.0, eta=0.05, gem_mean=0.4, gem_scale=20.0,
-                        workers=workers)
+    corpus, table, h = ghsim
+    kernel = GhLDAKernel(corpus, table, h.mu0, h.kappa0, h.nu0, h.psi0,
+                         psi_ratio=h.psi_ratio, depth=h.depth, gamma=h.gamma,
+                         gem_mean=h.gem_mean, gem_scale=h.gem_scale, workers=workers)
     rng = np.random.default_rng(seed)
     state = kernel.init_state(rng)
     for _ in range(sweeps):
@@ -308,33 +312,35 @@ def _hlda(corpus, workers, seed, sweeps):
 
 
 @pytest.mark.parametrize("workers", [2, 3])
-def test_hlda_level_blocks_keep_counts_exact(hsim, workers):
-    """Paths serially, levels by partitioned blocks: node word counts, node totals and the
-    documents' level counts equal those rebuilt from (paths, levels) after every sweep
-    (a block that never merged its n_v copy, or wrote another chunk's words, fails here),
-    never negative; a run repeats for a given W."""
-    kernel, state = _hlda(hsim, workers, seed=2, sweeps=1)
-    rng = np.random.default_rng(9)
-    for _ in range(8):
+def test_ghlda_level_blocks_keep_statistics_exact(ghsim, workers):
+    """After each threaded sweep the node statistics (n_v, Σx, Σxxᵀ, the factor and its
+    log-determinant) and the documents' level counts equal those rebuilt from (paths,
+    levels): every block's changes are merged once and each factor recomputed (a pass that
+    drops a block's changes, or keeps the stale factors, fails); a run repeats for a given W."""
+    kernel, state = _ghlda(ghsim, workers, seed=1, sweeps=0)
+    rng = np.random.default_rng(5)
+    for _ in range(4):
         kernel.step(state, rng, False)
-        fresh = {k: state[k].copy() for k in ("paths", "levels")}
+        fresh = {k: v.copy() for k, v in state.items()}
         kernel.resync(fresh)
-        for key in ("nwt", "nsum", "ndl"):
-            cap = min(state[key].shape[-1], fresh[key].shape[-1])
-            np.testing.assert_array_equal(state[key][..., :cap], fresh[key][..., :cap])
-        assert state["nwt"].min() >= 0 and state["nsum"].min() >= 0
-    a = _hlda(hsim, workers, seed=4, sweeps=6)[1]
-    b = _hlda(hsim, workers, seed=4, sweeps=6)[1]
+        alive = np.flatnonzero(state["node_level"] >= 0)
+        np.testing.assert_array_equal(fresh["count"][alive], state["count"][alive])
+        np.testing.assert_array_equal(fresh["ndl"], state["ndl"])
+        for key in ("sums", "scatter", "chol", "logdet"):
+            np.testing.assert_allclose(fresh[key][alive], state[key][alive], rtol=1e-7,
+                                       atol=1e-8)
+    a = _ghlda(ghsim, workers, seed=3, sweeps=4)[1]
+    b = _ghlda(ghsim, workers, seed=3, sweeps=4)[1]
     np.testing.assert_array_equal(a["levels"], b["levels"])
     np.testing.assert_array_equal(a["paths"], b["paths"])
 
 
-def test_hlda_level_blocks_reach_the_serial_log_likelihood(hsim):
-    """ll/token after 40 sweeps of W = 2 chains (3 seeds) lies within the range of 6 serial
-    seeds widened by half its width."""
+def test_ghlda_level_blocks_reach_the_serial_log_likelihood(ghsim):
+    """log p(v | c, z)/token after 30 sweeps of W = 2 chains (3 seeds) lies within the range
+    of 6 serial seeds widened by half its width."""
     def ll(workers, seed):
-        kernel, state = _hlda(hsim, workers, seed, sweeps=40)
-        return kernel.record(state)["log_likelihood"] / hsim.num_tokens
+        kernel, state = _ghlda(ghsim, workers, seed, sweeps=30)
+        return kernel.record(state)["log_likelihood"] / ghsim[0].num_tokens
 
     serial = np.array([ll(1, s) for s in range(6)])
     lo, hi = serial.min(), serial.max()
@@ -343,7 +349,8 @@ def test_hlda_level_blocks_reach_the_serial_log_likelihood(hsim):
         assert lo - pad <= ll(2, 100 + s) <= hi + pad
 
 
-def test_fit_hlda_takes_workers(hsim):
-    post = pt.fit("hlda", hsim, num_chains=1, num_samples=3, warmup=3, progress=False,
-                  workers=2)
+def test_fit_ghlda_takes_workers(ghsim):
+    corpus, table, _ = ghsim
+    post = pt.fit("ghlda", corpus, vectors=pt.WordVectors(corpus.vocab, table), num_chains=1,
+                  num_samples=2, warmup=2, progress=False, workers=2)
     assert post.settings["workers"] == 2
