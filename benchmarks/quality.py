@@ -110,6 +110,21 @@ ABLATION: dict[str, dict[str, Any]] = {
 }
 
 
+#: tree option sets (``--models hlda:s50+moves``); ``hlda``/``ghlda`` = defaults, depth 3,
+#: the plan's tree sweeps (10: GhLDA's first defaults cost seconds a sweep)
+TREES: dict[str, dict[str, Any]] = {
+    "s50": {"sweeps": 50},  # tomotopy-hlda's iterations (tree_sweeps × 5)
+    "g0.1": {"gamma": 0.1},  # tomotopy HLDAModel's and the GhLDA paper's γ
+    # GhLDA's prior strength; the default ν0 = tree_nu0 is 411 on the wiki split (PCA-10,
+    # 80 tokens a document: 5 documents' worth)
+    **{f"nu{v}": {"nu0": float(v)} for v in (800, 1600, 3200)},
+    **{f"k{v}": {"kappa0": float(v)} for v in (0.1, 1, 10, 30, 100, 400)},  # GhLDA κ0
+    "s200": {"sweeps": 200},
+    "moves": {"split_merge": True},
+    "paper": {"preset": "paper", "depth": 4},
+}
+
+
 #: TopClus option sets (``--models topclus:<name>``); ``topclus`` = the library defaults
 TOPCLUS: dict[str, dict[str, Any]] = {
     # the release before this protocol: paper EM (epoch target), token K-means, 5 pretrain
@@ -382,15 +397,19 @@ def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: flo
                "cgtm_sweeps" if model == "cgtm" else "sweeps")
         return (*_ours(model, train, k, seed, s, by=by, vectors=_glove(train), **opts),
                 f"pt.fit('{model}', {opts}), by {by}, {s} sweeps")
-    if name in ("hlda", "ghlda"):
+    if name.split(":")[0] in ("hlda", "ghlda"):  # hlda:s50+moves: option sets of TREES
+        model, _, sets = name.partition(":")
         s = sw("tree_sweeps")
         kw: dict[str, Any] = {"depth": 3}
-        if name == "ghlda":
+        for part in sets.split("+") if sets else []:
+            opts = dict(TREES[part])
+            s = opts.pop("sweeps", s)
+            kw.update(opts)
+        if model == "ghlda":
             kw["vectors"] = _glove(train)
-            return (*_ours(name, train, k, seed, s, by="rerank", **kw),
-                    f"pt.fit('ghlda', depth=3) defaults, by rerank, {s} sweeps")
-        return (*_ours(name, train, k, seed, s, **kw),
-                f"pt.fit('hlda', depth=3) defaults, {s} sweeps")
+            return (*_ours(model, train, k, seed, s, by="rerank", **kw),
+                    f"pt.fit('ghlda', {kw | {'vectors': 'GloVe'}}), by rerank, {s} sweeps")
+        return (*_ours(model, train, k, seed, s, **kw), f"pt.fit('hlda', {kw}), {s} sweeps")
     raise SystemExit(f"unknown model {name!r}")
 
 

@@ -663,7 +663,8 @@ def fit_model(
 
     ``num_topics`` is ignored (the tree size is learnt; ``initial_tree`` sets the start).
     Through :func:`ppltopics.fit` (the usual route) a fit without a preset gets prepared
-    vectors, ``psi0="within"`` and ν0 = :func:`ppltopics.models.gaussian_prior.tree_nu0`
+    vectors, ``psi0="within"``, κ0 = :func:`ppltopics.models.gaussian_prior.tree_kappa0` and
+    ν0 = :func:`ppltopics.models.gaussian_prior.tree_nu0`
     (measured to keep the tree tens of nodes, not hundreds; see ``pt.fit``); called
     directly, with ``preset=None``: depth 3, γ = 1, data-driven NIW prior of the root level as
     :meth:`ppltopics.models.ghlda.GhLDAHyper.resolve` (κ0 = 0.1, ν0 = M + 2, μ0 = mean token

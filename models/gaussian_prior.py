@@ -15,8 +15,9 @@ Hyperparameters (:class:`GLDAHyper`), ours beside the published ones
 ``psi0="within"`` replaces Cov by the average within-cluster covariance of a quick k-means
 of the word vectors (:func:`within_cluster_cov`), the spread of one topic-sized group of
 words; GhLDA fitted through ``pt.fit`` without a preset uses it with ν0 = :func:`tree_nu0`
-(a prior as strong as five average documents).  Word-vector preparation (``prepare=``, e.g.
-All-but-the-Top + PCA) happens before any of this, in :func:`ppltopics.api.fit`.
+and κ0 = :func:`tree_kappa0` (a prior as strong as five average documents).  Word-vector
+preparation (``prepare=``, e.g. All-but-the-Top + PCA) happens before any of this, in
+:func:`ppltopics.api.fit`.
 
 Our Ψ0 is *data-driven*: it is scaled so that the prior mean of every topic covariance,
 ``E[Σ_k] = Ψ0/(ν0 − M − 1)``, equals the empirical covariance of the token vectors (each
@@ -59,8 +60,9 @@ __all__ = [
     "PSI0_RULES",
     "WITHIN_CLUSTERS",
     "within_cluster_cov",
+    "tree_kappa0",
     "tree_nu0",
-    "TREE_NU0_DOCS",
+    "TREE_PRIOR_DOCS",
     "GLDAHyper",
     "ResolvedGLDAHyper",
     "check_token_vectors",
@@ -433,18 +435,32 @@ def _weighted_moments(x: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, 
     return mean, 0.5 * (cov + cov.T)
 
 
-#: ν0 of GhLDA's default prior, in mean document lengths (:func:`tree_nu0`)
-TREE_NU0_DOCS = 5.0
+#: strength of GhLDA's default NIW prior, in mean document lengths: ν0 (:func:`tree_nu0`) and
+#: κ0 (:func:`tree_kappa0`) weigh as much as this many average documents
+TREE_PRIOR_DOCS = 5.0
 
 
 def tree_nu0(dim: int, corpus: Corpus) -> float:
-    r"""GhLDA's default ν0 = M + 1 + :data:`TREE_NU0_DOCS` · N/D (N tokens, D documents):
+    r"""GhLDA's default ν0 = M + 1 + :data:`TREE_PRIOR_DOCS` · N/D (N tokens, D documents):
     the inverse-Wishart weighs as much as a few average documents, so a new node fitted to
     one document's tokens keeps (about) the prior covariance instead of adapting to that
     document's own scatter — with ν0 = M + 2 a fresh node explains any document better than
     the shared ones and the tree grows a path per document (measured on the GhLDA wiki set:
     273 level-1 nodes after 2 sweeps with ν0 = M + 2; see ``benchmarks/README.md``)."""
-    return float(dim + 1 + TREE_NU0_DOCS * corpus.num_tokens / max(corpus.num_docs, 1))
+    return float(dim + 1 + TREE_PRIOR_DOCS * corpus.num_tokens / max(corpus.num_docs, 1))
+
+
+def tree_kappa0(corpus: Corpus) -> float:
+    r"""GhLDA's default κ0 = :data:`TREE_PRIOR_DOCS` · N/D: the prior of a node's mean,
+    μ_v ~ N(μ0, Σ_v/κ0), weighs as much as a few average documents, so a new node's mean
+    stays near μ0 until several documents move it, instead of centring on the one document
+    that opens it.  With κ0 = 0.1 the block marginal of a document's level tokens under an
+    empty node is their own fit less an Occam term of only (M/2)·log(1 + m/κ0), and the tree
+    kept growing a node for documents off their node's mean: 93–147 nodes after 50 sweeps on
+    the wiki split even with ν0 raised to 3,200 (``benchmarks/quality.py --corpus wiki``,
+    ``results/quality_wiki_trees.json``); with κ0 = 5·N/D, 12–14 nodes and held-out NPMI
+    −0.33 → +0.01."""
+    return float(TREE_PRIOR_DOCS * corpus.num_tokens / max(corpus.num_docs, 1))
 
 
 def within_cluster_cov(x: np.ndarray, counts: np.ndarray | None, k: int,

@@ -105,8 +105,9 @@ def fit(
     kept words; the vectors passed in are not modified).  The default ``prepare="auto"``
     is :func:`auto_prepare`: All-but-the-Top and PCA to 10 dimensions for vectors of more
     than 20 (``prepare=None`` keeps the raw vectors; ``preset=`` implies None).  GhLDA
-    without a preset also defaults to ``psi0="within"`` and ν0 =
-    :func:`ppltopics.models.gaussian_prior.tree_nu0` (a prior as strong as a few
+    without a preset also defaults to ``psi0="within"``, ν0 =
+    :func:`ppltopics.models.gaussian_prior.tree_nu0` and κ0 =
+    :func:`~ppltopics.models.gaussian_prior.tree_kappa0` (a prior as strong as a few
     documents, so that one document cannot grow its own branch).  All are recorded in
     ``post.settings``.
     """
@@ -181,11 +182,14 @@ def _prepare_embedding_inputs(model: str, corpus: Corpus, vectors: Any,
         vectors = vectors.select(corpus.vocab).prepare(steps)
     if model == "ghlda" and hyper.get("preset") is None and vectors is not None and hasattr(
             vectors, "dim"):
-        from ppltopics.models.gaussian_prior import tree_nu0
+        from ppltopics.models.gaussian_prior import tree_kappa0, tree_nu0
 
         if hyper.get("nu0") is None:
             hyper["nu0"] = tree_nu0(vectors.dim, corpus)
             recorded["nu0_rule"] = "tree_nu0"
+        if hyper.get("kappa0") is None:
+            hyper["kappa0"] = tree_kappa0(corpus)
+            recorded["kappa0_rule"] = "tree_kappa0"
         if hyper.get("psi0") is None:
             hyper["psi0"] = "within"
     return corpus, vectors, recorded
