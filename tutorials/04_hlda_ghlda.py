@@ -306,12 +306,14 @@ print(pt.diagnostics.explain_trace(gpost, "lp"))
 # Models: GLDA with the paper's K = 40; GhLDA with the paper's tree settings (depth 4, initial
 # tree [1, 1, 4, 4], γ = 0.1, m = 0.5, π = 100, 5 sweeps before new leaves, levels initialised
 # from word-frequency quartiles) under two NIW priors — the paper's (Ψ0 = 50·I, ν0 = M + 0.1,
-# κ0 = 0.1) and our data-driven one (Ψ0 from the covariance of the token vectors, ν0 = M + 2);
-# and discrete hLDA with the same tree settings.  The prior matters for the tree: with
-# ν0 = M + 0.1 and κ0 = 0.1 the predictive of an empty node is a multivariate t with
-# ν0 − M + 1 = 1.1 degrees of freedom and scale (κ0 + 1)/(κ0(ν0 − M + 1))·Ψ0 = 10·Ψ0, so a
-# new branch has to beat a very flat density — watch the printed node counts. The numbers,
-# from the preset itself:
+# κ0 = 0.1) and our data-driven one (Ψ0 from the within-cluster covariance of the vectors,
+# ν0 = `tree_nu0`, a prior as strong as five documents; κ0 kept at the paper's 0.1 here so
+# that only the covariance prior differs — `pt.fit`'s own default κ0 = 5·N/D, `tree_kappa0`,
+# keeps default trees at a dozen nodes); and discrete hLDA with the same tree settings.
+# The prior matters for the tree: with ν0 = M + 0.1 and κ0 = 0.1 the predictive of an
+# empty node is a multivariate t with ν0 − M + 1 = 1.1 degrees of freedom and scale
+# (κ0 + 1)/(κ0(ν0 − M + 1))·Ψ0 = 10·Ψ0, so a new branch has to beat a very flat density —
+# watch the printed node counts. The numbers, from the preset itself:
 
 # %%
 paper = ghlda.GhLDAHyper.reference(50)  # what pt.fit("ghlda", ..., preset="paper") uses
@@ -376,7 +378,7 @@ fits = {
     # the paper's settings throughout: Ψ0 = 50·I, ν0 = M + 0.1, κ0 = 0.1, Ψ ratio (1, .8, .6, .4)
     "GhLDA paper": (pt.fit("ghlda", bank_corpus, vectors=bank_vectors, preset="paper", **run),
                     tree_reads),
-    # the paper's tree settings with our data-driven NIW prior (Ψ0 from the vectors' covariance)
+    # the paper's tree settings with our data-driven covariance prior (Ψ0 "within", tree_nu0)
     "GhLDA data Ψ0": (pt.fit("ghlda", bank_corpus, vectors=bank_vectors, kappa0=0.1,
                              psi_ratio=(1.0, 0.8, 0.6, 0.4), **tree, **run), tree_reads),
     "hLDA": (pt.fit("hlda", bank_corpus, eta=0.1, **tree, **run), tree_reads),
