@@ -206,6 +206,17 @@ def test_fit_save_load_transform(simulated, tmp_path) -> None:
                    progress=False, preset="paper", psi0=0.5)
     assert paper.settings["depth"] == 4 and paper.settings["initial_tree"] == [1, 1, 4, 4]
     assert paper.settings["nu0"] == pytest.approx(3.1)
+    # without a preset the NIW prior weighs five average documents, for the covariance and
+    # for the mean (tree_nu0, tree_kappa0); the paper's κ0 and an explicit κ0 are kept
+    docs5 = 5 * corpus.num_tokens / corpus.num_docs
+    assert post.settings["kappa0_rule"] == "tree_kappa0" and post.settings["nu0_rule"] == \
+        "tree_nu0"
+    assert post.settings["kappa0"] == pytest.approx(docs5)
+    assert paper.settings["kappa0"] == pytest.approx(0.1) and "kappa0_rule" not in \
+        paper.settings
+    mine = pt.fit("ghlda", corpus, vectors=vectors, num_chains=1, num_samples=1, warmup=1,
+                  progress=False, kappa0=0.3)
+    assert mine.settings["kappa0"] == pytest.approx(0.3) and "kappa0_rule" not in mine.settings
 
 
 def test_bad_input(simulated) -> None:
