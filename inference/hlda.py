@@ -64,55 +64,73 @@ def _log_rising(a: float, c: int) -> float:
     return math.lgamma(a + c) - math.lgamma(a)
 
 
-#: factors (n_vw + η) multiplied before one log is taken: 16 factors stay within float64's
-#: range for counts up to 1e19 and η down to 1e-19
-_LOG_BATCH = 16
+@numba.njit(cache=True, nogil=True)
+def _log_batch(eta: float) -> int:
+    """How many factors (n_vw + η + j) may be multiplied before one log is taken: their
+    product stays inside float64's range for counts up to int32's 2^31 (32 factors) when
+    η ≥ 1e-9, and for η down to 1e-19 with 16 factors; one at a time below that."""
+    if eta >= 1e-9:
+        return 32
+    if eta >= 1e-19:
+        return 16
+    return 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _flush_logs(num: int, acc: np.ndarray, prod: np.ndarray) -> None:
+    for t in range(num):
+        acc[t] += math.log(prod[t])
+        prod[t] = 1.0
 
 
 @numba.njit(cache=True, nogil=True)
 def _level_block_ll(nodes: np.ndarray, num: int, nwt: np.ndarray, nsum: np.ndarray,
                     words: np.ndarray, wc: np.ndarray, k: int, m: int, eta: float,
-                    veta: float, out: np.ndarray, prod: np.ndarray) -> float:
+                    veta: float, out: np.ndarray, prod: np.ndarray, acc: np.ndarray) -> float:
     """Dirichlet-multinomial ratio of one level's block (k distinct words ``words`` with
     counts ``wc``, m tokens) under every node ``nodes[:num]`` (into ``out[node]``), word-major
     so that the counts ``nwt[w, ·]`` of one word are read contiguously; returns the value
-    for an empty node.  Words seen once in the block (most of them) contribute
-    log(n_vw + η): their factors are multiplied in ``prod`` and one log is taken per
-    :data:`_LOG_BATCH` words instead of one per word and node."""
-    for t in range(num):
-        out[nodes[t]] = 0.0
+    for an empty node.  A word seen c times contributes log Π_{j<c} (n_vw + η + j): its c
+    factors are multiplied into ``prod[t]`` and one log is taken per :func:`_log_batch`
+    factors instead of one per word and node (``prod``/``acc`` are scratch indexed by the
+    node's position t, so the inner loops run over contiguous arrays)."""
     if m == 0:
+        for t in range(num):
+            out[nodes[t]] = 0.0
         return 0.0
+    batch = _log_batch(eta)
     empty = math.lgamma(veta) - math.lgamma(veta + m)
     for t in range(num):
         s = nodes[t]
-        out[s] = math.lgamma(nsum[s] + veta) - math.lgamma(nsum[s] + m + veta)
-        prod[s] = 1.0
+        acc[t] = math.lgamma(nsum[s] + veta) - math.lgamma(nsum[s] + m + veta)
+        prod[t] = 1.0
     pending = 0
     for i in range(k):
-        w = words[i]
+        row = nwt[words[i]]
         c = wc[i]
         empty += _log_rising(eta, c)
-        row = nwt[w]
+        if c >= batch:
+            for t in range(num):
+                acc[t] += _log_rising(row[nodes[t]] + eta, c)
+            continue
+        if pending + c > batch:
+            _flush_logs(num, acc, prod)
+            pending = 0
         if c == 1:
             for t in range(num):
-                s = nodes[t]
-                prod[s] *= row[s] + eta
-            pending += 1
-            if pending == _LOG_BATCH:
-                for t in range(num):
-                    s = nodes[t]
-                    out[s] += math.log(prod[s])
-                    prod[s] = 1.0
-                pending = 0
+                prod[t] *= row[nodes[t]] + eta
         else:
             for t in range(num):
-                s = nodes[t]
-                out[s] += _log_rising(row[s] + eta, c)
+                x = row[nodes[t]] + eta
+                f = x
+                for j in range(1, c):
+                    f *= x + j
+                prod[t] *= f
+        pending += c
     if pending:
-        for t in range(num):
-            s = nodes[t]
-            out[s] += math.log(prod[s])
+        _flush_logs(num, acc, prod)
+    for t in range(num):
+        out[nodes[t]] = acc[t]
     return empty
 
 
@@ -120,9 +138,10 @@ def _level_block_ll(nodes: np.ndarray, num: int, nwt: np.ndarray, nsum: np.ndarr
 def _score_levels(tree: Tree, lnodes: np.ndarray, lnum: np.ndarray, nwt: np.ndarray,
                   nsum: np.ndarray, words: np.ndarray, wc: np.ndarray, klo: np.ndarray,
                   lo: np.ndarray, eta: np.ndarray, veta: np.ndarray, ll_node: np.ndarray,
-                  ll_empty: np.ndarray, prod: np.ndarray) -> None:
+                  ll_empty: np.ndarray, prod: np.ndarray, acc: np.ndarray) -> None:
     """Every alive node's block log-likelihood of the document's tokens at its level (into
-    ``ll_node``) and the empty-node value per level (``ll_empty``)."""
+    ``ll_node``) and the empty-node value per level (``ll_empty``); ``prod``/``acc`` are
+    scratch of the storage's length."""
     L = lnum.shape[0]
     for ell in range(L):
         lnum[ell] = 0
@@ -134,7 +153,8 @@ def _score_levels(tree: Tree, lnodes: np.ndarray, lnum: np.ndarray, nwt: np.ndar
     for ell in range(L):
         ll_empty[ell] = _level_block_ll(
             lnodes[ell], lnum[ell], nwt, nsum, words[klo[ell]:], wc[klo[ell]:],
-            klo[ell + 1] - klo[ell], lo[ell + 1] - lo[ell], eta[ell], veta[ell], ll_node, prod)
+            klo[ell + 1] - klo[ell], lo[ell + 1] - lo[ell], eta[ell], veta[ell], ll_node, prod,
+            acc)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -155,6 +175,7 @@ def hlda_sweep(
     cap = tree.parent.shape[0]
     ll_node = np.zeros(cap)
     prod = np.ones(cap)
+    acc = np.empty(cap)
     cand = np.empty(cap, dtype=np.int64)
     score = np.empty(cap)
     stack = np.empty(cap, dtype=np.int64)
@@ -204,7 +225,7 @@ def hlda_sweep(
                 path[j] = paths[d, j]
             if mutation == 1:  # defect: scored with the document still in its nodes
                 _score_levels(tree, lnodes, lnum, nwt, nsum, words, wc, klo, lo, eta, veta,
-                              ll_node, ll_empty, prod)
+                              ll_node, ll_empty, prod, acc)
             for n in range(b, e):
                 v = path[levels[n]]
                 nwt[word_ids[n], v] -= 1
@@ -212,7 +233,7 @@ def hlda_sweep(
             tree_remove_path(tree, path)
             if mutation != 1:
                 _score_levels(tree, lnodes, lnum, nwt, nsum, words, wc, klo, lo, eta, veta,
-                              ll_node, ll_empty, prod)
+                              ll_node, ll_empty, prod, acc)
             nc = score_paths(tree, L, gamma, ll_node, ll_empty, allow_new, cand, score, stack,
                              cum, mutation == 2)
             u = cand[log_categorical(rng, score, nc, buf)]

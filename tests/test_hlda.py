@@ -140,6 +140,40 @@ def test_scaled_gem_weights_are_proportional_to_the_gem_weights(depth: int) -> N
         np.testing.assert_allclose(scaled / scaled.sum(), ref / ref.sum(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("eta", [0.1, 1e-12, 1e-25], ids=["batch32", "batch16", "batch1"])
+def test_level_block_likelihood_equals_the_lgamma_form(eta: float) -> None:
+    """The path step's batched products of (n_vw + η + j) equal the Dirichlet-multinomial
+    block ratio in lgamma form, for words seen once, a few times, and ≥ the batch length
+    (η picks the batch: 32, 16 or 1 factors per log), under nodes with counts up to 1e6."""
+    from scipy.special import gammaln
+
+    from ppltopics.inference.hlda import _level_block_ll
+
+    rng = np.random.default_rng(0)
+    V, cap = 300, 12
+    nwt = rng.integers(0, 4, size=(V, cap)).astype(np.int32)
+    nwt[rng.random((V, cap)) < 0.6] = 0
+    nwt[:5] = rng.integers(10**5, 10**6, size=(5, cap))
+    nsum = nwt.sum(axis=0).astype(np.int64)
+    nodes = np.array([0, 3, 4, 7, 11], dtype=np.int64)
+    words = rng.choice(V, size=60, replace=False).astype(np.int64)
+    words[:3] = [0, 1, 2]
+    wc = rng.choice([1, 1, 1, 2, 3, 7], size=60).astype(np.int64)
+    wc[:3] = [31, 32, 45]
+    m, veta = int(wc.sum()), V * eta
+    out, prod, acc = np.full(cap, np.nan), np.empty(cap), np.empty(cap)
+    empty = _level_block_ll(nodes, nodes.size, nwt, nsum, words, wc, words.size, m, eta,
+                            veta, out, prod, acc)
+
+    def block(n_w: np.ndarray, n: float) -> float:
+        return float(gammaln(n + veta) - gammaln(n + m + veta)
+                     + (gammaln(n_w + wc + eta) - gammaln(n_w + eta)).sum())
+
+    assert empty == pytest.approx(block(np.zeros(words.size), 0.0), rel=1e-11)
+    for s in nodes:
+        assert out[s] == pytest.approx(block(nwt[words, s].astype(float), nsum[s]), rel=1e-11)
+
+
 def test_lp_equals_log_joint_and_resync(simulated) -> None:
     (corpus, _truth), hyper = simulated
     kernel = HLDAKernel(corpus, depth=3, gamma=3.0, eta=hyper.eta_vector,
