@@ -17,9 +17,18 @@ One process, one thread each (BLAS/OpenMP/numba pinned to 1 before numpy is impo
    interleaved, and vs the 15.9 k tokens/s measured earlier for the public GhLDA code
    (Yoshida et al. 2023).
 
-    .venv/bin/python benchmarks/bench_hlda.py [--data ../shared/data] [--quick]
+3. **Whose tree is the better state?** (``--joint``) Ours grows 3–4× tomotopy's leaves at
+   equal γ, η and depth.  Both chains run ``SWEEPS`` sweeps under one level prior — ours with
+   GEM(m = 1/3, π = 0.3), whose first stick is Beta(0.1, 0.2) like that of tomotopy's
+   Dirichlet(0.1·1_3) (``tests/test_hlda_tomotopy.py``) — and each final state (paths and
+   token levels, tomotopy's read from ``Document._path`` / ``_topics``) is scored by the same
+   collapsed log p(w, z, c) of :func:`ppltopics.models.hlda.log_joint` under that GEM prior.
 
-Writes ``benchmarks/results/hlda.json`` (``hlda_quick.json`` with ``--quick``).
+    .venv/bin/python benchmarks/bench_hlda.py [--data ../shared/data] [--quick]
+    .venv/bin/python benchmarks/bench_hlda.py --joint [--seeds 3]
+
+Writes ``benchmarks/results/hlda.json`` (``hlda_quick.json`` with ``--quick``;
+``hlda_joint.json`` with ``--joint``).
 """
 
 from __future__ import annotations
@@ -196,14 +205,74 @@ def bench_ghlda(corpus: Any, sweeps: int, chunk: int) -> dict[str, Any]:
             "loglik_per_token": ours.record()["log_likelihood"] / corpus.num_tokens}
 
 
+def _tomotopy_state(tomo: _Tomotopy, corpus: Any) -> tuple[np.ndarray, np.ndarray]:
+    """tomotopy's paths (D, L) and its token levels in our corpus's token order (tomotopy
+    sorts a document's words; levels are matched to our tokens word by word)."""
+    vocab = tomo.mdl.used_vocabs
+    index = {w: i for i, w in enumerate(corpus.vocab)}
+    paths = np.empty((corpus.num_docs, DEPTH), dtype=np.int64)
+    levels = np.empty(corpus.num_tokens, dtype=np.int64)
+    off = corpus.doc_offsets
+    for d, doc in enumerate(tomo.mdl.docs):
+        path = np.asarray(doc._path)
+        paths[d] = path
+        level_of = {int(v): ell for ell, v in enumerate(path)}
+        tw = np.array([index[vocab[int(w)]] for w in doc._words])
+        tl = np.array([level_of[int(t)] for t in doc._topics])
+        ours = np.argsort(corpus.word_ids[off[d]:off[d + 1]], kind="stable")
+        theirs = np.argsort(tw, kind="stable")
+        assert np.array_equal(corpus.word_ids[off[d] + ours], tw[theirs]), "token mismatch"
+        levels[off[d] + ours] = tl[theirs]
+    return paths, levels
+
+
+def bench_joint(corpus: Any, sweeps: int, seeds: int, moves: bool = False) -> dict[str, Any]:
+    """Part 3 of the module docstring."""
+    from ppltopics.inference.hlda import HLDAKernel
+    from ppltopics.models.hlda import HLDAHyper, log_joint
+
+    m, pi = 1.0 / 3.0, 0.3
+    hyper = HLDAHyper(depth=DEPTH, gamma=GAMMA, gem_mean=m, gem_scale=pi, eta=[ETA] * DEPTH)
+    rows = []
+    for seed in range(seeds):
+        tomo = _Tomotopy(corpus.docs(), seed=seed)
+        tomo.run(sweeps)
+        tp_paths, tp_levels = _tomotopy_state(tomo, corpus)
+        ours = _Ours(HLDAKernel(corpus, depth=DEPTH, gamma=GAMMA, eta=ETA, gem_mean=m,
+                                gem_scale=pi, split_merge=moves), seed=seed)
+        ours.run(sweeps)
+        s = ours.state
+        row = {"seed": seed,
+               "ours_log_joint": log_joint(corpus, s["paths"], s["levels"], hyper),
+               "tomotopy_log_joint": log_joint(corpus, tp_paths, tp_levels, hyper),
+               "ours_leaves": int(np.unique(s["paths"][:, -1]).size),
+               "tomotopy_leaves": int(np.unique(tp_paths[:, -1]).size)}
+        row["ours_minus_tomotopy"] = row["ours_log_joint"] - row["tomotopy_log_joint"]
+        print(f"  seed {seed}: log joint ours {row['ours_log_joint']:.1f} "
+              f"({row['ours_leaves']} leaves) tomotopy {row['tomotopy_log_joint']:.1f} "
+              f"({row['tomotopy_leaves']} leaves): ours - tomotopy "
+              f"{row['ours_minus_tomotopy']:+.1f}", flush=True)
+        rows.append(row)
+    return {"sweeps": sweeps, "tree_moves": moves,
+            "settings": {"depth": DEPTH, "gamma": GAMMA, "eta": ETA,
+                         "ours_levels": f"GEM({m:.4f}, {pi})",
+                         "tomotopy_levels": f"Dirichlet({LEVEL_ALPHA})",
+                         "scored_under": f"GEM({m:.4f}, {pi})"},
+            "runs": rows}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--quick", action="store_true", help="few sweeps (a smoke test)")
+    ap.add_argument("--joint", action="store_true", help="only part 3: whose tree is better")
+    ap.add_argument("--seeds", type=int, default=3, help="chains per system with --joint")
+    ap.add_argument("--moves", action="store_true", help="--joint with our tree moves on")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    out = args.out or REPO / "benchmarks" / "results" / (
-        "hlda_quick.json" if args.quick else "hlda.json")
+    name = ("hlda_joint_moves" if args.moves else "hlda_joint") if args.joint else (
+        "hlda_quick" if args.quick else "hlda")
+    out = args.out or REPO / "benchmarks" / "results" / f"{name}.json"
     wiki = args.data / WIKI
     if not wiki.is_dir():
         sys.exit(f"GhLDA wiki set not found: {wiki} (pass --data, the shared/data folder)")
@@ -212,6 +281,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     corpus = load_ghlda_wiki(wiki)
     print("machine:", json.dumps(machine_facts("tomotopy")), flush=True)
     print(corpus, flush=True)
+    if args.joint:
+        res = {"machine": machine_facts("tomotopy"), "corpus": repr(corpus),
+               "joint": bench_joint(corpus, 20 if args.quick else 200, args.seeds, args.moves)}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=1))
+        return res
     load0 = os.getloadavg()
     res: dict[str, Any] = {"machine": machine_facts("tomotopy"), "corpus": repr(corpus)}
     # Equal settings (depth, γ = 1, η) except the level prior, which differs by design:
