@@ -226,7 +226,8 @@ def _tomotopy_state(tomo: _Tomotopy, corpus: Any) -> tuple[np.ndarray, np.ndarra
     return paths, levels
 
 
-def bench_joint(corpus: Any, sweeps: int, seeds: int, moves: bool = False) -> dict[str, Any]:
+def bench_joint(corpus: Any, sweeps: int, seeds: int, moves: bool = False,
+                initial_tree: list[int] | None = None) -> dict[str, Any]:
     """Part 3 of the module docstring."""
     from ppltopics.inference.hlda import HLDAKernel
     from ppltopics.models.hlda import HLDAHyper, log_joint
@@ -239,7 +240,8 @@ def bench_joint(corpus: Any, sweeps: int, seeds: int, moves: bool = False) -> di
         tomo.run(sweeps)
         tp_paths, tp_levels = _tomotopy_state(tomo, corpus)
         ours = _Ours(HLDAKernel(corpus, depth=DEPTH, gamma=GAMMA, eta=ETA, gem_mean=m,
-                                gem_scale=pi, split_merge=moves), seed=seed)
+                                gem_scale=pi, split_merge=moves,
+                                initial_tree=initial_tree), seed=seed)
         ours.run(sweeps)
         s = ours.state
         row = {"seed": seed,
@@ -253,7 +255,7 @@ def bench_joint(corpus: Any, sweeps: int, seeds: int, moves: bool = False) -> di
               f"({row['tomotopy_leaves']} leaves): ours - tomotopy "
               f"{row['ours_minus_tomotopy']:+.1f}", flush=True)
         rows.append(row)
-    return {"sweeps": sweeps, "tree_moves": moves,
+    return {"sweeps": sweeps, "tree_moves": moves, "initial_tree": initial_tree,
             "settings": {"depth": DEPTH, "gamma": GAMMA, "eta": ETA,
                          "ours_levels": f"GEM({m:.4f}, {pi})",
                          "tomotopy_levels": f"Dirichlet({LEVEL_ALPHA})",
@@ -268,10 +270,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--joint", action="store_true", help="only part 3: whose tree is better")
     ap.add_argument("--seeds", type=int, default=3, help="chains per system with --joint")
     ap.add_argument("--moves", action="store_true", help="--joint with our tree moves on")
+    ap.add_argument("--initial-tree", default=None,
+                    help="--joint: our chains start on this tree, e.g. 1,5,3 (default: nCRP)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    name = ("hlda_joint_moves" if args.moves else "hlda_joint") if args.joint else (
-        "hlda_quick" if args.quick else "hlda")
+    name = "hlda_quick" if args.quick else "hlda"
+    if args.joint:
+        name = "hlda_joint" + ("_moves" if args.moves else "") + (
+            "_tree" + args.initial_tree.replace(",", "-") if args.initial_tree else "")
     out = args.out or REPO / "benchmarks" / "results" / f"{name}.json"
     wiki = args.data / WIKI
     if not wiki.is_dir():
@@ -282,8 +288,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print("machine:", json.dumps(machine_facts("tomotopy")), flush=True)
     print(corpus, flush=True)
     if args.joint:
+        tree = [int(b) for b in args.initial_tree.split(",")] if args.initial_tree else None
         res = {"machine": machine_facts("tomotopy"), "corpus": repr(corpus),
-               "joint": bench_joint(corpus, 20 if args.quick else 200, args.seeds, args.moves)}
+               "joint": bench_joint(corpus, 20 if args.quick else 200, args.seeds, args.moves,
+                                    tree)}
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(res, indent=1))
         return res
