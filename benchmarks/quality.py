@@ -34,13 +34,16 @@ Models (``--models``, comma-separated; the default list is per corpus):
   set ``TOPCLUS[name]`` (``topclus:a+b`` merges two sets), on MiniLM token embeddings of
   the training documents' raw text (``pt.plm.token_embeddings``, cached); topic words by
   mean cosine, documents by the latent z^(d) (``doc_embeddings()``, as the authors cluster
-  them); NMI of p(t | d) beside it.
+  them); beside it the NMI of p(t | d) (``nmi_theta``) and of the attention-pooled document
+  embedding in MiniLM's space, h^(d)/‖h^(d)‖ (``doc_embeddings("plm")``, ``nmi_plm``).
 * ``bertopic`` / ``bertopic-kmeans`` — BERTopic 0.17 on the same raw texts and the same
   MiniLM (sentence-transformers pooling), UMAP seeded, HDBSCAN with ``nr_topics=K`` / KMeans(K)
   as its clustering model, c-TF-IDF over the training tokens (our vocabulary); NMI of its document
   representation (the sentence embeddings).
 * ``minilm-mean``, ``minilm-st`` — no topics: k-means NMI of raw MiniLM document vectors,
-  the mean of TopClus's own input token vectors / the sentence-transformers embedding.
+  the mean of TopClus's own input token vectors / the sentence-transformers embedding; also
+  of the same vectors scaled to unit length (``nmi_unit``: the fair baseline for TopClus's
+  unit-length z^(d) and h^(d)).
 
 ``--readouts relevance0.6,relevance0.8`` also scores each LDA / GLDA / CGTM / tomotopy-LDA
 fit with its topic words ranked by Sievert & Shirley's relevance at that weight λ
@@ -292,7 +295,10 @@ def _topclus(train: Any, k: int, seed: int, **kw: Any
             post.save(kept)
     s = post.settings
     ss = post.groups["sample_stats"]
-    extra = {"nmi_theta": kmeans_nmi(post.doc_topics(), train.labels.astype(str), seed=seed),
+    labels = train.labels.astype(str)
+    extra = {"nmi_theta": kmeans_nmi(post.doc_topics(), labels, seed=seed),
+             "nmi_plm": kmeans_nmi(post.doc_embeddings("plm"), labels, seed=seed)
+             if "doc_plm" in post.estimates else None,
              "steps": s["steps_taken"][0], "pretrain_steps": s["pretrain_steps_taken"][0],
              "steps_per_epoch": s["steps_per_epoch"], "stopped_by": s["stopped_by"][0],
              "loss_trace": ss["loss"][0].tolist(), "L_clus_trace": ss["L_clus"][0].tolist(),
@@ -416,7 +422,7 @@ def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: flo
 # ------------------------------------------------------------------------------ main
 def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     keys = ("npmi_test_doc", "npmi_test_window", "npmi_train_window", "diversity", "nmi",
-            "background_topics", "num_topics", "seconds", "nmi_theta")
+            "background_topics", "num_topics", "seconds", "nmi_theta", "nmi_plm", "nmi_unit")
     out: dict[str, dict[str, Any]] = {}
     for name in dict.fromkeys(r["model"] for r in runs):
         rows = [r for r in runs if r["model"] == name]
@@ -591,10 +597,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if top is None:  # a document baseline: NMI only
                 from ppltopics.evaluation import kmeans_nmi
 
+                lab = np.asarray(labels).astype(str)
+                unit = theta / np.maximum(np.linalg.norm(theta, axis=1, keepdims=True), 1e-12)
                 row = {"model": name, "seed": seed, "seconds": secs, "what": what,
-                       "nmi": kmeans_nmi(theta, np.asarray(labels).astype(str), seed=seed)}
+                       "nmi": kmeans_nmi(theta, lab, seed=seed),
+                       "nmi_unit": kmeans_nmi(unit, lab, seed=seed)}
                 runs.append(row)
-                print(f"{args.corpus} {name:14s} seed {seed}: NMI {row['nmi']:.3f}", flush=True)
+                print(f"{args.corpus} {name:14s} seed {seed}: NMI {row['nmi']:.3f} (unit rows "
+                      f"{row['nmi_unit']:.3f})", flush=True)
                 save()
                 continue
             readouts = {"": top, **{f"@{r}": t for r, t in extra.pop("readouts", {}).items()}}

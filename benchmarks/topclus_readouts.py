@@ -8,6 +8,9 @@ topic words of the *same* fit read out several ways:
   (:func:`ppltopics.inference.topclus.auto_min_word_count`): the authors' mean-cosine ranking;
 * ``mass``: the topic's soft token counts n_kw = Σ_{i: w_i = w} p(t_k | z_i) (floor 6).
 
+Documents: k-means NMI (seed 0) of each fit's z^(d) and of its attention-pooled MiniLM-space
+h^(d)/‖h^(d)‖, beside the raw mean of the same token vectors (as is and scaled to unit rows).
+
 Then the same readouts of **raw MiniLM token clusters** (no TopClus): spherical k-means
 (K = 20, scikit-learn on unit token vectors, fitted on 30,000 tokens, seed 0) of the token
 vectors TopClus reads, every token assigned to its nearest centre; document NMI of the
@@ -121,6 +124,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import torch
 
     import ppltopics as pt
+    from ppltopics.evaluation import kmeans_nmi
     from ppltopics.inference import topclus as tc
 
     torch.set_num_threads(2)
@@ -128,8 +132,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train, test = corpus.split(quality.TEST_SIZE, seed=quality.SPLIT_SEED)
     emb = pt.plm.token_embeddings(train, progress=False).vectors
     auto = tc.auto_min_word_count(train.num_tokens)
+    labels = train.labels.astype(str)
+    mean = quality._minilm(train, "mean")
     res: dict[str, Any] = {"corpus": args.corpus, "train_tokens": int(train.num_tokens),
-                           "auto_floor": auto, "fits": {}, "machine": machine_facts()}
+                           "auto_floor": auto, "fits": {}, "machine": machine_facts(),
+                           "doc_nmi": {"raw MiniLM mean": kmeans_nmi(mean, labels),
+                                       "raw MiniLM mean, unit rows": kmeans_nmi(
+                                           mean / np.maximum(np.linalg.norm(
+                                               mean, axis=1, keepdims=True), 1e-12), labels)}}
     for path in sorted(p for p in args.keep.glob("topclus-*") if p.name[-11:] != "-checkpoint"):
         post = pt.load(path)
         fit_train, fit_emb = train, emb
@@ -140,6 +150,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         res["fits"][path.name] = score(readouts(est["topic_word"], est["topic_word_mass"],
                                                 est["word_count"], train.vocab, auto),
                                        train, test)
+        res["doc_nmi"][path.name] = {
+            "z_doc": kmeans_nmi(est["doc_latent"], labels), "h_doc_unit": kmeans_nmi(
+                est["doc_plm"], labels)}
     raw = raw_token_clusters(train, emb, quality.PLAN[args.corpus]["k"], auto)
     res["raw_token_kmeans"] = {**score(raw["tops"], train, test),
                                "nmi_histogram": raw["nmi_histogram"]}
@@ -158,6 +171,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for fit, rows in [*res["fits"].items(), *raws]:
         print(f"{fit}: " + "; ".join(f"{n} {rows[n]['npmi_test_doc']:.3f} "
                                      f"({rows[n]['diversity']:.2f})" for n in names))
+    print("document NMI (k-means, seed 0): " + "; ".join(
+        f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: z^(d) {v['z_doc']:.3f}, h^(d) "
+        f"{v['h_doc_unit']:.3f}" for k, v in res["doc_nmi"].items()))
     print("raw token-cluster histogram NMI " + ", ".join(
         f"{name} {rows['nmi_histogram']:.3f}" for name, rows in raws) + f"; wrote {out}")
     return res

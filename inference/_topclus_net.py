@@ -308,21 +308,26 @@ def _batch_losses(net: TopClusNet, h: torch.Tensor, seg: torch.Tensor, num_docs:
 @torch.no_grad()
 def doc_posteriors(net: TopClusNet, emb: np.ndarray, offsets: np.ndarray,
                    device: torch.device, batch_size: int = 256
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """``(theta, z_doc)``: p(t_k | z^(d)) (D, K) and z^(d) = f(h^(d)) (D, r′) for every
-    document; an empty document gets θ = 1/K and a zero latent vector."""
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(theta, z_doc, h_doc)``: p(t_k | z^(d)) (D, K), z^(d) = f(h^(d))/‖f(h^(d))‖ (D, r′)
+    and the attention-pooled document embedding in the language model's space,
+    h^(d)/‖h^(d)‖ (D, D_emb, float32), for every document; an empty document gets θ = 1/K
+    and zero vectors."""
     D = offsets.size - 1
     K = net.topics.shape[0]
     theta = np.full((D, K), 1.0 / K)
     zd = np.zeros((D, net.topics.shape[1]))
+    hd = np.zeros((D, emb.shape[1]), dtype=np.float32)
     order = np.arange(D)
     for idx, seg, docs in _doc_batches(offsets, order, batch_size):
         h = _rows(emb, idx, device)
         s = torch.from_numpy(seg).to(device)
-        z = net.encode(net.doc_embed(h, s, docs.size))
+        hdoc = net.doc_embed(h, s, docs.size)
+        z = net.encode(hdoc)
         theta[docs] = torch.exp(net.log_posterior(z)).double().cpu().numpy()
         zd[docs] = z.double().cpu().numpy()
-    return theta, zd
+        hd[docs] = F.normalize(hdoc.float(), dim=-1).cpu().numpy()
+    return theta, zd, hd
 
 
 def state_dict_bytes(net: nn.Module) -> bytes:

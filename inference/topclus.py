@@ -440,7 +440,8 @@ def chain_estimates(net: TopClusNet, emb: np.ndarray, corpus: Corpus, device: to
     renormalised: its length ≤ 1 measures how consistent the word's contexts are),
     ``word_count`` (V,), ``topic_word`` (K, V) = z̄_w·t_k = mean over the word's tokens of
     cos(z_i, t_k), ``topic_word_mass`` (K, V) n_kw = Σ_{i: w_i = w} p(t_k|z_i), the topic's
-    soft token counts, ``theta`` (D, K) p(t_k|z^(d)), ``doc_latent`` (D, r′)."""
+    soft token counts, ``theta`` (D, K) p(t_k|z^(d)), ``doc_latent`` (D, r′) and ``doc_plm``
+    (D, D_emb) the unit attention-pooled document embeddings h^(d)/‖h^(d)‖."""
     z = encode_tokens(net, emb, device).double().cpu()
     V = len(corpus.vocab)
     wid = torch.from_numpy(corpus.word_ids.astype(np.int64))
@@ -452,7 +453,7 @@ def chain_estimates(net: TopClusNet, emb: np.ndarray, corpus: Corpus, device: to
     count = torch.bincount(wid, minlength=V)
     wlat = wsum / count.clamp_min(1)[:, None]
     t = net.topic_units().double().cpu()
-    theta, zd = doc_posteriors(net, emb, corpus.doc_offsets, device)
+    theta, zd, hd = doc_posteriors(net, emb, corpus.doc_offsets, device)
     return {
         "topic_latent": t.numpy(),
         "topic_decoded": net.g(net.topic_units()).double().cpu().numpy(),
@@ -462,6 +463,7 @@ def chain_estimates(net: TopClusNet, emb: np.ndarray, corpus: Corpus, device: to
         "topic_word_mass": mass.T.contiguous().numpy(),
         "theta": theta,
         "doc_latent": zd,
+        "doc_plm": hd,
     }
 
 

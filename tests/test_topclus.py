@@ -120,6 +120,25 @@ def test_losses_fall_and_diagnostics_are_recorded(post) -> None:
     assert post.topic_embeddings("plm").shape == (4, 24)
 
 
+def test_plm_space_document_embeddings(sim, post) -> None:
+    """``doc_embeddings("plm")`` is h^(d)/‖h^(d)‖, h^(d) = Σ_i α_i h_i with α the softmax of
+    tanh(W h_i + b)·v over the document's tokens (recomputed here by hand from the network)."""
+    import torch
+
+    hd = post.doc_embeddings("plm")
+    assert hd.shape == (80, 24)
+    np.testing.assert_allclose(np.linalg.norm(hd, axis=1), 1.0, atol=1e-5)
+    net, off = post.network, sim.corpus.doc_offsets
+    for d in (0, 41, 79):
+        h = torch.as_tensor(sim.embeddings[off[d]:off[d + 1]], dtype=torch.float32)
+        with torch.no_grad():
+            alpha = torch.softmax(torch.tanh(net.attn(h)) @ net.attn_v, dim=0)
+            ref = (alpha[:, None] * h).sum(0)
+        np.testing.assert_allclose(hd[d], (ref / ref.norm()).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="space"):
+        post.doc_embeddings("input")
+
+
 def test_deterministic_and_resumable(sim, post, tmp_path, monkeypatch) -> None:
     kw = dict(num_topics=4, num_chains=1, seed=3, progress=False, embeddings=sim.embeddings,
               **SMALL)

@@ -31,10 +31,11 @@ class TopClusPosterior(Posterior):
     Estimates: ``topic_latent`` t_k (K, r′), ``topic_decoded`` g(t_k) (K, D), ``word_latent``
     (V, r′) mean token latent z̄_w and ``word_count`` (V,), ``topic_word`` (K, V) = z̄_w·t_k
     (mean token cosine), ``topic_word_mass`` (K, V) soft token counts, ``theta``
-    (D, K) = p(t_k | z^(d)), ``doc_latent`` z^(d) (D, r′), ``topic_stability`` (K,) (matched
-    cosine of decoded topics to the other seeds), ``pretrain_loss`` (chains, pretrain epochs),
-    ``embedding_centre`` (D,).  ``sample_stats`` (chain, draw = EM epoch): ``loss``,
-    ``L_clus``, ``L_rec``, ``L_pre``, ``changed``, ``seconds``, ``stability``.
+    (D, K) = p(t_k | z^(d)), ``doc_latent`` z^(d) (D, r′), ``doc_plm`` h^(d)/‖h^(d)‖
+    (D, D_emb), ``topic_stability`` (K,) (matched cosine of decoded topics to the other
+    seeds), ``pretrain_loss`` (chains, pretrain epochs).  ``sample_stats`` (chain, draw = EM
+    epoch): ``loss``, ``L_clus``, ``L_rec``, ``L_pre``, ``changed``, ``seconds``,
+    ``stability``.
     """
 
     relabel_by = ("topic_latent", "cosine")
@@ -127,11 +128,24 @@ class TopClusPosterior(Posterior):
         z^(d) = f(h^(d))), (D, K); empty documents get 1/K."""
         return self.estimates["theta"]
 
-    def doc_embeddings(self) -> np.ndarray:
-        """Latent document embeddings z^(d) = f(h^(d)) / ‖f(h^(d))‖ on S^{r′−1}, (D, r′): the
-        document representation the authors cluster (k-means) for NMI, and the one
-        :func:`ppltopics.evaluation.quality_report` uses for TopClus."""
-        return self.estimates["doc_latent"]
+    def doc_embeddings(self, space: str = "latent") -> np.ndarray:
+        """Document embeddings, one unit row per training document.
+
+        ``"latent"`` (default): z^(d) = f(h^(d)) / ‖f(h^(d))‖ on S^{r′−1}, (D, r′), the
+        representation the authors cluster (k-means) for NMI and the one
+        :func:`ppltopics.evaluation.quality_report` uses for TopClus.  ``"plm"``: the
+        attention-pooled document embedding in the language model's space, h^(d) / ‖h^(d)‖
+        with h^(d) = Σ_i α_i h_i (D, D_emb), before the encoder f compresses it.
+        Raises ``ValueError`` for another ``space``, or for ``"plm"`` on a fit saved before
+        h^(d) was kept (refit it).
+        """
+        check_choice("space", space, ("latent", "plm"))
+        if space == "latent":
+            return self.estimates["doc_latent"]
+        if "doc_plm" not in self.estimates:
+            raise ValueError("this TopClus fit was saved without its language-model-space "
+                             "document embeddings (doc_plm); refit it to get space='plm'")
+        return self.estimates["doc_plm"]
 
     def topic_embeddings(self, space: str = "latent") -> np.ndarray:
         """Topic centres t_k (``"latent"``, (K, r′)) or decoded g(t_k) (``"plm"``, (K, D))."""
@@ -181,8 +195,8 @@ class TopClusPosterior(Posterior):
         if empty:
             _log.warning("transform: %d documents have no token; they get p(t_k|d) = 1/K",
                          empty)
-        theta, zd = doc_posteriors(net, emb, new_corpus.doc_offsets, torch.device("cpu"),
-                                   batch_size=batch_size)
+        theta, zd, _ = doc_posteriors(net, emb, new_corpus.doc_offsets, torch.device("cpu"),
+                                      batch_size=batch_size)
         return (theta, zd) if return_latent else theta
 
     # ------------------------------------------------------------------ diagnostics
