@@ -248,8 +248,8 @@ def test_tree_readouts_of_tree_models(kind) -> None:
 TOPCLUS: list[Case] = [
     (("topclus",), "topic_embeddings-space", lambda p: p.topic_embeddings("words"),
      ValueError, "space must be 'latent' or 'plm', got 'words'"),
-    (("topclus",), "doc_embeddings-argument", lambda p: p.doc_embeddings("latent"), TypeError,
-     "doc_embeddings"),
+    (("topclus",), "doc_embeddings-space", lambda p: p.doc_embeddings("words"), ValueError,
+     "space must be 'latent' or 'plm', got 'words'"),
 ]
 
 
@@ -261,6 +261,7 @@ def test_topclus_readouts_reject(kind, call, exc, fragment) -> None:
 def test_topclus_embeddings_shapes() -> None:
     post = _post("topclus")
     assert post.doc_embeddings().shape == (post.corpus.num_docs, 4)
+    assert post.doc_embeddings("plm").shape == (post.corpus.num_docs, 8)
     assert post.topic_embeddings("plm").shape == (2, 8)
 
 
