@@ -332,12 +332,18 @@ def _bertopic(train: Any, k: int, seed: int, kmeans: bool
         "outlier_docs": int((np.asarray(topics) == -1).sum())}
 
 
-def _minilm(train: Any, kind: str) -> np.ndarray:
-    """Raw MiniLM document vectors: the mean of the token vectors TopClus reads, or the
-    sentence-transformers embedding."""
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _minilm(train: Any, kind: str, emb: np.ndarray | None = None) -> np.ndarray:
+    """Raw MiniLM document vectors: the mean of the token vectors TopClus reads (``emb``,
+    loaded from the cache when not given), or the sentence-transformers embedding."""
     if kind == "st":
         return _sentence_embeddings(train)
-    emb = _token_embeddings(train).vectors
+    if emb is None:
+        emb = _token_embeddings(train).vectors
     off = train.doc_offsets
     out = np.zeros((train.num_docs, emb.shape[1]))
     for d in range(train.num_docs):
@@ -598,10 +604,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 from ppltopics.evaluation import kmeans_nmi
 
                 lab = np.asarray(labels).astype(str)
-                unit = theta / np.maximum(np.linalg.norm(theta, axis=1, keepdims=True), 1e-12)
                 row = {"model": name, "seed": seed, "seconds": secs, "what": what,
                        "nmi": kmeans_nmi(theta, lab, seed=seed),
-                       "nmi_unit": kmeans_nmi(unit, lab, seed=seed)}
+                       "nmi_unit": kmeans_nmi(unit_rows(theta), lab, seed=seed)}
                 runs.append(row)
                 print(f"{args.corpus} {name:14s} seed {seed}: NMI {row['nmi']:.3f} (unit rows "
                       f"{row['nmi_unit']:.3f})", flush=True)

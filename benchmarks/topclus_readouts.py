@@ -133,13 +133,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     emb = pt.plm.token_embeddings(train, progress=False).vectors
     auto = tc.auto_min_word_count(train.num_tokens)
     labels = train.labels.astype(str)
-    mean = quality._minilm(train, "mean")
+    mean = quality._minilm(train, "mean", emb)
     res: dict[str, Any] = {"corpus": args.corpus, "train_tokens": int(train.num_tokens),
                            "auto_floor": auto, "fits": {}, "machine": machine_facts(),
                            "doc_nmi": {"raw MiniLM mean": kmeans_nmi(mean, labels),
                                        "raw MiniLM mean, unit rows": kmeans_nmi(
-                                           mean / np.maximum(np.linalg.norm(
-                                               mean, axis=1, keepdims=True), 1e-12), labels)}}
+                                           quality.unit_rows(mean), labels)}}
     for path in sorted(p for p in args.keep.glob("topclus-*") if p.name[-11:] != "-checkpoint"):
         post = pt.load(path)
         fit_train, fit_emb = train, emb
