@@ -44,8 +44,8 @@ def test_balanced_bounds_cut_equal_mass():
     b = balanced_bounds(np.ones(10), 3)
     assert b[0] == 0 and b[-1] == 10 and np.all(np.diff(b) >= 3)
     part = Partition(np.array([0, 0, 0, 0, 1, 2, 3]), np.array([0, 3, 7]), 4, 2)
-    # word 0 (4 tokens) first, then words 1, 2, 3 (1 each) dealt in turn
-    assert part.word_chunk.tolist() == [0, 1, 0, 1] and part.doc_bounds.tolist() == [0, 1, 2]
+    # consecutive words of equal mass: word 0 (4 tokens), then words 1, 2, 3 (1 each)
+    assert part.word_chunk.tolist() == [0, 1, 1, 1] and part.doc_bounds.tolist() == [0, 1, 2]
 
 
 @pytest.mark.parametrize("sweep", SWEEPS)
