@@ -93,7 +93,7 @@ def adlda_study(corpus, K: int, sweeps: int, every: int) -> dict[str, list[float
         rng = np.random.default_rng(0)
         state = kernel.init_state(rng)
         bounds = np.linspace(0, corpus.num_docs, W + 1).astype(int)
-        none = np.zeros(corpus.vocab_size, dtype=np.int64)
+        every_token = (np.empty(0, dtype=np.int64), corpus.doc_offsets.astype(np.int64))
         trace = []
         for it in range(1, sweeps + 1):
             if name.startswith("adlda"):
@@ -102,7 +102,7 @@ def adlda_study(corpus, K: int, sweeps: int, every: int) -> dict[str, list[float
                     st = {k: v.copy() for k, v in state.items()}
                     _sweep(corpus.word_ids, corpus.doc_offsets, st["z"], st["wt_offsets"],
                            st["wt_packed"], st["wt_nnz"], st["n_k"], st["alpha"], BETA, rng,
-                           bounds[p], bounds[p + 1], none, 0)
+                           bounds[p], bounds[p + 1], *every_token)
                     a, b = corpus.doc_offsets[bounds[p]], corpus.doc_offsets[bounds[p + 1]]
                     z[a:b] = st["z"][a:b]
                 state["z"] = z
