@@ -40,13 +40,15 @@ def categorical_total(rng: np.random.Generator, weights: np.ndarray, n: int,
 
 @numba.njit(cache=True, nogil=True)
 def log_categorical(rng: np.random.Generator, logw: np.ndarray, n: int, work: np.ndarray) -> int:
-    """Draw ``k`` with probability ``exp(logw[k]) / sum_j exp(logw[j])`` (max-shifted)."""
+    """Draw ``k`` with probability ``exp(logw[k]) / sum_j exp(logw[j])`` (max-shifted;
+    exp is not called below −746, where it is 0.0 in float64 anyway)."""
     m = -np.inf
     for k in range(n):
         if logw[k] > m:
             m = logw[k]
     for k in range(n):
-        work[k] = np.exp(logw[k] - m)
+        x = logw[k] - m
+        work[k] = np.exp(x) if x > -746.0 else 0.0
     return categorical(rng, work, n)
 
 

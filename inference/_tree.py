@@ -253,13 +253,14 @@ def tree_extend(tree: Tree, u: int, path: np.ndarray) -> None:
 def _score_paths(
     tree: Tree, depth: int, gamma: float, ll_node: np.ndarray, ll_empty: np.ndarray,
     allow_new: bool, cand: np.ndarray, score: np.ndarray, stack: np.ndarray,
-    cum: np.ndarray, bad_ncrp: bool = False,
+    cum: np.ndarray, count_logs: np.ndarray, bad_ncrp: bool = False,
 ) -> int:
     """The traversal of :func:`score_paths`."""
     suffix = np.zeros(depth + 1)
     for j in range(depth - 1, -1, -1):
         suffix[j] = suffix[j + 1] + ll_empty[j]
     root = tree.meta[1]
+    log_gamma = math.log(gamma)
     n = 0
     top = 0
     cum[root] = ll_node[root]
@@ -274,14 +275,14 @@ def _score_paths(
             score[n] = cum[u]
             n += 1
             continue
-        log_den = math.log(gamma + tree.ndocs[root if bad_ncrp else u])
+        log_den = count_logs[1, tree.ndocs[root if bad_ncrp else u]]
         if allow_new:
             cand[n] = u
-            score[n] = cum[u] + math.log(gamma) - log_den + suffix[ell + 1]
+            score[n] = cum[u] + log_gamma - log_den + suffix[ell + 1]
             n += 1
         c = tree.first_child[u]
         while c >= 0:
-            cum[c] = cum[u] + math.log(tree.ndocs[c]) - log_den + ll_node[c]
+            cum[c] = cum[u] + count_logs[0, tree.ndocs[c]] - log_den + ll_node[c]
             stack[top] = c
             top += 1
             c = tree.next_sibling[c]
@@ -292,21 +293,36 @@ def _score_paths(
 def score_paths(
     tree: Tree, depth: int, gamma: float, ll_node: np.ndarray, ll_empty: np.ndarray,
     allow_new: bool, cand: np.ndarray, score: np.ndarray, stack: np.ndarray,
-    cum: np.ndarray, bad_ncrp: bool = False,
+    cum: np.ndarray, count_logs: np.ndarray, bad_ncrp: bool = False,
 ) -> int:
     """Score every leaf path and every new-branch point (module docstring) in one top-down
     traversal; fills ``cand[:n]``/``score[:n]`` and returns n.  A candidate at level < L-1
     means "a new branch below it".  ``ll_empty[j]`` is the empty-node log-likelihood of the
-    document's level-j tokens; ``stack``/``cum`` are scratch of the storage's length.
+    document's level-j tokens; ``stack``/``cum`` are scratch of the storage's length;
+    ``count_logs`` = :func:`count_log_table` (log n and log(γ + n) by document count n).
     With ``allow_new`` False only existing leaves are scored (unless there is none).
     ``bad_ncrp`` (a defect for the tests): every edge's denominator is γ + n_root, so the
     path weight is no product of CRP conditionals."""
     n = _score_paths(tree, depth, gamma, ll_node, ll_empty, allow_new, cand, score, stack,
-                     cum, bad_ncrp)
+                     cum, count_logs, bad_ncrp)
     if n == 0:  # no existing leaf: the only choice is a new branch
         n = _score_paths(tree, depth, gamma, ll_node, ll_empty, True, cand, score, stack,
-                         cum, bad_ncrp)
+                         cum, count_logs, bad_ncrp)
     return n
+
+
+@numba.njit(cache=True, nogil=True)
+def count_log_table(num_docs: int, gamma: float) -> np.ndarray:
+    """(2, num_docs + 1): row 0 log n, row 1 log(γ + n), n = 0..num_docs — the nCRP's
+    logarithms of document counts, looked up by the path scoring instead of taken per node
+    and document (the same ``math.log`` values)."""
+    out = np.empty((2, num_docs + 1))
+    out[0, 0] = -np.inf
+    for n in range(num_docs + 1):
+        if n:
+            out[0, n] = math.log(n)
+        out[1, n] = math.log(gamma + n)
+    return out
 
 
 @numba.njit(cache=True, nogil=True)

@@ -61,6 +61,7 @@ from ppltopics.inference._sampling import log_categorical
 from ppltopics.inference._tree import (
     Tree,
     TreeKernelBase,
+    count_log_table,
     gem_level_weights,
     group_by_level,
     score_paths,
@@ -362,6 +363,7 @@ def ghlda_sweep(
     work = np.empty((M + 4, M))
     ll_node = np.zeros(cap)
     cand = np.empty(cap, dtype=np.int64)
+    count_logs = count_log_table(D, gamma)
     score = np.empty(cap)
     stack = np.empty(cap, dtype=np.int64)
     cum = np.empty(cap)
@@ -425,7 +427,7 @@ def ghlda_sweep(
                                              X, order[lo[ell]:lo[ell + 1]], sb[ell], Sb[ell],
                                              pr, A, W, G, y)
             nc = score_paths(tree, L, gamma, ll_node, ll_empty, allow_new, cand, score, stack,
-                             cum, mutation == 2)
+                             cum, count_logs, mutation == 2)
             u = cand[log_categorical(rng, score, nc, buf)]
             if tree.node_level[u] == L - 1:
                 tree_path_to(tree, u, path)

@@ -140,14 +140,15 @@ def test_scaled_gem_weights_are_proportional_to_the_gem_weights(depth: int) -> N
         np.testing.assert_allclose(scaled / scaled.sum(), ref / ref.sum(), rtol=1e-12)
 
 
-@pytest.mark.parametrize("eta", [0.1, 1e-12, 1e-25], ids=["batch32", "batch16", "batch1"])
+@pytest.mark.parametrize("eta", [0.1, 1e-12, 1e-25])
 def test_level_block_likelihood_equals_the_lgamma_form(eta: float) -> None:
-    """The path step's batched products of (n_vw + η + j) equal the Dirichlet-multinomial
-    block ratio in lgamma form, for words seen once, a few times, and ≥ the batch length
-    (η picks the batch: 32, 16 or 1 factors per log), under nodes with counts up to 1e6."""
+    """The path step's sparse block ratio (the empty-node constant per word, corrected at the
+    nodes that hold the word by batched products of (n_vw + η + j)) equals the
+    Dirichlet-multinomial block ratio in lgamma form, for words seen once, a few times, and
+    ≥ the batch length, under nodes with counts 0 to 1e6 and η down to 1e-25."""
     from scipy.special import gammaln
 
-    from ppltopics.inference.hlda import _level_block_ll
+    from ppltopics.inference.hlda import _level_block_ll, nonzero_masks
 
     rng = np.random.default_rng(0)
     V, cap = 300, 12
@@ -162,8 +163,12 @@ def test_level_block_likelihood_equals_the_lgamma_form(eta: float) -> None:
     wc[:3] = [31, 32, 45]
     m, veta = int(wc.sum()), V * eta
     out, prod, acc = np.full(cap, np.nan), np.empty(cap), np.empty(cap)
-    empty = _level_block_ll(nodes, nodes.size, nwt, nsum, words, wc, words.size, m, eta,
-                            veta, out, prod, acc)
+    lmask = np.zeros(1, dtype=np.uint64)
+    lmask[0] = sum(1 << int(s) for s in nodes)
+    lg_node = gammaln(nsum + veta)
+    empty = _level_block_ll(nodes, nodes.size, lmask, nonzero_masks(nwt), nwt, nsum, lg_node,
+                            words, wc, words.size, m, eta, veta, out, prod, acc,
+                            np.zeros(cap, dtype=np.int64))
 
     def block(n_w: np.ndarray, n: float) -> float:
         return float(gammaln(n + veta) - gammaln(n + m + veta)

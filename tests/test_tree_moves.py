@@ -228,6 +228,8 @@ def test_options_records_and_statistics():
         fresh = {k: v.copy() for k, v in state.items()}
         kernel.resync(fresh)
         assert kernel.record(fresh)["lp"] == pytest.approx(lp, abs=1e-6)
+        if "nzm" in state:  # hLDA's masks of non-zero counts, kept through sweeps and moves
+            np.testing.assert_array_equal(state["nzm"], fresh["nzm"])
     assert TM.parse_tree_moves(True) == TM.TreeMoves()
     assert TM.parse_tree_moves(False) is None
     for bad in ({"moves": 0}, {"every": 1.5}, {"refresh_share": 2.0}, {"level_scans": 0},
