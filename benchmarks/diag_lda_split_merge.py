@@ -5,8 +5,9 @@ LDA chain without moves runs SWEEPS sweeps; the script finds the fitted topic ho
 planted twins (k) and the two fitted topics sharing one planted topic (i, j), then
 
 1. attempts the repairing move (merge j into i, split k between k and j) TRIES times with the
-   kernel's own pieces (``_lda_split``, ``_lda_terms``) and reports log p(z′)/p(z),
-   log q_fwd, log q_rev and the acceptances;
+   kernel's own pieces, with the token proposal (``_lda_split``) and the document proposal
+   (``_lda_split_docs``), and reports log p(z′)/p(z), log q_fwd, log q_rev and the
+   acceptances;
 2. applies an oracle version of it (the second twin's own words to j) and compares the log
    joint with the stuck state's, at once and after 100 Gibbs sweeps;
 3. measures how the two stuck topics divide their planted topic: by whole documents or
@@ -22,7 +23,13 @@ import argparse
 import numpy as np
 from bench_split_merge import planted_lda
 
-from ppltopics.inference._split_merge import _collect, _lda_split, _lda_terms
+from ppltopics.inference._split_merge import (
+    EXACT,
+    _collect,
+    _lda_split,
+    _lda_split_docs,
+    _lda_terms,
+)
 from ppltopics.inference.lda import LDAKernel
 from ppltopics.models.lda import LDAHyper
 
@@ -63,26 +70,33 @@ def main() -> None:
     wc = np.zeros((V, 3), np.int64)
     none = np.empty(0, np.int64)
     alpha = np.full(K, ALPHA)
-    rows = []
-    for _ in range(args.tries):
-        F, R = _collect(z, i, j, k)
-        lab, q_fwd = _lda_split(F, none, word_ids, docs, cnt, wc, alpha[[k, j]], BETA, V * BETA,
-                                rng, SCANS)
-        orig = (z[R] != i).astype(np.int64)
-        toks = np.concatenate([R, F])
-        old = np.concatenate([orig, np.full(F.size, 2)])
-        new = np.concatenate([np.zeros(R.size, np.int64), np.where(lab == 0, 2, 1)])
-        a3 = alpha[[i, j, k]]
-        lr = (_lda_terms(toks, new, word_ids, docs, a3, BETA, V * BETA, cnt, wc)
-              - _lda_terms(toks, old, word_ids, docs, a3, BETA, V * BETA, cnt, wc))
-        _, q_rev = _lda_split(R, orig, word_ids, docs, cnt, wc, alpha[[i, j]], BETA, V * BETA,
-                              rng, SCANS)
-        rows.append((lr, q_fwd, q_rev, lr + q_rev - q_fwd))
-    r = np.array(rows)
-    accepted = int((np.log(rng.random(len(r))) < r[:, 3]).sum())
-    print(f"move ({i}, {j}, {k}) x {args.tries}: accepted {accepted}; median log p(z')/p(z) "
-          f"{np.median(r[:, 0]):.0f}, log q_fwd {np.median(r[:, 1]):.0f}, log q_rev "
-          f"{np.median(r[:, 2]):.0f}, log ratio {np.median(r[:, 3]):.0f} (max {r[:, 3].max():.0f})")
+    def token_split(toks, target, la):
+        return _lda_split(toks, target, word_ids, docs, cnt, wc, la, BETA, V * BETA, rng, SCANS)
+
+    def document_split(toks, target, la):
+        return _lda_split_docs(toks, target, word_ids, docs, cnt, wc, la, BETA, V * BETA, rng,
+                               SCANS, EXACT)
+
+    for name, split in (("token", token_split), ("document", document_split)):
+        rows = []
+        for _ in range(args.tries):
+            F, R = _collect(z, i, j, k)
+            lab, q_fwd = split(F, none, alpha[[k, j]])
+            orig = (z[R] != i).astype(np.int64)
+            toks = np.concatenate([R, F])
+            old = np.concatenate([orig, np.full(F.size, 2)])
+            new = np.concatenate([np.zeros(R.size, np.int64), np.where(lab == 0, 2, 1)])
+            a3 = alpha[[i, j, k]]
+            lr = (_lda_terms(toks, new, word_ids, docs, a3, BETA, V * BETA, cnt, wc)
+                  - _lda_terms(toks, old, word_ids, docs, a3, BETA, V * BETA, cnt, wc))
+            _, q_rev = split(R, orig, alpha[[i, j]])
+            rows.append((lr, q_fwd, q_rev, lr + q_rev - q_fwd))
+        r = np.array(rows)
+        accepted = int((np.log(rng.random(len(r))) < r[:, 3]).sum())
+        print(f"{name} proposal, move ({i}, {j}, {k}) x {args.tries}: accepted {accepted}; "
+              f"median log p(z')/p(z) {np.median(r[:, 0]):.0f}, log q_fwd "
+              f"{np.median(r[:, 1]):.0f}, log q_rev {np.median(r[:, 2]):.0f}, log ratio "
+              f"{np.median(r[:, 3]):.0f} (max {r[:, 3].max():.0f})")
 
     def lp_after(z0: np.ndarray, sweeps: int) -> tuple[float, float]:
         g = np.random.default_rng(1)

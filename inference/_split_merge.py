@@ -22,15 +22,23 @@ The move, from assignments z (topic sets S_1 … S_K):
    construction; the two launch states' densities cancel);
 5. accept with probability min(1, p(z') / p(z) · q_rev / q_fwd).
 
-The triple's choice probability is the same in both directions (the Gaussian move may draw
-the merge pair from merge scores; then the pair probabilities enter the ratio).  A restricted
+The triple's choice probability is the same in both directions when it is uniform; the moves
+may instead draw the merge pair from merge scores and the topic to split from split scores
+(Gaussian: collapsed NIW gains; LDA: the cosine of two topics' word counts and a topic's size,
+:func:`lda_pair_scores`), and then those choice probabilities, forward under z and reverse
+under z', enter the ratio.  A restricted
 scan (LDA) updates one token of F at a time from its full conditional given every other
 assignment, restricted to the two labels; since both labels hold no token outside the
 scanned set, the conditional is
 
     LDA:   p(z_n = a | ·) ∝ (c_da + α_a) (c_aw + β_w) / (c_a + Σβ)
 
-with all counts c over the scanned tokens other than n.  The Gaussian topics (GLDA, CGTM)
+with all counts c over the scanned tokens other than n.  LDA's
+move may also use the document proposal (:func:`_lda_split_docs`, with probability
+``doc_share``): launched and scanned by whole documents, its final scan gives each document
+its labels either as one block or token by token, so the arbitrary by-document division of
+one topic over two labels that token-by-token Gibbs leaves behind is reached with the
+probability of its document labels.  The Gaussian topics (GLDA, CGTM)
 use a word-type launch and a mixture of a sharp and a tempered restricted scan instead
 (:mod:`ppltopics.inference._split_merge_gauss`).  log p(z) is the collapsed joint:
 Σ_d Σ_k log Γ(n_dk + α_k) (LDA, GLDA; θ integrated out; CGTM's move carries η along with z,
@@ -49,13 +57,21 @@ from typing import Any
 import numba
 import numpy as np
 
-__all__ = ["SplitMerge", "lda_split_merge", "moves_due", "parse_split_merge"]
+__all__ = ["SplitMerge", "lda_pair_scores", "lda_split_merge", "moves_due",
+           "parse_split_merge"]
 
 # injected defects (tests only): 0 = exact, 1 = Hastings ratio omitted, 2 = its sign flipped,
 # 3 = the word view's change of log p(w | z) left out of the target ratio (Gaussian move),
 # 4 = CGTM's joint move without the Jacobian of its η map, 5 = the Gaussian move without the
 # probabilities of its informed choice of the topic to split
+# 6 = LDA's document proposal scoring only the token route of each document (its pure route's
+# probability left out of q), 7 = LDA's informed merge pair without its pair probabilities
 EXACT, NO_HASTINGS, WRONG_SIGN, NO_WORD_VIEW, NO_JACOBIAN, NO_SPLIT_CHOICE = 0, 1, 2, 3, 4, 5
+NO_PURE_ROUTE, NO_PAIR_CHOICE = 6, 7
+
+#: LDA's document proposal: probability that a document's final labels are drawn token by token
+#: (the "mixed" route) rather than as one block
+DOC_TOKEN_ROUTE = 0.1
 
 
 @dataclass(frozen=True)
@@ -76,18 +92,24 @@ class SplitMerge:
         + ε·uniform (the score is the collapsed log marginal gain of merging two topics),
         and so is the topic to split among the other K − 2 (the score: the gain of splitting
         it by 2-means of its word types); 1 draws the three labels uniformly.  The choice
-        probabilities enter the Hastings ratio.  Gaussian topics (GLDA, CGTM) only; the LDA
-        move draws the labels uniformly.
+        probabilities enter the Hastings ratio.  LDA: the merge score is τ times the cosine
+        of the two topics' word counts (:func:`lda_pair_scores`) and the topic to split is
+        uniform among the other K − 2.
     resplit_share
         ρ in [0, 1): probability that the split topic is the merged pair itself (k = i: the
         move re-divides S_i ∪ S_j), else k is drawn from the other K − 2 labels as above.
-        Gaussian topics only; the same in both directions, so it cancels.
+        The same in both directions, so it cancels.
     soft_share, soft_beta
         ε_s in [0, 1) and β in [0, 1]: the split proposal is the mixture (1 − ε_s)·sharp
         restricted scan + ε_s·tempered scan (conditionals to the power β, from a fair-coin
         launch), see :func:`ppltopics.inference._split_merge_gauss._score_split`.  Gaussian
         topics only; ε_s = 0 is Jain & Neal's proposal, whose reverse probability of a mixed
         topic is often so small that useful moves are rejected.
+    doc_share
+        LDA only: probability in [0, 1] that a move (both its directions) uses the document
+        proposal (:func:`_lda_split_docs`: whole documents launched and scanned as blocks)
+        instead of the token-by-token restricted scan.  A kernel drawn at random, independently
+        of the state, from two exact ones: exact for every value.
     """
 
     moves: int = 1
@@ -97,6 +119,7 @@ class SplitMerge:
     resplit_share: float = 0.5
     soft_share: float = 0.5
     soft_beta: float = 0.5
+    doc_share: float = 0.5
 
     def __post_init__(self) -> None:
         for name, lo in (("moves", 1), ("every", 1), ("scans", 0)):
@@ -106,7 +129,8 @@ class SplitMerge:
         for name, lo, hi, lo_in, hi_in in (("uniform_share", 0, 1, False, True),
                                            ("resplit_share", 0, 1, True, False),
                                            ("soft_share", 0, 1, True, False),
-                                           ("soft_beta", 0, 1, True, True)):
+                                           ("soft_beta", 0, 1, True, True),
+                                           ("doc_share", 0, 1, True, True)):
             e = getattr(self, name)
             ok = not isinstance(e, bool) and isinstance(e, int | float) and \
                 (lo <= e if lo_in else lo < e) and (e <= hi if hi_in else e < hi)
@@ -118,11 +142,12 @@ class SplitMerge:
         return {"moves": int(self.moves), "every": int(self.every), "scans": int(self.scans),
                 "uniform_share": float(self.uniform_share),
                 "resplit_share": float(self.resplit_share),
-                "soft_share": float(self.soft_share), "soft_beta": float(self.soft_beta)}
+                "soft_share": float(self.soft_share), "soft_beta": float(self.soft_beta),
+                "doc_share": float(self.doc_share)}
 
 
 _FIELDS = ("moves", "every", "scans", "uniform_share", "resplit_share", "soft_share",
-           "soft_beta")
+           "soft_beta", "doc_share")
 
 
 def moves_due(sm: SplitMerge | None, state: dict[str, np.ndarray]) -> bool:
@@ -439,6 +464,158 @@ def _lda_split(
 
 
 @numba.njit(cache=True, nogil=True)
+def _doc_blocks(toks: np.ndarray, token_docs: np.ndarray) -> np.ndarray:
+    """Bounds of the document blocks of ``toks`` (token indices in corpus order): block b is
+    ``toks[bs[b]:bs[b + 1]]``, the tokens of one document."""
+    m = toks.shape[0]
+    bs = np.empty(m + 1, dtype=np.int64)
+    nb = 0
+    for idx in range(m):
+        if idx == 0 or token_docs[toks[idx]] != token_docs[toks[idx - 1]]:
+            bs[nb] = idx
+            nb += 1
+    bs[nb] = m
+    return bs[:nb + 1].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _block_logw(toks: np.ndarray, lo: int, hi: int, a: int, word_ids: np.ndarray,
+                wc: np.ndarray, tot: np.ndarray, la: np.ndarray, beta: float,
+                vbeta: float) -> float:
+    """log of the restricted conditional (unnormalised) of giving the whole block
+    ``toks[lo:hi]`` of one document label a, the block out of the counts:
+
+        log Γ(c + α_a)/Γ(α_a) + Σ_{t<c} [log(n_{a,w_t} + m_{<t,w_t} + β) − log(n_a + t + Vβ)]
+
+    (c tokens; the document holds no other token of the two labels; m_{<t,w} counts the
+    block's earlier tokens of word w)."""
+    out = math.lgamma(hi - lo + la[a]) - math.lgamma(la[a])
+    for idx in range(lo, hi):
+        w = word_ids[toks[idx]]
+        out += math.log(wc[w, a] + beta) - math.log(tot[a] + vbeta + (idx - lo))
+        wc[w, a] += 1
+    for idx in range(lo, hi):
+        wc[word_ids[toks[idx]], a] -= 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_tokens(toks: np.ndarray, lo: int, hi: int, lab: np.ndarray, sign: int,
+                word_ids: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray, wc: np.ndarray,
+                tot: np.ndarray) -> None:
+    """Add (sign 1) or remove (−1) ``toks[lo:hi]`` with labels ``lab[lo:hi]``."""
+    for idx in range(lo, hi):
+        n = toks[idx]
+        a = lab[idx]
+        cnt[token_docs[n], a] += sign
+        wc[word_ids[n], a] += sign
+        tot[a] += sign
+
+
+@numba.njit(cache=True, nogil=True)
+def _draw_block(rng: np.random.Generator, toks: np.ndarray, lo: int, hi: int,
+                lab: np.ndarray, word_ids: np.ndarray, cnt: np.ndarray, token_docs: np.ndarray,
+                wc: np.ndarray, tot: np.ndarray, la: np.ndarray, beta: float,
+                vbeta: float) -> None:
+    """A block (out of the counts) gets one label drawn from its block conditional; added."""
+    l0 = _block_logw(toks, lo, hi, 0, word_ids, wc, tot, la, beta, vbeta)
+    l1 = _block_logw(toks, lo, hi, 1, word_ids, wc, tot, la, beta, vbeta)
+    a, _ = _two_way(rng, l0, l1, -1)
+    for idx in range(lo, hi):
+        lab[idx] = a
+    _add_tokens(toks, lo, hi, lab, 1, word_ids, token_docs, cnt, wc, tot)
+
+
+@numba.njit(cache=True, nogil=True)
+def _lda_split_docs(
+    toks: np.ndarray, target: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
+    cnt: np.ndarray, wc: np.ndarray, la: np.ndarray, beta: float, vbeta: float,
+    rng: np.random.Generator, scans: int, defect: int,
+) -> tuple[np.ndarray, float]:
+    """:func:`_lda_split` over whole documents.  Launch (depends only on the set ``toks``):
+    the documents' blocks allocated sequentially in random order from their block
+    conditionals (:func:`_block_logw`; two anchor blocks seed the labels), then ``scans``
+    blocked restricted scans.  Final scan, document by document (each block taken out of the
+    counts first): with probability 1 − ε the block gets one label from its block conditional
+    (the pure route), else its tokens are drawn one by one from the restricted token
+    conditionals (the mixed route, ε = ``DOC_TOKEN_ROUTE``).  A document's labels c then have
+    probability (1 − ε)·p_block(a)·[c all a] + ε·Π_t p(c_t | ·), so any division, also one
+    that splits a document, can be reached — and a topic that two labels share by whole
+    documents (what token-by-token Gibbs leaves behind) is reached with about the
+    probability of its document labels, not of its token labels.  Sampled (``target`` empty)
+    or forced to ``target``; returns the labels and Σ log q.  Leaves ``cnt``/``wc`` zero."""
+    m = toks.shape[0]
+    bs = _doc_blocks(toks, token_docs)
+    nb = bs.shape[0] - 1
+    lab = np.empty(m, dtype=np.int64)
+    tot = np.zeros(2, dtype=np.int64)
+    order = rng.permutation(nb)
+    for r in range(nb):
+        b = order[r]
+        if r < 2:
+            for idx in range(bs[b], bs[b + 1]):
+                lab[idx] = r
+            _add_tokens(toks, bs[b], bs[b + 1], lab, 1, word_ids, token_docs, cnt, wc, tot)
+        else:
+            _draw_block(rng, toks, bs[b], bs[b + 1], lab, word_ids, cnt, token_docs, wc, tot,
+                        la, beta, vbeta)
+    for _ in range(scans):
+        for b in range(nb):
+            _add_tokens(toks, bs[b], bs[b + 1], lab, -1, word_ids, token_docs, cnt, wc, tot)
+            _draw_block(rng, toks, bs[b], bs[b + 1], lab, word_ids, cnt, token_docs, wc, tot,
+                        la, beta, vbeta)
+    forced = target.shape[0] > 0
+    eps = DOC_TOKEN_ROUTE
+    logq = 0.0
+    for b in range(nb):
+        lo, hi = bs[b], bs[b + 1]
+        _add_tokens(toks, lo, hi, lab, -1, word_ids, token_docs, cnt, wc, tot)
+        w0 = _block_logw(toks, lo, hi, 0, word_ids, wc, tot, la, beta, vbeta)
+        w1 = _block_logw(toks, lo, hi, 1, word_ids, wc, tot, la, beta, vbeta)
+        pure_route = False
+        if not forced and rng.random() < 1.0 - eps:
+            pure_route = True
+            a, _ = _two_way(rng, w0, w1, -1)
+            for idx in range(lo, hi):
+                lab[idx] = a
+        # the token route's probability of the labels (drawn on the mixed route, else
+        # those of the pure route or the target); the tokens go back into the counts
+        logp_tok = 0.0
+        for idx in range(lo, hi):
+            n = toks[idx]
+            d = token_docs[n]
+            w = word_ids[n]
+            l0 = (math.log(cnt[d, 0] + la[0]) + math.log(wc[w, 0] + beta)
+                  - math.log(tot[0] + vbeta))
+            l1 = (math.log(cnt[d, 1] + la[1]) + math.log(wc[w, 1] + beta)
+                  - math.log(tot[1] + vbeta))
+            f = target[idx] if forced else (lab[idx] if pure_route else -1)
+            a, lp = _two_way(rng, l0, l1, f)
+            lab[idx] = a
+            logp_tok += lp
+            cnt[d, a] += 1
+            wc[w, a] += 1
+            tot[a] += 1
+        lq = math.log(eps) + logp_tok
+        pure = defect != NO_PURE_ROUTE
+        for idx in range(lo + 1, hi):
+            pure = pure and lab[idx] == lab[lo]
+        if pure:
+            _, lp_block = _two_way(rng, w0, w1, lab[lo])
+            lp = math.log(1.0 - eps) + lp_block
+            hi_ = max(lp, lq)
+            lq = hi_ + math.log(math.exp(lp - hi_) + math.exp(lq - hi_))
+        logq += lq
+    for idx in range(m):
+        n = toks[idx]
+        cnt[token_docs[n], 0] = 0
+        cnt[token_docs[n], 1] = 0
+        wc[word_ids[n], 0] = 0
+        wc[word_ids[n], 1] = 0
+    return lab, logq
+
+
+@numba.njit(cache=True, nogil=True)
 def _lda_terms(
     toks: np.ndarray, labels: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
     alpha3: np.ndarray, beta: float, vbeta: float, cnt3: np.ndarray, wc3: np.ndarray,
@@ -478,29 +655,123 @@ def _lda_terms(
     return out
 
 
+#: LDA's merge score of two topics: this times the cosine of their word-count vectors
+LDA_PAIR_TEMPERATURE = 30.0
+#: LDA's split score of a topic: this times its token count over the mean topic's
+LDA_SPLIT_TEMPERATURE = 3.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _lda_split_scores(sizes: np.ndarray) -> np.ndarray:
+    """Split scores τ_s·n_k/n̄ (τ_s = ``LDA_SPLIT_TEMPERATURE``): a topic that holds two
+    planted topics holds about twice the tokens of one, so it is split most often."""
+    mean = max(sizes.sum() / sizes.shape[0], 1.0)
+    return LDA_SPLIT_TEMPERATURE * sizes / mean
+
+
+@numba.njit(cache=True, nogil=True)
+def lda_pair_scores(nkw: np.ndarray) -> np.ndarray:
+    """(K, K) merge scores s_ab = τ·cos(n_a·, n_b·) of the topics' word counts ``nkw``
+    (K, V) (τ = ``LDA_PAIR_TEMPERATURE``; 0 for an empty topic): two topics that share one
+    planted topic have cosine near 1, distinct ones far less.  A function of z only, so
+    its pair probabilities (:func:`_pair_logprob`) may enter the Hastings ratio."""
+    K, V = nkw.shape
+    norm = np.zeros(K)
+    for a in range(K):
+        for w in range(V):
+            norm[a] += nkw[a, w] * nkw[a, w]
+        norm[a] = math.sqrt(norm[a])
+    out = np.zeros((K, K))
+    for a in range(K):
+        for b in range(a + 1, K):
+            _pair_score(nkw, norm, a, b, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_score(nkw: np.ndarray, norm: np.ndarray, a: int, b: int, out: np.ndarray) -> None:
+    dot = 0.0
+    for w in range(nkw.shape[1]):
+        dot += nkw[a, w] * nkw[b, w]
+    c = dot / (norm[a] * norm[b]) if norm[a] > 0.0 and norm[b] > 0.0 else 0.0
+    out[a, b] = out[b, a] = LDA_PAIR_TEMPERATURE * c
+
+
+@numba.njit(cache=True, nogil=True)
+def _rescore(nkw: np.ndarray, scores: np.ndarray, toks: np.ndarray, old: np.ndarray,
+             new: np.ndarray, word_ids: np.ndarray, topics: np.ndarray) -> np.ndarray:
+    """The merge scores after ``toks`` moved from slots ``old`` to ``new`` (slot s is topic
+    ``topics[s]``): only the rows and columns of those topics change."""
+    K = nkw.shape[0]
+    rows = nkw.copy()
+    for idx in range(toks.shape[0]):
+        w = word_ids[toks[idx]]
+        rows[topics[old[idx]], w] -= 1.0
+        rows[topics[new[idx]], w] += 1.0
+    norm = np.zeros(K)
+    for a in range(K):
+        for w in range(rows.shape[1]):
+            norm[a] += rows[a, w] * rows[a, w]
+        norm[a] = math.sqrt(norm[a])
+    out = scores.copy()
+    for t in range(topics.shape[0]):
+        a = topics[t]
+        for b in range(K):
+            if b != a:
+                _pair_score(rows, norm, a, b, out)
+    return out
+
+
 @numba.njit(cache=True, nogil=True)
 def lda_split_merge(
     word_ids: np.ndarray, token_docs: np.ndarray, z: np.ndarray, alpha: np.ndarray,
     beta: float, vocab_size: int, cnt: np.ndarray, wc: np.ndarray, scans: int,
-    rng: np.random.Generator, defect: int,
+    rng: np.random.Generator, defect: int, doc_share: float, nkw: np.ndarray,
+    scores: np.ndarray, uniform_share: float, resplit_share: float,
 ) -> int:
     """One split–merge move (module doc) for LDA (θ and φ integrated out); returns 1 if
     accepted, when ``z`` is updated in place (the caller rebuilds its counts).  ``cnt``:
     (D, 3) and ``wc``: (V, 3) int64 zeros (left zero).
 
-    The uniform u of the acceptance test is drawn first; since log q_rev ≤ 0, a move with
-    log u ≥ log p(z')/p(z) − log q_fwd is rejected before the reverse split is scored
-    (exact: the full ratio would reject it too)."""
+    With ``nkw`` (K, V) = the topics' word counts of ``z`` and ``scores`` = their
+    :func:`lda_pair_scores`, the merge pair is drawn from :func:`_pair_logprob` (mixed with
+    uniform by ``uniform_share``), k = i with probability ``resplit_share``, else uniform
+    over the other K − 2 (:func:`_choose_informed`); the pair probabilities P({i, j} | z)
+    and P({k, j} | z') enter the ratio.  Without them the triple is uniform.
+
+    The uniform u of the acceptance test is drawn first; since log q_rev ≤ 0 (and the
+    reverse pair's log probability ≤ 0), a move with log u ≥ log p(z')/p(z) − log q_fwd is
+    rejected before the reverse split is scored (exact: the full ratio would reject it
+    too)."""
     K = alpha.shape[0]
     if K < 2:
         return 0
-    i, j, k = _choose_triple(rng, K)
+    informed = nkw.shape[0] == K and uniform_share < 1.0
+    split_scores = np.zeros(0)
+    sizes = np.zeros(K)
+    if informed:
+        lp0 = _pair_logprob(scores, uniform_share)
+        i, j, k = _choose_informed(rng, lp0, resplit_share)
+        if k != i and K > 3:
+            for a in range(K):
+                for w in range(nkw.shape[1]):
+                    sizes[a] += nkw[a, w]
+            split_scores = _lda_split_scores(sizes)
+            k = _draw_split(rng, split_scores, i, j, uniform_share)
+    else:
+        i, j, k = _choose_triple(rng, K)
     F, R = _collect(z, i, j, k)
     vbeta = vocab_size * beta
     none = np.empty(0, dtype=np.int64)
     log_u = math.log(rng.random())
-    lab_f, logq_fwd = _lda_split(F, none, word_ids, token_docs, cnt, wc,
-                                 np.array([alpha[k], alpha[j]]), beta, vbeta, rng, scans)
+    docs = rng.random() < doc_share  # the proposal of both directions
+    if docs:
+        lab_f, logq_fwd = _lda_split_docs(F, none, word_ids, token_docs, cnt, wc,
+                                          np.array([alpha[k], alpha[j]]), beta, vbeta, rng,
+                                          scans, defect)
+    else:
+        lab_f, logq_fwd = _lda_split(F, none, word_ids, token_docs, cnt, wc,
+                                     np.array([alpha[k], alpha[j]]), beta, vbeta, rng, scans)
     orig = np.empty(R.shape[0], dtype=np.int64)
     for idx in range(R.shape[0]):
         orig[idx] = 0 if z[R[idx]] == i else 1
@@ -528,10 +799,29 @@ def lda_split_merge(
     alpha3 = np.array([alpha[i], alpha[j], alpha[k] if k != i else 1.0])
     log_ratio = (_lda_terms(toks, new, word_ids, token_docs, alpha3, beta, vbeta, cnt, wc)
                  - _lda_terms(toks, old, word_ids, token_docs, alpha3, beta, vbeta, cnt, wc))
+    pairs = informed and defect != NO_PAIR_CHOICE
+    if pairs:
+        logq_fwd += lp0[i, j]
+    split_k = split_scores.shape[0] > 0 and defect != NO_SPLIT_CHOICE
+    if split_k:
+        lk0 = _split_logprob(split_scores, i, j, k, uniform_share)
+        logq_fwd += lk0
     if defect == EXACT and log_u >= log_ratio - logq_fwd:
         return 0
-    _, logq_rev = _lda_split(R, orig, word_ids, token_docs, cnt, wc,
-                             np.array([alpha[i], alpha[j]]), beta, vbeta, rng, scans)
+    if docs:
+        _, logq_rev = _lda_split_docs(R, orig, word_ids, token_docs, cnt, wc,
+                                      np.array([alpha[i], alpha[j]]), beta, vbeta, rng, scans,
+                                      defect)
+    else:
+        _, logq_rev = _lda_split(R, orig, word_ids, token_docs, cnt, wc,
+                                 np.array([alpha[i], alpha[j]]), beta, vbeta, rng, scans)
+    if pairs:
+        lp1 = _pair_logprob(_rescore(nkw, scores, toks, old, new, word_ids,
+                                     np.array([i, j, k])), uniform_share)
+        logq_rev += lp1[k, j]
+    if split_k:  # P(i | {k, j}, z'): of the candidates ∉ {k, j} only topic i (now R) changed
+        sizes[i] = R.shape[0]
+        logq_rev += _split_logprob(_lda_split_scores(sizes), k, j, i, uniform_share)
     if defect == EXACT:
         log_ratio += logq_rev - logq_fwd
     elif defect == WRONG_SIGN:

@@ -36,6 +36,7 @@ from ppltopics.inference._partition import Partition
 from ppltopics.inference._sampling import categorical_total
 from ppltopics.inference._split_merge import (
     EXACT,
+    lda_pair_scores,
     lda_split_merge,
     moves_due,
     parse_split_merge,
@@ -697,11 +698,22 @@ class LDAKernel(GibbsKernel):
         c = self.corpus
         cnt = np.zeros((c.num_docs, 3), dtype=np.int64)
         wc = np.zeros((c.vocab_size, 3), dtype=np.int64)
+        informed = sm.uniform_share < 1.0
+        nkw = scores = np.zeros((0, 0))
         acc = 0
         for _ in range(sm.moves):
-            acc += lda_split_merge(c.word_ids, c.token_docs, state["z"], state["alpha"],
-                                   float(self.hyper.beta), c.vocab_size, cnt, wc, sm.scans, rng,
-                                   self._sm_defect)
+            if informed and nkw.shape[0] == 0:  # the topics' word counts of the current z
+                nkw = np.bincount(state["z"].astype(np.int64) * c.vocab_size + c.word_ids,
+                                  minlength=self.num_topics * c.vocab_size).reshape(
+                    self.num_topics, c.vocab_size).astype(np.float64)
+                scores = lda_pair_scores(nkw)
+            a = lda_split_merge(c.word_ids, c.token_docs, state["z"], state["alpha"],
+                                float(self.hyper.beta), c.vocab_size, cnt, wc, sm.scans, rng,
+                                self._sm_defect, sm.doc_share, nkw, scores, sm.uniform_share,
+                                sm.resplit_share)
+            if a:
+                nkw = np.zeros((0, 0))
+            acc += a
         if acc:
             self.resync(state)
         state["sm_accepted"][0] = acc

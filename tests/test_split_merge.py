@@ -31,6 +31,8 @@ from ppltopics.inference._split_merge import (
     EXACT,
     NO_HASTINGS,
     NO_JACOBIAN,
+    NO_PAIR_CHOICE,
+    NO_PURE_ROUTE,
     NO_SPLIT_CHOICE,
     NO_WORD_VIEW,
     WRONG_SIGN,
@@ -83,6 +85,14 @@ def _lda(**kw) -> LDAKernel:
     return LDAKernel(_corpus(LDA_WORDS, 3), LHYPER, **kw)
 
 
+def _lda_with(doc_share: float):
+    """LDA kernels whose moves use the token proposal (0) or the document one (1) only."""
+    def make(split_merge=True, **kw) -> LDAKernel:
+        sm = split_merge if isinstance(split_merge, dict) else {}
+        return _lda(split_merge={**sm, "doc_share": doc_share}, **kw)
+    return make
+
+
 @pytest.fixture(scope="module")
 def glda_post() -> np.ndarray:
     return T.enumerate_posterior(lambda z: glda.log_joint(VECTORS, OFFSETS, z, GHYPER), 6, K)
@@ -123,9 +133,11 @@ def _moves_only(kernel, probs: np.ndarray, chains: int, moves: int, seed: int) -
 
 
 @pytest.mark.parametrize("make, post, share, seed", [
-    (_glda, "glda_post", 0.5, 1), (_glda, "glda_post", 1.0, 10), (_lda, "lda_post", 1.0, 2),
-    (_glda_wv, "glda_wv_post", 0.5, 21)],
-    ids=["glda-informed", "glda-uniform", "lda", "glda-word-view"])
+    (_glda, "glda_post", 0.5, 1), (_glda, "glda_post", 1.0, 10),
+    (_lda_with(0.0), "lda_post", 1.0, 2), (_lda_with(1.0), "lda_post", 1.0, 23),
+    (_lda_with(0.5), "lda_post", 0.5, 25), (_glda_wv, "glda_wv_post", 0.5, 21)],
+    ids=["glda-informed", "glda-uniform", "lda-tokens", "lda-documents", "lda-informed",
+         "glda-word-view"])
 def test_move_leaves_posterior_invariant(make, post, share, seed, request):
     """(a) Exact posterior draws stay posterior draws under the moves alone (χ², 1e-3), with
     the merge pair drawn from the merge scores (pair probabilities in the ratio) or
@@ -136,9 +148,10 @@ def test_move_leaves_posterior_invariant(make, post, share, seed, request):
     assert not res.rejects(ALPHA_CHI2), res
 
 
-@pytest.mark.parametrize("make, post", [(_glda, "glda_post"), (_lda, "lda_post"),
+@pytest.mark.parametrize("make, post", [(_glda, "glda_post"), (_lda_with(0.0), "lda_post"),
+                                        (_lda_with(1.0), "lda_post"),
                                         (_glda_wv, "glda_wv_post")],
-                         ids=["glda", "lda", "glda-word-view"])
+                         ids=["glda", "lda-tokens", "lda-documents", "glda-word-view"])
 @pytest.mark.parametrize("defect, seed", [(NO_HASTINGS, 3), (WRONG_SIGN, 4)],
                          ids=["no-hastings", "wrong-sign"])
 def test_move_defects_are_rejected(make, post, defect, seed, request):
@@ -147,6 +160,24 @@ def test_move_defects_are_rejected(make, post, defect, seed, request):
     kernel = make(split_merge={"scans": 1})
     kernel._sm_defect = defect
     res = _moves_only(kernel, probs, 3_000, 3, seed)
+    assert res.rejects(ALPHA_CHI2), res
+
+
+def test_document_proposal_without_its_pure_route_is_rejected(lda_post):
+    """(a) Power: LDA's document proposal whose q leaves out each document's pure route (the
+    whole block to one label) is rejected."""
+    kernel = _lda_with(1.0)(split_merge={"scans": 1})
+    kernel._sm_defect = NO_PURE_ROUTE
+    res = _moves_only(kernel, lda_post, 3_000, 3, 24)
+    assert res.rejects(ALPHA_CHI2), res
+
+
+def test_lda_informed_pair_without_its_probabilities_is_rejected(lda_post):
+    """(a) Power: LDA's merge pair drawn by its cosine scores but with the pair probabilities
+    P({i, j} | z), P({k, j} | z') left out of the ratio is rejected."""
+    kernel = _lda_with(0.5)(split_merge={"scans": 1, "uniform_share": 0.2})
+    kernel._sm_defect = NO_PAIR_CHOICE
+    res = _moves_only(kernel, lda_post, 3_000, 3, 26)
     assert res.rejects(ALPHA_CHI2), res
 
 
@@ -281,7 +312,8 @@ def test_options_and_records():
                        ({"moves": 0}, "moves"), ({"scans": 1.5}, "scans"),
                        ({"every": 0}, "every"), ({"soft_share": 1.0}, "soft_share"),
                        ({"soft_beta": -0.1}, "soft_beta"), ({"resplit_share": "a"}, "resplit"),
-                       ({"uniform_share": 0}, "uniform_share")]:
+                       ({"uniform_share": 0}, "uniform_share"), ({"doc_share": 1.5}, "doc_share"),
+                       ({"doc_share": True}, "doc_share")]:
         with pytest.raises(ValueError, match=match):
             parse_split_merge(bad)
     with pytest.raises(ValueError, match="split_merge"):
@@ -290,7 +322,8 @@ def test_options_and_records():
     k = _glda(split_merge={"moves": 2, "scans": 0})
     assert k.config()["split_merge"] == {"moves": 2, "every": 1, "scans": 0,
                                          "uniform_share": 0.5, "resplit_share": 0.5,
-                                         "soft_share": 0.5, "soft_beta": 0.5}
+                                         "soft_share": 0.5, "soft_beta": 0.5,
+                                         "doc_share": 0.5}
     rng = np.random.default_rng(0)
     st = k.init_state(rng)
     k.step(st, rng, warmup=False)
