@@ -40,6 +40,7 @@ WV = {"beta": 0.01, "vector_weight": 0.1, "alpha": 0.1}
 SM = {"split_merge": {"every": 10}}
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "lda": ("lda", {"alpha": 0.1, "beta": 0.01}),
+    "lda-sm": ("lda", {"alpha": 0.1, "beta": 0.01, "split_merge": True}),
     "glda": ("glda", {"split_merge": False}),  # the stored run predates moves by default
     "glda-sm": ("glda", SM),
     "glda-default": ("glda", {}),  # the library's defaults: split–merge after every sweep

@@ -387,14 +387,37 @@ def _doc_terms_listed(
 
 # ----------------------------------------------------------------------------- LDA
 @numba.njit(cache=True, nogil=True)
+def _log_tables(m: int, la: np.ndarray, beta: float, vbeta: float) -> np.ndarray:
+    """(4, m + 1) logarithms of the restricted LDA conditionals by count c = 0..m: rows
+    log(c + α_0), log(c + α_1), log(c + β), log(c + Vβ) — a split of m tokens never counts
+    more than m, so its scans look them up instead of taking ~20 logs per token (the same
+    ``math.log`` values)."""
+    out = np.empty((4, m + 1))
+    for c in range(m + 1):
+        out[0, c] = math.log(c + la[0])
+        out[1, c] = math.log(c + la[1])
+        out[2, c] = math.log(c + beta)
+        out[3, c] = math.log(c + vbeta)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _token_logw(logs: np.ndarray, cnt: np.ndarray, wc: np.ndarray, tot: np.ndarray, d: int,
+                w: int, a: int) -> float:
+    """log (c_da + α_a) (c_aw + β) / (c_a + Vβ), from :func:`_log_tables`."""
+    return logs[a, cnt[d, a]] + logs[2, wc[w, a]] - logs[3, tot[a]]
+
+
+@numba.njit(cache=True, nogil=True)
 def _lda_scan(
     toks: np.ndarray, lab: np.ndarray, target: np.ndarray, word_ids: np.ndarray,
     token_docs: np.ndarray, cnt: np.ndarray, wc: np.ndarray, tot: np.ndarray,
-    la: np.ndarray, beta: float, vbeta: float, rng: np.random.Generator,
+    logs: np.ndarray, rng: np.random.Generator,
 ) -> float:
     """One restricted Gibbs scan of ``toks`` between two labels (module doc, LDA): counts of
     the scanned tokens per document ``cnt`` (D, 2), per word ``wc`` (V, 2), per label
-    ``tot``; ``target`` non-empty forces the labels.  Returns Σ log p(realised label)."""
+    ``tot``; ``logs`` from :func:`_log_tables`; ``target`` non-empty forces the labels.
+    Returns Σ log p(realised label)."""
     logq = 0.0
     forced = target.shape[0] > 0
     for idx in range(toks.shape[0]):
@@ -405,10 +428,8 @@ def _lda_scan(
         cnt[d, a] -= 1
         wc[w, a] -= 1
         tot[a] -= 1
-        l0 = (math.log(cnt[d, 0] + la[0]) + math.log(wc[w, 0] + beta)
-              - math.log(tot[0] + vbeta))
-        l1 = (math.log(cnt[d, 1] + la[1]) + math.log(wc[w, 1] + beta)
-              - math.log(tot[1] + vbeta))
+        l0 = _token_logw(logs, cnt, wc, tot, d, w, 0)
+        l1 = _token_logw(logs, cnt, wc, tot, d, w, 1)
         new, lp = _two_way(rng, l0, l1, target[idx] if forced else -1)
         logq += lp
         cnt[d, new] += 1
@@ -429,6 +450,7 @@ def _lda_split(
     scans), then the final scan: sampled (``target`` empty) or forced to ``target``.  The
     launch depends only on the set ``toks``.  Leaves ``cnt``/``wc`` zero."""
     m = toks.shape[0]
+    logs = _log_tables(m, la, beta, vbeta)
     lab = np.empty(m, dtype=np.int64)
     tot = np.zeros(2, dtype=np.int64)
     order = rng.permutation(m)
@@ -440,10 +462,8 @@ def _lda_split(
         if r < 2:
             a = r
         else:
-            l0 = (math.log(cnt[d, 0] + la[0]) + math.log(wc[w, 0] + beta)
-                  - math.log(tot[0] + vbeta))
-            l1 = (math.log(cnt[d, 1] + la[1]) + math.log(wc[w, 1] + beta)
-                  - math.log(tot[1] + vbeta))
+            l0 = _token_logw(logs, cnt, wc, tot, d, w, 0)
+            l1 = _token_logw(logs, cnt, wc, tot, d, w, 1)
             a, _ = _two_way(rng, l0, l1, -1)
         lab[idx] = a
         cnt[d, a] += 1
@@ -451,9 +471,8 @@ def _lda_split(
         tot[a] += 1
     none = np.empty(0, dtype=np.int64)
     for _ in range(scans):
-        _lda_scan(toks, lab, none, word_ids, token_docs, cnt, wc, tot, la, beta, vbeta, rng)
-    logq = _lda_scan(toks, lab, target, word_ids, token_docs, cnt, wc, tot, la, beta, vbeta,
-                     rng)
+        _lda_scan(toks, lab, none, word_ids, token_docs, cnt, wc, tot, logs, rng)
+    logq = _lda_scan(toks, lab, target, word_ids, token_docs, cnt, wc, tot, logs, rng)
     for idx in range(toks.shape[0]):
         n = toks[idx]
         cnt[token_docs[n], 0] = 0
@@ -480,19 +499,18 @@ def _doc_blocks(toks: np.ndarray, token_docs: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def _block_logw(toks: np.ndarray, lo: int, hi: int, a: int, word_ids: np.ndarray,
-                wc: np.ndarray, tot: np.ndarray, la: np.ndarray, beta: float,
-                vbeta: float) -> float:
+                wc: np.ndarray, tot: np.ndarray, la: np.ndarray, logs: np.ndarray) -> float:
     """log of the restricted conditional (unnormalised) of giving the whole block
     ``toks[lo:hi]`` of one document label a, the block out of the counts:
 
         log Γ(c + α_a)/Γ(α_a) + Σ_{t<c} [log(n_{a,w_t} + m_{<t,w_t} + β) − log(n_a + t + Vβ)]
 
     (c tokens; the document holds no other token of the two labels; m_{<t,w} counts the
-    block's earlier tokens of word w)."""
+    block's earlier tokens of word w; ``logs`` from :func:`_log_tables`)."""
     out = math.lgamma(hi - lo + la[a]) - math.lgamma(la[a])
     for idx in range(lo, hi):
         w = word_ids[toks[idx]]
-        out += math.log(wc[w, a] + beta) - math.log(tot[a] + vbeta + (idx - lo))
+        out += logs[2, wc[w, a]] - logs[3, tot[a] + idx - lo]
         wc[w, a] += 1
     for idx in range(lo, hi):
         wc[word_ids[toks[idx]], a] -= 1
@@ -515,11 +533,10 @@ def _add_tokens(toks: np.ndarray, lo: int, hi: int, lab: np.ndarray, sign: int,
 @numba.njit(cache=True, nogil=True)
 def _draw_block(rng: np.random.Generator, toks: np.ndarray, lo: int, hi: int,
                 lab: np.ndarray, word_ids: np.ndarray, cnt: np.ndarray, token_docs: np.ndarray,
-                wc: np.ndarray, tot: np.ndarray, la: np.ndarray, beta: float,
-                vbeta: float) -> None:
+                wc: np.ndarray, tot: np.ndarray, la: np.ndarray, logs: np.ndarray) -> None:
     """A block (out of the counts) gets one label drawn from its block conditional; added."""
-    l0 = _block_logw(toks, lo, hi, 0, word_ids, wc, tot, la, beta, vbeta)
-    l1 = _block_logw(toks, lo, hi, 1, word_ids, wc, tot, la, beta, vbeta)
+    l0 = _block_logw(toks, lo, hi, 0, word_ids, wc, tot, la, logs)
+    l1 = _block_logw(toks, lo, hi, 1, word_ids, wc, tot, la, logs)
     a, _ = _two_way(rng, l0, l1, -1)
     for idx in range(lo, hi):
         lab[idx] = a
@@ -545,6 +562,7 @@ def _lda_split_docs(
     probability of its document labels, not of its token labels.  Sampled (``target`` empty)
     or forced to ``target``; returns the labels and Σ log q.  Leaves ``cnt``/``wc`` zero."""
     m = toks.shape[0]
+    logs = _log_tables(m, la, beta, vbeta)
     bs = _doc_blocks(toks, token_docs)
     nb = bs.shape[0] - 1
     lab = np.empty(m, dtype=np.int64)
@@ -558,20 +576,20 @@ def _lda_split_docs(
             _add_tokens(toks, bs[b], bs[b + 1], lab, 1, word_ids, token_docs, cnt, wc, tot)
         else:
             _draw_block(rng, toks, bs[b], bs[b + 1], lab, word_ids, cnt, token_docs, wc, tot,
-                        la, beta, vbeta)
+                        la, logs)
     for _ in range(scans):
         for b in range(nb):
             _add_tokens(toks, bs[b], bs[b + 1], lab, -1, word_ids, token_docs, cnt, wc, tot)
             _draw_block(rng, toks, bs[b], bs[b + 1], lab, word_ids, cnt, token_docs, wc, tot,
-                        la, beta, vbeta)
+                        la, logs)
     forced = target.shape[0] > 0
     eps = DOC_TOKEN_ROUTE
     logq = 0.0
     for b in range(nb):
         lo, hi = bs[b], bs[b + 1]
         _add_tokens(toks, lo, hi, lab, -1, word_ids, token_docs, cnt, wc, tot)
-        w0 = _block_logw(toks, lo, hi, 0, word_ids, wc, tot, la, beta, vbeta)
-        w1 = _block_logw(toks, lo, hi, 1, word_ids, wc, tot, la, beta, vbeta)
+        w0 = _block_logw(toks, lo, hi, 0, word_ids, wc, tot, la, logs)
+        w1 = _block_logw(toks, lo, hi, 1, word_ids, wc, tot, la, logs)
         pure_route = False
         if not forced and rng.random() < 1.0 - eps:
             pure_route = True
@@ -585,10 +603,8 @@ def _lda_split_docs(
             n = toks[idx]
             d = token_docs[n]
             w = word_ids[n]
-            l0 = (math.log(cnt[d, 0] + la[0]) + math.log(wc[w, 0] + beta)
-                  - math.log(tot[0] + vbeta))
-            l1 = (math.log(cnt[d, 1] + la[1]) + math.log(wc[w, 1] + beta)
-                  - math.log(tot[1] + vbeta))
+            l0 = _token_logw(logs, cnt, wc, tot, d, w, 0)
+            l1 = _token_logw(logs, cnt, wc, tot, d, w, 1)
             f = target[idx] if forced else (lab[idx] if pure_route else -1)
             a, lp = _two_way(rng, l0, l1, f)
             lab[idx] = a
