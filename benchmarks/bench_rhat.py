@@ -8,7 +8,8 @@ num_samples=S)`` from random starts, then
 * every chain's lp at every recorded draw and the wall time per sweep (so lp against wall
   time can be drawn: draw s of a chain ends at about (W + s + 1) x seconds per sweep).
 
-Configurations (``--configs``): ``lda`` (α = 0.1, β = 0.01), ``glda`` (library defaults
+Configurations (``--configs``): ``lda`` (α = 0.1, β = 0.01), ``lda-sm`` (+ split–merge after
+every sweep), ``glda`` (library defaults
 without the moves), ``glda-sm`` (+ split–merge every 10 sweeps), ``glda-default`` (today's
 defaults: a move after every sweep), ``glda-wv`` (the word view: β = 0.01, λ = 0.1,
 α = 0.1), ``glda-wv-sm`` (word view + split–merge every 10 sweeps).  lp of the word view is

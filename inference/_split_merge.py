@@ -57,8 +57,8 @@ from typing import Any
 import numba
 import numpy as np
 
-__all__ = ["SplitMerge", "lda_pair_scores", "lda_split_merge", "moves_due",
-           "parse_split_merge"]
+__all__ = ["SplitMerge", "lda_pair_scores", "lda_score_columns", "lda_score_counts",
+           "lda_split_merge", "moves_due", "parse_split_merge"]
 
 # injected defects (tests only): 0 = exact, 1 = Hastings ratio omitted, 2 = its sign flipped,
 # 3 = the word view's change of log p(w | z) left out of the target ratio (Gaussian move),
@@ -685,56 +685,102 @@ def _lda_split_scores(sizes: np.ndarray) -> np.ndarray:
     return LDA_SPLIT_TEMPERATURE * sizes / mean
 
 
+#: LDA's merge score reads the counts of at most this many words (the most frequent), so that
+#: scoring all pairs costs K²·T, not K²·V
+LDA_SCORE_WORDS = 2000
+
+
+def lda_score_columns(word_ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """(V,) column of each word in the merge score's count table: the ``LDA_SCORE_WORDS``
+    most frequent words get 0..T−1 (by decreasing frequency), the others −1."""
+    counts = np.bincount(word_ids, minlength=vocab_size)
+    top = np.argsort(-counts, kind="stable")[:LDA_SCORE_WORDS]
+    cols = np.full(vocab_size, -1, dtype=np.int64)
+    cols[top] = np.arange(top.size)
+    return cols
+
+
+def lda_score_counts(z: np.ndarray, word_ids: np.ndarray, cols: np.ndarray,
+                     num_topics: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The informed LDA move's view of z: counts (K, T) of the scored words per topic,
+    topic sizes (K,) and the merge scores (:func:`lda_pair_scores`)."""
+    T = int(cols.max()) + 1
+    c = cols[word_ids]
+    keep = c >= 0
+    nkw = np.bincount(z[keep].astype(np.int64) * T + c[keep],
+                      minlength=num_topics * T).reshape(num_topics, T).astype(np.float64)
+    sizes = np.bincount(z, minlength=num_topics).astype(np.float64)
+    return nkw, sizes, lda_pair_scores(nkw)
+
+
+@numba.njit(cache=True, nogil=True)
+def _norm(x: np.ndarray) -> float:
+    out = 0.0
+    for w in range(x.shape[0]):
+        out += x[w] * x[w]
+    return math.sqrt(out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_score(x: np.ndarray, nx: float, y: np.ndarray, ny: float) -> float:
+    """τ·cos(x, y) (0 when either is empty), τ = ``LDA_PAIR_TEMPERATURE``."""
+    if nx == 0.0 or ny == 0.0:
+        return 0.0
+    dot = 0.0
+    for w in range(x.shape[0]):
+        dot += x[w] * y[w]
+    return LDA_PAIR_TEMPERATURE * dot / (nx * ny)
+
+
 @numba.njit(cache=True, nogil=True)
 def lda_pair_scores(nkw: np.ndarray) -> np.ndarray:
-    """(K, K) merge scores s_ab = τ·cos(n_a·, n_b·) of the topics' word counts ``nkw``
-    (K, V) (τ = ``LDA_PAIR_TEMPERATURE``; 0 for an empty topic): two topics that share one
-    planted topic have cosine near 1, distinct ones far less.  A function of z only, so
-    its pair probabilities (:func:`_pair_logprob`) may enter the Hastings ratio."""
-    K, V = nkw.shape
-    norm = np.zeros(K)
+    """(K, K) merge scores s_ab = τ·cos(n_a·, n_b·) of the topics' counts ``nkw`` (K, T) of
+    the most frequent words (τ = ``LDA_PAIR_TEMPERATURE``; 0 for an empty topic): two topics
+    that share one planted topic have cosine near 1, distinct ones far less.  A function of
+    z only, so its pair probabilities (:func:`_pair_logprob`) may enter the Hastings
+    ratio."""
+    K = nkw.shape[0]
+    norm = np.empty(K)
     for a in range(K):
-        for w in range(V):
-            norm[a] += nkw[a, w] * nkw[a, w]
-        norm[a] = math.sqrt(norm[a])
+        norm[a] = _norm(nkw[a])
     out = np.zeros((K, K))
     for a in range(K):
         for b in range(a + 1, K):
-            _pair_score(nkw, norm, a, b, out)
+            out[a, b] = out[b, a] = _pair_score(nkw[a], norm[a], nkw[b], norm[b])
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _pair_score(nkw: np.ndarray, norm: np.ndarray, a: int, b: int, out: np.ndarray) -> None:
-    dot = 0.0
-    for w in range(nkw.shape[1]):
-        dot += nkw[a, w] * nkw[b, w]
-    c = dot / (norm[a] * norm[b]) if norm[a] > 0.0 and norm[b] > 0.0 else 0.0
-    out[a, b] = out[b, a] = LDA_PAIR_TEMPERATURE * c
-
-
-@numba.njit(cache=True, nogil=True)
 def _rescore(nkw: np.ndarray, scores: np.ndarray, toks: np.ndarray, old: np.ndarray,
-             new: np.ndarray, word_ids: np.ndarray, topics: np.ndarray) -> np.ndarray:
+             new: np.ndarray, word_ids: np.ndarray, cols: np.ndarray,
+             topics: np.ndarray) -> np.ndarray:
     """The merge scores after ``toks`` moved from slots ``old`` to ``new`` (slot s is topic
-    ``topics[s]``): only the rows and columns of those topics change."""
+    ``topics[s]``; two slots when topics[2] = topics[0]): only the rows and columns of those
+    topics change, computed as :func:`lda_pair_scores` computes them."""
     K = nkw.shape[0]
-    rows = nkw.copy()
+    ns = 2 if topics[2] == topics[0] else 3
+    rows = np.empty((ns, nkw.shape[1]))
+    slot_of = np.full(K, -1, dtype=np.int64)
+    for s in range(ns):
+        rows[s] = nkw[topics[s]]
+        slot_of[topics[s]] = s
     for idx in range(toks.shape[0]):
-        w = word_ids[toks[idx]]
-        rows[topics[old[idx]], w] -= 1.0
-        rows[topics[new[idx]], w] += 1.0
-    norm = np.zeros(K)
-    for a in range(K):
-        for w in range(rows.shape[1]):
-            norm[a] += rows[a, w] * rows[a, w]
-        norm[a] = math.sqrt(norm[a])
+        c = cols[word_ids[toks[idx]]]
+        if c >= 0:
+            rows[old[idx], c] -= 1.0
+            rows[new[idx], c] += 1.0
+    norm = np.empty(K)
+    for b in range(K):
+        norm[b] = _norm(rows[slot_of[b]] if slot_of[b] >= 0 else nkw[b])
     out = scores.copy()
-    for t in range(topics.shape[0]):
-        a = topics[t]
+    for s in range(ns):
+        a = topics[s]
         for b in range(K):
             if b != a:
-                _pair_score(rows, norm, a, b, out)
+                y = rows[slot_of[b]] if slot_of[b] >= 0 else nkw[b]
+                x, nx, ny = rows[s], norm[a], norm[b]
+                out[a, b] = out[b, a] = (_pair_score(x, nx, y, ny) if a < b
+                                         else _pair_score(y, ny, x, nx))
     return out
 
 
@@ -743,14 +789,15 @@ def lda_split_merge(
     word_ids: np.ndarray, token_docs: np.ndarray, z: np.ndarray, alpha: np.ndarray,
     beta: float, vocab_size: int, cnt: np.ndarray, wc: np.ndarray, scans: int,
     rng: np.random.Generator, defect: int, doc_share: float, nkw: np.ndarray,
-    scores: np.ndarray, uniform_share: float, resplit_share: float,
+    sizes: np.ndarray, cols: np.ndarray, scores: np.ndarray, uniform_share: float,
+    resplit_share: float,
 ) -> int:
     """One split–merge move (module doc) for LDA (θ and φ integrated out); returns 1 if
     accepted, when ``z`` is updated in place (the caller rebuilds its counts).  ``cnt``:
     (D, 3) and ``wc``: (V, 3) int64 zeros (left zero).
 
-    With ``nkw`` (K, V) = the topics' word counts of ``z`` and ``scores`` = their
-    :func:`lda_pair_scores`, the merge pair is drawn from :func:`_pair_logprob` (mixed with
+    With ``nkw``, ``sizes``, ``scores`` from :func:`lda_score_counts` (``cols`` =
+    :func:`lda_score_columns`), the merge pair is drawn from :func:`_pair_logprob` (mixed with
     uniform by ``uniform_share``), k = i with probability ``resplit_share``, else uniform
     over the other K − 2 (:func:`_choose_informed`); the pair probabilities P({i, j} | z)
     and P({k, j} | z') enter the ratio.  Without them the triple is uniform.
@@ -764,14 +811,11 @@ def lda_split_merge(
         return 0
     informed = nkw.shape[0] == K and uniform_share < 1.0
     split_scores = np.zeros(0)
-    sizes = np.zeros(K)
     if informed:
         lp0 = _pair_logprob(scores, uniform_share)
         i, j, k = _choose_informed(rng, lp0, resplit_share)
         if k != i and K > 3:
-            for a in range(K):
-                for w in range(nkw.shape[1]):
-                    sizes[a] += nkw[a, w]
+            sizes = sizes.copy()
             split_scores = _lda_split_scores(sizes)
             k = _draw_split(rng, split_scores, i, j, uniform_share)
     else:
@@ -832,7 +876,7 @@ def lda_split_merge(
         _, logq_rev = _lda_split(R, orig, word_ids, token_docs, cnt, wc,
                                  np.array([alpha[i], alpha[j]]), beta, vbeta, rng, scans)
     if pairs:
-        lp1 = _pair_logprob(_rescore(nkw, scores, toks, old, new, word_ids,
+        lp1 = _pair_logprob(_rescore(nkw, scores, toks, old, new, word_ids, cols,
                                      np.array([i, j, k])), uniform_share)
         logq_rev += lp1[k, j]
     if split_k:  # P(i | {k, j}, z'): of the candidates ∉ {k, j} only topic i (now R) changed

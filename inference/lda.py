@@ -36,7 +36,8 @@ from ppltopics.inference._partition import Partition
 from ppltopics.inference._sampling import categorical_total
 from ppltopics.inference._split_merge import (
     EXACT,
-    lda_pair_scores,
+    lda_score_columns,
+    lda_score_counts,
     lda_split_merge,
     moves_due,
     parse_split_merge,
@@ -634,6 +635,7 @@ class LDAKernel(GibbsKernel):
         self.workers = check_int("workers", workers, 1)
         self.split_merge = parse_split_merge(split_merge)
         self._sm_defect = EXACT  # tests inject defects here
+        self._score_columns: np.ndarray | None = None  # the informed LDA move's scored words
         hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)
         if hyper.num_topics >= 1 << TOPIC_BITS:
             raise ValueError(f"num_topics must be < {1 << TOPIC_BITS}")
@@ -699,18 +701,20 @@ class LDAKernel(GibbsKernel):
         cnt = np.zeros((c.num_docs, 3), dtype=np.int64)
         wc = np.zeros((c.vocab_size, 3), dtype=np.int64)
         informed = sm.uniform_share < 1.0
+        if informed and self._score_columns is None:
+            self._score_columns = lda_score_columns(c.word_ids, c.vocab_size)
+        cols = self._score_columns if informed else np.zeros(0, dtype=np.int64)
         nkw = scores = np.zeros((0, 0))
+        sizes = np.zeros(0)
         acc = 0
         for _ in range(sm.moves):
-            if informed and nkw.shape[0] == 0:  # the topics' word counts of the current z
-                nkw = np.bincount(state["z"].astype(np.int64) * c.vocab_size + c.word_ids,
-                                  minlength=self.num_topics * c.vocab_size).reshape(
-                    self.num_topics, c.vocab_size).astype(np.float64)
-                scores = lda_pair_scores(nkw)
+            if informed and nkw.shape[0] == 0:  # the merge scores of the current z
+                nkw, sizes, scores = lda_score_counts(state["z"], c.word_ids, cols,
+                                                      self.num_topics)
             a = lda_split_merge(c.word_ids, c.token_docs, state["z"], state["alpha"],
                                 float(self.hyper.beta), c.vocab_size, cnt, wc, sm.scans, rng,
-                                self._sm_defect, sm.doc_share, nkw, scores, sm.uniform_share,
-                                sm.resplit_share)
+                                self._sm_defect, sm.doc_share, nkw, sizes, cols, scores,
+                                sm.uniform_share, sm.resplit_share)
             if a:
                 nkw = np.zeros((0, 0))
             acc += a

@@ -510,3 +510,32 @@ def test_launch_separates_well_separated_word_clusters():
                          np.random.default_rng(s), 2)
         clean += int((tlab == truth).all() or (tlab != truth).all())
     assert clean == 100, clean
+
+
+@pytest.mark.parametrize("scored_words", [2000, 25], ids=["every-word", "top-25-of-40"])
+def test_lda_rescore_equals_a_full_rescore(scored_words, monkeypatch):
+    """The informed LDA move scores the reverse pair from the merge scores of z' updated in
+    the three touched topics' rows only; they must equal the scores computed from z' afresh
+    (bit for bit: the ratio's forward and reverse use one function of the state), also when
+    only the most frequent words are scored."""
+    from ppltopics.inference import _split_merge as SM
+    from ppltopics.inference._split_merge import _rescore, lda_score_columns, lda_score_counts
+
+    monkeypatch.setattr(SM, "LDA_SCORE_WORDS", scored_words)
+
+    rng = np.random.default_rng(0)
+    K, V, N = 6, 40, 600
+    words = rng.integers(0, V, size=N)
+    z = rng.integers(0, K, size=N)
+    cols = lda_score_columns(words, V)
+    assert (cols >= 0).sum() == min(scored_words, V)
+    nkw, _, scores = lda_score_counts(z, words, cols, K)
+    for i, j, k in [(0, 1, 2), (3, 4, 3), (5, 0, 1)]:
+        toks = np.flatnonzero(np.isin(z, [i, j, k])).astype(np.int64)
+        slot = {i: 0, j: 1, k: 2 if k != i else 0}
+        old = np.array([slot[t] for t in z[toks]], dtype=np.int64)
+        new = rng.integers(0, 2 if k == i else 3, size=toks.size)
+        z2 = z.copy()
+        z2[toks] = np.array([i, j, k])[new]
+        got = _rescore(nkw, scores, toks, old, new, words, cols, np.array([i, j, k]))
+        np.testing.assert_array_equal(got, lda_score_counts(z2, words, cols, K)[2])
