@@ -23,13 +23,8 @@ import argparse
 import numpy as np
 from bench_split_merge import planted_lda
 
-from ppltopics.inference._split_merge import (
-    EXACT,
-    _collect,
-    _lda_split,
-    _lda_split_docs,
-    _lda_terms,
-)
+from ppltopics.inference._split_merge import EXACT, _collect
+from ppltopics.inference._split_merge_lda import _lda_split, _lda_split_docs, _lda_terms
 from ppltopics.inference.lda import LDAKernel
 from ppltopics.models.lda import LDAHyper
 

@@ -20,9 +20,10 @@ are integrated out.  One sweep visits every document and draws
   GEM_ℓ from :func:`ppltopics.inference._tree.gem_level_weights`.
 
 Node word counts are a dense word-major (V, capacity) int32 array ``nwt`` whose capacity
-doubles when the free list runs short; no dense documents × nodes array exists.  A sweep keeps
-beside it a bit mask of its non-zero cells (:func:`nonzero_masks`), so that the path step
-visits, for each of a document's words, only the nodes that hold the word.
+doubles when the free list runs short; no dense documents × nodes array exists.  The state
+keeps beside it a bit mask of its non-zero cells (``nzm``, :func:`nonzero_masks`, updated by
+every writer of ``nwt``), so that the path step visits, for each of a document's words, only
+the nodes that hold the word.
 """
 
 from __future__ import annotations
@@ -171,10 +172,10 @@ def _level_block_ll(nodes: np.ndarray, num: int, lmask: np.ndarray, nzm: np.ndar
 @numba.njit(cache=True, nogil=True)
 def _score_levels(tree: Tree, lnodes: np.ndarray, lnum: np.ndarray, lmask: np.ndarray,
                   nzm: np.ndarray, nwt: np.ndarray, nsum: np.ndarray, lg_node: np.ndarray,
-                  words: np.ndarray,
-                  wc: np.ndarray, klo: np.ndarray, lo: np.ndarray, eta: np.ndarray,
-                  veta: np.ndarray, ll_node: np.ndarray, ll_empty: np.ndarray,
-                  prod: np.ndarray, acc: np.ndarray, pend: np.ndarray) -> None:
+                  words: np.ndarray, wc: np.ndarray, klo: np.ndarray, lo: np.ndarray,
+                  eta: np.ndarray, veta: np.ndarray, ll_node: np.ndarray,
+                  ll_empty: np.ndarray, prod: np.ndarray, acc: np.ndarray,
+                  pend: np.ndarray) -> None:
     """Every alive node's block log-likelihood of the document's tokens at its level (into
     ``ll_node``) and the empty-node value per level (``ll_empty``); ``lmask`` (L, ⌈cap/64⌉)
     receives each level's node bits; ``lg_node[v]`` = log Γ(n_v + Vη_ℓ); ``prod``/``acc``/
@@ -202,8 +203,7 @@ def hlda_sweep(
     start: int, word_ids: np.ndarray, doc_offsets: np.ndarray, levels: np.ndarray,
     paths: np.ndarray, ndl: np.ndarray, tree: Tree, nwt: np.ndarray, nzm: np.ndarray,
     nsum: np.ndarray, eta: np.ndarray, vocab_size: int, gamma: float, gem_m: float,
-    gem_pi: float,
-    do_path: bool, allow_new: bool, rng: np.random.Generator, mutation: int,
+    gem_pi: float, do_path: bool, allow_new: bool, rng: np.random.Generator, mutation: int,
 ) -> int:
     """Path and level steps for documents ``start..`` (module docstring).  Returns the first
     document not done because fewer than L free slots were left (−1 when all are done).

@@ -34,13 +34,11 @@ from ppltopics.corpus import Corpus
 from ppltopics.inference._init import check_init, init_config, initial_assignments
 from ppltopics.inference._partition import Partition
 from ppltopics.inference._sampling import categorical_total
-from ppltopics.inference._split_merge import (
-    EXACT,
+from ppltopics.inference._split_merge import EXACT, moves_due, parse_split_merge
+from ppltopics.inference._split_merge_lda import (
     lda_score_columns,
     lda_score_counts,
     lda_split_merge,
-    moves_due,
-    parse_split_merge,
 )
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 

@@ -518,8 +518,12 @@ def test_lda_rescore_equals_a_full_rescore(scored_words, monkeypatch):
     the three touched topics' rows only; they must equal the scores computed from z' afresh
     (bit for bit: the ratio's forward and reverse use one function of the state), also when
     only the most frequent words are scored."""
-    from ppltopics.inference import _split_merge as SM
-    from ppltopics.inference._split_merge import _rescore, lda_score_columns, lda_score_counts
+    from ppltopics.inference import _split_merge_lda as SM
+    from ppltopics.inference._split_merge_lda import (
+        _rescore,
+        lda_score_columns,
+        lda_score_counts,
+    )
 
     monkeypatch.setattr(SM, "LDA_SCORE_WORDS", scored_words)
 
