@@ -127,13 +127,20 @@ def _lda_split(
     for _ in range(scans):
         _lda_scan(toks, lab, none, word_ids, token_docs, cnt, wc, tot, logs, rng)
     logq = _lda_scan(toks, lab, target, word_ids, token_docs, cnt, wc, tot, logs, rng)
+    _clear(toks, word_ids, token_docs, cnt, wc)
+    return lab, logq
+
+
+@numba.njit(cache=True, nogil=True)
+def _clear(toks: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray, cnt: np.ndarray,
+           wc: np.ndarray) -> None:
+    """Zero the split's scratch counts of ``toks``' documents and words."""
     for idx in range(toks.shape[0]):
         n = toks[idx]
         cnt[token_docs[n], 0] = 0
         cnt[token_docs[n], 1] = 0
         wc[word_ids[n], 0] = 0
         wc[word_ids[n], 1] = 0
-    return lab, logq
 
 
 @numba.njit(cache=True, nogil=True)
@@ -276,12 +283,7 @@ def _lda_split_docs(
             hi_ = max(lp, lq)
             lq = hi_ + math.log(math.exp(lp - hi_) + math.exp(lq - hi_))
         logq += lq
-    for idx in range(m):
-        n = toks[idx]
-        cnt[token_docs[n], 0] = 0
-        cnt[token_docs[n], 1] = 0
-        wc[word_ids[n], 0] = 0
-        wc[word_ids[n], 1] = 0
+    _clear(toks, word_ids, token_docs, cnt, wc)
     return lab, logq
 
 
