@@ -454,9 +454,11 @@ def lda_split_merge(
 
     With ``nkw``, ``sizes``, ``scores`` from :func:`lda_score_counts` (``cols`` =
     :func:`lda_score_columns`), the merge pair is drawn from :func:`_pair_logprob` (mixed with
-    uniform by ``uniform_share``), k = i with probability ``resplit_share``, else uniform
-    over the other K − 2 (:func:`_choose_informed`); the pair probabilities P({i, j} | z)
-    and P({k, j} | z') enter the ratio.  Without them the triple is uniform.
+    uniform by ``uniform_share``), k = i with probability ``resplit_share``, else (K > 3)
+    among the other K − 2 by size (:func:`_lda_split_scores`, mixed with uniform the same
+    way); the pair probabilities P({i, j} | z), P({k, j} | z') and the split-topic ones
+    P(k | {i, j}, z), P(i | {k, j}, z') enter the ratio.  Without ``nkw`` the triple is
+    uniform.
 
     The uniform u of the acceptance test is drawn first; since log q_rev ≤ 0 (and the
     reverse pair's log probability ≤ 0), a move with log u ≥ log p(z')/p(z) − log q_fwd is

@@ -247,6 +247,43 @@ def test_informed_split_topic_choice(defect, seed):
     assert res.rejects(ALPHA_CHI2) == (defect != EXACT), res
 
 
+K4_LDA_WORDS = np.array([0, 1, 0, 2, 1], dtype=np.int32)
+K4_LDA_HYPER = LDAHyper(num_topics=4, alpha=0.5, beta=0.3)
+
+
+@pytest.mark.parametrize("defect, seed", [(EXACT, 55), (NO_SPLIT_CHOICE, 56)],
+                         ids=["exact", "no-split-choice"])
+def test_lda_informed_split_topic_choice(defect, seed):
+    """(a) LDA's informed move with K = 4: the topic to split is drawn among the two labels
+    outside the merge pair by size (``_split_merge_lda._lda_split_scores``), and
+    P(i | {k, j}, z') / P(k | {i, j}, z) enters the ratio.  Moves only (document and token
+    proposals) from 20,000 exact posterior draws (4⁵ states, χ² at 1e-3): the exact move
+    passes, leaving the split-choice probabilities out is rejected."""
+    offsets = np.concatenate([[0], np.cumsum(K4_LENGTHS)])
+    probs = T.enumerate_posterior(
+        lambda z: lda.log_joint(K4_LDA_WORDS, offsets, z, K4_LDA_HYPER, 3), 5, 4)
+    kernel = LDAKernel(_corpus(K4_LDA_WORDS, 3, K4_LENGTHS), K4_LDA_HYPER,
+                       split_merge={"scans": 1, "resplit_share": 0.2, "uniform_share": 0.2})
+    kernel._sm_defect = defect
+    rng = np.random.default_rng(seed)
+    cells = rng.choice(probs.size, size=20_000, p=probs)
+    digits = 4 ** np.arange(4, -1, -1)
+    state = kernel.init_state(rng)
+    finals = np.empty(cells.size, dtype=np.int64)
+    accepted = 0
+    for c in range(cells.size):
+        state["z"] = ((cells[c] // digits) % 4).astype(state["z"].dtype)
+        kernel.resync(state)
+        for _ in range(3):
+            kernel.split_merge_moves(state, rng)
+            accepted += int(state["sm_accepted"][0])
+        finals[c] = T.states_to_index(state["z"], 4)[0]
+    res = T.chi2_gof(np.bincount(finals, minlength=probs.size), probs)
+    print(f"accepted {accepted}/60000: {res}")
+    assert accepted > 0.05 * 60_000
+    assert res.rejects(ALPHA_CHI2) == (defect != EXACT), res
+
+
 CGTM_LENGTHS = np.array([3, 4, 3])
 CGTM_HYPER = ResolvedCGTMHyper(num_topics=K, mu0=np.zeros(2), kappa0=0.5, nu0=4.0,
                                psi0=np.eye(2), eta_mu0=np.zeros(K), eta_kappa0=1.0,
