@@ -534,9 +534,8 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
         return hlda_scan_levels(tokens, self.token_docs, self.corpus.word_ids, state["levels"],
                                 target if forced else state["levels"], state["paths"],
                                 state["ndl"], state["nwt"], _masks(state), state["nsum"],
-                                self.eta,
-                                self.corpus.vocab_size, self.gem_mean, self.gem_scale, forced,
-                                rng)
+                                self.eta, self.corpus.vocab_size, self.gem_mean,
+                                self.gem_scale, forced, rng)
 
     def node_word_counts(self, state: State) -> np.ndarray:
         """(capacity, V) word counts per storage slot (a transposed view of ``nwt``)."""
