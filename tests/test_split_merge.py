@@ -211,6 +211,28 @@ K4_HYPER = ResolvedGLDAHyper(num_topics=4, alpha=0.5, mu0=np.zeros(2), kappa0=0.
                              psi0=0.3 * np.eye(2))
 
 
+def _k4_moves_only(kernel, probs: np.ndarray, seed: int) -> T.Chi2Result:
+    """3 split–merge moves from each of 20,000 exact posterior draws of a K = 4 toy with 5
+    tokens (4⁵ states); χ² of the final states against the posterior."""
+    rng = np.random.default_rng(seed)
+    cells = rng.choice(probs.size, size=20_000, p=probs)
+    digits = 4 ** np.arange(4, -1, -1)
+    state = kernel.init_state(rng)
+    finals = np.empty(cells.size, dtype=np.int64)
+    accepted = 0
+    for c in range(cells.size):
+        state["z"] = ((cells[c] // digits) % 4).astype(state["z"].dtype)
+        kernel.resync(state)
+        for _ in range(3):
+            kernel.split_merge_moves(state, rng)
+            accepted += int(state["sm_accepted"][0])
+        finals[c] = T.states_to_index(state["z"], 4)[0]
+    res = T.chi2_gof(np.bincount(finals, minlength=probs.size), probs)
+    print(f"accepted {accepted}/60000: {res}")
+    assert accepted > 0.05 * 60_000  # the moves do move
+    return res
+
+
 @pytest.mark.parametrize("defect, seed", [(EXACT, 51), (NO_SPLIT_CHOICE, 52)],
                          ids=["exact", "no-split-choice"])
 def test_informed_split_topic_choice(defect, seed):
@@ -228,22 +250,7 @@ def test_informed_split_topic_choice(defect, seed):
                         h.mu0, h.kappa0, h.nu0, h.psi0, method="exact",
                         split_merge={"scans": 1, "resplit_share": 0.2, "uniform_share": 0.2})
     kernel._sm_defect = defect
-    rng = np.random.default_rng(seed)
-    cells = rng.choice(probs.size, size=20_000, p=probs)
-    digits = 4 ** np.arange(4, -1, -1)
-    state = kernel.init_state(rng)
-    finals = np.empty(cells.size, dtype=np.int64)
-    accepted = 0
-    for c in range(cells.size):
-        state["z"] = (cells[c] // digits) % 4
-        kernel.resync(state)
-        for _ in range(3):
-            kernel.split_merge_moves(state, rng)
-            accepted += int(state["sm_accepted"][0])
-        finals[c] = T.states_to_index(state["z"], 4)[0]
-    res = T.chi2_gof(np.bincount(finals, minlength=probs.size), probs)
-    print(f"accepted {accepted}/60000: {res}")
-    assert accepted > 0.05 * 60_000
+    res = _k4_moves_only(kernel, probs, seed)
     assert res.rejects(ALPHA_CHI2) == (defect != EXACT), res
 
 
@@ -265,22 +272,7 @@ def test_lda_informed_split_topic_choice(defect, seed):
     kernel = LDAKernel(_corpus(K4_LDA_WORDS, 3, K4_LENGTHS), K4_LDA_HYPER,
                        split_merge={"scans": 1, "resplit_share": 0.2, "uniform_share": 0.2})
     kernel._sm_defect = defect
-    rng = np.random.default_rng(seed)
-    cells = rng.choice(probs.size, size=20_000, p=probs)
-    digits = 4 ** np.arange(4, -1, -1)
-    state = kernel.init_state(rng)
-    finals = np.empty(cells.size, dtype=np.int64)
-    accepted = 0
-    for c in range(cells.size):
-        state["z"] = ((cells[c] // digits) % 4).astype(state["z"].dtype)
-        kernel.resync(state)
-        for _ in range(3):
-            kernel.split_merge_moves(state, rng)
-            accepted += int(state["sm_accepted"][0])
-        finals[c] = T.states_to_index(state["z"], 4)[0]
-    res = T.chi2_gof(np.bincount(finals, minlength=probs.size), probs)
-    print(f"accepted {accepted}/60000: {res}")
-    assert accepted > 0.05 * 60_000
+    res = _k4_moves_only(kernel, probs, seed)
     assert res.rejects(ALPHA_CHI2) == (defect != EXACT), res
 
 
