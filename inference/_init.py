@@ -93,14 +93,20 @@ def check_init(init: Any, *, model: str, num_tokens: int, num_topics: int,
     return arr.astype(np.int64, copy=True)
 
 
-def check_tree_init(init: Any, model: str) -> None:
-    """The tree models (hLDA, GhLDA) start from the nCRP prior only: ``init`` must be
-    ``"random"``; anything else is a ``ValueError`` naming the starts they take."""
-    if not (isinstance(init, str) and init == "random"):
+def check_tree_init(init: Any, model: str, initial_tree: Any = None) -> str:
+    """The start of a tree model (hLDA, GhLDA): ``"cluster"`` (paths from a hierarchy of the
+    documents, :mod:`ppltopics.inference._tree_init`) or ``"random"`` (paths from the nCRP
+    prior, or uniform over ``initial_tree``'s leaves).  ``None`` resolves to ``"cluster"``,
+    or to ``"random"`` when ``initial_tree`` is given.  Anything else is a ``ValueError``
+    naming the starts they take."""
+    if init is None:
+        return "random" if initial_tree is not None else "cluster"
+    if not (isinstance(init, str) and init in ("random", "cluster")):
         shown = f"an array of shape {np.shape(init)}" if np.ndim(init) else repr(init)
-        raise ValueError(f"{model} takes init='random' only (paths drawn from the nCRP prior), "
-                         f"got {shown}; shape its start with initial_tree=[...] and "
-                         "init_levels= instead")
+        raise ValueError(f"{model} takes init='cluster' (a hierarchy of the documents) or "
+                         f"'random' (paths from the nCRP prior), got {shown}; shape a start "
+                         "with initial_tree=[...] and init_levels= instead")
+    return init
 
 
 def init_config(init: str | np.ndarray) -> dict[str, Any]:

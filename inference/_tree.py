@@ -527,9 +527,10 @@ class TreeKernelBase:
 
     def _init_tree_options(
         self, num_docs: int, depth: int, gamma: float, gem_mean: float, gem_scale: float,
-        initial_tree: list[int] | None, warmup_fixed_sweeps: int, init_levels: str,
-        token_words: np.ndarray | None, split_merge: Any = False,
+        initial_tree: list[int] | None, warmup_fixed_sweeps: int | None, init_levels: str,
+        token_words: np.ndarray | None, split_merge: Any = False, init: str = "random",
     ) -> None:
+        from ppltopics.inference._tree_init import CLUSTER_FIXED_SWEEPS
         from ppltopics.inference._tree_moves import parse_tree_moves
 
         self.split_merge = parse_tree_moves(split_merge)
@@ -547,6 +548,16 @@ class TreeKernelBase:
                                  f"{self.depth}), got {initial_tree}")
             initial_tree_paths(initial_tree, 1, np.random.default_rng(0))  # validates
         self.initial_tree = initial_tree
+        if not (isinstance(init, str) and init in ("random", "cluster")):
+            raise ValueError(f"init of a tree model must be 'random' (paths from the nCRP "
+                             f"prior) or 'cluster' (a hierarchy of the documents), got "
+                             f"{init!r}")
+        if init == "cluster" and initial_tree is not None:
+            raise ValueError("init='cluster' builds the starting tree from the documents; "
+                             "initial_tree= gives one: pass one or the other")
+        self.init = init
+        if warmup_fixed_sweeps is None:
+            warmup_fixed_sweeps = CLUSTER_FIXED_SWEEPS if init == "cluster" else 0
         self.warmup_fixed_sweeps = check_int("warmup_fixed_sweeps", warmup_fixed_sweeps, 0)
         if init_levels not in ("random", "frequency"):
             raise ValueError(f"init_levels must be 'random' or 'frequency', got {init_levels!r}")
@@ -556,7 +567,8 @@ class TreeKernelBase:
 
     def tree_config(self) -> dict[str, object]:
         return {"depth": self.depth, "gamma": self.gamma, "gem_mean": self.gem_mean,
-                "gem_scale": self.gem_scale, "initial_tree": self.initial_tree,
+                "gem_scale": self.gem_scale, "init": self.init,
+                "initial_tree": self.initial_tree,
                 "warmup_fixed_sweeps": self.warmup_fixed_sweeps,
                 "init_levels": self.init_levels,
                 **({} if self.split_merge is None else {"split_merge": self.split_merge.config()})}
@@ -566,8 +578,10 @@ class TreeKernelBase:
         raise NotImplementedError
 
     def init_state(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Initial paths: uniform over the leaves of ``initial_tree`` if given, else a draw
-        from the nCRP prior.  Initial levels: uniform, or with ``init_levels="frequency"``
+        """Initial paths: uniform over the leaves of ``initial_tree`` if given, a hierarchy
+        of the documents with ``init="cluster"``
+        (:func:`ppltopics.inference._tree_init.cluster_paths`), else a draw from the nCRP
+        prior.  Initial levels: uniform, or with ``init_levels="frequency"``
         (GhLDA paper) half of the tokens, chosen at random, get the level of their word's
         frequency quantile (word types ranked by corpus count split into L equal groups, the
         most frequent at level 0) and the rest a uniform level."""
@@ -575,6 +589,10 @@ class TreeKernelBase:
         N = int(offsets[-1])
         if self.initial_tree is not None:
             paths = initial_tree_paths(self.initial_tree, self.num_docs, rng)
+        elif self.init == "cluster":
+            from ppltopics.inference._tree_init import cluster_paths
+
+            paths = cluster_paths(self._start_profiles(rng), self.depth, rng)[0]
         else:
             paths = ncrp_prior_paths(self.num_docs, self.depth, self.gamma, rng)
         levels = rng.integers(0, self.depth, size=N).astype(np.int32)
@@ -596,6 +614,15 @@ class TreeKernelBase:
             state["sm_proposed"] = np.zeros(1, dtype=np.int64)
         self.resync(state)
         return state
+
+    def _start_profiles(self, rng: np.random.Generator) -> Any:
+        """The documents' profiles that ``init="cluster"`` clusters: their Hellinger profiles
+        (:func:`ppltopics.inference._tree_init.hellinger_profiles`); GhLDA overrides."""
+        from ppltopics.inference._tree_init import hellinger_profiles
+
+        if self._token_words is None:
+            raise ValueError("init='cluster' needs word ids")
+        return hellinger_profiles(self.token_docs, self._token_words, self.num_docs)
 
     def resync(self, state: dict[str, np.ndarray]) -> None:
         """Rebuild the tree (from ``paths``), per-document level counts and the model's node

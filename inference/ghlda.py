@@ -462,7 +462,7 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
     table
         (V, M) word vectors aligned to ``corpus.vocab`` (the token vectors are its rows at
         ``corpus.word_ids``; :meth:`set_data` replaces them by arbitrary (N, M) vectors).
-    depth, gamma, gem_mean, gem_scale, initial_tree, warmup_fixed_sweeps, init_levels
+    depth, gamma, gem_mean, gem_scale, initial_tree, warmup_fixed_sweeps, init_levels, init
         As :class:`ppltopics.inference.hlda.HLDAKernel`.
     mu0, kappa0, nu0, psi0
         NIW prior of level 0; level ℓ uses Ψ0·psi_ratio[ℓ].
@@ -485,7 +485,8 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         self, corpus: Corpus, table: np.ndarray, mu0: np.ndarray, kappa0: float, nu0: float,
         psi0: np.ndarray, psi_ratio: Any = None, depth: int = 3, gamma: float = 1.0,
         gem_mean: float = 0.5, gem_scale: float = 100.0, initial_tree: list[int] | None = None,
-        warmup_fixed_sweeps: int = 0, init_levels: str = "random", split_merge: Any = False,
+        warmup_fixed_sweeps: int | None = None, init_levels: str = "random",
+        split_merge: Any = False, init: str = "random",
         workers: int = 1,
     ) -> None:
         if not isinstance(corpus, Corpus):
@@ -500,7 +501,7 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         self.table = table
         self._init_tree_options(corpus.num_docs, depth, gamma, gem_mean, gem_scale,
                                 initial_tree, warmup_fixed_sweeps, init_levels,
-                                corpus.word_ids, split_merge)
+                                corpus.word_ids, split_merge, init)
         ratio = np.ones(self.depth) if psi_ratio is None else \
             np.asarray(psi_ratio, dtype=np.float64)
         if ratio.shape != (self.depth,) or not np.all(np.isfinite(ratio)) or np.any(ratio <= 0):
@@ -613,6 +614,14 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
                                     self.priors[int(level[s])])
         return out
 
+    def _start_profiles(self, rng: np.random.Generator) -> Any:
+        """``init="cluster"`` clusters the documents' histograms over clusters of their word
+        vectors (:func:`ppltopics.inference._tree_init.codebook_profiles`)."""
+        from ppltopics.inference._tree_init import codebook_profiles
+
+        return codebook_profiles(self.table, self.corpus.word_ids, self.token_docs,
+                                 self.num_docs, rng)
+
     def node_marginal(self) -> Any:
         from ppltopics.inference._tree_moves import NIWNodes
 
@@ -657,7 +666,7 @@ def fit_model(
     gem_scale: float = 100.0, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, psi_ratio: Any = None, initial_tree: list[int] | None = None,
     warmup_fixed_sweeps: int | None = None, init_levels: str | None = None,
-    preset: str | None = None, init: str = "random", split_merge: Any = False,
+    preset: str | None = None, init: str | None = None, split_merge: Any = False,
     workers: int = 1,
 ) -> Any:
     """``pt.fit("ghlda", corpus, vectors=...)``: run the chains and build a
@@ -671,7 +680,8 @@ def fit_model(
     directly, with ``preset=None``: depth 3, γ = 1, data-driven NIW prior of the root level as
     :meth:`ppltopics.models.ghlda.GhLDAHyper.resolve` (κ0 = 0.1, ν0 = M + 2, μ0 = mean token
     vector, Ψ0 = (ν0 − M − 1)·Cov(token vectors)), ``psi_ratio`` linspace(1, 0.4, L), initial
-    paths from the nCRP prior, random initial levels.  ``preset="paper"``: the GhLDA paper
+    paths from a Ward hierarchy of the documents (``init="cluster"``; ``"random"``: from the
+    nCRP prior), random initial levels.  ``preset="paper"``: the GhLDA paper
     (:data:`PAPER_PRESET`, :meth:`GhLDAHyper.reference`); arguments given explicitly
     (not None) override either.
     """
@@ -680,7 +690,6 @@ def fit_model(
     from ppltopics.models.ghlda import GhLDAHyper
     from ppltopics.posteriors.tree import GaussianTreePosterior
 
-    check_tree_init(init, "GhLDA")
 
     if vectors is None or not hasattr(vectors, "matrix"):
         raise TypeError("GhLDA needs word vectors as a ppltopics.WordVectors: "
@@ -698,7 +707,7 @@ def fit_model(
     given.update(gem_mean=gem_mean, gem_scale=gem_scale, kappa0=kappa0)
     if preset is None:
         hyper = GhLDAHyper(**{"depth": 3, "gamma": 1.0, **given})
-        tree_opts = {"initial_tree": None, "warmup_fixed_sweeps": 0, "init_levels": "random"}
+        tree_opts = {"initial_tree": None, "warmup_fixed_sweeps": None, "init_levels": "random"}
     elif preset == "paper":
         hyper = GhLDAHyper.reference(M, **given)
         tree_opts = {k: PAPER_PRESET[k] for k in ("initial_tree", "warmup_fixed_sweeps",
@@ -709,12 +718,13 @@ def fit_model(
                  ("init_levels", init_levels)):
         if v is not None:
             tree_opts[k] = v
+    init = check_tree_init(init, "GhLDA", tree_opts["initial_tree"])
     r = hyper.resolve(table, counts=corpus.word_counts())
     spec = RunSpec() if spec is None else spec
     kernel = GhLDAKernel(corpus, table, r.mu0, r.kappa0, r.nu0, r.psi0,
                          psi_ratio=np.asarray(r.psi_ratio), depth=r.depth, gamma=r.gamma,
                          gem_mean=r.gem_mean, gem_scale=r.gem_scale, split_merge=split_merge,
-                         workers=workers, **tree_opts)
+                         workers=workers, init=init, **tree_opts)
     post = GaussianTreePosterior.from_kernel(kernel, spec, {"preset": preset})
     post.estimates["word_vectors"] = table
     return post

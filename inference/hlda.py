@@ -409,12 +409,17 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
         one child that has 4 children with 4 children each (GhLDA paper); documents start on
         uniformly drawn leaves.  ``None``: initial paths from the nCRP prior.
     warmup_fixed_sweeps
-        The first warm-up sweeps create no new branch (GhLDA paper: 5).
+        The first warm-up sweeps create no new branch (GhLDA paper: 5; default 0, or
+        :data:`~ppltopics.inference._tree_init.CLUSTER_FIXED_SWEEPS` after ``init="cluster"``).
     init_levels
         ``"random"`` or ``"frequency"`` (see :meth:`TreeKernelBase.init_state`).
     split_merge
         False (default), True, a dict or a :class:`~ppltopics.inference._tree_moves.TreeMoves`:
         exact MH tree moves (split–merge of sibling nodes, subtree regraft) after each sweep.
+    init
+        ``"random"`` (default: paths from the nCRP prior, or ``initial_tree``'s) or
+        ``"cluster"``: paths from a Ward hierarchy of the documents
+        (:mod:`ppltopics.inference._tree_init`).
     """
 
     model_name = "hlda"
@@ -422,14 +427,15 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
     def __init__(
         self, corpus: Corpus, depth: int = 3, gamma: float = 1.0, eta: Any = 0.1,
         gem_mean: float = 0.5, gem_scale: float = 100.0, initial_tree: list[int] | None = None,
-        warmup_fixed_sweeps: int = 0, init_levels: str = "random", split_merge: Any = False,
+        warmup_fixed_sweeps: int | None = None, init_levels: str = "random",
+        split_merge: Any = False, init: str = "random",
     ) -> None:
         if not isinstance(corpus, Corpus):
             raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
         self.corpus = corpus
         self._init_tree_options(corpus.num_docs, depth, gamma, gem_mean, gem_scale,
                                 initial_tree, warmup_fixed_sweeps, init_levels,
-                                corpus.word_ids, split_merge)
+                                corpus.word_ids, split_merge, init)
         eta_v = np.broadcast_to(np.asarray(eta, dtype=np.float64), (self.depth,)).copy() \
             if np.ndim(eta) <= 1 and np.size(eta) in (1, self.depth) else None
         if eta_v is None or not np.all(np.isfinite(eta_v)) or np.any(eta_v <= 0):
@@ -546,14 +552,17 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int | None = None, spec: Any = None,
     depth: int = 3, gamma: float = 1.0, eta: Any = None, gem_mean: float = 0.5,
     gem_scale: float = 100.0, initial_tree: list[int] | None = None,
-    warmup_fixed_sweeps: int = 0, init_levels: str = "random", init: str = "random",
-    split_merge: Any = False,
+    warmup_fixed_sweeps: int | None = None, init_levels: str = "random",
+    init: str | None = None, split_merge: Any = False,
 ) -> Any:
     """``pt.fit("hlda", corpus, depth=3, gamma=1.0, eta=0.1, ...)``: run the chains and build a
     :class:`ppltopics.posteriors.tree.TreePosterior`.
 
     ``num_topics`` is ignored (the number of nodes is learnt by the nCRP; the start is set by
-    ``initial_tree``); ``vectors`` is not used by hLDA.  Defaults: m = 0.5, π = 100 (hlda-c,
+    ``init`` and ``initial_tree``); ``vectors`` is not used by hLDA.  ``init=None`` (default)
+    starts from a Ward hierarchy of the documents (``"cluster"``,
+    :mod:`ppltopics.inference._tree_init`), or from ``initial_tree`` when one is given;
+    ``init="random"`` draws the paths from the nCRP prior.  Defaults: m = 0.5, π = 100 (hlda-c,
     Blei et al. 2010), η per level 2·2^(−ℓ) (``eta=None``; the GhLDA paper's hLDA setting,
     :func:`ppltopics.models.hlda.default_eta`), γ = 1, depth 3; validation by
     :class:`ppltopics.models.hlda.HLDAHyper`.
@@ -563,7 +572,7 @@ def fit_model(
     from ppltopics.models.hlda import HLDAHyper
     from ppltopics.posteriors.tree import TreePosterior
 
-    check_tree_init(init, "hLDA")
+    init = check_tree_init(init, "hLDA", initial_tree)
 
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a ppltopics.Corpus, got {type(corpus).__name__}")
@@ -573,5 +582,5 @@ def fit_model(
     kernel = HLDAKernel(corpus, depth=hyper.depth, gamma=hyper.gamma, eta=hyper.eta_vector,
                         gem_mean=hyper.gem_mean, gem_scale=hyper.gem_scale,
                         initial_tree=initial_tree, warmup_fixed_sweeps=warmup_fixed_sweeps,
-                        init_levels=init_levels, split_merge=split_merge)
+                        init_levels=init_levels, split_merge=split_merge, init=init)
     return TreePosterior.from_kernel(kernel, spec)

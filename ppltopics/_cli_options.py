@@ -38,7 +38,8 @@ _HELP = {
     "optimize_interval": "sweeps between α updates",
     "split_merge": "split–merge moves: true, or {'moves': m, 'every': e, ...} (flat models: "
                    "'scans', ...; hlda/ghlda tree moves: 'refresh_share', 'level_scans')",
-    "init": "starting state: 'random', 'kmeans' (word vectors) or 'lda'; TopClus: topic "
+    "init": "starting state: 'random', 'kmeans' (word vectors) or 'lda'; hlda/ghlda: "
+            "'cluster' (a hierarchy of the documents) or 'random'; TopClus: topic "
             "centres from K-means over word types ('words') or tokens ('tokens')",
     "method": "Gibbs sweep: 'exact' (collapsed, exact conditionals) or 'fast' (alias/MH)",
     "mh_steps": "Metropolis–Hastings steps per token of the fast sweep",
@@ -58,9 +59,9 @@ _HELP = {
     "eta": "topic-word Dirichlet concentration η of the tree's nodes",
     "gem_mean": "GEM mean m of the level proportions",
     "gem_scale": "GEM scale π of the level proportions",
-    "initial_tree": "paths of a starting tree (list of node ids per document)",
+    "initial_tree": "branching of a starting tree, one entry per level (e.g. [1, 1, 4, 4])",
     "warmup_fixed_sweeps": "warm-up sweeps with the tree held fixed",
-    "init_levels": "starting levels of the tokens: 'random' or 'top'",
+    "init_levels": "starting levels of the tokens: 'random' or 'frequency'",
     "preset": "named set of hyperparameters (e.g. the paper's)",
     "model": "language model (Hugging Face name) embedding the documents",
     "layer": "hidden layer of the language model",

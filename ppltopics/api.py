@@ -83,7 +83,10 @@ def fit(
     collapsed Gibbs sweeps of LDA with the same K) or an integer array of K-topic
     assignments, one per token (recorded as ``"array"`` with ``settings["init_sha256"]``);
     see :mod:`ppltopics.inference._init`.  A bad ``init`` is a ``ValueError`` naming the
-    problem.  Tree models (hlda, ghlda) take ``init="random"`` only.
+    problem.  Tree models (hlda, ghlda) start by default from a Ward hierarchy of the
+    documents (``init="cluster"``: planted trees found from it, never from nCRP-prior paths;
+    :mod:`ppltopics.inference._tree_init`), or take ``init="random"`` (paths from the nCRP
+    prior, or ``initial_tree``'s).
     ``workers`` (lda, glda, cgtm, ghlda; default 1): threads per chain, an approximate
     parallel sweep reproducible for a given value (:mod:`ppltopics.inference._partition`); 1
     is the exact serial sweep (GLDA and CGTM make a chain's first 2 / 5 sweeps serially, which keeps

@@ -57,13 +57,13 @@ def test_check_init_rejects_bad_starts(bad, says):
     assert says in str(e.value)
 
 
-def test_kmeans_needs_vectors_and_trees_take_random_only(small_lda):
+def test_kmeans_needs_vectors_and_trees_take_cluster_or_random(small_lda):
     c = small_lda.corpus
     with pytest.raises(ValueError, match="init='kmeans' clusters word vectors.*LDA"):
         pt.fit("lda", c, num_topics=3, init="kmeans", **RUN)
     z = np.zeros(c.num_tokens, dtype=np.int64)
     for init in ("kmeans", "lda", z):
-        with pytest.raises(ValueError, match="hLDA takes init='random' only"):
+        with pytest.raises(ValueError, match="hLDA takes init='cluster'.* or 'random'"):
             pt.fit("hlda", c, init=init, **RUN)
     with pytest.raises(ValueError, match="has length"):
         pt.fit("lda", c, num_topics=3, init=z[:-1], **RUN)
@@ -71,10 +71,13 @@ def test_kmeans_needs_vectors_and_trees_take_random_only(small_lda):
         pt.fit("lda", c, num_topics=3, init=z + 3, **RUN)
 
 
-def test_ghlda_takes_random_only(planted):
+def test_ghlda_takes_cluster_or_random(planted):
     corpus, vectors, _, _ = planted
-    with pytest.raises(ValueError, match="GhLDA takes init='random' only"):
+    with pytest.raises(ValueError, match="GhLDA takes init='cluster'.* or 'random'"):
         pt.fit("ghlda", corpus, vectors=vectors, init="kmeans", **RUN)
+    assert pt.fit("ghlda", corpus, vectors=vectors, **RUN).settings["init"] == "cluster"
+    paper = pt.fit("ghlda", corpus, vectors=vectors, preset="paper", **RUN)
+    assert paper.settings["init"] == "random" and paper.settings["initial_tree"] == [1, 1, 4, 4]
 
 
 # ----------------------------------------------------------------------------- starts
