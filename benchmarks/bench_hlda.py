@@ -26,6 +26,7 @@ One process, one thread each (BLAS/OpenMP/numba pinned to 1 before numpy is impo
 
     .venv/bin/python benchmarks/bench_hlda.py [--data ../shared/data] [--quick]
     .venv/bin/python benchmarks/bench_hlda.py --joint [--seeds 3]
+    .venv/bin/python benchmarks/bench_hlda.py [--joint] --init cluster   # our fit default start
 
 Writes ``benchmarks/results/hlda.json`` (``hlda_quick.json`` with ``--quick``;
 ``hlda_joint.json`` with ``--joint``).
@@ -122,13 +123,14 @@ def _hlda_nodes(ours: _Ours, vocab: list[str]) -> tuple[list[list[str]], list[in
 
 
 def bench_hlda(corpus: Any, sweeps: int, chunk: int, gem_scale: float,
-               gamma: float = GAMMA) -> dict[str, Any]:
-    """Ours with GEM(0.5, ``gem_scale``) levels and nCRP(``gamma``) vs tomotopy (γ = GAMMA)."""
+               gamma: float = GAMMA, init: str = "random") -> dict[str, Any]:
+    """Ours with GEM(0.5, ``gem_scale``) levels and nCRP(``gamma``) from the start ``init``
+    vs tomotopy (γ = GAMMA)."""
     from ppltopics.inference.hlda import HLDAKernel
 
     docs = corpus.docs()
-    ours = _Ours(HLDAKernel(corpus, depth=DEPTH, gamma=gamma, eta=ETA, gem_scale=gem_scale),
-                 seed=0)
+    ours = _Ours(HLDAKernel(corpus, depth=DEPTH, gamma=gamma, eta=ETA, gem_scale=gem_scale,
+                            init=init), seed=0)
     ours.run(1)  # first call: numba cache load / compile, not timed below
     tomo = _Tomotopy(docs, seed=0)
     tomo.run(1)
@@ -227,7 +229,7 @@ def _tomotopy_state(tomo: _Tomotopy, corpus: Any) -> tuple[np.ndarray, np.ndarra
 
 
 def bench_joint(corpus: Any, sweeps: int, seeds: int, moves: bool = False,
-                initial_tree: list[int] | None = None) -> dict[str, Any]:
+                initial_tree: list[int] | None = None, init: str = "random") -> dict[str, Any]:
     """Part 3 of the module docstring."""
     from ppltopics.inference.hlda import HLDAKernel
     from ppltopics.models.hlda import HLDAHyper, log_joint
@@ -241,7 +243,7 @@ def bench_joint(corpus: Any, sweeps: int, seeds: int, moves: bool = False,
         tp_paths, tp_levels = _tomotopy_state(tomo, corpus)
         ours = _Ours(HLDAKernel(corpus, depth=DEPTH, gamma=GAMMA, eta=ETA, gem_mean=m,
                                 gem_scale=pi, split_merge=moves,
-                                initial_tree=initial_tree), seed=seed)
+                                initial_tree=initial_tree, init=init), seed=seed)
         ours.run(sweeps)
         s = ours.state
         row = {"seed": seed,
@@ -255,7 +257,7 @@ def bench_joint(corpus: Any, sweeps: int, seeds: int, moves: bool = False,
               f"({row['tomotopy_leaves']} leaves): ours - tomotopy "
               f"{row['ours_minus_tomotopy']:+.1f}", flush=True)
         rows.append(row)
-    return {"sweeps": sweeps, "tree_moves": moves, "initial_tree": initial_tree,
+    return {"sweeps": sweeps, "tree_moves": moves, "initial_tree": initial_tree, "init": init,
             "settings": {"depth": DEPTH, "gamma": GAMMA, "eta": ETA,
                          "ours_levels": f"GEM({m:.4f}, {pi})",
                          "tomotopy_levels": f"Dirichlet({LEVEL_ALPHA})",
@@ -272,12 +274,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--moves", action="store_true", help="--joint with our tree moves on")
     ap.add_argument("--initial-tree", default=None,
                     help="--joint: our chains start on this tree, e.g. 1,5,3 (default: nCRP)")
+    ap.add_argument("--init", default="random", choices=("random", "cluster"),
+                    help="our chains' start; 'cluster' (the fit default): with --joint for "
+                         "every chain, else only the γ = 1, π = 100 speed comparison runs")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     name = "hlda_quick" if args.quick else "hlda"
+    if args.init == "cluster":
+        name += "_cluster"
     if args.joint:
         name = "hlda_joint" + ("_moves" if args.moves else "") + (
-            "_tree" + args.initial_tree.replace(",", "-") if args.initial_tree else "")
+            "_tree" + args.initial_tree.replace(",", "-") if args.initial_tree else "") + (
+            "_cluster" if args.init == "cluster" else "")
     out = args.out or REPO / "benchmarks" / "results" / f"{name}.json"
     wiki = args.data / WIKI
     if not wiki.is_dir():
@@ -291,7 +299,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         tree = [int(b) for b in args.initial_tree.split(",")] if args.initial_tree else None
         res = {"machine": machine_facts("tomotopy"), "corpus": repr(corpus),
                "joint": bench_joint(corpus, 20 if args.quick else 200, args.seeds, args.moves,
-                                    tree)}
+                                    tree, args.init)}
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(res, indent=1))
         return res
@@ -302,22 +310,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # .25), so leaves must fit single documents and our tree grows ~4x tomotopy's (the path
     # step's cost is proportional to the nodes); π = 2 (uniform sticks) does not make it
     # much smaller.  γ = 0.05 gives our tree about tomotopy's size: the speed at equal tree.
-    for name, pi, gamma in (("hlda_pi100", 100.0, GAMMA), ("hlda_pi2", 2.0, GAMMA),
-                            ("hlda_gamma0.05", 100.0, 0.05)):
+    configs = (("hlda_pi100", 100.0, GAMMA), ("hlda_pi2", 2.0, GAMMA),
+               ("hlda_gamma0.05", 100.0, 0.05))
+    if args.init == "cluster":
+        configs = (("hlda_pi100_cluster", 100.0, GAMMA),)
+    for name, pi, gamma in configs:
         h = res[name] = bench_hlda(corpus, *((20, 10) if args.quick else (200, 20)),
-                                   gem_scale=pi, gamma=gamma)
+                                   gem_scale=pi, gamma=gamma, init=args.init)
         print(f"hLDA (π={pi:g}, γ={gamma:g}): ours {h['ours_ms_per_sweep']:.1f} ms/sweep vs "
               f"tomotopy {h['tomotopy_ms_per_sweep']:.1f} ms/sweep -> {h['speed_ratio']:.2f}x; "
               f"NPMI ours {h['ours_npmi']['mean']:.3f} tomotopy "
               f"{h['tomotopy_npmi']['mean']:.3f}; final nodes ours "
               f"{h['trace'][-1]['ours_nodes']} tomotopy {h['trace'][-1]['tomotopy_nodes']}",
               flush=True)
-    res["ghlda"] = bench_ghlda(corpus, *((6, 3) if args.quick else (40, 10)))
-    g = res["ghlda"]
-    print(f"GhLDA: {g['ghlda_tokens_per_s']:.0f} tok/s, nodes {g['nodes_per_level']}; GLDA exact "
-          f"K={g['glda_K']}: {g['glda_exact_tokens_per_s_same_K']:.0f} tok/s -> "
-          f"{g['ratio_vs_glda_exact']:.2f}x; vs public GhLDA 15.9k: "
-          f"{g['ratio_vs_public_ghlda']:.1f}x", flush=True)
+    if args.init == "random":
+        res["ghlda"] = g = bench_ghlda(corpus, *((6, 3) if args.quick else (40, 10)))
+        print(f"GhLDA: {g['ghlda_tokens_per_s']:.0f} tok/s, nodes {g['nodes_per_level']}; GLDA "
+              f"exact K={g['glda_K']}: {g['glda_exact_tokens_per_s_same_K']:.0f} tok/s -> "
+              f"{g['ratio_vs_glda_exact']:.2f}x; vs public GhLDA 15.9k: "
+              f"{g['ratio_vs_public_ghlda']:.1f}x", flush=True)
     res["loadavg_start_end"] = [load0, os.getloadavg()]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1))

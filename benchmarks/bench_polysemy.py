@@ -52,9 +52,14 @@ WORDS = ("bank", "banks")
 SENSES = ("rivers", "finance")
 #: shuffles of the senses among the documents for the chance level of NMI
 PERMUTATIONS = 200
-MODELS = ("lda", "glda", "hlda", "ghlda", "ghlda-default", "ghlda-raw")
+MODELS = ("lda", "glda", "hlda", "ghlda", "ghlda-default", "ghlda-raw", "hlda-cluster",
+          "ghlda-cluster", "hlda-fit", "ghlda-fit")
+#: the hLDA run each GhLDA variant's token-node NMI is compared with (same start and tree)
+VERSUS = {"ghlda": "hlda", "ghlda-default": "hlda", "ghlda-raw": "hlda",
+          "ghlda-cluster": "hlda-cluster", "ghlda-fit": "hlda-fit"}
 TREE = {"depth": 4, "gamma": 0.1, "gem_mean": 0.5, "gem_scale": 100.0,
         "initial_tree": [1, 1, 4, 4], "warmup_fixed_sweeps": 5, "init_levels": "frequency"}
+CLUSTER_TREE = {k: v for k, v in TREE.items() if k != "initial_tree"} | {"init": "cluster"}
 
 
 def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int,
@@ -72,6 +77,13 @@ def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int,
         "ghlda-default": ({**TREE, "vectors": vectors}, ("path", "branch", "node")),
         # the same with the raw 50-d GloVe vectors (no All-but-the-Top, no PCA to 10)
         "ghlda-raw": ({**TREE, "vectors": vectors, "prepare": None}, ("path", "branch", "node")),
+        # the paper's depth and γ from the clustered start (init="cluster") instead of the
+        # [1, 1, 4, 4] tree
+        "hlda-cluster": ({**CLUSTER_TREE, "eta": 0.1}, ("path", "branch", "node")),
+        "ghlda-cluster": ({**CLUSTER_TREE, "vectors": vectors}, ("path", "branch", "node")),
+        # pt.fit's defaults alone (depth 3, γ = 1, the clustered start)
+        "hlda-fit": ({}, ("path", "branch", "node")),
+        "ghlda-fit": ({"vectors": vectors}, ("path", "branch", "node")),
     }
     for name, (kwargs, bys) in models.items():
         if name not in names:
@@ -122,11 +134,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "finance_recall_mean": float(np.mean([r["sense_recall"].get("finance", 0)
                                                   for r in rows]))}
     node = {(r["model"], r["seed"]): r["nmi"] for r in runs if r["by"] == "node"}
-    for g in ("ghlda", "ghlda-default", "ghlda-raw"):
-        common = sorted({s for m, s in node if m == g} & {s for m, s in node if m == "hlda"})
+    for g, h in VERSUS.items():
+        common = sorted({s for m, s in node if m == g} & {s for m, s in node if m == h})
         out[f"{g}_vs_hlda_node"] = {
-            "seeds": len(common),
-            "ghlda_above": int(sum(node[(g, s)] > node[("hlda", s)] for s in common))}
+            "seeds": len(common), "versus": h,
+            "ghlda_above": int(sum(node[(g, s)] > node[(h, s)] for s in common))}
     return out
 
 
@@ -140,9 +152,9 @@ def table(summary: dict[str, Any]) -> str:
                      f"{s['chance_mean']:.3f} | {s['seeds_above_chance_q95']} | "
                      f"{s['separated']} | {s['rivers_recall_mean']:.2f} | "
                      f"{s['finance_recall_mean']:.2f} |")
-    for name in ("ghlda", "ghlda-default", "ghlda-raw"):
+    for name, versus in VERSUS.items():
         g = summary.get(f"{name}_vs_hlda_node", {})
-        lines.append(f"\n{name} token-node NMI above hLDA's in {g.get('ghlda_above', 0)} of "
+        lines.append(f"\n{name} token-node NMI above {versus}'s in {g.get('ghlda_above', 0)} of "
                      f"{g.get('seeds', 0)} seeds.")
     return "\n".join(lines)
 

@@ -125,6 +125,7 @@ TREES: dict[str, dict[str, Any]] = {
     "s200": {"sweeps": 200},
     "moves": {"split_merge": True},
     "paper": {"preset": "paper", "depth": 4},
+    "random": {"init": "random"},  # nCRP-prior paths (the default start is "cluster")
 }
 
 
