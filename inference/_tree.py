@@ -530,6 +530,7 @@ class TreeKernelBase:
         initial_tree: list[int] | None, warmup_fixed_sweeps: int | None, init_levels: str,
         token_words: np.ndarray | None, split_merge: Any = False, init: str = "random",
     ) -> None:
+        from ppltopics.inference._init import check_tree_init
         from ppltopics.inference._tree_init import CLUSTER_FIXED_SWEEPS
         from ppltopics.inference._tree_moves import parse_tree_moves
 
@@ -548,10 +549,7 @@ class TreeKernelBase:
                                  f"{self.depth}), got {initial_tree}")
             initial_tree_paths(initial_tree, 1, np.random.default_rng(0))  # validates
         self.initial_tree = initial_tree
-        if not (isinstance(init, str) and init in ("random", "cluster")):
-            raise ValueError(f"init of a tree model must be 'random' (paths from the nCRP "
-                             f"prior) or 'cluster' (a hierarchy of the documents), got "
-                             f"{init!r}")
+        init = check_tree_init(init, type(self).__name__, initial_tree)
         if init == "cluster" and initial_tree is not None:
             raise ValueError("init='cluster' builds the starting tree from the documents; "
                              "initial_tree= gives one: pass one or the other")

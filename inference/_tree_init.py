@@ -115,10 +115,9 @@ def cluster_paths(profiles: np.ndarray | sp.csr_matrix, depth: int,
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * gram, 0.0)
     iu = np.triu_indices(n, k=1)
     Z = linkage(np.sqrt(d2[iu]), method="ward")
-    cuts = ward_cuts(Z[:, 2], depth - 1)
-    cuts += [cuts[-1] if cuts else 1] * (depth - 1 - len(cuts))  # too few: repeat the finest
-    labels = np.stack([fcluster(Z, k, criterion="maxclust") - 1 if k > 1
-                       else np.zeros(n, dtype=np.int64) for k in cuts])  # (L−1, n)
+    cuts = ward_cuts(Z[:, 2], depth - 1)  # n ≥ 3: at least k = 2
+    cuts += [cuts[-1]] * (depth - 1 - len(cuts))  # too few candidates: repeat the finest
+    labels = np.stack([fcluster(Z, k, criterion="maxclust") - 1 for k in cuts])  # (L−1, n)
     # every other document joins the finest cluster of nearest centroid (of the profiles)
     finest = labels[-1]
     num_leaves = int(finest.max()) + 1

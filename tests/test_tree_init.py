@@ -172,7 +172,7 @@ def test_start_options_and_settings():
     assert pt.fit("hlda", corpus, init="random", **RUN).settings["init"] == "random"
     with pytest.raises(ValueError, match="init='cluster' builds the starting tree"):
         HLDAKernel(corpus, depth=3, init="cluster", initial_tree=[1, 2, 2])
-    with pytest.raises(ValueError, match="init of a tree model must be"):
+    with pytest.raises(ValueError, match="HLDAKernel takes init='cluster'"):
         HLDAKernel(corpus, depth=3, init="kmeans")
     with pytest.raises(ValueError, match="hLDA takes init='cluster'"):
         pt.fit("hlda", corpus, init="bisect", **RUN)
