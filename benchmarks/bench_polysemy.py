@@ -53,10 +53,11 @@ SENSES = ("rivers", "finance")
 #: shuffles of the senses among the documents for the chance level of NMI
 PERMUTATIONS = 200
 MODELS = ("lda", "glda", "hlda", "ghlda", "ghlda-default", "ghlda-raw", "hlda-cluster",
-          "ghlda-cluster", "hlda-fit", "ghlda-fit")
+          "ghlda-cluster", "hlda-fit", "ghlda-fit", "ghlda-paper-cluster")
 #: the hLDA run each GhLDA variant's token-node NMI is compared with (same start and tree)
 VERSUS = {"ghlda": "hlda", "ghlda-default": "hlda", "ghlda-raw": "hlda",
-          "ghlda-cluster": "hlda-cluster", "ghlda-fit": "hlda-fit"}
+          "ghlda-cluster": "hlda-cluster", "ghlda-fit": "hlda-fit",
+          "ghlda-paper-cluster": "hlda-cluster"}
 TREE = {"depth": 4, "gamma": 0.1, "gem_mean": 0.5, "gem_scale": 100.0,
         "initial_tree": [1, 1, 4, 4], "warmup_fixed_sweeps": 5, "init_levels": "frequency"}
 CLUSTER_TREE = {k: v for k, v in TREE.items() if k != "initial_tree"} | {"init": "cluster"}
@@ -81,6 +82,9 @@ def study(corpus: Any, vectors: Any, seeds: list[int], sweeps: int,
         # [1, 1, 4, 4] tree
         "hlda-cluster": ({**CLUSTER_TREE, "eta": 0.1}, ("path", "branch", "node")),
         "ghlda-cluster": ({**CLUSTER_TREE, "vectors": vectors}, ("path", "branch", "node")),
+        # the paper preset (prior and tree settings) from the clustered start
+        "ghlda-paper-cluster": ({"vectors": vectors, "preset": "paper", "init": "cluster"},
+                                ("path", "branch", "node")),
         # pt.fit's defaults alone (depth 3, γ = 1, the clustered start)
         "hlda-fit": ({}, ("path", "branch", "node")),
         "ghlda-fit": ({"vectors": vectors}, ("path", "branch", "node")),

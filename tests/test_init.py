@@ -78,6 +78,9 @@ def test_ghlda_takes_cluster_or_random(planted):
     assert pt.fit("ghlda", corpus, vectors=vectors, **RUN).settings["init"] == "cluster"
     paper = pt.fit("ghlda", corpus, vectors=vectors, preset="paper", **RUN)
     assert paper.settings["init"] == "random" and paper.settings["initial_tree"] == [1, 1, 4, 4]
+    ours = pt.fit("ghlda", corpus, vectors=vectors, preset="paper", init="cluster", **RUN)
+    assert ours.settings["init"] == "cluster" and ours.settings["initial_tree"] is None
+    assert ours.settings["warmup_fixed_sweeps"] == 5 and ours.settings["depth"] == 4
 
 
 # ----------------------------------------------------------------------------- starts
