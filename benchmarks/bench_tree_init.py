@@ -41,35 +41,26 @@ SHAPES = {"2x2": [2, 2], "3x2": [3, 2], "2x3": [2, 3], "2x2x2": [2, 2, 2]}
 STARTS = {"random": "random", "cluster": "cluster"}
 
 
+def leaf_paths(shape: list[int], num_docs: int) -> np.ndarray:
+    """Paths of a full tree of ``shape`` below the root (ids level by level, as the Pyro
+    story numbers them), documents dealt to its leaves in turn."""
+    leaves, nxt = [[0]], 1
+    for b in shape:
+        leaves = [p + [nxt + b * j + i] for j, p in enumerate(leaves) for i in range(b)]
+        nxt += len(leaves)
+    return np.array(leaves)[np.arange(num_docs) % len(leaves)]
+
+
 def planted(seed: int, shape: list[int], D: int = 240, Nd: int = 100, V: int = 150):
     """A corpus simulated from the hLDA Pyro story with the paths of a full tree of
-    ``shape`` (documents dealt to the leaves in turn); returns it, the paths, the levels and
-    the hyperparameters."""
-    import torch
-    from pyro import poutine
-
-    from ppltopics.corpus import Corpus
+    ``shape`` (:func:`leaf_paths`); returns it, the paths, the levels and the
+    hyperparameters."""
     from ppltopics.models import hlda as H
 
-    leaves = [[0]]
-    nxt = 1
-    for b in shape:
-        grown = []
-        for p in leaves:
-            for _ in range(b):
-                grown.append(p + [nxt])
-                nxt += 1
-        leaves = grown
-    paths = np.array(leaves)[np.arange(D) % len(leaves)]
     hyper = H.HLDAHyper(depth=len(shape) + 1, gamma=0.5, gem_mean=0.4, gem_scale=50.0,
                         eta=0.02)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        s = poutine.condition(H.model, data={"paths": torch.as_tensor(paths)})(
-            np.full(D, Nd), V, hyper)
-    corpus = Corpus(s.w.numpy().astype(np.int32), np.arange(D + 1) * Nd,
-                    [f"w{i}" for i in range(V)])
-    return corpus, paths, s.z.numpy().astype(np.int32), hyper
+    sim = H.simulate(D, Nd, V, hyper, seed, paths=leaf_paths(shape, D))
+    return sim.corpus, sim.truth["paths"], sim.truth["levels"], hyper
 
 
 def planted_gaussian(seed: int, D: int = 120, Nd: int = 40, M: int = 4):
@@ -105,6 +96,14 @@ def run_planted_gaussian(seed: int, init: str, sweeps: int) -> dict[str, Any]:
     kernel = GhLDAKernel(corpus, table, h.mu0, h.kappa0, h.nu0, h.psi0,
                          psi_ratio=h.psi_ratio, depth=3, gamma=0.5, gem_mean=0.4,
                          gem_scale=50.0, init=init)
+    return _chain(kernel, seed, sweeps, truth,
+                  G.log_joint(table, corpus.doc_offsets, truth, z, h))
+
+
+def _chain(kernel: Any, seed: int, sweeps: int, truth: np.ndarray,
+           planted_lp: float) -> dict[str, Any]:
+    """One chain from the kernel's start: found at the start and after ``sweeps`` sweeps,
+    final log joint minus the planted state's, node counts, wall time."""
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     state = kernel.init_state(rng)
@@ -113,8 +112,7 @@ def run_planted_gaussian(seed: int, init: str, sweeps: int) -> dict[str, Any]:
         kernel.step(state, rng, warmup=True)
     rec = kernel.record(state)
     return {"seed": seed, "found": bool(found(state["paths"], truth)),
-            "found_at_start": bool(start_found),
-            "gap": float(rec["lp"] - G.log_joint(table, corpus.doc_offsets, truth, z, h)),
+            "found_at_start": bool(start_found), "gap": float(rec["lp"] - planted_lp),
             "num_nodes": rec["num_nodes"].tolist(), "wall_s": time.perf_counter() - t0}
 
 
@@ -164,17 +162,7 @@ def run_planted(seed: int, shape: list[int], init: str, moves: bool,
     corpus, truth, z, hyper = planted(seed, shape)
     kernel = HLDAKernel(corpus, depth=hyper.depth, gamma=0.5, eta=0.02, gem_mean=0.4,
                         gem_scale=50.0, split_merge=moves, init=init)
-    rng = np.random.default_rng(seed)
-    t0 = time.perf_counter()
-    state = kernel.init_state(rng)
-    start_found = found(state["paths"], truth)
-    for _ in range(sweeps):
-        kernel.step(state, rng, warmup=True)
-    rec = kernel.record(state)
-    return {"seed": seed, "found": bool(found(state["paths"], truth)),
-            "found_at_start": bool(start_found),
-            "gap": float(rec["lp"] - H.log_joint(corpus, truth, z, hyper)),
-            "num_nodes": rec["num_nodes"].tolist(), "wall_s": time.perf_counter() - t0}
+    return _chain(kernel, seed, sweeps, truth, H.log_joint(corpus, truth, z, hyper))
 
 
 def real_corpora() -> dict[str, Any]:

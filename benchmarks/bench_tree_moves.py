@@ -34,21 +34,12 @@ CONFIGS: dict[str, Any] = {
 
 
 def planted_tree(seed: int, D: int = 200, Nd: int = 100, V: int = 120):
-    import torch
-    from pyro import poutine
-
-    from ppltopics.corpus import Corpus
     from ppltopics.models import hlda as H
 
     hyper = H.HLDAHyper(depth=3, gamma=0.5, gem_mean=0.4, gem_scale=50.0, eta=0.02)
     planted = np.array([[0, 1, 3], [0, 1, 4], [0, 2, 5], [0, 2, 6]])[np.arange(D) % 4]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        s = poutine.condition(H.model, data={"paths": torch.as_tensor(planted)})(
-            np.full(D, Nd), V, hyper)
-    corpus = Corpus(s.w.numpy().astype(np.int32), np.arange(D + 1) * Nd,
-                    [f"w{i}" for i in range(V)])
-    return corpus, planted, s.z.numpy().astype(np.int32), hyper
+    sim = H.simulate(D, Nd, V, hyper, seed, paths=planted)
+    return sim.corpus, planted, sim.truth["levels"], hyper
 
 
 def found_planted(paths: np.ndarray) -> bool:

@@ -336,22 +336,32 @@ def simulate(
     seed: int = 0,
     *,
     poisson: bool = False,
+    paths: np.ndarray | None = None,
 ) -> SimulatedHLDA:
     """Draw a corpus by running :func:`model` forward.
 
     ``doc_length`` is one length, one per document, or with ``poisson=True`` the mean λ ≥ 1
-    of ``N_d = 1 + Poisson(λ − 1)`` (as :func:`ppltopics.models.lda.simulate`).  The
-    vocabulary is ``["w0000", ...]`` (all V kept).  Same seed ⇒ same corpus and truth; torch's
-    global RNG is forked and restored.
+    of ``N_d = 1 + Poisson(λ − 1)`` (as :func:`ppltopics.models.lda.simulate`).  ``paths``
+    (num_docs, depth) plants a tree: the draw is conditioned on them (``poutine.condition``;
+    node ids as :func:`model` numbers them, root 0, each node's parent and level fixed by the
+    paths).  The vocabulary is ``["w0000", ...]`` (all V kept).  Same seed ⇒ same corpus and
+    truth; torch's global RNG is forked and restored.
     """
     if not isinstance(hyper, HLDAHyper):
         raise TypeError(f"hyper must be an HLDAHyper, got {type(hyper).__name__}")
     vocab_size = check_int("vocab_size", vocab_size)
     lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
+    story = model
+    if paths is not None:
+        paths = np.asarray(paths)
+        if paths.shape != (num_docs, hyper.depth) or paths.dtype.kind not in "iu":
+            raise ValueError(f"paths must be integers of shape ({num_docs}, {hyper.depth}), "
+                             f"got {paths.dtype} {paths.shape}")
+        story = poutine.condition(model, data={"paths": torch.as_tensor(paths)})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with poutine.block():
-            s = model(lengths, vocab_size, hyper)
+            s = story(lengths, vocab_size, hyper)
     corpus = Corpus(s.w.numpy().astype(np.int32), offsets_from_lengths(lengths),
                     synthetic_vocab(vocab_size, "w", 4),
                     report={"simulated": "hlda", "seed": int(seed), **hyper.to_dict()})

@@ -33,22 +33,14 @@ RUN = {"num_chains": 1, "num_samples": 2, "warmup": 2, "progress": False}
 def planted(seed: int, shape: list[int], D: int = 240, Nd: int = 100, V: int = 150):
     """(corpus, planted paths): a full tree of ``shape`` below the root, documents dealt to
     its leaves in turn, words from the Pyro story (γ = 0.5, η = 0.02, m = 0.4, π = 50)."""
-    import torch
-    from pyro import poutine
-
     leaves, nxt = [[0]], 1
     for b in shape:
         leaves = [p + [nxt + b * j + i] for j, p in enumerate(leaves) for i in range(b)]
         nxt += len(leaves)
-    paths = np.array(leaves)[np.arange(D) % len(leaves)]
     hyper = H.HLDAHyper(depth=len(shape) + 1, gamma=0.5, gem_mean=0.4, gem_scale=50.0,
                         eta=0.02)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        s = poutine.condition(H.model, data={"paths": torch.as_tensor(paths)})(
-            np.full(D, Nd), V, hyper)
-    return Corpus(s.w.numpy().astype(np.int32), np.arange(D + 1) * Nd,
-                  [f"w{i}" for i in range(V)]), paths
+    sim = H.simulate(D, Nd, V, hyper, seed, paths=np.array(leaves)[np.arange(D) % len(leaves)])
+    return sim.corpus, sim.truth["paths"]
 
 
 def holds_tree(paths: np.ndarray, truth: np.ndarray) -> bool:
@@ -176,6 +168,17 @@ def test_start_options_and_settings():
         HLDAKernel(corpus, depth=3, init="kmeans")
     with pytest.raises(ValueError, match="hLDA takes init='cluster'"):
         pt.fit("hlda", corpus, init="bisect", **RUN)
+
+
+def test_simulate_plants_paths():
+    hyper = H.HLDAHyper(depth=3, gamma=0.5, gem_mean=0.4, gem_scale=50.0, eta=0.02)
+    paths = np.array([[0, 1, 3], [0, 1, 4], [0, 2, 5]])
+    sim = H.simulate(3, 20, 30, hyper, seed=2, paths=paths)
+    assert np.array_equal(sim.truth["paths"], paths)
+    assert sim.truth["node_level"].tolist() == [0, 1, 1, 2, 2, 2]
+    for bad in (paths[:2], paths.astype(float)):
+        with pytest.raises(ValueError, match="paths must be integers of shape"):
+            H.simulate(3, 20, 30, hyper, paths=bad)
 
 
 def test_two_documents_start_on_one_path():
