@@ -66,26 +66,16 @@ def planted(seed: int, shape: list[int], D: int = 240, Nd: int = 100, V: int = 1
 def planted_gaussian(seed: int, D: int = 120, Nd: int = 40, M: int = 4):
     """GhLDA's planted tree of ``tests/test_ghlda.py``: vectors from the GhLDA Pyro story with
     the paths of a 2 × 2 tree (κ0 = 0.02, ν0 = M + 4, Ψ0 = 0.05·I, psi_ratio (1, ½, ¼)), one
-    word type per token.  Returns the kernel's arguments, the paths, the levels, the
+    word type per token.  Returns the corpus, its vector table, the paths, the levels, the
     hyperparameters."""
-    import torch
-    from pyro import poutine
-
-    from ppltopics.corpus import Corpus
     from ppltopics.models import ghlda as G
 
     hyper = G.GhLDAHyper(depth=3, gamma=0.5, gem_mean=0.4, gem_scale=50.0, kappa0=0.02,
                          nu0=M + 4.0, mu0=(0.0,) * M, psi0=0.05,
                          psi_ratio=(1.0, 0.5, 0.25)).resolve(dim=M)
-    paths = np.array([[0, 1, 3], [0, 1, 4], [0, 2, 5], [0, 2, 6]])[np.arange(D) % 4]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        s = poutine.condition(G.model, data={"paths": torch.as_tensor(paths)})(
-            np.full(D, Nd), hyper)
-    n = D * Nd
-    corpus = Corpus(np.arange(n, dtype=np.int32), np.arange(D + 1) * Nd,
-                    [f"t{i}" for i in range(n)])
-    return corpus, s.v.numpy().astype(np.float64), paths, s.z.numpy(), hyper
+    sim = G.simulate(D, Nd, hyper, seed, paths=leaf_paths([2, 2], D))
+    return (sim.corpus, sim.vectors.vectors, sim.truth["paths"], sim.truth["levels"],
+            sim.hyper)
 
 
 def run_planted_gaussian(seed: int, init: str, sweeps: int) -> dict[str, Any]:

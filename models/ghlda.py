@@ -391,19 +391,28 @@ def simulate(
     *,
     dim: int | None = None,
     poisson: bool = False,
+    paths: np.ndarray | None = None,
 ) -> SimulatedGhLDA:
     """Draw a corpus by running :func:`model` forward.
 
     ``hyper`` is resolved without data (explicit μ0/Ψ0, else μ0 = 0 and Ψ0 = (ν0 − M − 1)·I
-    with M = ``dim``).  ``doc_length``/``poisson`` as :func:`ppltopics.models.lda.simulate`.
-    Same seed ⇒ identical corpus and truth (torch's RNG forked and restored).
+    with M = ``dim``).  ``doc_length``/``poisson`` as :func:`ppltopics.models.lda.simulate`;
+    ``paths`` plants a tree as :func:`ppltopics.models.hlda.simulate`.  Same seed ⇒
+    identical corpus and truth (torch's RNG forked and restored).
     """
     r = _resolved(hyper, None, dim=dim)
     lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
+    story = model
+    if paths is not None:
+        paths = np.asarray(paths)
+        if paths.shape != (num_docs, r.depth) or paths.dtype.kind not in "iu":
+            raise ValueError(f"paths must be integers of shape ({num_docs}, {r.depth}), "
+                             f"got {paths.dtype} {paths.shape}")
+        story = poutine.condition(model, data={"paths": torch.as_tensor(paths)})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with poutine.block():
-            s = model(lengths, r)
+            s = story(lengths, r)
     n = int(lengths.sum())
     width = max(6, len(str(n - 1)))
     vocab = [f"v{i:0{width}d}" for i in range(n)]

@@ -118,9 +118,6 @@ def test_ghlda_clustered_start_finds_the_planted_tree():
     token, so only the vectors tell documents apart): the start from histograms over
     clusters of the vectors holds the tree, and the chain ends on it (seeds 0, 1; 7 of 8
     seeds in the bench, 0 of 8 from nCRP-prior paths)."""
-    import torch
-    from pyro import poutine
-
     from ppltopics.inference.ghlda import GhLDAKernel
     from ppltopics.models import ghlda as G
 
@@ -130,13 +127,8 @@ def test_ghlda_clustered_start_finds_the_planted_tree():
                      psi_ratio=(1.0, 0.5, 0.25)).resolve(dim=M)
     truth = np.array([[0, 1, 3], [0, 1, 4], [0, 2, 5], [0, 2, 6]])[np.arange(D) % 4]
     for seed in (0, 1):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            s = poutine.condition(G.model, data={"paths": torch.as_tensor(truth)})(
-                np.full(D, Nd), h)
-        corpus = Corpus(np.arange(D * Nd, dtype=np.int32), np.arange(D + 1) * Nd,
-                        [f"t{i}" for i in range(D * Nd)])
-        kernel = GhLDAKernel(corpus, s.v.numpy().astype(np.float64), h.mu0, h.kappa0, h.nu0,
+        sim = G.simulate(D, Nd, h, seed, paths=truth)
+        kernel = GhLDAKernel(sim.corpus, sim.vectors.vectors, h.mu0, h.kappa0, h.nu0,
                              h.psi0, psi_ratio=h.psi_ratio, depth=3, gamma=0.5, gem_mean=0.4,
                              gem_scale=50.0, init="cluster")
         rng = np.random.default_rng(seed)
