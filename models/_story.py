@@ -73,3 +73,18 @@ def synthetic_vocab(n: int, prefix: str = "v", min_width: int = 6) -> list[str]:
     (at least ``min_width`` digits), e.g. ``v000000, v000001, …``."""
     width = max(min_width, len(str(n - 1)))
     return [f"{prefix}{i:0{width}d}" for i in range(n)]
+
+
+def planted_paths_story(model: Any, paths: Any, num_docs: int, depth: int) -> Any:
+    """``model`` conditioned on the document paths ``paths`` (num_docs, depth) of a tree
+    model (``poutine.condition``), or ``model`` itself when ``paths`` is None; paths of the
+    wrong shape or a non-integer dtype are a ValueError."""
+    if paths is None:
+        return model
+    from pyro import poutine
+
+    paths = np.asarray(paths)
+    if paths.shape != (num_docs, depth) or paths.dtype.kind not in "iu":
+        raise ValueError(f"paths must be integers of shape ({num_docs}, {depth}), "
+                         f"got {paths.dtype} {paths.shape}")
+    return poutine.condition(model, data={"paths": torch.as_tensor(paths)})

@@ -65,7 +65,11 @@ from ppltopics.distributions import (
     ncrp_log_prob,
     parent_level_from_paths,
 )
-from ppltopics.models._story import offsets_from_lengths, simulate_doc_lengths
+from ppltopics.models._story import (
+    offsets_from_lengths,
+    planted_paths_story,
+    simulate_doc_lengths,
+)
 from ppltopics.models.gaussian_prior import check_token_vectors
 from ppltopics.models.glda import (
     GLDAHyper,
@@ -402,13 +406,7 @@ def simulate(
     """
     r = _resolved(hyper, None, dim=dim)
     lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
-    story = model
-    if paths is not None:
-        paths = np.asarray(paths)
-        if paths.shape != (num_docs, r.depth) or paths.dtype.kind not in "iu":
-            raise ValueError(f"paths must be integers of shape ({num_docs}, {r.depth}), "
-                             f"got {paths.dtype} {paths.shape}")
-        story = poutine.condition(model, data={"paths": torch.as_tensor(paths)})
+    story = planted_paths_story(model, paths, num_docs, r.depth)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with poutine.block():

@@ -68,6 +68,7 @@ from ppltopics.distributions import (
 from ppltopics.models._story import (
     doc_lengths_tensor,
     offsets_from_lengths,
+    planted_paths_story,
     simulate_doc_lengths,
     synthetic_vocab,
 )
@@ -351,13 +352,7 @@ def simulate(
         raise TypeError(f"hyper must be an HLDAHyper, got {type(hyper).__name__}")
     vocab_size = check_int("vocab_size", vocab_size)
     lengths = simulate_doc_lengths(num_docs, doc_length, poisson, seed)
-    story = model
-    if paths is not None:
-        paths = np.asarray(paths)
-        if paths.shape != (num_docs, hyper.depth) or paths.dtype.kind not in "iu":
-            raise ValueError(f"paths must be integers of shape ({num_docs}, {hyper.depth}), "
-                             f"got {paths.dtype} {paths.shape}")
-        story = poutine.condition(model, data={"paths": torch.as_tensor(paths)})
+    story = planted_paths_story(model, paths, num_docs, hyper.depth)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with poutine.block():
