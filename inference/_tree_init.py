@@ -8,9 +8,10 @@ No exact move repairs that: merging two such chains pays for re-sorting the toke
 random starts recover 0 of 32 planted trees of four shapes (``benchmarks/bench_tree_init.py``).
 
 ``init="cluster"`` starts from a hierarchy of the documents instead.  Each document is a
-profile x_d — for hLDA its Hellinger profile (√(n_dw / n_d))_w (unit norm, so
-‖x_d − x_e‖² = 2 − 2 x_d·x_e is twice the squared Hellinger distance), for GhLDA the same
-profile of its tokens' clusters of word vectors (:func:`codebook_profiles`) — and Ward's
+profile x_d — its Hellinger profile (√(n_dw / n_d))_w (unit norm, so
+‖x_d − x_e‖² = 2 − 2 x_d·x_e is twice the squared Hellinger distance); for GhLDA over
+tokens whose types barely repeat, the same profile of its tokens' clusters of word vectors
+(:func:`codebook_profiles`) — and Ward's
 agglomerative clustering of the profiles gives a dendrogram with merge heights
 h_1 ≤ … ≤ h_{n−1}.  Cutting it into k clusters undoes the top k − 1 merges; the cut is well
 supported when the merge it undoes is much higher than the next one down, so the L − 1

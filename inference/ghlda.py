@@ -615,12 +615,16 @@ class GhLDAKernel(TreeKernelBase, GibbsKernel):
         return out
 
     def _start_profiles(self, rng: np.random.Generator) -> Any:
-        """``init="cluster"`` clusters the documents' histograms over clusters of their word
+        """``init="cluster"`` clusters the documents' word distributions as hLDA's does
+        while word types repeat (≥ 2 tokens a type), else — every token nearly its own type,
+        as in simulated or contextual vectors — their histograms over clusters of the
         vectors (:func:`ppltopics.inference._tree_init.codebook_profiles`)."""
         from ppltopics.inference._tree_init import codebook_profiles
 
-        return codebook_profiles(self.table, self.corpus.word_ids, self.token_docs,
-                                 self.num_docs, rng)
+        w = self.corpus.word_ids
+        if w.size >= 2 * np.unique(w).size:
+            return super()._start_profiles(rng)
+        return codebook_profiles(self.table, w, self.token_docs, self.num_docs, rng)
 
     def node_marginal(self) -> Any:
         from ppltopics.inference._tree_moves import NIWNodes

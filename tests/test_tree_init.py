@@ -162,6 +162,21 @@ def test_start_options_and_settings():
         pt.fit("hlda", corpus, init="bisect", **RUN)
 
 
+def test_ghlda_profiles_follow_word_repetition():
+    """GhLDA clusters word distributions while types repeat, else vector-cluster histograms."""
+    from ppltopics.inference.ghlda import GhLDAKernel
+
+    corpus, _ = planted(0, [2, 2], D=40, Nd=20)  # 800 tokens over ≤ 150 types
+    rng = np.random.default_rng(0)
+    args = (np.zeros(2), 1.0, 5.0, np.eye(2))
+    words = GhLDAKernel(corpus, rng.normal(size=(corpus.vocab_size, 2)), *args)
+    assert words._start_profiles(rng).shape == (40, corpus.vocab_size)
+    tokens = Corpus(np.arange(800, dtype=np.int32), corpus.doc_offsets,
+                    [f"t{i}" for i in range(800)])
+    unique = GhLDAKernel(tokens, rng.normal(size=(800, 2)), *args)
+    assert unique._start_profiles(rng).shape == (40, TI.CLUSTER_CODEBOOK)
+
+
 def test_simulate_plants_paths():
     hyper = H.HLDAHyper(depth=3, gamma=0.5, gem_mean=0.4, gem_scale=50.0, eta=0.02)
     paths = np.array([[0, 1, 3], [0, 1, 4], [0, 2, 5]])

@@ -492,7 +492,7 @@ print(f"tutorial ran in {time.perf_counter() - T0:.0f} s")
 # branch.  On the full wiki set (`benchmarks/bench_polysemy.py`, 5 seeds, 50 sweeps) the same
 # tree settings from the clustered start (`init="cluster"`, drop `initial_tree`) let GhLDA
 # put every rivers and every finance "bank" on nodes of their own in all 5 seeds (token-node
-# NMI 0.44 against 0.22 from the paper's start, above hLDA's in 5 of 5).  On a corpus as
+# NMI 0.35 against 0.22 from the paper's start, above hLDA's in 4 of 5).  On a corpus as
 # small as this notebook's quick version (50 documents), γ = 0.1 lets the clustered tree
 # collapse to one path within the fixed sweeps; try it on the full set.
 
