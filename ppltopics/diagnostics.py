@@ -124,6 +124,8 @@ def summary(post: Posterior, var_names: Sequence[str] | None = None) -> pd.DataF
         coords = {}
         if len(extra) == 1:
             varying = (da.max(("chain", "draw")) > da.min(("chain", "draw"))).values
+            if not varying.any():  # every entry constant, only their values differ
+                continue
             coords = {extra[0]: da[extra[0]].values[varying].tolist()}
         frames.append(azs.summary(dt, var_names=[v], group="sample_stats", coords=coords,
                                   kind="all"))

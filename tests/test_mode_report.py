@@ -130,3 +130,17 @@ def test_tree_report(data):
     assert r.model == "hlda" and "not available for trees" in r.measure
     assert len(r.pairs) == 1 and r.num_topics == post.num_nodes
     assert "nodes" in r.verdict
+
+
+def test_summary_of_a_tree_whose_node_counts_never_change(data):
+    """A tree whose nodes per level stay fixed through the run (each level constant, the
+    levels different) has no R-hat for ``num_nodes``: summary leaves it out instead of
+    handing ArviZ an empty selection (tutorial 04's small GhLDA run hit this)."""
+    corpus, _, _ = data
+    post = pt.fit("hlda", corpus, num_chains=2, num_samples=3, warmup=2, progress=False, seed=0)
+    ss = post.groups["sample_stats"]
+    ss["num_nodes"] = np.broadcast_to(np.arange(1, ss["num_nodes"].shape[-1] + 1),
+                                      ss["num_nodes"].shape).copy()
+    table = pt.diagnostics.summary(post)
+    assert not any(str(i).startswith("num_nodes") for i in table.index)
+    assert any(str(i).startswith("lp") for i in table.index)
