@@ -199,6 +199,154 @@ def _score_levels(tree: Tree, lnodes: np.ndarray, lnum: np.ndarray, lmask: np.nd
 
 
 @numba.njit(cache=True, nogil=True)
+def _levels_generic(b: int, e: int, word_ids: np.ndarray, levels: np.ndarray, path: np.ndarray,
+                    cnt: np.ndarray, nwt: np.ndarray, nzm: np.ndarray, nsum: np.ndarray,
+                    eta: np.ndarray, veta: np.ndarray, gem_m: float, gem_pi: float,
+                    rng: np.random.Generator) -> None:
+    """The level step of tokens ``b..e`` of one document on its path ``path`` (module
+    docstring), ``cnt`` (float) its tokens per level, updated in place.  1/(n_v + Vη_ℓ) of
+    the path nodes is kept per level and the GEM weights scaled free of divisions (two
+    divisions per token, not seven); the mask bits of the old and new cell are rewritten
+    without a branch."""
+    L = path.shape[0]
+    rs = np.empty(L)
+    gem = np.empty(L)
+    p = np.empty(L)
+    for j in range(L):
+        rs[j] = 1.0 / (nsum[path[j]] + veta[j])
+    for n in range(b, e):
+        w = word_ids[n]
+        old = levels[n]
+        v = path[old]
+        nwt[w, v] -= 1
+        nsum[v] -= 1
+        cnt[old] -= 1
+        rs[old] = 1.0 / (nsum[v] + veta[old])
+        gem_level_weights_scaled(cnt, gem_m, gem_pi, gem)
+        total = 0.0
+        for j in range(L):
+            p[j] = gem[j] * (nwt[w, path[j]] + eta[j]) * rs[j]
+            total += p[j]
+        new = categorical_total(rng, p, L, total)
+        bit = np.uint64(v & 63)
+        nzm[w, v >> 6] = ((nzm[w, v >> 6] & ~(_ONE << bit))
+                          | (np.uint64(nwt[w, v] > 0) << bit))
+        v = path[new]
+        nwt[w, v] += 1
+        nzm[w, v >> 6] |= _ONE << np.uint64(v & 63)
+        nsum[v] += 1
+        cnt[new] += 1
+        rs[new] = 1.0 / (nsum[v] + veta[new])
+        levels[n] = new
+
+
+@numba.njit(cache=True, nogil=True)
+def _levels_depth3(b: int, e: int, word_ids: np.ndarray, levels: np.ndarray, path: np.ndarray,
+                   cnt: np.ndarray, nwt: np.ndarray, nzm: np.ndarray, nsum: np.ndarray,
+                   eta: np.ndarray, veta: np.ndarray, gem_m: float, gem_pi: float,
+                   rng: np.random.Generator) -> None:
+    """:func:`_levels_generic` for a path of 3 levels (the default depth), its arrays held
+    in scalars: the same operations in the same order, so the same draws (tested), ~1.5×
+    faster (no loads and stores of small arrays on the chain from one token to the next)."""
+    v0, v1, v2 = path[0], path[1], path[2]
+    e0, e1, e2 = eta[0], eta[1], eta[2]
+    n0, n1, n2 = nsum[v0], nsum[v1], nsum[v2]
+    c0, c1, c2 = cnt[0], cnt[1], cnt[2]
+    r0 = 1.0 / (n0 + veta[0])
+    r1 = 1.0 / (n1 + veta[1])
+    r2 = 1.0 / (n2 + veta[2])
+    mpi = gem_m * gem_pi
+    rpi = (1.0 - gem_m) * gem_pi
+    for n in range(b, e):
+        w = word_ids[n]
+        old = levels[n]
+        if old == 0:
+            v = v0
+            n0 -= 1
+            c0 -= 1
+            r0 = 1.0 / (n0 + veta[0])
+        elif old == 1:
+            v = v1
+            n1 -= 1
+            c1 -= 1
+            r1 = 1.0 / (n1 + veta[1])
+        else:
+            v = v2
+            n2 -= 1
+            c2 -= 1
+            r2 = 1.0 / (n2 + veta[2])
+        nwt[w, v] -= 1
+        # gem_level_weights_scaled at depth 3, the same operations in the same order
+        n_ge = 0.0
+        n_ge += c0
+        n_ge += c1
+        n_ge += c2
+        n_gt = n_ge - c0
+        g0 = 1.0 * (mpi + c0)
+        prefix = 1.0 * (rpi + n_gt)
+        n_ge = n_gt
+        n_gt = n_ge - c1
+        g1 = prefix * (mpi + c1)
+        prefix *= rpi + n_gt
+        g2 = prefix
+        suffix = 1.0
+        n_ge = c2
+        g1 *= suffix
+        n_ge += c1
+        suffix *= gem_pi + n_ge
+        g0 *= suffix
+        p0 = g0 * (nwt[w, v0] + e0) * r0
+        p1 = g1 * (nwt[w, v1] + e1) * r1
+        p2 = g2 * (nwt[w, v2] + e2) * r2
+        total = 0.0
+        total += p0
+        total += p1
+        total += p2
+        u = rng.random() * total
+        if u < p0:
+            new = 0
+        elif u < p0 + p1:
+            new = 1
+        elif u < p0 + p1 + p2:
+            new = 2
+        elif p2 > 0.0:
+            new = 2
+        elif p1 > 0.0:
+            new = 1
+        elif p0 > 0.0:
+            new = 0
+        else:
+            new = 2
+        bit = np.uint64(v & 63)
+        nzm[w, v >> 6] = ((nzm[w, v >> 6] & ~(_ONE << bit))
+                          | (np.uint64(nwt[w, v] > 0) << bit))
+        if new == 0:
+            v = v0
+            n0 += 1
+            c0 += 1
+            r0 = 1.0 / (n0 + veta[0])
+        elif new == 1:
+            v = v1
+            n1 += 1
+            c1 += 1
+            r1 = 1.0 / (n1 + veta[1])
+        else:
+            v = v2
+            n2 += 1
+            c2 += 1
+            r2 = 1.0 / (n2 + veta[2])
+        nwt[w, v] += 1
+        nzm[w, v >> 6] |= _ONE << np.uint64(v & 63)
+        levels[n] = new
+    nsum[v0] = n0
+    nsum[v1] = n1
+    nsum[v2] = n2
+    cnt[0] = c0
+    cnt[1] = c1
+    cnt[2] = c2
+
+
+@numba.njit(cache=True, nogil=True)
 def hlda_sweep(
     start: int, word_ids: np.ndarray, doc_offsets: np.ndarray, levels: np.ndarray,
     paths: np.ndarray, ndl: np.ndarray, tree: Tree, nwt: np.ndarray, nzm: np.ndarray,
@@ -240,10 +388,7 @@ def hlda_sweep(
     klo = np.zeros(L + 1, dtype=np.int64)
     lo = np.empty(L + 1, dtype=np.int64)
     path = np.empty(L, dtype=np.int32)
-    gem = np.empty(L)
     cnt = np.empty(L)
-    p = np.empty(L)
-    rs = np.empty(L)
     lnodes = np.empty((L, cap), dtype=np.int64)
     lnum = np.zeros(L, dtype=np.int64)
     for sl in range(cap):
@@ -299,37 +444,16 @@ def hlda_sweep(
                 for i in range(klo[ell], klo[ell + 1]):
                     _count_add(nwt, nzm, words[i], v, wc[i])
                 nsum[v] += lo[ell + 1] - lo[ell]
-        # levels of the document's tokens; 1/(n_v + Vη_ℓ) of its path nodes kept per level
-        # and the GEM weights scaled free of divisions (two divisions per token, not seven);
-        # the mask bits of the old and new cell are rewritten without a branch
+        # levels of the document's tokens
         for j in range(L):
             path[j] = paths[d, j]
-            rs[j] = 1.0 / (nsum[path[j]] + veta[j])
             cnt[j] = ndl[d, j]
-        for n in range(b, e):
-            w = word_ids[n]
-            old = levels[n]
-            v = path[old]
-            nwt[w, v] -= 1
-            nsum[v] -= 1
-            cnt[old] -= 1
-            rs[old] = 1.0 / (nsum[v] + veta[old])
-            gem_level_weights_scaled(cnt, gem_m, gem_pi, gem)
-            total = 0.0
-            for j in range(L):
-                p[j] = gem[j] * (nwt[w, path[j]] + eta[j]) * rs[j]
-                total += p[j]
-            new = categorical_total(rng, p, L, total)
-            bit = np.uint64(v & 63)
-            nzm[w, v >> 6] = ((nzm[w, v >> 6] & ~(_ONE << bit))
-                              | (np.uint64(nwt[w, v] > 0) << bit))
-            v = path[new]
-            nwt[w, v] += 1
-            nzm[w, v >> 6] |= _ONE << np.uint64(v & 63)
-            nsum[v] += 1
-            cnt[new] += 1
-            rs[new] = 1.0 / (nsum[v] + veta[new])
-            levels[n] = new
+        if L == 3:
+            _levels_depth3(b, e, word_ids, levels, path, cnt, nwt, nzm, nsum, eta, veta,
+                           gem_m, gem_pi, rng)
+        else:
+            _levels_generic(b, e, word_ids, levels, path, cnt, nwt, nzm, nsum, eta, veta,
+                            gem_m, gem_pi, rng)
         for j in range(L):
             ndl[d, j] = cnt[j]
             if do_path:

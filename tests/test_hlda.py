@@ -140,6 +140,47 @@ def test_scaled_gem_weights_are_proportional_to_the_gem_weights(depth: int) -> N
         np.testing.assert_allclose(scaled / scaled.sum(), ref / ref.sum(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_depth3_level_step_draws_as_the_generic_one(seed: int) -> None:
+    """The level step written for depth 3 (scalars in place of the small arrays) makes the
+    same draws as the generic loop, bit for bit: levels, counts, masks and the document's
+    level counts, for several documents in turn, per-level η and GEM settings."""
+    from ppltopics.inference.hlda import _levels_depth3, _levels_generic, nonzero_masks
+
+    rng = np.random.default_rng(seed)
+    V, cap, L = 40, 70, 3
+    nwt = rng.integers(0, 5, size=(V, cap)).astype(np.int32)
+    nwt[rng.random((V, cap)) < 0.5] = 0
+    docs = [(np.array([0, 7, 66], dtype=np.int32), 300), (np.array([0, 64, 3], np.int32), 5),
+            (np.array([0, 7, 12], dtype=np.int32), 120)]
+    word_ids = np.concatenate([rng.choice(V, size=n, p=rng.dirichlet(np.ones(V) * 0.3))
+                               for _, n in docs]).astype(np.int32)
+    levels = rng.integers(0, L, size=word_ids.size).astype(np.int32)
+    bounds = np.cumsum([0] + [n for _, n in docs])
+    for (path, _), b, e in zip(docs, bounds[:-1], bounds[1:]):
+        np.add.at(nwt, (word_ids[b:e], path[levels[b:e]]), 1)
+    nsum = nwt.sum(axis=0).astype(np.int64)
+    eta = np.array([0.5, 0.1, 0.01])
+    veta = V * eta
+    runs = []
+    for fn in (_levels_generic, _levels_depth3):
+        st = {"levels": levels.copy(), "nwt": nwt.copy(), "nzm": nonzero_masks(nwt),
+              "nsum": nsum.copy(), "cnt": []}
+        draw = np.random.default_rng(100 + seed)
+        for (path, _), b, e in zip(docs, bounds[:-1], bounds[1:]):
+            cnt = np.bincount(st["levels"][b:e], minlength=L).astype(np.float64)
+            fn(b, e, word_ids, st["levels"], path, cnt, st["nwt"], st["nzm"], st["nsum"], eta,
+               veta, 0.35, 7.0, draw)
+            st["cnt"].append(cnt)
+        runs.append(st)
+    generic, depth3 = runs
+    assert not np.array_equal(generic["levels"], levels)  # the levels moved
+    for key in ("levels", "nwt", "nzm", "nsum"):
+        np.testing.assert_array_equal(depth3[key], generic[key], err_msg=key)
+    np.testing.assert_array_equal(np.array(depth3["cnt"]), np.array(generic["cnt"]))
+    np.testing.assert_array_equal(generic["nzm"], nonzero_masks(generic["nwt"]))
+
+
 @pytest.mark.parametrize("eta", [0.1, 1e-12, 1e-25])
 def test_level_block_likelihood_equals_the_lgamma_form(eta: float) -> None:
     """The path step's sparse block ratio (the empty-node constant per word, corrected at the
