@@ -246,8 +246,9 @@ def _levels_depth3(b: int, e: int, word_ids: np.ndarray, levels: np.ndarray, pat
                    eta: np.ndarray, veta: np.ndarray, gem_m: float, gem_pi: float,
                    rng: np.random.Generator) -> None:
     """:func:`_levels_generic` for a path of 3 levels (the default depth), its arrays held
-    in scalars: the same operations in the same order, so the same draws (tested), ~1.5×
-    faster (no loads and stores of small arrays on the chain from one token to the next)."""
+    in scalars: the same operations in the same order, so the same draws (tested); no
+    stores and reloads of small arrays on the chain from one token to the next, which made
+    the whole sweep 1.16–1.20× faster on the GhLDA wiki set."""
     v0, v1, v2 = path[0], path[1], path[2]
     e0, e1, e2 = eta[0], eta[1], eta[2]
     n0, n1, n2 = nsum[v0], nsum[v1], nsum[v2]
