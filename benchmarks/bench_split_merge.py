@@ -11,12 +11,14 @@ fitted topic at matched cosine ≥ 0.95 (Hungarian matching; GLDA/CGTM: topic me
 LDA: φ vs planted word distributions).  Also reports the moves' cost as % of sweep time and,
 for GLDA, ``lp_gap`` = log p(v, z) of the final state minus that of the planted assignment
 (a run that misses the planted topics with lp_gap ≥ 0 found a state the posterior prefers:
-a limit of the data, not of the sampler's mixing).
+a limit of the data, not of the sampler's mixing); for CGTM, whose log joint needs an η for
+the planted z, ``loglik_gap`` = log p(v | z) of the final state minus that of the planted z.
 
     python benchmarks/bench_split_merge.py [--seeds 20] [--sweeps 200] [--configs glda-fast,cgtm]
         [--word-view BETA,LAMBDA]   # the Gaussian models with the word view
         [--clusters 6 --spread 0.15]   # the issue's corpus, fixed
         [--split-merge '{"every": 3}']  # the moves' settings (default: the library's)
+        [--init kmeans]               # the Gaussian models' start (default: random)
 
 Writes benchmarks/results/split_merge.json and prints a Markdown table.
 """
@@ -94,15 +96,32 @@ def run(kernel: Any, sweeps: int, seed: int) -> tuple[dict[str, Any], float, flo
 
 
 def gaussian_kernel(model: str, corpus: Corpus, table: np.ndarray, K: int, sm: Any,
-                    method: str, view: dict[str, float] | None = None) -> Any:
+                    method: str, view: dict[str, float] | None = None,
+                    init: str = "random") -> Any:
     view = view or {}
     if model == "cgtm":
         r = CGTMHyper(num_topics=K).resolve(table, counts=corpus.word_counts())
         return CGTMKernel(corpus, table, K, r.mu0, r.kappa0, r.nu0, r.psi0, r.eta_mu0,
-                          r.eta_kappa0, r.eta_nu0, r.eta_psi0, split_merge=sm, **view)
+                          r.eta_kappa0, r.eta_nu0, r.eta_psi0, split_merge=sm, init=init,
+                          **view)
     r = GLDAHyper(num_topics=K).resolve(table, counts=corpus.word_counts())
     return GLDAKernel(corpus, table, K, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
-                      method=method, split_merge=sm, **view)
+                      method=method, split_merge=sm, init=init, **view)
+
+
+def likelihood_gap(corpus: Corpus, table: np.ndarray, K: int, z: np.ndarray,
+                   planted: np.ndarray) -> float:
+    """log p(v | z) − log p(v | planted z), the NIW marginal of the vectors given the
+    assignments (GLDA's and CGTM's alike): ≥ 0 where the state found explains the vectors at
+    least as well as the planted one."""
+    kernel = gaussian_kernel("glda", corpus, table, K, False, "exact")
+    state = kernel.init_state(np.random.default_rng(0))
+    out = []
+    for assignment in (z, planted):
+        state["z"] = assignment.copy()
+        kernel.resync(state)
+        out.append(float(kernel.record(state)["log_likelihood"]))
+    return out[0] - out[1]
 
 
 def main() -> None:
@@ -119,6 +138,8 @@ def main() -> None:
                     help="Gaussian models with the word view (beta, vector_weight)")
     ap.add_argument("--split-merge", default="", metavar="JSON",
                     help="split_merge= settings for the runs with moves (default: True)")
+    ap.add_argument("--init", default="random", choices=("random", "kmeans"),
+                    help="the Gaussian models' start (LDA always starts at random)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "split_merge.json"))
     args = ap.parse_args()
     view = {}
@@ -147,7 +168,7 @@ def main() -> None:
                         seed, clusters=K, spread=spread, docs=args.docs)
                     table = vectors.matrix(corpus.vocab)
                     kernel = gaussian_kernel(model, corpus, table, K, sm, method or "exact",
-                                             view)
+                                             view, args.init)
                     state, total, spent, accepted = run(kernel, args.sweeps, seed)
                     cos = matched_cosine(centres, kernel.topic_means(state))
                     if model == "glda":  # is the state found as probable as the planted one?
@@ -155,6 +176,9 @@ def main() -> None:
                         state["z"] = planted.copy()
                         kernel.resync(state)
                         extra["lp_gap"] -= float(kernel.record(state)["lp"])
+                    else:  # CGTM: p(v, z, η) needs an η for the planted z; compare p(v | z)
+                        extra["loglik_gap"] = likelihood_gap(corpus, table, K, state["z"],
+                                                             planted)
                 row = {"config": config, "seed": seed, "K": K, "spread": spread,
                        "split_merge": bool(sm), "min_cos": float(cos.min()),
                        "recovered": bool(cos.min() >= 0.95), "seconds": total,

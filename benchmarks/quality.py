@@ -107,6 +107,10 @@ ABLATION: dict[str, dict[str, Any]] = {
     # beside the vectors weighed by lambda; alpha and beta as our LDA's
     **{f"wv{lam}": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts"}
        for lam in (0.05, 0.1, 0.15, 0.2, 0.3)},
+    # k-means++ over the word vectors as the start (init="kmeans"; the default is "random")
+    "kmeans": {"init": "kmeans"},
+    **{f"wv{lam}-kmeans": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts",
+                           "init": "kmeans"} for lam in (0.1,)},
     # the word view started from a short LDA fit (init="lda", LDA_SWEEPS sweeps)
     **{f"wv{lam}-lda": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts",
                         "init": "lda"} for lam in (0.1, 0.2)},

@@ -884,7 +884,7 @@ def fit_model(
     corpus: Corpus, vectors: Any = None, num_topics: int = 20, spec: Any = None,
     alpha: Any = None, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, method: str = "fast", mh_steps: int = 2, refresh_every: int = 1,
-    split_merge: Any = True, init: Any = "random", workers: int = 1,
+    split_merge: Any = True, init: Any = None, workers: int = 1,
     beta: float | None = None, vector_weight: float = 1.0,
 ) -> Any:
     """``pt.fit("glda", corpus, vectors=...)``: run the chains, build a GaussianPosterior.
@@ -896,9 +896,11 @@ def fit_model(
     cluster in 30 of 30 runs on issue 12's corpus against 4 of 30 without, at ~24 % of sweep
     time (``benchmarks/bench_split_merge.py``); ``False`` turns it off.
     ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
-    (:mod:`ppltopics.inference._init`).  ``beta``, ``vector_weight``: the word view
-    (:class:`GLDAKernel`).
+    (:mod:`ppltopics.inference._init`); ``None`` (default): ``"kmeans"``, or ``"random"``
+    with the word view (:func:`~ppltopics.inference._init.gaussian_fit_init`).  ``beta``,
+    ``vector_weight``: the word view (:class:`GLDAKernel`).
     """
+    from ppltopics.inference._init import gaussian_fit_init
     from ppltopics.models.glda import GLDAHyper
     from ppltopics.posteriors import GaussianPosterior
 
@@ -911,7 +913,8 @@ def fit_model(
     r = hyper.resolve(table, counts=corpus.word_counts())
     kernel = GLDAKernel(corpus, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
                         method=method, mh_steps=mh_steps, refresh_every=refresh_every,
-                        split_merge=split_merge, init=init, workers=workers, beta=beta,
+                        split_merge=split_merge, init=gaussian_fit_init(init, beta is not None),
+                        workers=workers, beta=beta,
                         vector_weight=vector_weight)
     post = GaussianPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table

@@ -77,9 +77,11 @@ def fit(
     (``moves``, ``every``, ``refresh_share``, ``level_scans``): exact split–merge moves of
     sibling nodes and subtree regrafts.
     ``init`` (lda, glda, cgtm) chooses every chain's starting state, drawn with the chain's
-    own generator and recorded in ``settings["init"]``: ``"random"`` (default; z_n uniform
-    over the K topics), ``"kmeans"`` (models with word vectors: weighted k-means++ over the
-    word vectors, z_n = the cluster of token n's word), ``"lda"`` (the last state of 50
+    own generator and recorded in ``settings["init"]``: ``"random"`` (LDA's default; z_n
+    uniform over the K topics), ``"kmeans"`` (models with word vectors, GLDA's and CGTM's
+    default except with the word view: weighted k-means++ over the word vectors, z_n = the
+    cluster of token n's word; every planted topic found in 30/30 runs against 27/30 and
+    21/30 from uniform topics), ``"lda"`` (the last state of 50
     collapsed Gibbs sweeps of LDA with the same K) or an integer array of K-topic
     assignments, one per token (recorded as ``"array"`` with ``settings["init_sha256"]``);
     see :mod:`ppltopics.inference._init`.  A bad ``init`` is a ``ValueError`` naming the

@@ -138,6 +138,23 @@ def test_default_start_is_recorded(small_lda):
     assert post.settings["init"] == "random"
 
 
+@pytest.mark.parametrize("model", ["glda", "cgtm"])
+def test_gaussian_fit_starts_from_kmeans_unless_the_word_view_is_on(model, planted):
+    """``pt.fit("glda" | "cgtm")`` start from the k-means start by default (its measured
+    recovery, :func:`ppltopics.inference._init.gaussian_fit_init`), from uniform topics with
+    the word view (as the word view was measured), and take any start they are given."""
+    corpus, vectors, _, _ = planted
+    kw = dict(RUN, num_chains=1, num_topics=6, vectors=vectors)
+    post = pt.fit(model, corpus, **kw)
+    assert post.settings["init"] == "kmeans"
+    assert pt.fit(model, corpus, beta=0.01, vector_weight=0.1, **kw).settings["init"] == "random"
+    assert pt.fit(model, corpus, init="random", **kw).settings["init"] == "random"
+    # the default start is the k-means start, draw for draw
+    again = pt.fit(model, corpus, init="kmeans", **kw)
+    np.testing.assert_array_equal(post.groups["sample_stats"]["lp"],
+                                  again.groups["sample_stats"]["lp"])
+
+
 def test_checkpoint_refuses_another_start(small_lda, tmp_path):
     c = small_lda.corpus
     kw = dict(RUN, num_chains=1)
