@@ -8,7 +8,8 @@ documents (``init="cluster"``, :mod:`ppltopics.inference._tree_init`).
    each start, with the tree moves off and on (``split_merge=True``).  Reported: planted tree
    found (at every level each planted node's documents ≥ 96 % on one found node, distinct
    nodes, equal node counts) and the final log joint minus the planted state's.  GhLDA on
-   the 2 × 2 planted tree of ``tests/test_ghlda.py`` (M = 4, one word type per token).
+   the 2 × 2 planted tree of ``tests/test_ghlda.py`` (M = 4, one word type per token), its
+   tree moves off and on.
 2. **Trees drawn from the nCRP prior** (``hlda.simulate`` with tutorial 04's settings, corpus
    seeds 3–5): most level-1 nodes have one child, the case where a clustered first level
    comes out coarser than the truth; ``pt.fit`` with 2 chains, 200 warm-up sweeps.
@@ -19,6 +20,7 @@ documents (``init="cluster"``, :mod:`ppltopics.inference._tree_init`).
    seeds for both starts.
 
     python benchmarks/bench_tree_init.py [--seeds 8] [--sweeps 100] [--real] [--real-seeds 3]
+        [--starts cluster]   # one start only (default: random,cluster)
 
 Writes benchmarks/results/tree_init.json and prints Markdown tables.
 """
@@ -78,14 +80,15 @@ def planted_gaussian(seed: int, D: int = 120, Nd: int = 40, M: int = 4):
             sim.hyper)
 
 
-def run_planted_gaussian(seed: int, init: str, sweeps: int) -> dict[str, Any]:
+def run_planted_gaussian(seed: int, init: str, sweeps: int,
+                         moves: bool = False) -> dict[str, Any]:
     from ppltopics.inference.ghlda import GhLDAKernel
     from ppltopics.models import ghlda as G
 
     corpus, table, truth, z, h = planted_gaussian(seed)
     kernel = GhLDAKernel(corpus, table, h.mu0, h.kappa0, h.nu0, h.psi0,
                          psi_ratio=h.psi_ratio, depth=3, gamma=0.5, gem_mean=0.4,
-                         gem_scale=50.0, init=init)
+                         gem_scale=50.0, init=init, split_merge=moves)
     return _chain(kernel, seed, sweeps, truth,
                   G.log_joint(table, corpus.doc_offsets, truth, z, h))
 
@@ -207,14 +210,19 @@ def main() -> None:
     ap.add_argument("--sweeps", type=int, default=100)
     ap.add_argument("--real", action="store_true", help="also the real-corpus comparison")
     ap.add_argument("--real-seeds", type=int, default=3)
+    ap.add_argument("--starts", default=",".join(STARTS),
+                    help="which starts to run (default: random,cluster)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "tree_init.json"))
     args = ap.parse_args()
+    starts = args.starts.split(",")
+    if not set(starts) <= set(STARTS):
+        ap.error(f"--starts takes {', '.join(STARTS)}")
     run_planted(0, [2, 2], "cluster", True, 2)  # compile
     planted_res: dict[str, dict[str, list[dict[str, Any]]]] = {}
     rows = ["| shape | start | tree moves | planted tree found | log joint − planted (mean, "
             "range) | s per run |", "|---|---|---|---|---|---|"]
     for name, shape in SHAPES.items():
-        for init in STARTS:
+        for init in starts:
             for moves in (False, True):
                 key = f"{init}{', moves' if moves else ''}"
                 rs = [run_planted(s, shape, init, moves, args.sweeps) for s in range(args.seeds)]
@@ -225,21 +233,23 @@ def main() -> None:
                             f"({gaps.min():.0f} … {gaps.max():.0f}) | "
                             f"{np.mean([r['wall_s'] for r in rs]):.2f} |")
                 print(rows[-1], flush=True)
-    for init in STARTS:  # GhLDA, its 2 × 2 planted tree
-        rs = [run_planted_gaussian(s, init, args.sweeps) for s in range(args.seeds)]
-        planted_res.setdefault("ghlda 2x2", {})[init] = rs
-        gaps = np.array([r["gap"] for r in rs])
-        rows.append(f"| 2x2, GhLDA (M = 4) | {init} | off | "
-                    f"{sum(r['found'] for r in rs)}/{len(rs)} | {gaps.mean():.0f} "
-                    f"({gaps.min():.0f} … {gaps.max():.0f}) | "
-                    f"{np.mean([r['wall_s'] for r in rs]):.2f} |")
-        print(rows[-1], flush=True)
+    for init in starts:  # GhLDA, its 2 × 2 planted tree
+        for moves in (False, True):
+            key = f"{init}{', moves' if moves else ''}"
+            rs = [run_planted_gaussian(s, init, args.sweeps, moves) for s in range(args.seeds)]
+            planted_res.setdefault("ghlda 2x2", {})[key] = rs
+            gaps = np.array([r["gap"] for r in rs])
+            rows.append(f"| 2x2, GhLDA (M = 4) | {init} | {'on' if moves else 'off'} | "
+                        f"{sum(r['found'] for r in rs)}/{len(rs)} | {gaps.mean():.0f} "
+                        f"({gaps.min():.0f} … {gaps.max():.0f}) | "
+                        f"{np.mean([r['wall_s'] for r in rs]):.2f} |")
+            print(rows[-1], flush=True)
     # trees drawn from the nCRP prior (mostly one-child level-1 nodes): the counter-case
-    ncrp = {init: [run_ncrp_sim(s, init) for s in (3, 4, 5)] for init in STARTS}
+    ncrp = {init: [run_ncrp_sim(s, init) for s in (3, 4, 5)] for init in starts}
     nrows = ["| corpus seed | true nodes per level | start | fitted nodes | mean lp |",
              "|---|---|---|---|---|"]
     for i, seed in enumerate((3, 4, 5)):
-        for init in STARTS:
+        for init in starts:
             r = ncrp[init][i]
             nrows.append(f"| {seed} | {r['true_nodes']} | {init} | {r['num_nodes']} | "
                          f"{r['lp_mean']:,.0f} |")
@@ -261,7 +271,7 @@ def main() -> None:
                 ("wiki", "GhLDA (pt.fit defaults)", lambda i, s: run_ghlda_real(
                     corpora["wiki"], i, s))]
         for corpus_name, model, job in jobs:
-            for init in STARTS:
+            for init in starts:
                 rs = [job(init, s) for s in range(args.real_seeds)]
                 real.setdefault(f"{corpus_name} / {model}", {})[init] = rs
                 last = max(rs[0]["lp"])
