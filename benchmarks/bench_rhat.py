@@ -1,7 +1,7 @@
 """Do chains agree?  R-hat of lp across 4 chains on SOTU (issue 12's target), per sampler.
 
 For each configuration: ``pt.fit(model, sotu, num_topics=20, num_chains=4, warmup=W,
-num_samples=S)`` from random starts, then
+num_samples=S)`` from random starts (``glda-kmeans``: from k-means starts), then
 
 * rank-normalised split R-hat and bulk ESS of ``lp`` (:func:`ppltopics.diagnostics.summary`);
 * the mode report's verdict (matched topics across chains, :func:`mode_report`);
@@ -11,7 +11,8 @@ num_samples=S)`` from random starts, then
 Configurations (``--configs``): ``lda`` (α = 0.1, β = 0.01), ``lda-sm`` (+ split–merge after
 every sweep), ``glda`` (library defaults
 without the moves), ``glda-sm`` (+ split–merge every 10 sweeps), ``glda-default`` (today's
-defaults: a move after every sweep), ``glda-wv`` (the word view: β = 0.01, λ = 0.1,
+defaults: a move after every sweep), ``glda-kmeans`` (the same from the k-means start,
+``pt.fit("glda")``'s default since Dec 2026), ``glda-wv`` (the word view: β = 0.01, λ = 0.1,
 α = 0.1), ``glda-wv-sm`` (word view + split–merge every 10 sweeps).  lp of the word view is
 its tempered joint, so it is compared across chains, not with plain GLDA's.
 
@@ -44,7 +45,10 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "lda-sm": ("lda", {"alpha": 0.1, "beta": 0.01, "split_merge": True}),
     "glda": ("glda", {"split_merge": False}),  # the stored run predates moves by default
     "glda-sm": ("glda", SM),
-    "glda-default": ("glda", {}),  # the library's defaults: split–merge after every sweep
+    # the library's defaults: split–merge after every sweep (the stored run started from
+    # uniform topics, the default until Dec 2026; since then pt.fit("glda") starts from k-means)
+    "glda-default": ("glda", {}),
+    "glda-kmeans": ("glda", {"init": "kmeans"}),  # the k-means start, explicitly
     "glda-wv": ("glda", {**WV, "split_merge": False}),
     "glda-wv-sm": ("glda", {**WV, **SM}),
 }

@@ -221,29 +221,21 @@ def main() -> None:
     planted_res: dict[str, dict[str, list[dict[str, Any]]]] = {}
     rows = ["| shape | start | tree moves | planted tree found | log joint − planted (mean, "
             "range) | s per run |", "|---|---|---|---|---|---|"]
-    for name, shape in SHAPES.items():
+    jobs = [(name, name, lambda s, i, m, shape=shape: run_planted(s, shape, i, m, args.sweeps))
+            for name, shape in SHAPES.items()]
+    jobs.append(("ghlda 2x2", "2x2, GhLDA (M = 4)",  # GhLDA, its 2 × 2 planted tree
+                 lambda s, i, m: run_planted_gaussian(s, i, args.sweeps, m)))
+    for name, label, job in jobs:
         for init in starts:
             for moves in (False, True):
-                key = f"{init}{', moves' if moves else ''}"
-                rs = [run_planted(s, shape, init, moves, args.sweeps) for s in range(args.seeds)]
-                planted_res.setdefault(name, {})[key] = rs
+                rs = [job(s, init, moves) for s in range(args.seeds)]
+                planted_res.setdefault(name, {})[f"{init}{', moves' if moves else ''}"] = rs
                 gaps = np.array([r["gap"] for r in rs])
-                rows.append(f"| {name} | {init} | {'on' if moves else 'off'} | "
+                rows.append(f"| {label} | {init} | {'on' if moves else 'off'} | "
                             f"{sum(r['found'] for r in rs)}/{len(rs)} | {gaps.mean():.0f} "
                             f"({gaps.min():.0f} … {gaps.max():.0f}) | "
                             f"{np.mean([r['wall_s'] for r in rs]):.2f} |")
                 print(rows[-1], flush=True)
-    for init in starts:  # GhLDA, its 2 × 2 planted tree
-        for moves in (False, True):
-            key = f"{init}{', moves' if moves else ''}"
-            rs = [run_planted_gaussian(s, init, args.sweeps, moves) for s in range(args.seeds)]
-            planted_res.setdefault("ghlda 2x2", {})[key] = rs
-            gaps = np.array([r["gap"] for r in rs])
-            rows.append(f"| 2x2, GhLDA (M = 4) | {init} | {'on' if moves else 'off'} | "
-                        f"{sum(r['found'] for r in rs)}/{len(rs)} | {gaps.mean():.0f} "
-                        f"({gaps.min():.0f} … {gaps.max():.0f}) | "
-                        f"{np.mean([r['wall_s'] for r in rs]):.2f} |")
-            print(rows[-1], flush=True)
     # trees drawn from the nCRP prior (mostly one-child level-1 nodes): the counter-case
     ncrp = {init: [run_ncrp_sim(s, init) for s in (3, 4, 5)] for init in starts}
     nrows = ["| corpus seed | true nodes per level | start | fitted nodes | mean lp |",

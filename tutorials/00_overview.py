@@ -165,7 +165,7 @@ for name in MODELS:
 # How to read it: Vehtari et al. (2021) trust a quantity when **R-hat < 1.01** and its bulk
 # and tail **ESS > 400**. R-hat above that means the chains disagree (not warmed up, or in
 # different modes); a low ESS means too few effective draws. The remedies are the same for
-# every model: more sweeps, more chains, a better start (`init="kmeans"` for GLDA/CGTM,
+# every model: more sweeps, more chains, a better start (`init="kmeans"`, GLDA's and CGTM's default,
 # `init="lda"` for flat models), and `pt.diagnostics.mode_report(post)` to see *which*
 # topics the chains disagree on.
 

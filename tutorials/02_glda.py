@@ -179,9 +179,10 @@ for k, words in enumerate(post.top_words(8)):
     print(f"{k:2d}", " ".join(words))
 
 # %% [markdown]
-# `init="kmeans"` started every token in its word's k-means++ cluster of the GloVe vectors:
-# the chains begin near sensible topics instead of from uniform noise (the target posterior
-# is the same).
+# `init="kmeans"` (written out here; it is `pt.fit("glda")`'s default since Dec 2026, except
+# with the word view) started every token in its word's k-means++ cluster of the GloVe
+# vectors: the chains begin near sensible topics instead of from uniform noise (the target
+# posterior is the same).
 #
 # ## 5. Diagnostics, read in plain words
 # R-hat < 1.01 and bulk / tail ESS > 400 (Vehtari et al. 2021) on the label-invariant

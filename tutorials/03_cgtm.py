@@ -244,7 +244,8 @@ print(pt.diagnostics.mode_report(sotu))
 
 # %% [markdown]
 # A rising `lp` means warm-up is not over; chains at different levels mean different modes
-# (try `init="kmeans"`, more chains, more sweeps). The correlations are posterior means
+# (more chains, more sweeps; the chains here already start from k-means, `pt.fit("cgtm")`'s
+# default). The correlations are posterior means
 # over the draws: with R-hat far above 1.01 they mix chains that disagree, so read the
 # pairs above as illustrations until the run is long enough.
 #
