@@ -245,6 +245,7 @@ class ModeReport:
     pairs: list[ChainPair] = field(default_factory=list)
     verdict: str = ""
     available: bool = True
+    advice: str = _ADVICE
 
     @property
     def agree(self) -> bool:
@@ -337,9 +338,24 @@ def _verdict(r: ModeReport) -> str:
                 f"{sims.min():.2f})")
     n = max(worst.num_disagree, len(worst.unmatched_b))
     more = (f" ({n_bad} of {len(r.pairs)} pairs of chains disagree)" if n_bad > 1 else "")
-    advice = _ADVICE if what == "topics" else "run longer or add chains"
+    advice = r.advice if what == "topics" else "run longer or add chains"
     return (f"chains {worst.a} and {worst.b} disagree on {n} of {r.num_topics} {what}{more}; "
             f"{advice}")
+
+
+def _advice(settings: dict[str, Any], model: str) -> str:
+    """The remedies a flat model's run has not used yet: a start other than uniform topics
+    (``init="kmeans"`` where the model has word vectors, ``"lda"``) and the split–merge
+    moves, beside running longer and adding chains."""
+    steps = ["run longer", "add chains"]
+    if settings.get("init", "random") == "random":
+        steps.append('start from init="kmeans" or "lda"' if model in ("glda", "cgtm")
+                     else 'start from init="lda"')
+    if not settings.get("split_merge"):
+        steps.append("turn on split_merge")
+    if len(steps) == 2:
+        return " or ".join(steps)
+    return ", ".join(steps[:-1]) + ", or " + steps[-1]
 
 
 def _not_available(post: Posterior, why: str, threshold: float) -> ModeReport:
@@ -366,8 +382,8 @@ def mode_report(post: Posterior, threshold: float = MODE_THRESHOLD) -> ModeRepor
 
     ``threshold`` (default :data:`MODE_THRESHOLD` = 0.8): matched similarity below which a
     topic has no counterpart.  The report's ``verdict`` is one sentence, e.g. "chains 0 and 1
-    disagree on 3 of 20 topics; run longer, add chains, or start from init="kmeans" (word
-    vectors) or "lda"".
+    disagree on 3 of 20 topics; run longer, add chains, start from init="lda", or turn on
+    split_merge" — the remedies the run has not used yet (its start, its moves).
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
@@ -376,15 +392,15 @@ def mode_report(post: Posterior, threshold: float = MODE_THRESHOLD) -> ModeRepor
         return _tree_report(post, threshold)
     if "chain_phi" in est:
         topics = list(np.asarray(est["chain_phi"], dtype=np.float64))
-        return compare_chain_topics(topics, threshold, "cosine of topic-word distributions",
-                                    post.model)
+        return _with_advice(compare_chain_topics(
+            topics, threshold, "cosine of topic-word distributions", post.model), post)
     draws = post.groups["posterior"].get("topic_mean")
     if draws is not None and "word_vectors" in est:
         counts = post.corpus.word_counts().astype(np.float64)
         centre = counts @ np.asarray(est["word_vectors"], dtype=np.float64) / counts.sum()
         topics = list(np.asarray(draws, dtype=np.float64).mean(axis=1) - centre)
-        return compare_chain_topics(topics, threshold, "cosine of centred topic means",
-                                    post.model)
+        return _with_advice(compare_chain_topics(
+            topics, threshold, "cosine of centred topic means", post.model), post)
     ss = post.groups["sample_stats"]
     chains = next(iter(ss.values())).shape[0] if ss else post.num_chains
     if chains < 2:
@@ -392,6 +408,13 @@ def mode_report(post: Posterior, threshold: float = MODE_THRESHOLD) -> ModeRepor
     return _not_available(post, "it keeps no per-chain topics (LDA posteriors fitted before "
                           "per-chain topics were kept: refit)" if post.model == "lda" else
                           "it keeps no per-chain topics", threshold)
+
+
+def _with_advice(report: ModeReport, post: Posterior) -> ModeReport:
+    """``report`` with its verdict's remedies fitted to what ``post``'s run used."""
+    report.advice = _advice(post.settings, post.model)
+    report.verdict = _verdict(report)
+    return report
 
 
 def _tree_report(post: Posterior, threshold: float) -> ModeReport:

@@ -157,7 +157,7 @@ def test_depth3_level_step_draws_as_the_generic_one(seed: int) -> None:
                                for _, n in docs]).astype(np.int32)
     levels = rng.integers(0, L, size=word_ids.size).astype(np.int32)
     bounds = np.cumsum([0] + [n for _, n in docs])
-    for (path, _), b, e in zip(docs, bounds[:-1], bounds[1:]):
+    for (path, _), b, e in zip(docs, bounds[:-1], bounds[1:], strict=True):
         np.add.at(nwt, (word_ids[b:e], path[levels[b:e]]), 1)
     nsum = nwt.sum(axis=0).astype(np.int64)
     eta = np.array([0.5, 0.1, 0.01])
@@ -167,7 +167,7 @@ def test_depth3_level_step_draws_as_the_generic_one(seed: int) -> None:
         st = {"levels": levels.copy(), "nwt": nwt.copy(), "nzm": nonzero_masks(nwt),
               "nsum": nsum.copy(), "cnt": []}
         draw = np.random.default_rng(100 + seed)
-        for (path, _), b, e in zip(docs, bounds[:-1], bounds[1:]):
+        for (path, _), b, e in zip(docs, bounds[:-1], bounds[1:], strict=True):
             cnt = np.bincount(st["levels"][b:e], minlength=L).astype(np.float64)
             fn(b, e, word_ids, st["levels"], path, cnt, st["nwt"], st["nzm"], st["nsum"], eta,
                veta, 0.35, 7.0, draw)

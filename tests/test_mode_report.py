@@ -57,6 +57,8 @@ def test_chains_in_different_modes_disagree(data):
     # clusters 0 and 1 (one topic in the other chain) have no counterpart, cluster 2 has
     assert sorted(pair.unmatched_a) == [0, 1]
     assert report.verdict.startswith("chains 0 and 1 disagree on 2 of 3 topics; run longer")
+    # the remedies are those the run has not used: it had its own start and the moves
+    assert report.verdict.endswith("; run longer or add chains")
     assert "topics" in str(report) and report.verdict in str(report)
     frame = report.to_frame()
     assert frame.loc[0, "disagree"] == 2 and frame.loc[0, "min_similarity"] < 0.9
@@ -91,6 +93,10 @@ def test_lda_chains_keep_their_topics(data):
     # with its larger cluster's topic is sqrt-share-weighted and may pass the threshold
     assert r.pairs[0].num_disagree in (1, 2) and not r.agree
     assert f"disagree on {r.pairs[0].num_disagree} of 3 topics" in r.verdict
+    assert r.verdict.endswith("run longer, add chains, or turn on split_merge")
+    mixed.settings["init"] = "random"
+    assert mode_report(mixed).verdict.endswith(
+        'add chains, start from init="lda", or turn on split_merge')
     del mixed.estimates["chain_phi"]  # a posterior saved before per-chain topics were kept
     old = mode_report(mixed)
     assert not old.available and "not available" in old.verdict
