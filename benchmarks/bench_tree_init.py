@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from _common import machine_facts
 
+from ppltopics.testing.planted import holds_tree
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("PPLTOPICS_SHARED_DATA", REPO.parent / "shared" / "data"))
 SHAPES = {"2x2": [2, 2], "3x2": [3, 2], "2x3": [2, 3], "2x2x2": [2, 2, 2]}
@@ -100,11 +102,11 @@ def _chain(kernel: Any, seed: int, sweeps: int, truth: np.ndarray,
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     state = kernel.init_state(rng)
-    start_found = found(state["paths"], truth)
+    start_found = holds_tree(state["paths"], truth)
     for _ in range(sweeps):
         kernel.step(state, rng, warmup=True)
     rec = kernel.record(state)
-    return {"seed": seed, "found": bool(found(state["paths"], truth)),
+    return {"seed": seed, "found": bool(holds_tree(state["paths"], truth)),
             "found_at_start": bool(start_found), "gap": float(rec["lp"] - planted_lp),
             "num_nodes": rec["num_nodes"].tolist(), "wall_s": time.perf_counter() - t0}
 
@@ -127,24 +129,6 @@ def run_ncrp_sim(sim_seed: int, init: str, warmup: int = 200) -> dict[str, Any]:
             "true_nodes": np.bincount(sim.truth["node_level"]).tolist(),
             "num_nodes": np.bincount(post.estimates["node_level"]).tolist(),
             "lp_mean": float(post.groups["sample_stats"]["lp"].mean())}
-
-
-def found(paths: np.ndarray, truth: np.ndarray) -> bool:
-    """Every level: as many nodes as planted, each planted node's documents ≥ 96 % on one
-    found node, distinct found nodes."""
-    for ell in range(1, truth.shape[1]):
-        nodes = np.unique(truth[:, ell])
-        if np.unique(paths[:, ell]).size != nodes.size:
-            return False
-        hits = set()
-        for v in nodes:
-            b = np.bincount(paths[truth[:, ell] == v, ell])
-            if b.max() < 0.96 * (truth[:, ell] == v).sum():
-                return False
-            hits.add(int(b.argmax()))
-        if len(hits) != nodes.size:
-            return False
-    return True
 
 
 def run_planted(seed: int, shape: list[int], init: str, moves: bool,

@@ -26,6 +26,7 @@ from ppltopics.inference import _tree_init as TI
 from ppltopics.inference._tree import tree_arrays_from_paths
 from ppltopics.inference.hlda import HLDAKernel
 from ppltopics.models import hlda as H
+from ppltopics.testing.planted import holds_tree
 
 RUN = {"num_chains": 1, "num_samples": 2, "warmup": 2, "progress": False}
 
@@ -41,23 +42,6 @@ def planted(seed: int, shape: list[int], D: int = 240, Nd: int = 100, V: int = 1
                         eta=0.02)
     sim = H.simulate(D, Nd, V, hyper, seed, paths=np.array(leaves)[np.arange(D) % len(leaves)])
     return sim.corpus, sim.truth["paths"]
-
-
-def holds_tree(paths: np.ndarray, truth: np.ndarray) -> bool:
-    """At every level one found node per planted node, holding ≥ 96 % of its documents."""
-    for ell in range(1, truth.shape[1]):
-        nodes = np.unique(truth[:, ell])
-        if np.unique(paths[:, ell]).size != nodes.size:
-            return False
-        hits = set()
-        for v in nodes:
-            b = np.bincount(paths[truth[:, ell] == v, ell])
-            if b.max() < 0.96 * b.sum():
-                return False
-            hits.add(int(b.argmax()))
-        if len(hits) != nodes.size:
-            return False
-    return True
 
 
 # ----------------------------------------------------------------------------- parts

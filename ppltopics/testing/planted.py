@@ -4,6 +4,7 @@
 ``radius``, rms distance to the centre ``spread · radius``, ``words`` word types each),
 documents θ_d ~ Dir(α) and words uniform within their cluster; :func:`matched_cosines`
 scores fitted topic means against the planted centres after Hungarian matching;
+:func:`holds_tree` says whether a tree model's paths hold a planted tree;
 :func:`planted_circle` is a small 2-d corpus of three topics on a circle.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["planted_gaussian", "planted_circle", "matched_cosines"]
+__all__ = ["planted_gaussian", "planted_circle", "matched_cosines", "holds_tree"]
 
 
 def planted_gaussian(seed: int, clusters: int = 6, dim: int = 10, radius: float = 3.0,
@@ -71,3 +72,22 @@ def matched_cosines(centres: np.ndarray, means: np.ndarray) -> np.ndarray:
     cos = a @ b.T
     rows, cols = linear_sum_assignment(-cos)
     return cos[rows, cols]
+
+
+def holds_tree(paths: np.ndarray, truth: np.ndarray) -> bool:
+    """Do the paths (D, L) hold the planted tree ``truth`` (D, L)?  At every level below the
+    root: as many found nodes as planted ones, each planted node's documents ≥ 96 % on one
+    found node, and distinct planted nodes on distinct found nodes."""
+    for ell in range(1, truth.shape[1]):
+        nodes = np.unique(truth[:, ell])
+        if np.unique(paths[:, ell]).size != nodes.size:
+            return False
+        hits = set()
+        for v in nodes:
+            b = np.bincount(paths[truth[:, ell] == v, ell])
+            if b.max() < 0.96 * b.sum():
+                return False
+            hits.add(int(b.argmax()))
+        if len(hits) != nodes.size:
+            return False
+    return True
