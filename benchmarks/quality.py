@@ -19,7 +19,8 @@ For each corpus (``--corpus bbc | 20ng | wiki``):
 
 Models (``--models``, comma-separated; the default list is per corpus):
 
-* ``lda`` — our collapsed Gibbs LDA (α = 0.1, β = 0.01).
+* ``lda`` — our collapsed Gibbs LDA (α = 0.1, β = 0.01); ``lda:<name>`` with the settings
+  ``LDA_OPTIONS[name]`` (``lda:opt``: α optimised, as tomotopy's ``LDAModel`` does by default).
 * ``glda``, ``cgtm`` — our Gaussian models with the library's defaults (vectors prepared
   ``"auto"`` = All-but-the-Top + PCA to 10 dimensions, topic words ``by="rerank"``);
   ``glda-density`` / ``glda-counts`` rank the same kind of fit by density / by counts.
@@ -88,6 +89,12 @@ PLAN = {"bbc": {"docs": None, **_SWEEPS}, "20ng": {"docs": 3000, **_SWEEPS},
 DEFAULT_MODELS = ("lda", "tomotopy-lda", "tomotopy-ctm", "glda", "glda-old", "cgtm", "hlda",
                   "ghlda", "tomotopy-hlda")
 #: GLDA option sets of the ablation (``--models glda:raw-rerank,glda:abtt,...``)
+#: ``lda:<name>``: our LDA with these settings instead of the defaults (α = 0.1, β = 0.01)
+LDA_OPTIONS: dict[str, dict[str, Any]] = {
+    "opt": {"optimize_alpha": True},  # Minka's fixed point every 10 warm-up sweeps (tomotopy's
+    # LDAModel default: optim_interval=10)
+    "moves": {"split_merge": True},
+}
 ABLATION: dict[str, dict[str, Any]] = {
     "raw-counts": {"prepare": None, "by": "counts"},
     "raw-rerank": {"prepare": None},
@@ -384,9 +391,10 @@ def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: flo
     def sw(key: str) -> int:
         return max(4, int(round(plan[key] * scale)))
 
-    if name == "lda":
-        return (*_ours("lda", train, k, seed, sw("lda_sweeps"), alpha=0.1, beta=0.01),
-                f"pt.fit('lda', alpha=0.1, beta=0.01), {sw('lda_sweeps')} sweeps")
+    if name == "lda" or name.startswith("lda:"):  # lda:<option set of LDA_OPTIONS>
+        opts = {"alpha": 0.1, "beta": 0.01, **LDA_OPTIONS.get(name.partition(":")[2], {})}
+        return (*_ours("lda", train, k, seed, sw("lda_sweeps"), **opts),
+                f"pt.fit('lda', {opts}), {sw('lda_sweeps')} sweeps")
     if name.startswith("tomotopy-"):
         kind = name.split("-", 1)[1]
         s = {"lda": sw("lda_sweeps"), "ctm": sw("ctm_sweeps"),
