@@ -713,15 +713,21 @@ class TreeKernelBase:
         state["sm_accepted"][0], state["sm_proposed"][0] = acc, prop
 
     def apply_paths(self, state: dict[str, np.ndarray], new_paths: np.ndarray,
-                    docs: np.ndarray) -> None:
-        """Install ``new_paths`` (an accepted tree move that changed the paths of ``docs``):
-        the tree arrays are rebuilt, the changed tokens' node statistics moved."""
+                    docs: np.ndarray, new_levels: np.ndarray | None = None) -> None:
+        """Install ``new_paths`` (an accepted tree move that changed the paths of ``docs``)
+        and, if given, ``new_levels`` (levels of all tokens; only ``docs``' tokens may
+        change): the tree arrays are rebuilt, the changed tokens' node statistics moved."""
         old_paths = state["paths"]
         tokens = self.doc_tokens(docs)
         tdocs = self.token_docs[tokens]
         lev = state["levels"][tokens]
-        old, new = old_paths[tdocs, lev], new_paths[tdocs, lev]
+        lev_new = lev if new_levels is None else new_levels[tokens].astype(lev.dtype)
+        old, new = old_paths[tdocs, lev], new_paths[tdocs, lev_new]
         moved = old != new
+        if new_levels is not None:
+            state["levels"][tokens] = lev_new
+            state["ndl"][docs] = 0
+            np.add.at(state["ndl"], (tdocs, lev_new), 1)
         cap = state["parent"].shape[0]
         state["paths"] = np.ascontiguousarray(new_paths, dtype=old_paths.dtype)
         state.update(tree_arrays_from_paths(state["paths"], capacity=cap))

@@ -31,7 +31,23 @@ uniformly chosen other node p' at level ℓ−1.  Proposed only when v's parent 
 (no node is created or deleted, so the numbers of choices are equal both ways and the proposal
 is symmetric); the documents' level-k tokens (k < ℓ) move between the old and new ancestors.
 
-Both moves change only a few nodes: the nCRP term is recomputed from the paths
+**Document move** (a path and a relabelling of levels, for one document).  Draw a level
+ℓ ∈ {1, …, L−1}, a node of that level and a document d of that node, each uniformly: P(d | c)
+= Σ_ℓ 1/(L−1) · 1/N_ℓ · 1/n_{c_dℓ} (N_ℓ nodes at level ℓ, n_v documents through v), so a
+document alone on a branch is chosen about as often as a whole node.  Its new path is drawn
+uniformly from the options of the path step in the tree without d (every existing leaf, a new
+branch below every node above the leaves), and its tokens' levels 1 … L−1 are relabelled by a
+permutation σ (the identity with probability ½, else uniform over the others; σ⁻¹ is as
+likely).  The tree without d, and so the options, are the same for the reverse move, and d's
+current path is exactly one of them, so only the choice of d enters the ratio:
+
+  log α = log π(c', z') − log π(c, z) + log P(d | c') − log P(d | c).
+
+It undoes what the one-document path step cannot: a document that has opened a branch of its
+own explains its tokens there with its levels in any order (its leaf may hold the tokens its
+true path keeps at level 1), and going back needs the path and the levels changed at once.
+
+All moves change only a few nodes: the nCRP term is recomputed from the paths
 (:func:`ppltopics.distributions.ncrp_log_prob`), the likelihood only at the touched nodes.
 """
 
@@ -50,8 +66,9 @@ __all__ = ["TreeMoves", "parse_tree_moves", "tree_moves", "DirichletNodes", "NIW
            "TokenIndex", "expand_ranges"]
 
 # injected defects (tests only): 0 = exact, 1 = split–merge Hastings ratio omitted,
-# 2 = regraft accepted without the nCRP ratio
-EXACT, NO_HASTINGS, NO_NCRP = 0, 1, 2
+# 2 = regraft accepted without the nCRP ratio, 3 = the document move without the
+# probabilities of choosing its document
+EXACT, NO_HASTINGS, NO_NCRP, NO_DOC_CHOICE = 0, 1, 2, 3
 #: what a move returns when its random choices propose nothing
 _NOTHING = object()
 
@@ -69,18 +86,22 @@ class TreeMoves:
         tokens by ``level_scans`` (≥ 1) Gibbs scans under the proposed tree (the scans'
         probabilities, and those of the reverse path, in the Hastings ratio); else the levels
         are kept.  Models without a level scan keep them always.
+    doc_moves
+        Document moves (a path and a relabelling of one document's levels, module doc) at each
+        move step (≥ 0).
     """
 
     moves: int = 2
     every: int = 1
     refresh_share: float = 0.5
     level_scans: int = 2
+    doc_moves: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("moves", "every", "level_scans"):
+        for name, lo in (("moves", 1), ("every", 1), ("level_scans", 1), ("doc_moves", 0)):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise ValueError(f"split_merge {name} must be an integer >= 1, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
+                raise ValueError(f"split_merge {name} must be an integer >= {lo}, got {v!r}")
         r = self.refresh_share
         if isinstance(r, bool) or not isinstance(r, int | float) or not 0 <= r <= 1:
             raise ValueError(f"split_merge refresh_share must be a number in [0, 1], got {r!r}")
@@ -88,7 +109,7 @@ class TreeMoves:
     def config(self) -> dict[str, Any]:
         return {"moves": int(self.moves), "every": int(self.every),
                 "refresh_share": float(self.refresh_share),
-                "level_scans": int(self.level_scans)}
+                "level_scans": int(self.level_scans), "doc_moves": int(self.doc_moves)}
 
 
 def parse_tree_moves(value: Any) -> TreeMoves | None:
@@ -329,6 +350,71 @@ def _regraft(kernel: Any, ops: Any, state: dict[str, np.ndarray], rng: np.random
     return _finish(kernel, state, new, docs, 0.0, None, rng, scans, defect, lp)
 
 
+def _doc_choice_logprob(paths: np.ndarray) -> np.ndarray:
+    """log P(d | c) of the document move's choice for every document (module docstring)."""
+    D, L = paths.shape
+    p = np.zeros(D)
+    for ell in range(1, L):
+        nodes, inv, counts = np.unique(paths[:, ell], return_inverse=True, return_counts=True)
+        p += 1.0 / (nodes.size * counts[inv])
+    return np.log(p / (L - 1))
+
+
+def _path_options(paths: np.ndarray, d: int, fresh: np.ndarray) -> np.ndarray:
+    """The path step's options for document d in the tree without it, as rows (n, L): every
+    existing leaf's path, then, below every node above the leaves, a new branch of the node
+    ids ``fresh`` (L − 1 ids used by no path)."""
+    L = paths.shape[1]
+    others = np.delete(paths, d, axis=0)
+    rows = [others[np.unique(others[:, L - 1], return_index=True)[1]]]
+    for ell in range(L - 1):
+        prefix = others[np.unique(others[:, ell], return_index=True)[1], :ell + 1]
+        rows.append(np.hstack([prefix, np.broadcast_to(fresh[ell:], (prefix.shape[0],
+                                                                     L - 1 - ell))]))
+    return np.vstack(rows)
+
+
+def _doc_move(kernel: Any, ops: Any, state: dict[str, np.ndarray], rng: np.random.Generator,
+              scans: int, defect: int, lp: float) -> Any:
+    """One document move (module docstring; the levels are relabelled, not re-drawn, so
+    ``scans`` is unused); same returns as :func:`_split_merge`."""
+    paths = state["paths"]
+    D, L = paths.shape
+    if D < 2:
+        return _NOTHING
+    ell = int(rng.integers(1, L))
+    nodes = np.unique(paths[:, ell])
+    members = np.flatnonzero(paths[:, ell] == nodes[rng.integers(nodes.size)])
+    d = int(members[rng.integers(members.size)])
+    used = np.zeros(max(int(paths.max()) + L, state["node_level"].shape[0]), dtype=bool)
+    used[paths.ravel()] = True
+    fresh = np.flatnonzero(~used)[:L - 1].astype(paths.dtype)
+    options = _path_options(paths, d, fresh)
+    new = paths.copy()
+    new[d] = options[rng.integers(options.shape[0])]
+    sigma = np.arange(L)
+    if L > 2 and rng.random() < 0.5:
+        while np.array_equal(sigma, np.arange(L)):
+            sigma[1:] = rng.permutation(np.arange(1, L))
+    if np.array_equal(sigma, np.arange(L)) and _same_tree(paths, new):
+        return _NOTHING
+    levels = state["levels"].copy()
+    tokens = kernel.doc_tokens(np.array([d]))
+    levels[tokens] = sigma[levels[tokens]]
+    log_h = 0.0
+    if defect != NO_DOC_CHOICE:
+        log_h = _doc_choice_logprob(new)[d] - _doc_choice_logprob(paths)[d]
+    return _finish(kernel, state, new, np.array([d]), log_h, None, rng, 0, defect, lp,
+                   levels)
+
+
+def _same_tree(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do two path arrays describe the same tree and paths (node ids aside)?"""
+    from ppltopics.distributions import canonical_paths
+
+    return bool(np.array_equal(canonical_paths(a), canonical_paths(b)))
+
+
 def _log_joint(kernel: Any, state: dict[str, np.ndarray], ncrp: bool = True) -> float:
     """log p(w, z, c) of a kernel state (the target of every move), or without the nCRP
     term (a defect for the tests)."""
@@ -342,14 +428,16 @@ def _log_joint(kernel: Any, state: dict[str, np.ndarray], ncrp: bool = True) -> 
 
 def _finish(kernel: Any, state: dict[str, np.ndarray], new_paths: np.ndarray,
             docs: np.ndarray, log_h: float, reverse: Any, rng: np.random.Generator,
-            scans: int, defect: int, lp: float) -> float | None:
-    """Build the proposed state (new paths; with ``scans`` > 0 the levels of every token of
+            scans: int, defect: int, lp: float, new_levels: np.ndarray | None = None
+            ) -> float | None:
+    """Build the proposed state (new paths, and ``new_levels`` of all tokens if given, which
+    only ``docs``' tokens may change; with ``scans`` > 0 the levels of every token of
     ``docs`` re-drawn by that many Gibbs scans in a random order), add the proposal ratio's
     level terms and ``reverse(proposed)`` (log probability of the reverse structural choice) to
     ``log_h``, and accept or reject against ``lp`` (the current log joint).  An accepted state
     replaces ``state``'s arrays in place and its log joint is returned; None if rejected."""
     proposed = {k: v.copy() for k, v in state.items()}
-    kernel.apply_paths(proposed, new_paths, docs)
+    kernel.apply_paths(proposed, new_paths, docs, new_levels)
     if scans:
         # forward: `scans` level scans in the order σ under the new tree; reverse: the
         # path back (scans in the order reversed, under the old tree, forced through the
@@ -379,14 +467,16 @@ def tree_moves(kernel: Any, state: dict[str, np.ndarray], rng: np.random.Generat
                ) -> tuple[int, int]:
     """``settings.moves`` split–merge and as many regraft proposals on ``state``, alternating,
     each re-drawing the moved documents' levels with probability ``refresh_share`` (never when
-    the kernel cannot scan levels: ``can_scan`` False).  Returns (accepted, proposed); a draw
+    the kernel cannot scan levels: ``can_scan`` False), then ``settings.doc_moves`` document
+    moves.  Returns (accepted, proposed); a draw
     that proposes nothing (no pair, both anchors in one unit, a parent that would vanish) is
     not counted."""
     ops = kernel.node_marginal()
     lp = _log_joint(kernel, state, defect != NO_NCRP)
     accepted = proposed = 0
-    for _ in range(settings.moves):
-        for move in (_split_merge, _regraft):
+    schedule = [(_split_merge, _regraft)] * settings.moves + [(_doc_move,)] * settings.doc_moves
+    for moves in schedule:
+        for move in moves:
             refresh = can_scan and rng.random() < settings.refresh_share
             out = move(kernel, ops, state, rng, settings.level_scans if refresh else 0, defect,
                        lp)

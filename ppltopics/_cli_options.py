@@ -37,7 +37,8 @@ _HELP = {
     "optimize_alpha": "re-estimate an asymmetric α during warm-up (Minka's fixed point)",
     "optimize_interval": "sweeps between α updates",
     "split_merge": "split–merge moves: true, or {'moves': m, 'every': e, ...} (flat models: "
-                   "'scans', ...; hlda/ghlda tree moves: 'refresh_share', 'level_scans')",
+                   "'scans', ...; hlda/ghlda tree moves: 'refresh_share', 'level_scans', "
+                   "'doc_moves')",
     "init": "starting state: 'random', 'kmeans' (word vectors) or 'lda'; hlda/ghlda: "
             "'cluster' (a hierarchy of the documents) or 'random'; TopClus: topic "
             "centres from K-means over word types ('words') or tokens ('tokens')",

@@ -74,8 +74,9 @@ def fit(
     per-draw ``split_merge_accept`` counts go to ``sample_stats``.  Anything other than a
     bool, a dict or a ``SplitMerge`` raises ValueError.  For ``"hlda"`` and ``"ghlda"``
     ``split_merge`` takes :class:`~ppltopics.inference._tree_moves.TreeMoves` fields
-    (``moves``, ``every``, ``refresh_share``, ``level_scans``): exact split–merge moves of
-    sibling nodes and subtree regrafts.
+    (``moves``, ``every``, ``refresh_share``, ``level_scans``, ``doc_moves``): exact
+    split–merge moves of sibling nodes, subtree regrafts and document moves (one document's
+    path and a relabelling of its levels).
     ``init`` (lda, glda, cgtm) chooses every chain's starting state, drawn with the chain's
     own generator and recorded in ``settings["init"]``: ``"random"`` (LDA's default; z_n
     uniform over the K topics), ``"kmeans"`` (models with word vectors, GLDA's and CGTM's

@@ -8,11 +8,15 @@ power, options.
     hLDA (Dirichlet–multinomial nodes) and GhLDA (NIW nodes).  The move chain alone is not
     irreducible; invariance does not need that.
 (b) The same with the levels re-drawn by the moves (``refresh_share=1``: two level scans
-    under the proposed tree and the reverse path in the Hastings ratio), hLDA, 4 documents and
-    6 tokens, χ² of the path-configuration and of the level marginals of the enumerated joint.
-(c) Power: the split–merge Hastings ratio omitted (all kinds of test above) and the regraft
+    under the proposed tree and the reverse path in the Hastings ratio; hLDA only, GhLDA's
+    moves keep them) and the document moves (a path and a relabelling of one document's
+    levels) after them, hLDA and GhLDA, 4
+    documents and 6 tokens, χ² of the path-configuration and of the level marginals of the
+    enumerated joint.
+(c) Power: the split–merge Hastings ratio omitted (all kinds of test above), the regraft
     accepted without its nCRP ratio (regrafts only, 15 moves a chain, χ² of the level-1
-    "shape": sizes of the level-1 nodes with their numbers of leaves) are rejected.
+    "shape": sizes of the level-1 nodes with their numbers of leaves) and document moves
+    without the probabilities of choosing their document are rejected.
 (d) Options: defaults, recorded settings and per-draw counts, bad values rejected, the
     statistics after accepted moves equal a rebuild.
 
@@ -21,6 +25,8 @@ level (observed p-values below 1e-4).  Seeds are fixed, so outcomes are determin
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -55,7 +61,7 @@ GHYPER = G.GhLDAHyper(depth=L, gamma=1.0, gem_mean=0.5, gem_scale=2.0, kappa0=0.
 def _hlda(**sm) -> HLDAKernel:
     corpus = Corpus(WORDS, OFFSETS, [f"w{i}" for i in range(4)])
     return HLDAKernel(corpus, depth=L, gamma=1.0, eta=0.2, gem_mean=0.5, gem_scale=2.0,
-                      split_merge={"moves": 1, "refresh_share": 0.0, **sm})
+                      split_merge={"moves": 1, "refresh_share": 0.0, "doc_moves": 0, **sm})
 
 
 def _ghlda(**sm) -> GhLDAKernel:
@@ -63,7 +69,8 @@ def _ghlda(**sm) -> GhLDAKernel:
     h = GHYPER
     return GhLDAKernel(corpus, VECTORS, h.mu0, h.kappa0, h.nu0, h.psi0,
                        psi_ratio=h.psi_ratio, depth=L, gamma=h.gamma, gem_mean=h.gem_mean,
-                       gem_scale=h.gem_scale, split_merge={"moves": 1, **sm})
+                       gem_scale=h.gem_scale,
+                       split_merge={"moves": 1, "refresh_share": 0.0, "doc_moves": 0, **sm})
 
 
 def _paths_posterior(kernel) -> tuple[np.ndarray, np.ndarray]:
@@ -151,16 +158,46 @@ def test_regraft_without_ncrp_ratio_is_rejected():
 # ----------------------------------------------------------------------------- levels too
 J_OFFSETS = np.array([0, 2, 3, 5, 6])
 J_WORDS = np.array([0, 1, 0, 2, 1, 2], dtype=np.int32)
+J_VECTORS = np.array([[1.5, 0.2], [-1.2, 0.1], [1.1, -0.3], [0.2, 1.6], [-1.4, -0.2],
+                      [0.1, 1.2]])
+J_HHYPER = H.HLDAHyper(depth=L, gamma=1.0, gem_mean=0.5, gem_scale=2.0, eta=0.3)
 
 
-def _joint(defect: int, seed: int) -> tuple[T.Chi2Result, T.Chi2Result]:
-    corpus = Corpus(J_WORDS, J_OFFSETS, ["a", "b", "c"])
-    hyper = H.HLDAHyper(depth=L, gamma=1.0, gem_mean=0.5, gem_scale=2.0, eta=0.3)
-    configs, probs = tree_enumerated_posterior(
-        lambda p, z: H.log_joint(corpus, p, z, hyper), 4, L, 6)
-    kernel = HLDAKernel(corpus, depth=L, gamma=1.0, eta=0.3, gem_mean=0.5, gem_scale=2.0,
-                        split_merge={"moves": 1, "refresh_share": 1.0, "level_scans": 2})
+@functools.cache
+def _enumerated(model: str) -> tuple[np.ndarray, np.ndarray]:
+    """The enumerated joint posterior over (paths, levels) of the toy model (cached: several
+    tests share it, ~15 s for hLDA and ~30 s for GhLDA)."""
+    if model == "hlda":
+        corpus = Corpus(J_WORDS, J_OFFSETS, ["a", "b", "c"])
+        return tree_enumerated_posterior(lambda p, z: H.log_joint(corpus, p, z, J_HHYPER),
+                                         4, L, 6)
+    return tree_enumerated_posterior(
+        lambda p, z: G.log_joint(J_VECTORS, J_OFFSETS, p, z, GHYPER), 4, L, 6)
+
+
+def _joint_kernel(model: str, defect: int, sm: dict) -> HLDAKernel | GhLDAKernel:
+    """The toy model of 4 documents, 6 tokens (hLDA: 3 word types; GhLDA: 2-d vectors)."""
+    if model == "hlda":
+        corpus = Corpus(J_WORDS, J_OFFSETS, ["a", "b", "c"])
+        kernel = HLDAKernel(corpus, depth=L, gamma=1.0, eta=0.3, gem_mean=0.5, gem_scale=2.0,
+                            split_merge=sm)
+    else:
+        corpus = Corpus(np.arange(6, dtype=np.int32), J_OFFSETS, [f"t{i}" for i in range(6)])
+        h = GHYPER
+        kernel = GhLDAKernel(corpus, J_VECTORS, h.mu0, h.kappa0, h.nu0, h.psi0,
+                             psi_ratio=h.psi_ratio, depth=L, gamma=h.gamma,
+                             gem_mean=h.gem_mean, gem_scale=h.gem_scale, split_merge=sm)
     kernel._sm_defect = defect
+    return kernel
+
+
+def _joint(defect: int, seed: int, model: str = "hlda", doc_only: bool = False
+           ) -> tuple[T.Chi2Result, T.Chi2Result]:
+    """Chains from exact draws of the enumerated joint p(c, z | w), 3 move steps each (all
+    moves with level scans, or ``doc_only``: 3 document moves); χ² of the final paths and
+    levels marginals."""
+    kernel = _joint_kernel(model, defect, {"moves": 1, "refresh_share": 1.0, "level_scans": 2})
+    configs, probs = _enumerated(model)
     rng = np.random.default_rng(seed)
     state = kernel.init_state(rng)
     chains, per = 3_000, L ** 6
@@ -168,16 +205,22 @@ def _joint(defect: int, seed: int) -> tuple[T.Chi2Result, T.Chi2Result]:
     digits = L ** np.arange(5, -1, -1)
     finals = np.empty(chains, dtype=np.int64)
     accepted = 0
+    ops = kernel.node_marginal()
     for c in range(chains):
         cfg, zi = divmod(int(cells[c]), per)
         state["paths"] = configs[cfg].astype(np.int32)
         state["levels"] = ((zi // digits) % L).astype(np.int32)
         kernel.resync(state)
         for _ in range(3):
-            kernel.tree_moves_step(state, rng)
-            accepted += int(state["sm_accepted"][0])
+            if doc_only:
+                lp = TM._log_joint(kernel, state)
+                out = TM._doc_move(kernel, ops, state, rng, 0, defect, lp)
+                accepted += out is not TM._NOTHING and out is not None
+            else:
+                kernel.tree_moves_step(state, rng)
+                accepted += int(state["sm_accepted"][0])
         finals[c] = tree_state_index(state["paths"], state["levels"], configs)[0]
-    assert accepted > 0.5 * chains
+    assert accepted > 0.3 * chains
     pc = probs.reshape(-1, per)
     res = (T.chi2_gof(np.bincount(finals // per, minlength=pc.shape[0]), pc.sum(axis=1)),
            T.chi2_gof(np.bincount(finals % per, minlength=per), pc.sum(axis=0)))
@@ -185,15 +228,25 @@ def _joint(defect: int, seed: int) -> tuple[T.Chi2Result, T.Chi2Result]:
     return res
 
 
-def test_moves_with_level_scans_leave_joint_invariant():
-    """(b) Paths and levels moved together: both marginals of the enumerated joint hold."""
-    paths, levels = _joint(TM.EXACT, 1)
+@pytest.mark.parametrize("model, seed", [("hlda", 1), ("ghlda", 5)])
+def test_moves_with_level_scans_leave_joint_invariant(model, seed):
+    """(b) Paths and levels moved together (split–merge and regraft with level scans —
+    GhLDA's keep the levels —, then document moves): both marginals of the enumerated joint
+    hold."""
+    paths, levels = _joint(TM.EXACT, seed, model)
     assert not paths.rejects(ALPHA_CHI2) and not levels.rejects(ALPHA_CHI2), (paths, levels)
 
 
 def test_moves_with_level_scans_without_hastings_are_rejected():
     """(c) Level scans' and split's proposal ratio omitted: rejected (observed p ≈ 1e-79)."""
     paths, _ = _joint(TM.NO_HASTINGS, 2)
+    assert paths.rejects(ALPHA_CHI2), paths
+
+
+def test_doc_move_without_its_choice_ratio_is_rejected():
+    """(c) Document moves alone, without P(d | c') / P(d | c): rejected (observed
+    p ≈ 3e-14)."""
+    paths, _ = _joint(TM.NO_DOC_CHOICE, 4, doc_only=True)
     assert paths.rejects(ALPHA_CHI2), paths
 
 
@@ -209,7 +262,7 @@ def test_options_records_and_statistics():
                   split_merge={"moves": 3, "every": 2})
     kernel = HLDAKernel(corpus, depth=3, split_merge={"moves": 3, "every": 2})
     assert kernel.config()["split_merge"] == {
-        "moves": 3, "every": 2, "refresh_share": 0.5, "level_scans": 2}
+        "moves": 3, "every": 2, "refresh_share": 0.5, "level_scans": 2, "doc_moves": 2}
     assert "split_merge" not in HLDAKernel(corpus, depth=3).config()
     ss = post.groups["sample_stats"]
     proposed = ss["split_merge_proposed"][0]
@@ -233,6 +286,6 @@ def test_options_records_and_statistics():
     assert TM.parse_tree_moves(True) == TM.TreeMoves()
     assert TM.parse_tree_moves(False) is None
     for bad in ({"moves": 0}, {"every": 1.5}, {"refresh_share": 2.0}, {"level_scans": 0},
-                {"scans": 2}, "yes", 3):
+                {"doc_moves": -1}, {"scans": 2}, "yes", 3):
         with pytest.raises(ValueError, match="split_merge"):
             TM.parse_tree_moves(bad)
