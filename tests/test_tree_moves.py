@@ -10,9 +10,8 @@ power, options.
 (b) The same with the levels re-drawn by the moves (``refresh_share=1``: two level scans
     under the proposed tree and the reverse path in the Hastings ratio; hLDA only, GhLDA's
     moves keep them) and the document moves (a path and a relabelling of one document's
-    levels) after them, hLDA and GhLDA, 4
-    documents and 6 tokens, χ² of the path-configuration and of the level marginals of the
-    enumerated joint.
+    levels) after them, hLDA (4 documents, 6 tokens) and GhLDA (4 documents, 5 tokens), χ²
+    of the path-configuration and of the level marginals of the enumerated joint.
 (c) Power: the split–merge Hastings ratio omitted (all kinds of test above), the regraft
     accepted without its nCRP ratio (regrafts only, 15 moves a chain, χ² of the level-1
     "shape": sizes of the level-1 nodes with their numbers of leaves) and document moves
@@ -158,33 +157,35 @@ def test_regraft_without_ncrp_ratio_is_rejected():
 # ----------------------------------------------------------------------------- levels too
 J_OFFSETS = np.array([0, 2, 3, 5, 6])
 J_WORDS = np.array([0, 1, 0, 2, 1, 2], dtype=np.int32)
-J_VECTORS = np.array([[1.5, 0.2], [-1.2, 0.1], [1.1, -0.3], [0.2, 1.6], [-1.4, -0.2],
-                      [0.1, 1.2]])
+#: GhLDA's toy: 4 documents, 5 tokens (2, 1, 1, 1), 2-d vectors
+G_OFFSETS = np.array([0, 2, 3, 4, 5])
+G_VECTORS = np.array([[1.5, 0.2], [-1.2, 0.1], [1.1, -0.3], [0.2, 1.6], [-1.4, -0.2]])
 J_HHYPER = H.HLDAHyper(depth=L, gamma=1.0, gem_mean=0.5, gem_scale=2.0, eta=0.3)
 
 
 @functools.cache
 def _enumerated(model: str) -> tuple[np.ndarray, np.ndarray]:
     """The enumerated joint posterior over (paths, levels) of the toy model (cached: several
-    tests share it, ~15 s for hLDA and ~30 s for GhLDA)."""
+    tests share it, ~15 s for hLDA's 6 tokens and ~10 s for GhLDA's 5)."""
     if model == "hlda":
         corpus = Corpus(J_WORDS, J_OFFSETS, ["a", "b", "c"])
         return tree_enumerated_posterior(lambda p, z: H.log_joint(corpus, p, z, J_HHYPER),
                                          4, L, 6)
     return tree_enumerated_posterior(
-        lambda p, z: G.log_joint(J_VECTORS, J_OFFSETS, p, z, GHYPER), 4, L, 6)
+        lambda p, z: G.log_joint(G_VECTORS, G_OFFSETS, p, z, GHYPER), 4, L, 5)
 
 
 def _joint_kernel(model: str, defect: int, sm: dict) -> HLDAKernel | GhLDAKernel:
-    """The toy model of 4 documents, 6 tokens (hLDA: 3 word types; GhLDA: 2-d vectors)."""
+    """The toy model of 4 documents (hLDA: 6 tokens of 3 word types; GhLDA: 5 tokens, 2-d
+    vectors)."""
     if model == "hlda":
         corpus = Corpus(J_WORDS, J_OFFSETS, ["a", "b", "c"])
         kernel = HLDAKernel(corpus, depth=L, gamma=1.0, eta=0.3, gem_mean=0.5, gem_scale=2.0,
                             split_merge=sm)
     else:
-        corpus = Corpus(np.arange(6, dtype=np.int32), J_OFFSETS, [f"t{i}" for i in range(6)])
+        corpus = Corpus(np.arange(5, dtype=np.int32), G_OFFSETS, [f"t{i}" for i in range(5)])
         h = GHYPER
-        kernel = GhLDAKernel(corpus, J_VECTORS, h.mu0, h.kappa0, h.nu0, h.psi0,
+        kernel = GhLDAKernel(corpus, G_VECTORS, h.mu0, h.kappa0, h.nu0, h.psi0,
                              psi_ratio=h.psi_ratio, depth=L, gamma=h.gamma,
                              gem_mean=h.gem_mean, gem_scale=h.gem_scale, split_merge=sm)
     kernel._sm_defect = defect
@@ -200,9 +201,10 @@ def _joint(defect: int, seed: int, model: str = "hlda", doc_only: bool = False
     configs, probs = _enumerated(model)
     rng = np.random.default_rng(seed)
     state = kernel.init_state(rng)
-    chains, per = 3_000, L ** 6
+    n = kernel.num_tokens
+    chains, per = 3_000, L ** n
     cells = rng.choice(probs.size, size=chains, p=probs)
-    digits = L ** np.arange(5, -1, -1)
+    digits = L ** np.arange(n - 1, -1, -1)
     finals = np.empty(chains, dtype=np.int64)
     accepted = 0
     ops = kernel.node_marginal()
