@@ -88,13 +88,13 @@ PLAN = {"bbc": {"docs": None, **_SWEEPS}, "20ng": {"docs": 3000, **_SWEEPS},
         "wiki": {"docs": None, **_SWEEPS}}
 DEFAULT_MODELS = ("lda", "tomotopy-lda", "tomotopy-ctm", "glda", "glda-old", "cgtm", "hlda",
                   "ghlda", "tomotopy-hlda")
-#: GLDA option sets of the ablation (``--models glda:raw-rerank,glda:abtt,...``)
 #: ``lda:<name>``: our LDA with these settings instead of the defaults (α = 0.1, β = 0.01)
 LDA_OPTIONS: dict[str, dict[str, Any]] = {
     "opt": {"optimize_alpha": True},  # Minka's fixed point every 10 warm-up sweeps (tomotopy's
     # LDAModel default: optim_interval=10)
     "moves": {"split_merge": True},
 }
+#: GLDA option sets of the ablation (``--models glda:raw-rerank,glda:abtt,...``)
 ABLATION: dict[str, dict[str, Any]] = {
     "raw-counts": {"prepare": None, "by": "counts"},
     "raw-rerank": {"prepare": None},
