@@ -468,9 +468,9 @@ def tree_moves(kernel: Any, state: dict[str, np.ndarray], rng: np.random.Generat
     """``settings.moves`` split–merge and as many regraft proposals on ``state``, alternating,
     each re-drawing the moved documents' levels with probability ``refresh_share`` (never when
     the kernel cannot scan levels: ``can_scan`` False), then ``settings.doc_moves`` document
-    moves.  Returns (accepted, proposed); a draw
-    that proposes nothing (no pair, both anchors in one unit, a parent that would vanish) is
-    not counted."""
+    moves.  Returns (accepted, proposed); a draw that proposes nothing (no pair, both anchors
+    in one unit, a parent that would vanish, the current path and levels again) is not
+    counted."""
     ops = kernel.node_marginal()
     lp = _log_joint(kernel, state, defect != NO_NCRP)
     accepted = proposed = 0
