@@ -137,6 +137,7 @@ TREES: dict[str, dict[str, Any]] = {
     "moves": {"split_merge": True},
     "paper": {"preset": "paper", "depth": 4},
     "random": {"init": "random"},  # nCRP-prior paths (the default start is "cluster")
+    "fixed20": {"warmup_fixed_sweeps": 20},  # the clustered start's fixed phase (default 5)
 }
 
 
