@@ -12,7 +12,8 @@ Configurations (``--configs``): ``lda`` (α = 0.1, β = 0.01), ``lda-sm`` (+ spl
 every sweep), ``glda`` (library defaults
 without the moves), ``glda-sm`` (+ split–merge every 10 sweeps), ``glda-default`` (today's
 defaults: a move after every sweep), ``glda-kmeans`` (the same from the k-means start,
-``pt.fit("glda")``'s default since Dec 2026), ``glda-wv`` (the word view: β = 0.01, λ = 0.1,
+``pt.fit("glda")``'s default since Dec 2026), ``glda-anneal`` (uniform topics, the first
+100 warm-up sweeps annealed), ``glda-wv`` (the word view: β = 0.01, λ = 0.1,
 α = 0.1), ``glda-wv-sm`` (word view + split–merge every 10 sweeps).  lp of the word view is
 its tempered joint, so it is compared across chains, not with plain GLDA's.
 
@@ -49,6 +50,9 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     # uniform topics, the default until Dec 2026; since then pt.fit("glda") starts from k-means)
     "glda-default": ("glda", {}),
     "glda-kmeans": ("glda", {"init": "kmeans"}),  # the k-means start, explicitly
+    # uniform topics and an annealed warm-up: the vector density's power rises 0.1 -> 1 over
+    # the first 100 warm-up sweeps (anneal=, Dec 2026)
+    "glda-anneal": ("glda", {"init": "random", "anneal": 100}),
     "glda-wv": ("glda", {**WV, "split_merge": False}),
     "glda-wv-sm": ("glda", {**WV, **SM}),
 }

@@ -19,6 +19,7 @@ the planted z, ``loglik_gap`` = log p(v | z) of the final state minus that of th
         [--clusters 6 --spread 0.15]   # the issue's corpus, fixed
         [--split-merge '{"every": 3}']  # the moves' settings (default: the library's)
         [--init kmeans]               # the Gaussian models' start (default: random)
+        [--anneal 60]                 # the Gaussian models' annealed warm-up sweeps
 
 Writes benchmarks/results/split_merge.json and prints a Markdown table.
 """
@@ -97,8 +98,8 @@ def run(kernel: Any, sweeps: int, seed: int) -> tuple[dict[str, Any], float, flo
 
 def gaussian_kernel(model: str, corpus: Corpus, table: np.ndarray, K: int, sm: Any,
                     method: str, view: dict[str, float] | None = None,
-                    init: str = "random") -> Any:
-    view = view or {}
+                    init: str = "random", anneal: int = 0) -> Any:
+    view = {**(view or {}), **({"anneal": anneal} if anneal else {})}
     if model == "cgtm":
         r = CGTMHyper(num_topics=K).resolve(table, counts=corpus.word_counts())
         return CGTMKernel(corpus, table, K, r.mu0, r.kappa0, r.nu0, r.psi0, r.eta_mu0,
@@ -140,6 +141,8 @@ def main() -> None:
                     help="split_merge= settings for the runs with moves (default: True)")
     ap.add_argument("--init", default="random", choices=("random", "kmeans"),
                     help="the Gaussian models' start (LDA always starts at random)")
+    ap.add_argument("--anneal", type=int, default=0,
+                    help="the Gaussian models' annealed warm-up sweeps (anneal=; default 0)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "split_merge.json"))
     args = ap.parse_args()
     view = {}
@@ -168,7 +171,7 @@ def main() -> None:
                         seed, clusters=K, spread=spread, docs=args.docs)
                     table = vectors.matrix(corpus.vocab)
                     kernel = gaussian_kernel(model, corpus, table, K, sm, method or "exact",
-                                             view, args.init)
+                                             view, args.init, args.anneal)
                     state, total, spent, accepted = run(kernel, args.sweeps, seed)
                     cos = matched_cosine(centres, kernel.topic_means(state))
                     if model == "glda":  # is the state found as probable as the planted one?

@@ -124,7 +124,8 @@ class CGTMKernel(GLDAKernel):
 
     Topic parameters as :class:`GLDAKernel` (``mu0, kappa0, nu0, psi0`` over word vectors);
     ``eta_mu0, eta_kappa0, eta_nu0, eta_psi0``: the NIW prior of (μ, Σ) over the K-dim η;
-    ``beta``, ``vector_weight``: the word view, as :class:`GLDAKernel`.
+    ``beta``, ``vector_weight``: the word view, ``anneal``: the annealed warm-up, as
+    :class:`GLDAKernel`.
     """
 
     model_name = "cgtm"
@@ -141,10 +142,11 @@ class CGTMKernel(GLDAKernel):
         eta_kappa0: float, eta_nu0: float, eta_psi0: np.ndarray,
         pg_exact_max: int | None = 64, split_merge: Any = False, init: Any = "random",
         beta: float | None = None, vector_weight: float = 1.0, workers: int = 1,
+        anneal: int = 0,
     ) -> None:
         super().__init__(corpus, table, num_topics, 1.0, mu0, kappa0, nu0, psi0,
                          method="exact", split_merge=split_merge, init=init, beta=beta,
-                         vector_weight=vector_weight, workers=workers)
+                         vector_weight=vector_weight, workers=workers, anneal=anneal)
         from ppltopics.inference._linalg import make_prior
 
         self.eta_prior = make_prior(eta_mu0, eta_kappa0, eta_nu0, eta_psi0)
@@ -183,7 +185,8 @@ class CGTMKernel(GLDAKernel):
         if not self.parallel_now(state):
             state["refactored"][0] += exact_sweep(
                 c.word_ids, c.doc_offsets, self.table, state["z"], state["ndk"], self.alpha,
-                _stats(state), self.prior, rng, state["eta"], 0, c.num_docs, self.view(state))
+                _stats(state), self.prior, rng, state["eta"], 0, c.num_docs,
+                self.view(state, warmup))
         else:
             def block(doc_lo: int, doc_hi: int, stats: NIWStats, view: WordView,
                       block_rng: np.random.Generator) -> tuple[int, int]:
@@ -191,11 +194,12 @@ class CGTMKernel(GLDAKernel):
                                    state["ndk"], self.alpha, stats, self.prior, block_rng,
                                    state["eta"], doc_lo, doc_hi, view), 0
 
-            state["refactored"][0] += sum(a for a, _ in self._parallel_sweep(state, rng, block))
+            state["refactored"][0] += sum(
+                a for a, _ in self._parallel_sweep(state, rng, block, warmup))
         sample_eta(state["eta"], state["ndk"], c.doc_lengths.astype(np.float64),
                    state["eta_mu"], state["eta_cov"], rng, self.pg_exact_max)
         # (z, η) jointly, (μ_η, Σ_η) integrated out: exact with the draw of (μ_η, Σ_η) | η next
-        self.split_merge_moves(state, rng, state["eta"], self.eta_prior)
+        self.split_merge_moves(state, rng, state["eta"], self.eta_prior, warmup)
         e = self.eta_prior
         state["eta_mu"], state["eta_cov"] = sample_niw_posterior(
             state["eta"], e.mu0, e.kappa0, e.nu0, e.psi0, rng)
@@ -278,7 +282,7 @@ def fit_model(
     GLDA's (the joint (z, η) move: 29/30 planted recoveries against 4/30 at ~9 % of sweep
     time, held-out NPMI on BBC/20NG within the seeds' spread; ``benchmarks/bench_split_merge.py``,
     ``quality_<corpus>_cgtm_moves.json``), ``False`` turns it off; ``pg_exact_max``,
-    ``beta``, ``vector_weight`` as :class:`CGTMKernel`; the rest are
+    ``beta``, ``vector_weight``, ``anneal`` as :class:`CGTMKernel`; the rest are
     :class:`ppltopics.models.cgtm.CGTMHyper`'s.
     """
     from ppltopics.inference._init import gaussian_fit_init
@@ -291,7 +295,7 @@ def fit_model(
     split_merge = hyper.pop("split_merge", True)
     init = hyper.pop("init", None)
     workers = hyper.pop("workers", 1)
-    view = {k: hyper.pop(k) for k in ("beta", "vector_weight") if k in hyper}
+    view = {k: hyper.pop(k) for k in ("beta", "vector_weight", "anneal") if k in hyper}
     init = gaussian_fit_init(init, view.get("beta") is not None)
     table = vectors.matrix(corpus.vocab)
     r = CGTMHyper(num_topics=num_topics, **hyper).resolve(table, counts=corpus.word_counts())

@@ -36,6 +36,13 @@ Word view (``beta=``, ``vector_weight=`` λ; :mod:`ppltopics.models.glda`): ever
 score becomes λ·log t_k(x_n) + log (n_kw + β)/(n_k + Vβ), the word counts without token n
 (:class:`WordView`).  Both kernels take it unchanged otherwise (the fast path's stale tables
 hold the same sum); with no word view and λ = 1 the sweeps are bit for bit plain GLDA's.
+
+Annealed warm-up (``anneal=`` A sweeps): the first A warm-up sweeps (and their split–merge
+moves) target the vectors' density to the power λ·τ_s with τ_s = τ_0^{1 − s/A}, τ_0 =
+:data:`ANNEAL_START`, rising geometrically to 1: a flattened likelihood lets the topics
+separate gradually, as in deterministic annealing (Rose 1998), instead of locking in the
+first clusters a random start forms.  Only warm-up is tempered: from sweep A on, and in every
+sweep after warm-up, the kernel is the exact one above, so the draws kept are unchanged in law.
 """
 
 from __future__ import annotations
@@ -78,6 +85,8 @@ from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 __all__ = ["GLDAKernel", "fit_model", "word_topic_logdensity"]
 
 _STATS = ("count", "sums", "scatter", "chol", "logdet")
+#: τ_0, the vector density's power at the first annealed sweep (``anneal=``)
+ANNEAL_START = 0.1
 _NO_WEIGHTS = np.empty((0, 0))
 _NO_INFO = np.empty(0)
 _INV_REFRESH = 64  # rank-one changes of a topic's inverse factor between recomputations
@@ -475,6 +484,9 @@ class GLDAKernel(GibbsKernel):
         The word view (module doc): ``beta`` > 0 adds the Dirichlet–multinomial word view
         φ_k ~ Dirichlet(β) (``None``, the default: vectors only, Das et al.'s GLDA), and
         ``vector_weight`` λ > 0 weighs the vector view's log density (default 1).
+    anneal
+        Warm-up sweeps A ≥ 0 whose vector density is tempered by τ_s = τ_0^{1 − s/A}
+        (module doc; 0, the default: none).  Warm-up only: the kept draws are exact.
     """
 
     model_name = "glda"
@@ -492,8 +504,10 @@ class GLDAKernel(GibbsKernel):
         mu0: np.ndarray, kappa0: float, nu0: float, psi0: np.ndarray, method: str = "exact",
         mh_steps: int = 2, refresh_every: int = 1, split_merge: Any = False, init: Any = "random",
         workers: int = 1, beta: float | None = None, vector_weight: float = 1.0,
+        anneal: int = 0,
     ) -> None:
         self.workers = check_int("workers", workers, 1)
+        self.anneal = check_int("anneal", anneal, 0)
         self.beta = None if beta is None else positive_float("beta", beta)
         self.vector_weight = positive_float("vector_weight", vector_weight)
         self.split_merge = parse_split_merge(split_merge)
@@ -544,13 +558,20 @@ class GLDAKernel(GibbsKernel):
         """True when the target is not plain GLDA's: a word view or λ ≠ 1."""
         return self.beta is not None or self.vector_weight != 1.0
 
-    def view(self, state: State) -> WordView:
-        """The :class:`WordView` of ``state`` (:data:`NO_VIEW` for plain GLDA)."""
-        if not self.reweighed:
-            return NO_VIEW
+    def weight(self, state: State, warmup: bool = False) -> float:
+        """The vector view's weight in this sweep: λ·τ_s in the first ``anneal`` warm-up
+        sweeps (τ_s = τ_0^{1 − s/A}, s the sweeps made), else λ."""
+        s = int(state["sweeps"][0])
+        if warmup and s < self.anneal:
+            return self.vector_weight * ANNEAL_START ** (1.0 - s / self.anneal)
+        return self.vector_weight
+
+    def view(self, state: State, warmup: bool = False) -> WordView:
+        """The :class:`WordView` of this sweep (:data:`NO_VIEW` for plain GLDA, untempered)."""
+        weight = self.weight(state, warmup)
         if self.beta is None:
-            return WordView(NO_VIEW.nkw, NO_VIEW.nk, 0.0, self.vector_weight)
-        return WordView(state["nkw"], state["nk"], self.beta, self.vector_weight)
+            return NO_VIEW if weight == 1.0 else WordView(NO_VIEW.nkw, NO_VIEW.nk, 0.0, weight)
+        return WordView(state["nkw"], state["nk"], self.beta, weight)
 
     def set_data(self, data: np.ndarray) -> None:
         """Replace the word-vector table (same shape; Geweke's successive-conditional chain)."""
@@ -569,6 +590,7 @@ class GLDAKernel(GibbsKernel):
                 "dim": int(self.table.shape[1]), **self._split_merge_config(),
                 **({} if self.beta is None else {"beta": self.beta}),
                 **({} if self.vector_weight == 1.0 else {"vector_weight": self.vector_weight}),
+                **({"anneal": self.anneal} if self.anneal else {}),
                 **init_config(self.init),
                 **({} if self.workers == 1 else {"workers": self.workers})}
 
@@ -599,11 +621,12 @@ class GLDAKernel(GibbsKernel):
         return state
 
     def split_merge_moves(self, state: State, rng: np.random.Generator,
-                          eta: np.ndarray = _NO_WEIGHTS, eta_prior: NIWPrior | None = None
-                          ) -> None:
+                          eta: np.ndarray = _NO_WEIGHTS, eta_prior: NIWPrior | None = None,
+                          warmup: bool = False) -> None:
         """The configured number of split–merge moves (no-op when they are off); counts of
         this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``.  CGTM
-        passes ``eta`` (moved jointly with z, in place) and its NIW prior ``eta_prior``."""
+        passes ``eta`` (moved jointly with z, in place) and its NIW prior ``eta_prior``;
+        ``warmup``: the sweep's target is the annealed one (:meth:`weight`)."""
         sm = self.split_merge
         if not moves_due(sm, state):
             return
@@ -622,7 +645,7 @@ class GLDAKernel(GibbsKernel):
                 eta, self.prior if eta_prior is None else eta_prior, stats, self.prior, ws, cnt,
                 sm.scans, rng, self._sm_defect,
                 float(sm.uniform_share), _NO_INFO, float(sm.soft_share), float(sm.soft_beta),
-                float(sm.resplit_share), self.view(state))
+                float(sm.resplit_share), self.view(state, warmup))
         state["sm_accepted"][0] = acc
         state["sm_proposed"][0] = sm.moves
         if acc and before is not None:
@@ -677,9 +700,11 @@ class GLDAKernel(GibbsKernel):
             np.add.at(nkw, (self.corpus.word_ids, z), 1)
         return nkw
 
-    def refresh_proposal(self, state: State, z: np.ndarray | None = None) -> None:
+    def refresh_proposal(self, state: State, z: np.ndarray | None = None,
+                         weight: float | None = None) -> None:
         """Rebuild the fast path's stale densities and alias tables from the topics that the
-        assignments ``z`` define (default: the state's own; an empty ``z``: the prior).
+        assignments ``z`` define (default: the state's own; an empty ``z``: the prior), the
+        vector densities weighed by ``weight`` (default λ).
 
         Rebuilding from the state's own z is an adaptation: the runner does it in warm-up
         only.  Tests build tables from an independent z, which keeps every step exact.
@@ -696,8 +721,9 @@ class GLDAKernel(GibbsKernel):
         words = self._words
         log_scaled[words] = word_topic_logdensity(self.table[words], stats, self.prior,
                                                   self.workers)
-        if self.reweighed:
-            log_scaled[words] *= self.vector_weight
+        weight = self.vector_weight if weight is None else weight
+        if weight != 1.0 or self.beta is not None:
+            log_scaled[words] *= weight
             if self.beta is not None:
                 log_scaled[words] += log_phi(nkw, self.beta)[words]
         run_split(words.size, self.workers, lambda lo, hi: _refresh_alias(
@@ -707,7 +733,7 @@ class GLDAKernel(GibbsKernel):
     def step(self, state: State, rng: np.random.Generator, warmup: bool) -> None:
         c = self.corpus
         if self.method == "fast" and warmup and state["sweeps"][0] % self.refresh_every == 0:
-            self.refresh_proposal(state)
+            self.refresh_proposal(state, weight=self.weight(state, warmup))
 
         def block(doc_lo: int, doc_hi: int, stats: NIWStats, view: WordView,
                   block_rng: np.random.Generator) -> tuple[int, int]:
@@ -722,15 +748,15 @@ class GLDAKernel(GibbsKernel):
                 doc_lo, doc_hi, view)
 
         if not self.parallel_now(state):
-            counts = [block(0, c.num_docs, _stats(state), self.view(state), rng)]
+            counts = [block(0, c.num_docs, _stats(state), self.view(state, warmup), rng)]
         else:
-            counts = self._parallel_sweep(state, rng, block)
+            counts = self._parallel_sweep(state, rng, block, warmup)
         if self.method == "exact":
             state["refactored"][0] += sum(a for a, _ in counts)
         else:
             state["accepted"][0] += sum(a for a, _ in counts)
             state["proposed"][0] += sum(b for _, b in counts)
-        self.split_merge_moves(state, rng)
+        self.split_merge_moves(state, rng, warmup=warmup)
         state["sweeps"][0] += 1
         if state["sweeps"][0] % 50 == 0:  # clear rounding drift of the factors
             stats = _stats(state)
@@ -748,14 +774,15 @@ class GLDAKernel(GibbsKernel):
         (CGTM, measured with 5 only, keeps 5)."""
         return self.workers > 1 and int(state["sweeps"][0]) >= self.serial_start
 
-    def _parallel_sweep(self, state: State, rng: np.random.Generator, block: Any) -> list[Any]:
+    def _parallel_sweep(self, state: State, rng: np.random.Generator, block: Any,
+                        warmup: bool = False) -> list[Any]:
         """The W document blocks at once, each against its own copy of the topic statistics
         (and of the word view's n_kw, n_k); afterwards n_k, Σx and Σxxᵀ (n_kw, n_k) take every
         block's changes and each factor of Ψ_n is recomputed from them (so they are exact
         functions of z again)."""
         base = _stats(state)
         copies = [NIWStats(*(a.copy() for a in base)) for _ in range(self.workers)]
-        base_view = self.view(state)
+        base_view = self.view(state, warmup)
         views = [base_view._replace(nkw=base_view.nkw.copy(), nk=base_view.nk.copy())
                  for _ in range(self.workers)]
         out = self._doc_blocks.run(
@@ -885,7 +912,7 @@ def fit_model(
     alpha: Any = None, kappa0: float = 0.1, nu0: float | None = None, mu0: Any = None,
     psi0: Any = None, method: str = "fast", mh_steps: int = 2, refresh_every: int = 1,
     split_merge: Any = True, init: Any = None, workers: int = 1,
-    beta: float | None = None, vector_weight: float = 1.0,
+    beta: float | None = None, vector_weight: float = 1.0, anneal: int = 0,
 ) -> Any:
     """``pt.fit("glda", corpus, vectors=...)``: run the chains, build a GaussianPosterior.
 
@@ -898,7 +925,8 @@ def fit_model(
     ``init``: ``"random"``, ``"kmeans"``, ``"lda"`` or an integer array of assignments
     (:mod:`ppltopics.inference._init`); ``None`` (default): ``"kmeans"``, or ``"random"``
     with the word view (:func:`~ppltopics.inference._init.gaussian_fit_init`).  ``beta``,
-    ``vector_weight``: the word view (:class:`GLDAKernel`).
+    ``vector_weight``: the word view; ``anneal``: warm-up sweeps with a tempered vector
+    density (:class:`GLDAKernel`).
     """
     from ppltopics.inference._init import gaussian_fit_init
     from ppltopics.models.glda import GLDAHyper
@@ -914,8 +942,8 @@ def fit_model(
     kernel = GLDAKernel(corpus, table, num_topics, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
                         method=method, mh_steps=mh_steps, refresh_every=refresh_every,
                         split_merge=split_merge, init=gaussian_fit_init(init, beta is not None),
-                        workers=workers, beta=beta,
-                        vector_weight=vector_weight)
+                        workers=workers, beta=beta, vector_weight=vector_weight,
+                        anneal=anneal)
     post = GaussianPosterior.from_kernel(kernel, spec)
     post.estimates["word_vectors"] = table
     return post

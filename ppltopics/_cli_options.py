@@ -26,7 +26,7 @@ _SKIP = {"corpus", "vectors", "num_topics", "spec", "embeddings"}
 #: fit_model(**hyper) models: (module, hyper dataclass, kernel options popped from **hyper)
 _VAR_KEYWORDS = {"cgtm": ("ppltopics.models.cgtm", "CGTMHyper",
                           {"pg_exact_max": 64, "split_merge": False, "init": "random",
-                           "beta": None, "vector_weight": 1.0})}
+                           "beta": None, "vector_weight": 1.0, "anneal": 0})}
 _PREFIX = "hp_"
 
 #: one help line per parameter name (the model's docstring has the details)
@@ -34,6 +34,8 @@ _HELP = {
     "alpha": "document-topic Dirichlet concentration α: a float or a list of K floats",
     "beta": "topic-word Dirichlet concentration β (Gaussian models: turns the word view on)",
     "vector_weight": "weight λ of the word vectors' log density (the word view; 1: plain)",
+    "anneal": "warm-up sweeps whose vector density is tempered, its power rising from 0.1 "
+              "to 1 (0: none; the draws kept are exact either way)",
     "optimize_alpha": "re-estimate an asymmetric α during warm-up (Minka's fixed point)",
     "optimize_interval": "sweeps between α updates",
     "split_merge": "split–merge moves: true, or {'moves': m, 'every': e, ...} (flat models: "

@@ -73,8 +73,8 @@ class IndependentProposal(GLDAKernel):
 class IgnoresWeight(GLDAKernel):
     """Defect: samples with λ = 1 while the target has λ = LAM."""
 
-    def view(self, state):
-        return super().view(state)._replace(lam=1.0)
+    def view(self, state, warmup=False):
+        return super().view(state, warmup)._replace(lam=1.0)
 
 
 def test_word_view_changes_the_target(posterior):
