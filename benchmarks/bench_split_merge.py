@@ -14,7 +14,8 @@ for GLDA, ``lp_gap`` = log p(v, z) of the final state minus that of the planted 
 a limit of the data, not of the sampler's mixing); for CGTM, whose log joint needs an η for
 the planted z, ``loglik_gap`` = log p(v | z) of the final state minus that of the planted z.
 
-    python benchmarks/bench_split_merge.py [--seeds 20] [--sweeps 200] [--configs glda-fast,cgtm]
+    python benchmarks/bench_split_merge.py [--seeds 20] [--first-seed 0] [--sweeps 200]
+        [--configs glda-fast,cgtm]
         [--word-view BETA,LAMBDA]   # the Gaussian models with the word view
         [--clusters 6 --spread 0.15]   # the issue's corpus, fixed
         [--split-merge '{"every": 3}']  # the moves' settings (default: the library's)
@@ -128,6 +129,8 @@ def likelihood_gap(corpus: Corpus, table: np.ndarray, K: int, z: np.ndarray,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="corpus seeds FIRST .. FIRST+SEEDS-1 (fresh corpora for a check)")
     ap.add_argument("--sweeps", type=int, default=200)
     ap.add_argument("--configs", default="glda-fast,glda-exact,cgtm,lda")
     ap.add_argument("--docs", type=int, default=400)
@@ -152,7 +155,7 @@ def main() -> None:
     settings: Any = json.loads(args.split_merge) if args.split_merge else True
     rows: list[dict[str, Any]] = []
     for config in args.configs.split(","):
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             rng = np.random.default_rng(1000 + seed)
             K = args.clusters or int(rng.choice([6, 8, 12, 20]))
             spread = args.spread or float(rng.choice([0.15, 0.35]))

@@ -90,8 +90,8 @@ def test_only_early_warmup_is_tempered(small, model, kw):
 # Overlapping planted corpora (spread 0.35: rms distance to the centre 0.35 of the centres'
 # norm) on which the fast chain with the default moves, from a uniform random start, 200
 # sweeps (100 warm-up), misses a planted topic (matched cosine < 0.95; benchmarks/README,
-# "bench_split_merge.py", the annealed rows); annealed over its first 60 warm-up sweeps the
-# same chain finds every one.  Over 90 such corpora the annealed chain recovered 83 against 74.
+# "bench_split_merge.py", the annealed rows); annealed over its first 90 warm-up sweeps the
+# same chain finds every one.  Over 90 mixed corpora: 87 recovered annealed, 74 plain.
 STUCK = [(47, 6), (63, 8)]
 
 
@@ -110,7 +110,7 @@ def test_annealing_finds_what_the_plain_chain_misses(seed, k):
         return matched_cosines(centres, kern.topic_means(state)).min()
 
     assert fit(0) < 0.95
-    assert fit(60) >= 0.95
+    assert fit(90) >= 0.95
 
 
 @pytest.mark.parametrize("bad", [-1, 2.5, "60", True, None])
