@@ -100,15 +100,15 @@ def run(kernel: Any, sweeps: int, seed: int) -> tuple[dict[str, Any], float, flo
 def gaussian_kernel(model: str, corpus: Corpus, table: np.ndarray, K: int, sm: Any,
                     method: str, view: dict[str, float] | None = None,
                     init: str = "random", anneal: int = 0) -> Any:
-    view = {**(view or {}), **({"anneal": anneal} if anneal else {})}
+    view = view or {}
     if model == "cgtm":
         r = CGTMHyper(num_topics=K).resolve(table, counts=corpus.word_counts())
         return CGTMKernel(corpus, table, K, r.mu0, r.kappa0, r.nu0, r.psi0, r.eta_mu0,
                           r.eta_kappa0, r.eta_nu0, r.eta_psi0, split_merge=sm, init=init,
-                          **view)
+                          anneal=anneal, **view)
     r = GLDAHyper(num_topics=K).resolve(table, counts=corpus.word_counts())
     return GLDAKernel(corpus, table, K, r.alpha, r.mu0, r.kappa0, r.nu0, r.psi0,
-                      method=method, split_merge=sm, init=init, **view)
+                      method=method, split_merge=sm, init=init, anneal=anneal, **view)
 
 
 def likelihood_gap(corpus: Corpus, table: np.ndarray, K: int, z: np.ndarray,
