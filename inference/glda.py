@@ -622,10 +622,11 @@ class GLDAKernel(GibbsKernel):
 
     def split_merge_moves(self, state: State, rng: np.random.Generator,
                           eta: np.ndarray = _NO_WEIGHTS, eta_prior: NIWPrior | None = None,
-                          warmup: bool = False) -> None:
+                          warmup: bool = False, alpha: np.ndarray | None = None) -> None:
         """The configured number of split–merge moves (no-op when they are off); counts of
         this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``.  CGTM
-        passes ``eta`` (moved jointly with z, in place) and its NIW prior ``eta_prior``;
+        passes ``eta`` (moved jointly with z, in place) and its NIW prior ``eta_prior``, or
+        in its annealed warm-up the Dirichlet ``alpha`` (default: the kernel's α);
         ``warmup``: the sweep's target is the annealed one (:meth:`weight`)."""
         sm = self.split_merge
         if not moves_due(sm, state):
@@ -639,11 +640,12 @@ class GLDAKernel(GibbsKernel):
         order = self.label_order(state)
         before = None if order is None else self.topic_means(state)[order]
         acc = 0
+        alpha = self.alpha if alpha is None else alpha
+        eta_prior = self.prior if eta_prior is None else eta_prior
         for _ in range(sm.moves):
             acc += gaussian_split_merge(
-                c.word_ids, c.token_docs, self.table, state["z"], state["ndk"], self.alpha,
-                eta, self.prior if eta_prior is None else eta_prior, stats, self.prior, ws, cnt,
-                sm.scans, rng, self._sm_defect,
+                c.word_ids, c.token_docs, self.table, state["z"], state["ndk"], alpha, eta,
+                eta_prior, stats, self.prior, ws, cnt, sm.scans, rng, self._sm_defect,
                 float(sm.uniform_share), _NO_INFO, float(sm.soft_share), float(sm.soft_beta),
                 float(sm.resplit_share), self.view(state, warmup))
         state["sm_accepted"][0] = acc

@@ -105,7 +105,8 @@ def fit(
     ``beta=None``, ``vector_weight=1``: Das et al.'s GLDA.
     ``anneal`` (glda, cgtm; default 0): the first ``anneal`` warm-up sweeps target the vector
     density to a power rising geometrically from 0.1 to 1 (an annealed warm-up, recorded in
-    the settings); the sweeps after it, and every draw kept, are the exact kernel's.
+    the settings; CGTM's draw z there as GLDA's do, θ integrated out under Dirichlet(1/K));
+    the sweeps after it, and every draw kept, are the exact kernel's.
 
     Models over word vectors (glda, cgtm, ghlda) also take ``min_count`` / ``min_df`` (fit
     on ``corpus.prune(min_count, min_df)``: the posterior's ``corpus`` is then the pruned
