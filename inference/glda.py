@@ -622,12 +622,14 @@ class GLDAKernel(GibbsKernel):
 
     def split_merge_moves(self, state: State, rng: np.random.Generator,
                           eta: np.ndarray = _NO_WEIGHTS, eta_prior: NIWPrior | None = None,
-                          warmup: bool = False, alpha: np.ndarray | None = None) -> None:
-        """The configured number of split–merge moves (no-op when they are off); counts of
-        this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``.  CGTM
-        passes ``eta`` (moved jointly with z, in place) and its NIW prior ``eta_prior``, or
-        in its annealed warm-up the Dirichlet ``alpha`` (default: the kernel's α);
-        ``warmup``: the sweep's target is the annealed one (:meth:`weight`)."""
+                          warmup: bool = False, alpha: np.ndarray | None = None,
+                          rounds: int = 1) -> None:
+        """``rounds`` times the configured number of split–merge moves (no-op when they are
+        off); counts of this step's proposals and acceptances go to ``sm_proposed``/
+        ``sm_accepted``.  CGTM passes ``eta`` (moved jointly with z, in place) and its NIW
+        prior ``eta_prior``, or in its annealed warm-up the Dirichlet ``alpha`` (default: the
+        kernel's α) and 2 rounds; ``warmup``: the sweep's target is the annealed one
+        (:meth:`weight`)."""
         sm = self.split_merge
         if not moves_due(sm, state):
             return
@@ -642,14 +644,14 @@ class GLDAKernel(GibbsKernel):
         acc = 0
         alpha = self.alpha if alpha is None else alpha
         eta_prior = self.prior if eta_prior is None else eta_prior
-        for _ in range(sm.moves):
+        for _ in range(sm.moves * rounds):
             acc += gaussian_split_merge(
                 c.word_ids, c.token_docs, self.table, state["z"], state["ndk"], alpha, eta,
                 eta_prior, stats, self.prior, ws, cnt, sm.scans, rng, self._sm_defect,
                 float(sm.uniform_share), _NO_INFO, float(sm.soft_share), float(sm.soft_beta),
                 float(sm.resplit_share), self.view(state, warmup))
         state["sm_accepted"][0] = acc
-        state["sm_proposed"][0] = sm.moves
+        state["sm_proposed"][0] = sm.moves * rounds
         if acc and before is not None:
             order[:] = _match_labels(before, self.topic_means(state))
 
