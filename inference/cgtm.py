@@ -18,12 +18,12 @@ One sweep updates, in turn (Chen, Zhu, Wang, Zheng & Zhang, NIPS 2013, for the �
 
 With ``anneal`` = A, the first A warm-up sweeps draw z as GLDA's annealed warm-up does
 instead of step 1: θ_d integrated out under a Dirichlet(1/K) (weights n_dk + 1/K), the
-vector density tempered (:meth:`GLDAKernel.weight`), GLDA's split–merge moves (twice as
-many as configured: ``CGTMKernel.ANNEAL_MOVE_ROUNDS``); steps 2–3
-follow each, so that the exact sweeps start with η fitted to the z found.  Measured from
-uniform topics on planted corpora (benchmarks/README, "bench_split_merge.py"): annealing
-CGTM's own z | η sweeps found every planted topic in 18 of 30 runs, plain 21, these
-sweeps 27 (over 90 corpora: 57 plain, 79 with the configured moves, 86 with twice as many).
+vector density tempered (:meth:`GLDAKernel.weight`), GLDA's split–merge moves
+(``CGTMKernel.ANNEAL_MOVE_ROUNDS`` times as many as configured); steps 2–3 follow each, so
+that the exact sweeps start with η fitted to the z found.  Measured from uniform topics on
+90 planted corpora (benchmarks/README, "bench_split_merge.py"): every planted topic found
+in 57 runs plain, 86 so; annealing CGTM's own z | η sweeps instead did not help (18 of 30
+against 21).
 
 Pólya-Gamma draws come from the ``polyagamma`` package: Devroye's exact sampler for
 b = N_d ≤ ``pg_exact_max`` (its cost grows with b) and the package's default (hybrid,

@@ -628,8 +628,8 @@ class GLDAKernel(GibbsKernel):
         off); counts of this step's proposals and acceptances go to ``sm_proposed``/
         ``sm_accepted``.  CGTM passes ``eta`` (moved jointly with z, in place) and its NIW
         prior ``eta_prior``, or in its annealed warm-up the Dirichlet ``alpha`` (default: the
-        kernel's α) and 2 rounds; ``warmup``: the sweep's target is the annealed one
-        (:meth:`weight`)."""
+        kernel's α) and its ``ANNEAL_MOVE_ROUNDS``; ``warmup``: the sweep's target is the
+        annealed one (:meth:`weight`)."""
         sm = self.split_merge
         if not moves_due(sm, state):
             return
