@@ -49,7 +49,8 @@ Models (``--models``, comma-separated; the default list is per corpus):
 ``--readouts relevance0.6,relevance0.8`` also scores each LDA / GLDA / CGTM / tomotopy-LDA
 fit with its topic words ranked by Sievert & Shirley's relevance at that weight λ
 (``top_words(by="relevance", relevance_weight=λ)``), as extra rows ``<model>@relevance<λ>``
-of the same fits.
+of the same fits; ``--readouts density,rerank,counts`` scores each GLDA / CGTM fit with its
+own rankings of those names (``top_words(by=...)``; rows ``<model>@density`` ...).
 
     .venv/bin/python benchmarks/quality.py --corpus bbc [--quick] [--seeds 3] [--models ...]
 
@@ -185,8 +186,11 @@ def load(name: str, data: Path, docs: int | None = None) -> Any:
 
 
 # ------------------------------------------------------------------------------ models
-#: extra topic-word readouts of each flat fit (``--readouts``): name -> relevance weight λ
-READOUTS: dict[str, float] = {}
+#: extra topic-word readouts of each flat fit (``--readouts``): name -> relevance weight λ,
+#: or None for a Gaussian posterior's own ranking of that name (``density``, ``rerank``,
+#: ``counts``: :meth:`GaussianPosterior.top_words`; other models skip it)
+READOUTS: dict[str, float | None] = {}
+GAUSSIAN_READOUTS = ("density", "rerank", "counts")
 
 
 def _relevance_readouts(phi: np.ndarray, freq: np.ndarray, vocab: list[str]
@@ -195,7 +199,7 @@ def _relevance_readouts(phi: np.ndarray, freq: np.ndarray, vocab: list[str]
     from ppltopics.posteriors.base import rank_words, relevance
 
     return {name: rank_words(relevance(phi, freq, lam), 25, vocab)
-            for name, lam in READOUTS.items()}
+            for name, lam in READOUTS.items() if lam is not None}
 
 
 def _ours(model: str, train: Any, k: int, seed: int, sweeps: int, by: str | None = None,
@@ -211,8 +215,11 @@ def _ours(model: str, train: Any, k: int, seed: int, sweeps: int, by: str | None
         extra["nodes_per_level"] = np.bincount(post.estimates["node_level"],
                                                minlength=post.depth).tolist()
     elif READOUTS:
-        extra["readouts"] = {name: post.top_words(25, by="relevance", relevance_weight=lam)
-                             for name, lam in READOUTS.items()}
+        gaussian = hasattr(post, "word_logdensity")
+        extra["readouts"] = {
+            name: (post.top_words(25, by="relevance", relevance_weight=lam) if lam is not None
+                   else post.top_words(25, by=name))
+            for name, lam in READOUTS.items() if lam is not None or gaussian}
     return top, post.doc_topics(), post.corpus.labels, extra
 
 
@@ -558,9 +565,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
                     help="save every TopClus fit under DIR (pt.load-able); a fit already "
                          "there is loaded and scored again instead of refitted")
-    ap.add_argument("--readouts", default="", metavar="relevance<λ>,...",
+    ap.add_argument("--readouts", default="", metavar="relevance<λ>,density,...",
                     help="also score LDA / GLDA / CGTM / tomotopy-LDA fits with topic words "
-                         "by relevance at these weights (extra rows <model>@relevance<λ>)")
+                         "by relevance at these weights, and GLDA / CGTM fits by their own "
+                         "rankings density / rerank / counts (extra rows <model>@<readout>)")
     ap.add_argument("--append", action="store_true",
                     help="add these models' runs to an existing result file of the corpus")
     args = ap.parse_args(argv)
@@ -575,9 +583,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.keep is not None:
         KEEP["dir"] = args.keep
     for r in filter(None, args.readouts.split(",")):
-        if not r.startswith("relevance"):
-            ap.error(f"unknown readout {r!r}: use relevance<λ>, e.g. relevance0.6")
-        READOUTS[r] = float(r.removeprefix("relevance"))
+        if r in GAUSSIAN_READOUTS:
+            READOUTS[r] = None
+        elif r.startswith("relevance"):
+            READOUTS[r] = float(r.removeprefix("relevance"))
+        else:
+            ap.error(f"unknown readout {r!r}: use relevance<λ> (e.g. relevance0.6) or one "
+                     f"of {', '.join(GAUSSIAN_READOUTS)}")
     warnings.simplefilter("ignore", UserWarning)
     plan = PLAN[args.corpus]
     corpus, _ = load(args.corpus, args.data, args.docs)

@@ -50,7 +50,7 @@ tokens enter the ratio.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numba
@@ -156,13 +156,15 @@ def moves_due(sm: SplitMerge | None, state: dict[str, np.ndarray]) -> bool:
     return True
 
 
-def parse_split_merge(value: Any) -> SplitMerge | None:
-    """``split_merge=`` option: False/None (off), True (defaults), a dict of
-    :class:`SplitMerge` fields, or a :class:`SplitMerge`.  Anything else: ValueError."""
+def parse_split_merge(value: Any, defaults: SplitMerge | None = None) -> SplitMerge | None:
+    """``split_merge=`` option: False/None (off), True (the model's ``defaults``, else
+    :class:`SplitMerge`'s), a dict of :class:`SplitMerge` fields (the others from the same
+    defaults), or a :class:`SplitMerge`.  Anything else: ValueError."""
     if value is None or value is False:
         return None
+    base = SplitMerge() if defaults is None else defaults
     if value is True:
-        return SplitMerge()
+        return base
     if isinstance(value, SplitMerge):
         return value
     if isinstance(value, dict):
@@ -170,7 +172,7 @@ def parse_split_merge(value: Any) -> SplitMerge | None:
         if unknown:
             raise ValueError(f"split_merge: unknown settings {sorted(unknown)}; "
                              f"expected one of {list(_FIELDS)}")
-        return SplitMerge(**value)
+        return replace(base, **value)
     raise ValueError(f"split_merge must be a bool, a dict or a SplitMerge, got "
                      f"{type(value).__name__} {value!r}")
 

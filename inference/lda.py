@@ -36,6 +36,7 @@ from ppltopics.inference._partition import Partition
 from ppltopics.inference._sampling import categorical_total
 from ppltopics.inference._split_merge import EXACT, moves_due, parse_split_merge
 from ppltopics.inference._split_merge_lda import (
+    LDA_SPLIT_MERGE,
     lda_score_columns,
     lda_score_counts,
     lda_split_merge,
@@ -604,7 +605,9 @@ class LDAKernel(GibbsKernel):
         frozen after warm-up so the sampling phase targets a fixed posterior.
     split_merge
         False (default) or True / dict / :class:`~ppltopics.inference._split_merge.SplitMerge`:
-        exact split–merge Metropolis–Hastings moves after every sweep (Jain & Neal 2004).
+        exact split–merge Metropolis–Hastings moves (Jain & Neal 2004); True means LDA's
+        settings :data:`~ppltopics.inference._split_merge_lda.LDA_SPLIT_MERGE` (the document
+        proposal, every other sweep), which a dict's fields override.
     init
         The chain's start: ``"random"`` (z_n uniform), ``"lda"`` (a short LDA fit) or an
         integer array of assignments (:mod:`ppltopics.inference._init`).
@@ -631,7 +634,7 @@ class LDAKernel(GibbsKernel):
         split_merge: Any = False, init: Any = "random", workers: int = 1,
     ) -> None:
         self.workers = check_int("workers", workers, 1)
-        self.split_merge = parse_split_merge(split_merge)
+        self.split_merge = parse_split_merge(split_merge, LDA_SPLIT_MERGE)
         self._sm_defect = EXACT  # tests inject defects here
         self._score_columns: np.ndarray | None = None  # the informed LDA move's scored words
         hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)

@@ -39,6 +39,7 @@ from ppltopics.inference._split_merge import (
     SplitMerge,
     parse_split_merge,
 )
+from ppltopics.inference._split_merge_lda import LDA_SPLIT_MERGE
 from ppltopics.inference.cgtm import CGTMKernel, sample_eta, sample_niw_posterior
 from ppltopics.inference.glda import GLDAKernel
 from ppltopics.inference.lda import LDAKernel
@@ -365,6 +366,12 @@ def test_options_and_records():
         k.step(st, rng, warmup=False)
         proposed.append(k.record(st)["split_merge_proposed"])
     assert proposed == [1, 0, 0, 1, 0, 0]
+    # LDA's own settings: True means LDA_SPLIT_MERGE, a dict overrides its fields
+    assert parse_split_merge(True, LDA_SPLIT_MERGE) == LDA_SPLIT_MERGE
+    assert _lda(split_merge=True).split_merge == LDA_SPLIT_MERGE
+    assert _lda(split_merge={"every": 1}).config()["split_merge"] == {
+        **LDA_SPLIT_MERGE.config(), "every": 1}
+    assert LDA_SPLIT_MERGE.doc_share == 1.0 and LDA_SPLIT_MERGE.every == 2
 
 
 # --------------------------------------------------------------------------- (c) recovery
