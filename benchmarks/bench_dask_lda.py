@@ -85,7 +85,7 @@ def dask_run(client, corpus, K: int, W: int, sweeps: int, seed: int) -> dict[str
 
 def adlda_study(corpus, K: int, sweeps: int, every: int) -> dict[str, list[float]]:
     """log p(w | z)/N every ``every`` sweeps: serial, partitioned W = 2, AD-LDA W = 2, 4."""
-    from ppltopics.inference.lda import _sweep
+    from ppltopics.inference._lda_sweep import _sweep
 
     out: dict[str, list[float]] = {}
     for name, W in (("serial", 1), ("partition_w2", 2), ("adlda_w2", 2), ("adlda_w4", 4)):

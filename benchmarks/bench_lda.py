@@ -71,7 +71,7 @@ import json, time
 t0 = time.perf_counter()
 import numpy as np
 from ppltopics import Corpus
-from ppltopics.inference import lda
+from ppltopics.inference import _lda_sweep, lda
 from ppltopics.models.lda import LDAHyper
 t1 = time.perf_counter()
 docs = [["apple", "banana", "cherry", "apple"], ["banana", "date", "egg"], ["cherry", "egg"]]
@@ -90,9 +90,9 @@ print(json.dumps({"import_s": t1 - t0, "sweep_first_call_s": t3 - t2,
                   "record_first_call_s": t4 - t3, "accumulate_first_call_s": t5 - t4,
                   "total_s": t5 - t0,
                   "cache_misses": sum(sum(f.stats.cache_misses.values())
-                                      for f in (lda._sweep, lda._sweep_dense)),
+                                      for f in (_lda_sweep._sweep, _lda_sweep._sweep_dense)),
                   "cache_hits": sum(sum(f.stats.cache_hits.values())
-                                    for f in (lda._sweep, lda._sweep_dense))}))
+                                    for f in (_lda_sweep._sweep, _lda_sweep._sweep_dense))}))
 """
 
 
@@ -116,7 +116,7 @@ def compile_times(tmp: Path) -> dict[str, Any]:
 def warm_in_process(corpus: Any) -> dict[str, Any]:
     """First calls in this process (numba cache load, or compile when the cache is cold)."""
     from ppltopics.evaluation import coherence
-    from ppltopics.inference import lda
+    from ppltopics.inference import _lda_sweep, lda
     from ppltopics.models.lda import LDAHyper
 
     small = corpus.subset(np.arange(min(50, corpus.num_docs)))
@@ -137,9 +137,9 @@ def warm_in_process(corpus: Any) -> dict[str, Any]:
         "coherence_first_call_s": t3 - t2,
         # K = 5 runs the dense sweep (DENSE_SWEEP_MAX_TOPICS); both sweeps are counted
         "sweep_cache_hits": sum(sum(f.stats.cache_hits.values())
-                                for f in (lda._sweep, lda._sweep_dense)),
+                                for f in (_lda_sweep._sweep, _lda_sweep._sweep_dense)),
         "sweep_cache_misses": sum(sum(f.stats.cache_misses.values())
-                                  for f in (lda._sweep, lda._sweep_dense)),
+                                  for f in (_lda_sweep._sweep, _lda_sweep._sweep_dense)),
     }
 
 

@@ -11,7 +11,7 @@ W > 1 runs each chain (chains one after another, each over the whole cluster) as
   equal token mass), as compact count-sorted cells (O(nonzeros), never V×K).
 
 A sweep is W rounds.  In round r shard g = (r + p) mod W samples, for every chunk p at once,
-the tokens of its documents whose word lies in chunk p (:func:`ppltopics.inference.lda.
+the tokens of its documents whose word lies in chunk p (:func:`ppltopics.inference._lda_sweep.
 _sweep`), then hands chunk p on to the next shard.  No two shards of a round touch the same
 document or the same word, so n_wk and n_dk are exact; only the topic totals n_k are a
 per-shard copy taken at the start of the round and merged after it (Yan, Xu & Qi 2009;
@@ -52,19 +52,17 @@ from typing import Any
 import numba
 import numpy as np
 
-from ppltopics.inference._partition import chunk_tokens
-from ppltopics.inference.base import topic_size_record
-from ppltopics.inference.lda import (
+from ppltopics.inference._lda_stats import POINTWISE_PACKED, _accumulate_theta, _lda_stats
+from ppltopics.inference._lda_sweep import (
     _MASK,
-    POINTWISE_PACKED,
     TOPIC_BITS,
-    _accumulate_theta,
     _blocks_to_dense,
     _dense_to_blocks,
-    _lda_stats,
     _sweep,
     _sweep_dense,
 )
+from ppltopics.inference._partition import chunk_tokens
+from ppltopics.inference.base import topic_size_record
 
 __all__ = ["run_dask_lda", "RETRIES"]
 
@@ -112,7 +110,7 @@ def _unpack(words: np.ndarray, chunk_nnz: np.ndarray, cells: np.ndarray, offsets
 def _accumulate_chunk_phi(chunk_nnz: np.ndarray, cells: np.ndarray, inv: np.ndarray,
                           beta: float, phi: np.ndarray) -> None:
     """phi[:, i] += (n_{w_i k} + β)/(n_k + Vβ) for the chunk's words (``phi`` is K × words),
-    cell by cell in the order of :func:`ppltopics.inference.lda._accumulate_phi`."""
+    cell by cell in the order of :func:`ppltopics.inference._lda_stats._accumulate_phi`."""
     j = 0
     for i in range(chunk_nnz.shape[0]):
         for _ in range(chunk_nnz[i]):
