@@ -34,14 +34,14 @@ from ppltopics.inference._split_merge import (
 )
 
 __all__ = ["LDA_SPLIT_MERGE", "lda_pair_scores", "lda_score_columns", "lda_score_counts",
-           "lda_split_merge"]
+           "lda_score_counts_blocks", "lda_split_merge"]
 
 #: LDA's ``split_merge=True``, and the base of a partial dict: the document proposal only
 #: (the token scan was never accepted on near-duplicate topics), no intermediate scans, the
 #: split topic never the merged pair itself (re-dividing a pair whose topic is divided by
 #: document cannot repair it), the triple drawn by score 90 % of the time, a move every other
 #: sweep.  Near-duplicate planted corpora (``benchmarks/bench_split_merge.py --configs lda``,
-#: 60 corpora, 200 sweeps): 52/60 recovered at 65 % of sweep time, against 48/60 at 150 % with
+#: 60 corpora, 200 sweeps): 52/60 recovered at 51 % of sweep time, against 48/60 at 150 % with
 #: the shared defaults (:class:`SplitMerge`) every sweep
 LDA_SPLIT_MERGE = SplitMerge(every=2, scans=0, uniform_share=0.1, resplit_share=0.0,
                              doc_share=1.0)
@@ -379,6 +379,27 @@ def lda_score_counts(z: np.ndarray, word_ids: np.ndarray, cols: np.ndarray,
                       minlength=num_topics * T).reshape(num_topics, T).astype(np.float64)
     sizes = np.bincount(z, minlength=num_topics).astype(np.float64)
     return nkw, sizes, lda_pair_scores(nkw)
+
+
+@numba.njit(cache=True, nogil=True)
+def lda_score_counts_blocks(wt_offsets: np.ndarray, wt_packed: np.ndarray, wt_nnz: np.ndarray,
+                            cols: np.ndarray, num_topics: int, topic_bits: int) -> np.ndarray:
+    """The (K, T) counts of :func:`lda_score_counts` read from the kernel's packed word-topic
+    blocks (cells ``count << topic_bits | topic``): O(nonzero cells) instead of O(tokens)."""
+    T = 0
+    for w in range(cols.shape[0]):
+        T = max(T, cols[w] + 1)
+    out = np.zeros((num_topics, T))
+    mask = (1 << topic_bits) - 1
+    for w in range(cols.shape[0]):
+        c = cols[w]
+        if c < 0:
+            continue
+        off = wt_offsets[w]
+        for i in range(wt_nnz[w]):
+            cell = wt_packed[off + i]
+            out[cell & mask, c] += cell >> topic_bits
+    return out
 
 
 @numba.njit(cache=True, nogil=True)

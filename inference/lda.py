@@ -50,8 +50,9 @@ from ppltopics.inference._partition import Partition
 from ppltopics.inference._split_merge import EXACT, moves_due, parse_split_merge
 from ppltopics.inference._split_merge_lda import (
     LDA_SPLIT_MERGE,
+    lda_pair_scores,
     lda_score_columns,
-    lda_score_counts,
+    lda_score_counts_blocks,
     lda_split_merge,
 )
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
@@ -164,7 +165,8 @@ class LDAKernel(GibbsKernel):
     def split_merge_moves(self, state: State, rng: np.random.Generator) -> None:
         """The configured number of split–merge moves (no-op when they are off); counts of
         this step's proposals and acceptances go to ``sm_proposed``/``sm_accepted``; an
-        accepted move rebuilds the word-topic blocks from ``z``."""
+        accepted move rebuilds the word-topic blocks from ``z``, from which the merge scores
+        are read."""
         sm = self.split_merge
         if not moves_due(sm, state):
             return
@@ -180,17 +182,19 @@ class LDAKernel(GibbsKernel):
         acc = 0
         for _ in range(sm.moves):
             if informed and nkw.shape[0] == 0:  # the merge scores of the current z
-                nkw, sizes, scores = lda_score_counts(state["z"], c.word_ids, cols,
-                                                      self.num_topics)
+                nkw = lda_score_counts_blocks(state["wt_offsets"], state["wt_packed"],
+                                              state["wt_nnz"], cols, self.num_topics,
+                                              TOPIC_BITS)
+                sizes = state["n_k"].astype(np.float64)
+                scores = lda_pair_scores(nkw)
             a = lda_split_merge(c.word_ids, c.token_docs, state["z"], state["alpha"],
                                 float(self.hyper.beta), c.vocab_size, cnt, wc, sm.scans, rng,
                                 self._sm_defect, sm.doc_share, nkw, sizes, cols, scores,
                                 sm.uniform_share, sm.resplit_share)
-            if a:
+            if a:  # the blocks follow z, and the next move scores the new z
+                self.resync(state)
                 nkw = np.zeros((0, 0))
             acc += a
-        if acc:
-            self.resync(state)
         state["sm_accepted"][0] = acc
         state["sm_proposed"][0] = sm.moves
 

@@ -579,3 +579,9 @@ def test_lda_rescore_equals_a_full_rescore(scored_words, monkeypatch):
         z2[toks] = np.array([i, j, k])[new]
         got = _rescore(nkw, scores, toks, old, new, words, cols, np.array([i, j, k]))
         np.testing.assert_array_equal(got, lda_score_counts(z2, words, cols, K)[2])
+    # the kernel reads the same counts from its packed word-topic blocks
+    from ppltopics.inference._lda_sweep import TOPIC_BITS, _word_topic_lists
+    from ppltopics.inference._split_merge_lda import lda_score_counts_blocks
+
+    blocks = _word_topic_lists(words.astype(np.int32), z.astype(np.int32), V, K)
+    np.testing.assert_array_equal(lda_score_counts_blocks(*blocks, cols, K, TOPIC_BITS), nkw)
