@@ -88,7 +88,7 @@ def exact_sweep(
     Every topic's predictive (module doc) needs q_k = (x − μ_k)ᵀ Ψ_k⁻¹ (x − μ_k).  The sweep
     keeps, beside each Cholesky factor L_k of Ψ_k, its inverse G_k = L_k⁻¹ (computed at the
     start of the sweep, O(K·M³/6)), so q_k = ‖G_k (x − μ_k)‖² is a matrix-vector product
-    (:func:`~ppltopics.inference._linalg.inv_quad`); when a token moves, G of the two topics
+    (:func:`~ppltopics.inference._cholesky.inv_quad`); when a token moves, G of the two topics
     follows the factor's downdate/update by the O(M²) product-form rank-one update
     (:func:`~ppltopics.inference._linalg.niw_remove_inv` / ``niw_add_inv``) and is
     recomputed from L every ``_INV_REFRESH`` changes.  The leave-one-out score of the
