@@ -95,14 +95,9 @@ def _chol_downdate(
     stable; the new diagonals are ``c_j L_jj > 0``.
     """
     M = L.shape[0]
-    q = 0.0
     for i in range(M):
-        acc = x[i]
-        for j in range(i):
-            acc -= L[i, j] * p[j]
-        acc /= L[i, i]
-        p[i] = acc
-        q += acc * acc
+        p[i] = x[i]
+    q = _solve_lower_sq(L, p)
     # also rejects NaN; ρ² must not underflow to a zero pivot either
     if not (q < 1.0 - 1e-15):
         return False
