@@ -231,7 +231,7 @@ print(f"documents on their true leaf after matching: {np.mean(matched == true_le
 # single state of one sits 1,100–2,800 nats below the planted state in log joint, but a tree's
 # posterior mass counts every way of sorting its tokens into levels: with the levels summed
 # out (annealed importance sampling over them, `benchmarks/diag_tree_marginal.py`) the gap is
-# 70–340 nats.  Still a wrong mode, but the single-state `lp` overstates it tenfold — compare
+# 70–340 nats.  Still a wrong mode, but the single-state `lp` overstates it 5–20-fold: compare
 # trees by their mass, not by one state.  This corpus was drawn from the nCRP prior
 # itself, and most of its level-1 nodes have a single child: there the clustered start's first
 # level tends to be coarser than the truth, and the random start ends as well or better.
