@@ -39,6 +39,7 @@ from typing import Any
 import numba
 import numpy as np
 from bench_tree_init import planted
+from diag_tree_ncmc import _tempered_scan as scan_levels
 from scipy.special import logsumexp
 
 from ppltopics.inference._sampling import categorical
@@ -114,45 +115,16 @@ def _loglik(nwt: np.ndarray, nsum: np.ndarray, node_level: np.ndarray,
     return out
 
 
-@numba.njit(cache=True)
-def _tempered_scan(order: np.ndarray, token_docs: np.ndarray, word_ids: np.ndarray,
-                   levels: np.ndarray, paths: np.ndarray, ndl: np.ndarray, nwt: np.ndarray,
-                   nsum: np.ndarray, eta: np.ndarray, gem_m: float, gem_pi: float,
+def _tempered_scan(order: np.ndarray, kernel: Any, state: dict[str, np.ndarray],
                    beta: float, rng: np.random.Generator) -> None:
     """One level scan (tokens in ``order``) leaving p(z) p(w | c, z)^β invariant: token n's
     level ℓ has weight GEM(ℓ | the document's other levels) · pred_ℓ(w_n)^β, pred the
-    node's collapsed Dirichlet predictive (n_{x,w} + η_ℓ)/(n_x + Vη_ℓ)."""
-    V = nwt.shape[0]
-    L = paths.shape[1]
-    g = np.empty(L)
-    cnt = np.empty(L)
-    lp = np.empty(L)
-    p = np.empty(L)
-    for t in range(order.shape[0]):
-        n = order[t]
-        d = token_docs[n]
-        w = word_ids[n]
-        x = paths[d, levels[n]]
-        nwt[w, x] -= 1
-        nsum[x] -= 1
-        ndl[d, levels[n]] -= 1
-        for j in range(L):
-            cnt[j] = ndl[d, j]
-        gem_level_weights(cnt, gem_m, gem_pi, g)
-        top = -1e300
-        for j in range(L):
-            x = paths[d, j]
-            lp[j] = math.log(g[j]) + beta * math.log((nwt[w, x] + eta[j])
-                                                    / (nsum[x] + V * eta[j]))
-            top = max(top, lp[j])
-        for j in range(L):
-            p[j] = math.exp(lp[j] - top)
-        new = categorical(rng, p, L)
-        levels[n] = new
-        x = paths[d, new]
-        nwt[w, x] += 1
-        nsum[x] += 1
-        ndl[d, new] += 1
+    node's collapsed Dirichlet predictive (n_{x,w} + η_ℓ)/(n_x + Vη_ℓ)
+    (``diag_tree_ncmc._tempered_scan`` with every node tempered and no merged pair)."""
+    c = kernel.corpus
+    scan_levels(order, c.token_docs, c.word_ids, state["levels"], state["paths"], state["ndl"],
+                state["nwt"], state["nsum"], np.asarray(kernel.eta, dtype=np.float64),
+                c.vocab_size, kernel.gem_mean, kernel.gem_scale, -1, -1, 0.0, rng, beta)
 
 
 def schedule(steps: int) -> np.ndarray:
@@ -161,27 +133,34 @@ def schedule(steps: int) -> np.ndarray:
     return (np.arange(steps + 1) / steps) ** 4
 
 
+def _tree_state(kernel: Any, paths: np.ndarray, levels: np.ndarray) -> dict[str, np.ndarray]:
+    """The kernel's state (tree arrays, n_vw, n_v, per-document level counts) of ``paths``
+    and ``levels``."""
+    state = {"paths": paths.copy(), "levels": levels.astype(np.int32).copy()}
+    kernel.resync(state)
+    return state
+
+
+def _state_loglik(kernel: Any, state: dict[str, np.ndarray]) -> float:
+    return _loglik(state["nwt"], state["nsum"], state["node_level"],
+                   np.asarray(kernel.eta, dtype=np.float64))
+
+
 def ais_log_marginal(kernel: Any, paths: np.ndarray, steps: int,
                      rng: np.random.Generator) -> float:
     """One AIS run's log weight W (E[exp W] = p(w | c) for the tree of ``paths``)."""
     c = kernel.corpus
-    state = {"paths": paths.copy(), "levels": np.zeros(c.num_tokens, dtype=np.int32)}
-    kernel.resync(state)
-    L, eta = kernel.depth, np.asarray(kernel.eta, dtype=np.float64)
-    levels, ndl = state["levels"], state["ndl"]
-    _prior_levels(c.doc_offsets, L, kernel.gem_mean, kernel.gem_scale, rng, levels, ndl)
-    cap = state["parent"].shape[0]
-    nwt = np.zeros((c.vocab_size, cap), dtype=np.int64)
-    nsum = np.zeros(cap, dtype=np.int64)
-    _counts(c.word_ids, c.token_docs, levels, state["paths"], nwt, nsum)
+    levels = np.zeros(c.num_tokens, dtype=np.int32)
+    ndl = np.zeros((c.num_docs, kernel.depth), dtype=np.int32)
+    _prior_levels(c.doc_offsets, kernel.depth, kernel.gem_mean, kernel.gem_scale, rng, levels,
+                  ndl)
+    state = _tree_state(kernel, paths, levels)
     betas = schedule(steps)
     tokens = np.arange(c.num_tokens)
     W = 0.0
     for t in range(1, steps + 1):
-        W += (betas[t] - betas[t - 1]) * _loglik(nwt, nsum, state["node_level"], eta)
-        _tempered_scan(rng.permutation(tokens), c.token_docs, c.word_ids, levels,
-                       state["paths"], ndl, nwt, nsum, eta, kernel.gem_mean, kernel.gem_scale,
-                       betas[t], rng)
+        W += (betas[t] - betas[t - 1]) * _state_loglik(kernel, state)
+        _tempered_scan(rng.permutation(tokens), kernel, state, betas[t], rng)
     return W
 
 
@@ -191,28 +170,18 @@ def ais_reverse(kernel: Any, paths: np.ndarray, levels: np.ndarray, steps: int,
     draw of p(z | w, c) (the simulated levels of the planted tree), scans at β_T, …, β_1 while
     the weight gains (β_{t−1} − β_t) · log p(w | c, z); E[exp W] = 1 / p(w | c), so −W is an
     upper bound of log p(w | c) in expectation, as the forward W is a lower one."""
-    c = kernel.corpus
-    state = {"paths": paths.copy(), "levels": levels.astype(np.int32).copy()}
-    kernel.resync(state)
-    eta = np.asarray(kernel.eta, dtype=np.float64)
-    cap = state["parent"].shape[0]
-    nwt = np.zeros((c.vocab_size, cap), dtype=np.int64)
-    nsum = np.zeros(cap, dtype=np.int64)
-    _counts(c.word_ids, c.token_docs, state["levels"], state["paths"], nwt, nsum)
+    state = _tree_state(kernel, paths, levels)
     betas = schedule(steps)
-    tokens = np.arange(c.num_tokens)
+    tokens = np.arange(kernel.corpus.num_tokens)
     W = 0.0
     for t in range(steps, 0, -1):
-        _tempered_scan(rng.permutation(tokens), c.token_docs, c.word_ids, state["levels"],
-                       state["paths"], state["ndl"], nwt, nsum, eta, kernel.gem_mean,
-                       kernel.gem_scale, betas[t], rng)
-        W += (betas[t - 1] - betas[t]) * _loglik(nwt, nsum, state["node_level"], eta)
+        _tempered_scan(rng.permutation(tokens), kernel, state, betas[t], rng)
+        W += (betas[t - 1] - betas[t]) * _state_loglik(kernel, state)
     return W
 
 
 def log_ncrp(kernel: Any, paths: np.ndarray) -> float:
-    state = {"paths": paths.copy(), "levels": np.zeros(kernel.corpus.num_tokens, np.int32)}
-    kernel.resync(state)
+    state = _tree_state(kernel, paths, np.zeros(kernel.corpus.num_tokens, np.int32))
     return float(ncrp_log_prob_tree(tree_from_state(state), kernel.depth, kernel.gamma))
 
 

@@ -52,9 +52,12 @@ OUT = Path(__file__).parent / "results" / "diag_tree_ncmc.json"
 def _tempered_scan(tokens: np.ndarray, token_docs: np.ndarray, word_ids: np.ndarray,
                    levels: np.ndarray, paths: np.ndarray, ndl: np.ndarray, nwt: np.ndarray,
                    nsum: np.ndarray, eta: np.ndarray, V: int, gem_m: float, gem_pi: float,
-                   u: int, v: int, beta: float, rng: np.random.Generator) -> None:
+                   u: int, v: int, beta: float, rng: np.random.Generator,
+                   own_power: float = 1.0) -> None:
     """One level scan of ``tokens`` in order under π_β: a token whose level-1 node is u or v
-    scores level 1 by (1 − β)·log pred(own node) + β·log pred(u ∪ v)."""
+    scores level 1 by (1 − β)·log pred(own node) + β·log pred(u ∪ v).  ``own_power`` < 1
+    (with u = v = −1) tempers every node's predictive instead: the scan then leaves
+    p(z) p(w | c, z)^own_power invariant (``diag_tree_marginal.py``'s AIS)."""
     L = paths.shape[1]
     gem = np.empty(L)
     cnt = np.empty(L)
@@ -75,7 +78,7 @@ def _tempered_scan(tokens: np.ndarray, token_docs: np.ndarray, word_ids: np.ndar
         for j in range(L):
             x = paths[d, j]
             own = math.log((nwt[w, x] + eta[j]) / (nsum[x] + V * eta[j]))
-            lp[j] = math.log(gem[j]) + own
+            lp[j] = math.log(gem[j]) + own_power * own
             if j == 1 and (x == u or x == v):
                 both = math.log((nwt[w, u] + nwt[w, v] + eta[j])
                                 / (nsum[u] + nsum[v] + V * eta[j]))
