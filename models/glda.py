@@ -28,14 +28,21 @@ one-step predictives (a Pólya urn for z, a multivariate t with ν_n − M + 1 d
 and scale Ψ_n(κ_n + 1)/(κ_n(ν_n − M + 1)) for v); the tests check that identity.
 
 **Word view** (``beta=``, ``vector_weight=``; a multi-view variant, not in Das et al.).  Each
-token also emits its word identity from a Dirichlet–multinomial topic, and the vector view's
-log density is weighed by λ (a power likelihood, Pyro's ``poutine.scale``)::
+token also emits its word identity from a Dirichlet–multinomial topic, and the vectors'
+evidence given z is weighed by λ (a power of the *collapsed* likelihood p(v | z), the NIW
+marginal of each topic's vectors; the story's ``pyro.factor`` site "v" when λ ≠ 1)::
 
     φ_k        ~ Dirichlet(β·1_V)          k = 1..K
     w_dn       ~ Categorical(φ_{z_dn})                  (the token's word, observed)
-    v_dn       ~ N(μ_{z_dn}, Σ_{z_dn})    scaled by λ  (log p(v | z) enters as λ·log p)
+    v          enters as λ·log p(v | z) = λ·Σ_k log ∫ Π_{n: z_n = k} N(v_n | μ, Σ) dNIW(μ, Σ)
 
     log p̃(w, v, z) = λ·Σ_k log p(v_{z=k}) + Σ_k DirMult(n_k· | β) + Σ_d DirMult(n_d· | α)
+
+The power is taken after (μ_k, Σ_k) are integrated out, so every token's conditional is
+λ·log t_k(v_n) (the kernels, the split–merge ratio λ·Δ log p(v | z)).  That is not
+``poutine.scale(λ)`` on v ~ N(μ, Σ): integrating N(v | μ, Σ)^λ over the NIW prior gives a
+different density over z (an NIW with λ-weighted counts), which this story wrote until
+7 Dec 2026 while no kernel sampled it.
 
 With λ = 1 this is a proper generative model whose two views are independent given z (the
 story simulates a vector unrelated to the word); a corpus reuses each word's vector, so the
@@ -223,8 +230,8 @@ class RowMultivariateNormal(TorchDistribution):
 class GLDASample(NamedTuple):
     """Values of one run of :func:`model` (float64 / int64 torch tensors)."""
 
-    topic_mean: torch.Tensor  # (K, M)
-    topic_cov: torch.Tensor  # (K, M, M)
+    topic_mean: torch.Tensor | None  # (K, M); None under vector_weight ≠ 1
+    topic_cov: torch.Tensor | None  # (K, M, M); None under vector_weight ≠ 1
     theta: torch.Tensor  # (D, K)
     z: torch.Tensor  # (N,)
     v: torch.Tensor  # (N, M)
@@ -270,8 +277,10 @@ def model(
                                                   "topic_mean" (NormalInverseWishart.pyro_sample)
         θ_d ~ Dirichlet(α)                        in plate "docs" (D):   site "theta"
         z_n ~ Categorical(θ_{d(n)})               in plate "tokens" (N): site "z"
-        v_n ~ N(μ_{z_n}, Σ_{z_n})                 site "v", observed when data is given,
-                                                  under poutine.scale(λ) when λ ≠ 1
+        v_n ~ N(μ_{z_n}, Σ_{z_n})                 site "v", observed when data is given
+        with vector_weight λ ≠ 1 (module doc; data required, no topic sites):
+        factor λ·log p(v | z)                     site "v": pyro.factor of the collapsed
+                                                  NIW marginal (:func:`log_likelihood_collapsed`)
         with beta (the word view, module doc):
         φ_k ~ Dirichlet(β·1_V)                    in plate "topics_w" (K): site "phi"
         w_n ~ Categorical(φ_{z_n})                site "w", observed when words are given
@@ -289,25 +298,33 @@ def model(
     words, vocab_size, beta, vector_weight
         The word view: ``beta`` > 0 turns it on over a vocabulary of ``vocab_size`` words
         (default: ``max(words) + 1``), ``words`` the (N,) observed word ids or None;
-        ``vector_weight`` λ scales site "v"'s log density (1: the plain likelihood).
+        ``vector_weight`` λ ≠ 1 replaces sites "topic_mean", "topic_cov" and "v" by the
+        factor λ·log p(v | z) (the returned ``topic_mean``, ``topic_cov`` are None; ``data``
+        is then required: a tempered density has no simulator).
 
     Float64 throughout.  ``z`` and ``v`` are :class:`RowCategorical` /
     :class:`RowMultivariateNormal` sites (no N×K or N×M×M table is formed); ``z`` may be
-    enumerated with ``max_plate_nesting=1``.
+    enumerated with ``max_plate_nesting=1`` (λ = 1 only).
     """
-    num_docs, doc_index, r, data = story_inputs(doc_lengths, hyper, data, resolve_hyper)
-    num_tokens = int(doc_index.numel())
-    prior = NormalInverseWishart(
-        torch.tensor(r.mu0, dtype=_DTYPE), r.kappa0,
-        torch.tensor(r.psi0, dtype=_DTYPE), r.nu0,
-    )
-    alpha = torch.tensor(r.alpha, dtype=_DTYPE)
-    with pyro.plate("topics", r.num_topics):
-        topic_mean, topic_cov = prior.pyro_sample("topic")  # (K, M), (K, M, M)
-    with pyro.plate("docs", num_docs):
-        theta = pyro.sample("theta", dist.Dirichlet(alpha))  # (D, K)
     if vector_weight <= 0:
         raise ValueError(f"vector_weight must be > 0, got {vector_weight!r}")
+    tempered = vector_weight != 1.0
+    if tempered and data is None:
+        raise ValueError("vector_weight != 1 tempers the vectors' evidence p(v | z): pass data "
+                         "(a tempered density has no simulator)")
+    num_docs, doc_index, r, data = story_inputs(doc_lengths, hyper, data, resolve_hyper)
+    num_tokens = int(doc_index.numel())
+    alpha = torch.tensor(r.alpha, dtype=_DTYPE)
+    topic_mean = topic_cov = None
+    if not tempered:
+        prior = NormalInverseWishart(
+            torch.tensor(r.mu0, dtype=_DTYPE), r.kappa0,
+            torch.tensor(r.psi0, dtype=_DTYPE), r.nu0,
+        )
+        with pyro.plate("topics", r.num_topics):
+            topic_mean, topic_cov = prior.pyro_sample("topic")  # (K, M), (K, M, M)
+    with pyro.plate("docs", num_docs):
+        theta = pyro.sample("theta", dist.Dirichlet(alpha))  # (D, K)
     phi = None
     if beta is not None:
         if words is not None:
@@ -322,13 +339,19 @@ def model(
         with pyro.plate("topics_w", r.num_topics):
             phi = pyro.sample("phi", dist.Dirichlet(torch.full((int(vocab_size),), float(beta),
                                                                dtype=_DTYPE)))
-    scale_tril = torch.linalg.cholesky(topic_cov)
     with pyro.plate("tokens", num_tokens):
         z = pyro.sample("z", RowCategorical(theta, doc_index))
-        with poutine.scale(scale=float(vector_weight)):
+        if not tempered:
+            scale_tril = torch.linalg.cholesky(topic_cov)
             v = pyro.sample("v", RowMultivariateNormal(topic_mean, scale_tril, z), obs=data)
         if phi is not None:
             pyro.sample("w", RowCategorical(phi, z), obs=words)
+    if tempered:
+        if z.dim() != 1:
+            raise ValueError("z cannot be enumerated when vector_weight != 1")
+        v = data
+        pyro.factor("v", torch.tensor(vector_weight * _log_likelihood(
+            data.numpy(), z.numpy().astype(np.int64), r), dtype=_DTYPE))
     return GLDASample(topic_mean, topic_cov, theta, z, v, doc_index)
 
 

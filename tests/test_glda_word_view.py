@@ -8,7 +8,8 @@ view")::
 With λ < 1 there is no simulator of the data, so the kernels are checked by enumeration
 against this joint (every configuration of z, χ² at level ``ALPHA_CHI2`` = 1e-3: a correct
 kernel fails a test with probability 1e-3), and the joint itself against the Pyro story
-(its word view by Monte Carlo over the story's φ draws, its weight λ through the trace).
+(its word view by Monte Carlo over the story's φ draws, its vectors' evidence by Monte Carlo
+over the story's (μ, Σ) draws, its weight λ through the trace's factor).
 Injected defects — the kernel that ignores λ, the kernel without the word view — must be
 rejected by the same χ² tests.
 """
@@ -145,25 +146,62 @@ def test_word_view_marginal_matches_the_pyro_story():
     assert glda.word_view_log_marginal(nkw, BETA) == pytest.approx(mc, abs=4 * se)
 
 
-def test_story_weighs_the_vector_site():
-    """Under ``vector_weight=λ`` the story's site "v" carries scale λ: the trace's log density
-    is λ·log N(v | μ_z, Σ_z) + the other sites'."""
+def test_tempered_story_factor_is_the_kernels_target():
+    """Under ``vector_weight=λ`` ≠ 1 the story's site "v" is the factor λ·log p(v | z) of
+    the joint the kernels sample (:func:`glda.log_likelihood_collapsed`), with no topic sites;
+    the word view's site "w" is the one of the untempered story."""
     v = torch.as_tensor(TABLE[WORDS])
     w = torch.as_tensor(WORDS)
+    z = np.array([0, 1, 1, 0, 0, 1])
 
     def trace(lam):
-        torch.manual_seed(1)
-        return poutine.trace(glda.model).get_trace(LENGTHS, HYPER, v, words=w, beta=BETA,
-                                                   vector_weight=lam)
+        story = poutine.condition(glda.model, {"z": torch.as_tensor(z)})
+        tr = poutine.trace(story).get_trace(LENGTHS, HYPER, v, words=w, beta=BETA,
+                                            vector_weight=lam)
+        tr.compute_log_prob()
+        return tr
 
     t1, tl = trace(1.0), trace(LAM)
-    t1.compute_log_prob()
-    tl.compute_log_prob()
-    assert tl.nodes["v"]["scale"] == pytest.approx(LAM)
-    assert float(tl.nodes["v"]["log_prob_sum"]) == pytest.approx(
-        LAM * float(t1.nodes["v"]["log_prob_sum"]), rel=1e-12)
-    assert float(tl.nodes["w"]["log_prob_sum"]) == pytest.approx(
-        float(t1.nodes["w"]["log_prob_sum"]), rel=1e-12)
+    assert "topic_mean" not in tl.nodes and "topic_cov" not in tl.nodes
+    target = LAM * glda.log_likelihood_collapsed(TABLE[WORDS], OFFSETS, z, HYPER)
+    assert float(tl.nodes["v"]["log_prob_sum"]) == pytest.approx(target, rel=1e-12)
+    assert tl.nodes["w"]["fn"].log_prob(w).shape == t1.nodes["w"]["fn"].log_prob(w).shape
+    with pytest.raises(ValueError, match="pass data"):
+        glda.model(LENGTHS, HYPER, vector_weight=LAM)
+
+
+def test_power_is_taken_after_integrating_the_topics():
+    """λ·log p(v | z) against Monte Carlo over the untempered story's own (μ, Σ) draws
+    (site "topic_cov" and μ | Σ ~ N(μ0, Σ/κ0); 200 000 draws, 4 standard errors): at λ = 1 it equals
+    log E[Π_n N(v_n | μ_{z_n}, Σ_{z_n})].  The defect the stories had before (the power
+    inside the integral, ``poutine.scale(λ)`` on v ~ N(μ, Σ)) is a different density over z:
+    log E[Π_n N(·)^λ] must be rejected, here 2.0 nats from λ·log p(v | z) (se 0.01)."""
+    z = np.array([0, 1, 1, 0, 0, 1])
+    x = torch.as_tensor(TABLE[WORDS])
+    num = 200_000
+    torch.manual_seed(0)
+    tr = poutine.trace(poutine.condition(glda.model, {"z": torch.as_tensor(z)})).get_trace(
+        LENGTHS, HYPER)
+    cov = tr.nodes["topic_cov"]["fn"].sample((num,))  # (num, K, M, M)
+    mean = torch.distributions.MultivariateNormal(
+        torch.tensor(HYPER.mu0), covariance_matrix=cov / HYPER.kappa0).sample()
+    zz = torch.as_tensor(z)
+    logn = torch.distributions.MultivariateNormal(
+        mean[:, zz], covariance_matrix=cov[:, zz]).log_prob(x).sum(-1)  # (num,)
+    exact = glda.log_likelihood_collapsed(TABLE[WORDS], OFFSETS, z, HYPER)
+
+    def mc(lam):
+        lw = lam * logn
+        m = lw.max()
+        like = torch.exp(lw - m)
+        se = float(like.std() / like.mean()) / num**0.5
+        return float(m + torch.log(like.mean())), se
+
+    est, se = mc(1.0)
+    assert se < 0.1  # inverse-Wishart draws with ν0 = 4 are heavy-tailed
+    assert exact == pytest.approx(est, abs=4 * se)
+    scaled, se = mc(LAM)
+    assert abs(scaled - LAM * exact) > 10 * se + 0.5
 
 
 @pytest.mark.parametrize("method", ["exact", "fast"])
