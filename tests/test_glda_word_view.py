@@ -11,7 +11,10 @@ kernel fails a test with probability 1e-3), and the joint itself against the Pyr
 (its word view by Monte Carlo over the story's φ draws, its vectors' evidence by Monte Carlo
 over the story's (μ, Σ) draws, its weight λ through the trace's factor).
 Injected defects — the kernel that ignores λ, the kernel without the word view — must be
-rejected by the same χ² tests.
+rejected by the same χ² tests.  CGTM's z-step takes the same word view with e^η as the
+document weights: its z | η is checked by enumeration for a fixed η (CGTM's joint (z, η)
+moves with the word view are the shared Gaussian move, whose word-view ratio the GLDA
+enumeration in ``tests/test_split_merge.py`` covers).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import ppltopics as pt
 from ppltopics import testing as T
 from ppltopics.corpus import Corpus
 from ppltopics.inference._gaussian import gaussian_logpdf_table
+from ppltopics.inference.cgtm import CGTMKernel
 from ppltopics.inference.glda import GLDAKernel
 from ppltopics.models import glda
 from ppltopics.models.glda import ResolvedGLDAHyper
@@ -113,6 +117,57 @@ def test_defective_kernels_are_rejected(posterior, defect):
     res = T.enumeration_chi2(kernel, posterior, num_chains=5_000, sweeps=20, seed=12)
     print(defect, res)
     assert res.rejects(ALPHA_CHI2), res
+
+
+#: CGTM's document log weights η (2 documents × 2 topics), held fixed in the z-step test
+ETA = np.array([[1.0, -0.5], [-0.8, 0.6]])
+
+
+def _log_target_given_eta(z: np.ndarray, eta: np.ndarray = ETA, lam: float = LAM) -> float:
+    """log p(z | η, w, v) + const under CGTM's word view: Σ_n η_{d(n), z_n} (softmax's
+    normaliser is constant in z) + Σ_k DirMult(n_k· | β) + λ·log p(v | z)."""
+    nkw = np.zeros((3, 2))
+    np.add.at(nkw, (WORDS, z), 1.0)
+    docs = np.repeat(np.arange(len(LENGTHS)), LENGTHS)
+    return float(eta[docs, z].sum() + glda.word_view_log_marginal(nkw, BETA)
+                 + lam * glda.log_likelihood_collapsed(TABLE[WORDS], OFFSETS, z, HYPER))
+
+
+class CGTMFixedEta(CGTMKernel):
+    """CGTM's own step with η reset to ``ETA`` before it: the step's z | η sweep (with the
+    word view) is then a chain over z alone; the η it draws afterwards is discarded."""
+
+    lam_defect = False
+
+    def step(self, state, rng, warmup):
+        state["eta"][:] = ETA
+        super().step(state, rng, warmup)
+
+    def view(self, state, warmup=False):
+        out = super().view(state, warmup)
+        return out._replace(lam=1.0) if self.lam_defect else out
+
+
+@pytest.mark.parametrize("defect", [None, "ignores_weight"])
+def test_cgtm_z_step_samples_the_tempered_conditional(defect):
+    """CGTM's z | η with the word view: final states of 3 000 chains of 30 steps (start-up
+    bias < 1e-6 in total variation) fit the enumerated p(z | η, w, v) (χ² at level 1e-3; the
+    target differs from the one at η = 0 and at λ = 1 by > 0.05 in total variation); a
+    z-step that drops λ is rejected."""
+    n = len(WORDS)
+    probs = T.enumerate_posterior(_log_target_given_eta, n, 2)
+    assert T.total_variation(probs, T.enumerate_posterior(
+        lambda z: _log_target_given_eta(z, eta=np.zeros((2, 2))), n, 2)) > 0.05
+    assert T.total_variation(probs, T.enumerate_posterior(
+        lambda z: _log_target_given_eta(z, lam=1.0), n, 2)) > 0.05
+    assert T.total_variation(T.gibbs_scan_law(probs, n, 2, 30), probs) < 1e-6
+    kernel = CGTMFixedEta(_corpus(), TABLE, 2, np.array(HYPER.mu0), HYPER.kappa0, HYPER.nu0,
+                          np.array(HYPER.psi0), np.zeros(2), 1.0, 6.0, np.eye(2), beta=BETA,
+                          vector_weight=LAM)
+    kernel.lam_defect = defect is not None
+    res = T.enumeration_chi2(kernel, probs, num_chains=3_000, sweeps=30, seed=13)
+    print(defect, res)
+    assert res.rejects(ALPHA_CHI2) == (defect is not None), res
 
 
 def test_record_lp_is_the_tempered_joint():
