@@ -62,14 +62,13 @@ from scipy.special import log_softmax
 
 from ppltopics._validation import as_float_array, check_spd, finite_float, positive_float
 from ppltopics.corpus import Corpus
-from ppltopics.distributions import NormalInverseWishart, RowCategorical
+from ppltopics.distributions import NormalInverseWishart
 from ppltopics.models import glda
 from ppltopics.models._story import offsets_from_lengths, simulate_doc_lengths, synthetic_vocab
 from ppltopics.models.gaussian_prior import check_token_vectors
 from ppltopics.models.glda import (
     GLDAHyper,
     ResolvedGLDAHyper,
-    RowMultivariateNormal,
 )
 from ppltopics.vectors import WordVectors
 
@@ -393,8 +392,8 @@ def _resolved(hyper: CGTMHyper | ResolvedCGTMHyper, vectors: np.ndarray | None,
 class CGTMSample(NamedTuple):
     """Values of one run of :func:`model` (float64 / int64 torch tensors)."""
 
-    topic_mean: torch.Tensor  # (K, M)
-    topic_cov: torch.Tensor  # (K, M, M)
+    topic_mean: torch.Tensor | None  # (K, M); None under vector_weight ≠ 1
+    topic_cov: torch.Tensor | None  # (K, M, M); None under vector_weight ≠ 1
     eta_mean: torch.Tensor  # (K,)
     eta_cov: torch.Tensor  # (K, K)
     eta: torch.Tensor  # (D, K)
@@ -408,6 +407,11 @@ def model(
     doc_lengths: Sequence[int] | np.ndarray | torch.Tensor,
     hyper: CGTMHyper | ResolvedCGTMHyper,
     data: torch.Tensor | np.ndarray | None = None,
+    *,
+    words: torch.Tensor | np.ndarray | None = None,
+    vocab_size: int | None = None,
+    beta: float | None = None,
+    vector_weight: float = 1.0,
 ) -> CGTMSample:
     """CGTM as a plain Pyro model; simulates the token vectors when ``data`` is None.
 
@@ -421,23 +425,23 @@ def model(
         z_n ~ Categorical(θ_{d(n)})             in plate "tokens" (N): site "z"
         v_n ~ N(μ_{z_n}, Σ_{z_n})               site "v", observed when data is given
 
+    ``words``, ``vocab_size``, ``beta``, ``vector_weight``: GLDA's word view
+    (:func:`ppltopics.models.glda.token_sites`; :mod:`ppltopics.models.glda`, "Word view"):
+    sites "phi" and "w", and under λ ≠ 1 the factor λ·log p(v | z) in place of "topic_mean",
+    "topic_cov" and "v" (then ``data`` is required and those fields are None).
     ``hyper``: a :class:`ResolvedCGTMHyper`, or a :class:`CGTMHyper` resolved against
     ``data`` (or, without data, one whose μ0/Ψ0 fix the dimension).  ``data``: ``(N, M)``
     token vectors, documents concatenated.  Float64 throughout; ``z`` and ``v`` are
     :class:`RowCategorical` / :class:`RowMultivariateNormal` sites as in GLDA (``z`` may be
     enumerated with ``max_plate_nesting=1``).
     """
+    glda.check_vector_weight(vector_weight, data)
     num_docs, doc_index, r, data = glda.story_inputs(doc_lengths, hyper, data, _resolved)
-    num_tokens = int(doc_index.numel())
-    topic_prior = NormalInverseWishart(
-        torch.tensor(r.mu0, dtype=_DTYPE), r.kappa0, torch.tensor(r.psi0, dtype=_DTYPE), r.nu0,
-    )
     eta_prior = NormalInverseWishart(
         torch.tensor(r.eta_mu0, dtype=_DTYPE), r.eta_kappa0,
         torch.tensor(r.eta_psi0, dtype=_DTYPE), r.eta_nu0,
     )
-    with pyro.plate("topics", r.num_topics):
-        topic_mean, topic_cov = topic_prior.pyro_sample("topic")  # (K, M), (K, M, M)
+    topic_mean, topic_cov = glda.topic_sites(r, vector_weight)  # (K, M), (K, M, M)
     eta_mean, eta_cov = eta_prior.pyro_sample("eta")  # (K,), (K, K)
     with pyro.plate("docs", num_docs):
         eta = pyro.sample("eta", dist.MultivariateNormal(eta_mean, covariance_matrix=eta_cov))
@@ -446,10 +450,8 @@ def model(
         # float32 zero that breaks TraceEnum_ELBO's contraction in float64 models
         pyro.sample("theta", dist.Delta(theta, event_dim=1), obs=theta,
                     infer={"_deterministic": True})
-    scale_tril = torch.linalg.cholesky(topic_cov)
-    with pyro.plate("tokens", num_tokens):
-        z = pyro.sample("z", RowCategorical(theta, doc_index))
-        v = pyro.sample("v", RowMultivariateNormal(topic_mean, scale_tril, z), obs=data)
+    z, v = glda.token_sites(theta, doc_index, r, topic_mean, topic_cov, data, words=words,
+                            vocab_size=vocab_size, beta=beta, vector_weight=vector_weight)
     return CGTMSample(topic_mean, topic_cov, eta_mean, eta_cov, eta, theta, z, v, doc_index)
 
 

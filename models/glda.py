@@ -259,6 +259,71 @@ def story_inputs(doc_lengths: Any, hyper: Any, data: Any,
     return num_docs, doc_index, resolve(hyper, data_np), torch.as_tensor(data_np, dtype=_DTYPE)
 
 
+def check_vector_weight(vector_weight: float, data: Any) -> None:
+    """λ > 0, and data given when λ ≠ 1 (a tempered density has no simulator)."""
+    if not vector_weight > 0:
+        raise ValueError(f"vector_weight must be > 0, got {vector_weight!r}")
+    if vector_weight != 1.0 and data is None:
+        raise ValueError("vector_weight != 1 tempers the vectors' evidence p(v | z): pass data "
+                         "(a tempered density has no simulator)")
+
+
+def topic_sites(r: Any, vector_weight: float = 1.0
+                ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Sites "topic_cov", "topic_mean": (Σ_k, μ_k) ~ NIW(μ0, κ0, Ψ0, ν0) in plate "topics";
+    none under λ ≠ 1, whose vectors enter through their collapsed evidence (module doc)."""
+    if vector_weight != 1.0:
+        return None, None
+    prior = NormalInverseWishart(torch.tensor(r.mu0, dtype=_DTYPE), r.kappa0,
+                                 torch.tensor(r.psi0, dtype=_DTYPE), r.nu0)
+    with pyro.plate("topics", r.num_topics):
+        return prior.pyro_sample("topic")  # (K, M), (K, M, M)
+
+
+def token_sites(
+    theta: torch.Tensor, doc_index: torch.Tensor, r: Any, topic_mean: torch.Tensor | None,
+    topic_cov: torch.Tensor | None, data: torch.Tensor | None, *, words: Any = None,
+    vocab_size: int | None = None, beta: float | None = None, vector_weight: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The token sites shared by the Gaussian-topic stories (GLDA, CGTM)::
+
+        z_n ~ Categorical(θ_{d(n)})     in plate "tokens": site "z"
+        v_n ~ N(μ_{z_n}, Σ_{z_n})       site "v" (λ = 1), or the factor λ·log p(v | z) (λ ≠ 1)
+        with beta: φ_k ~ Dirichlet(β·1_V) in plate "topics_w" (site "phi"),
+                   w_n ~ Categorical(φ_{z_n}) (site "w", observed when ``words`` is given)
+
+    Returns (z, v)."""
+    num_tokens = int(doc_index.numel())
+    phi = None
+    if beta is not None:
+        if words is not None:
+            words = torch.as_tensor(np.asarray(words), dtype=torch.long)
+            if words.shape != (num_tokens,):
+                raise ValueError(f"words must hold one id per token ({num_tokens}), got "
+                                 f"shape {tuple(words.shape)}")
+        if vocab_size is None:
+            if words is None:
+                raise ValueError("the word view needs vocab_size= or observed words=")
+            vocab_size = int(words.max()) + 1
+        with pyro.plate("topics_w", r.num_topics):
+            phi = pyro.sample("phi", dist.Dirichlet(torch.full((int(vocab_size),), float(beta),
+                                                               dtype=_DTYPE)))
+    with pyro.plate("tokens", num_tokens):
+        z = pyro.sample("z", RowCategorical(theta, doc_index))
+        if topic_mean is not None:
+            scale_tril = torch.linalg.cholesky(topic_cov)
+            v = pyro.sample("v", RowMultivariateNormal(topic_mean, scale_tril, z), obs=data)
+        if phi is not None:
+            pyro.sample("w", RowCategorical(phi, z), obs=words)
+    if topic_mean is None:
+        if z.dim() != 1:
+            raise ValueError("z cannot be enumerated when vector_weight != 1")
+        v = data
+        pyro.factor("v", torch.tensor(vector_weight * _log_likelihood(
+            data.numpy(), z.numpy().astype(np.int64), r), dtype=_DTYPE))
+    return z, v
+
+
 def model(
     doc_lengths: Sequence[int] | np.ndarray | torch.Tensor,
     hyper: GLDAHyper | ResolvedGLDAHyper,
@@ -306,52 +371,14 @@ def model(
     :class:`RowMultivariateNormal` sites (no N×K or N×M×M table is formed); ``z`` may be
     enumerated with ``max_plate_nesting=1`` (λ = 1 only).
     """
-    if vector_weight <= 0:
-        raise ValueError(f"vector_weight must be > 0, got {vector_weight!r}")
-    tempered = vector_weight != 1.0
-    if tempered and data is None:
-        raise ValueError("vector_weight != 1 tempers the vectors' evidence p(v | z): pass data "
-                         "(a tempered density has no simulator)")
+    check_vector_weight(vector_weight, data)
     num_docs, doc_index, r, data = story_inputs(doc_lengths, hyper, data, resolve_hyper)
-    num_tokens = int(doc_index.numel())
     alpha = torch.tensor(r.alpha, dtype=_DTYPE)
-    topic_mean = topic_cov = None
-    if not tempered:
-        prior = NormalInverseWishart(
-            torch.tensor(r.mu0, dtype=_DTYPE), r.kappa0,
-            torch.tensor(r.psi0, dtype=_DTYPE), r.nu0,
-        )
-        with pyro.plate("topics", r.num_topics):
-            topic_mean, topic_cov = prior.pyro_sample("topic")  # (K, M), (K, M, M)
+    topic_mean, topic_cov = topic_sites(r, vector_weight)
     with pyro.plate("docs", num_docs):
         theta = pyro.sample("theta", dist.Dirichlet(alpha))  # (D, K)
-    phi = None
-    if beta is not None:
-        if words is not None:
-            words = torch.as_tensor(np.asarray(words), dtype=torch.long)
-            if words.shape != (num_tokens,):
-                raise ValueError(f"words must hold one id per token ({num_tokens}), got "
-                                 f"shape {tuple(words.shape)}")
-        if vocab_size is None:
-            if words is None:
-                raise ValueError("the word view needs vocab_size= or observed words=")
-            vocab_size = int(words.max()) + 1
-        with pyro.plate("topics_w", r.num_topics):
-            phi = pyro.sample("phi", dist.Dirichlet(torch.full((int(vocab_size),), float(beta),
-                                                               dtype=_DTYPE)))
-    with pyro.plate("tokens", num_tokens):
-        z = pyro.sample("z", RowCategorical(theta, doc_index))
-        if not tempered:
-            scale_tril = torch.linalg.cholesky(topic_cov)
-            v = pyro.sample("v", RowMultivariateNormal(topic_mean, scale_tril, z), obs=data)
-        if phi is not None:
-            pyro.sample("w", RowCategorical(phi, z), obs=words)
-    if tempered:
-        if z.dim() != 1:
-            raise ValueError("z cannot be enumerated when vector_weight != 1")
-        v = data
-        pyro.factor("v", torch.tensor(vector_weight * _log_likelihood(
-            data.numpy(), z.numpy().astype(np.int64), r), dtype=_DTYPE))
+    z, v = token_sites(theta, doc_index, r, topic_mean, topic_cov, data, words=words,
+                       vocab_size=vocab_size, beta=beta, vector_weight=vector_weight)
     return GLDASample(topic_mean, topic_cov, theta, z, v, doc_index)
 
 

@@ -339,6 +339,29 @@ def test_trace_log_prob_matches_hand_computation():
         cgtm.model(lengths, GLDAHyper(3), data=x)
 
 
+def test_story_takes_the_word_view():
+    """GLDA's word view in the CGTM story: sites "phi" and "w" (simulated without words,
+    observed with them); under λ ≠ 1 no topic sites and the factor site "v" is
+    λ·Σ_k log p(v_{z=k}) (the NIW marginal the kernels temper)."""
+    r = _resolved(K=3, M=2)
+    s = cgtm.simulate(3, [3, 4, 2], r, seed=5)
+    lengths, x = s.corpus.doc_lengths, s.token_vectors
+    pyro.set_rng_seed(0)
+    sim = cgtm.model(lengths, r, beta=0.3, vocab_size=5)
+    tr = poutine.trace(cgtm.model).get_trace(lengths, r, x, words=np.arange(9) % 5, beta=0.3,
+                                             vector_weight=0.4)
+    tr.compute_log_prob()
+    assert sim.topic_mean is not None and tr.nodes["phi"]["value"].shape == (3, 5)
+    assert tr.nodes["w"]["is_observed"] and "topic_mean" not in tr.nodes
+    z = tr.nodes["z"]["value"].numpy()
+    want = 0.4 * sum(glda.log_marginal_niw(x[z == k], r) for k in range(3))
+    assert float(tr.nodes["v"]["log_prob_sum"]) == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ValueError, match="pass data"):
+        cgtm.model(lengths, r, vector_weight=0.4)
+    with pytest.raises(ValueError, match="vector_weight"):
+        cgtm.model(lengths, r, x, vector_weight=0.0)
+
+
 def test_enumerating_z_gives_the_mixture_likelihood():
     r = _resolved(K=3, M=2)
     s = cgtm.simulate(3, [4, 2, 3], r, seed=2)
