@@ -60,17 +60,26 @@ DOC_TOKEN_ROUTE = 0.3
 
 # ----------------------------------------------------------------------------- LDA
 @numba.njit(cache=True, nogil=True)
-def _log_tables(m: int, la: np.ndarray, beta: float, vbeta: float) -> np.ndarray:
-    """(4, m + 1) logarithms of the restricted LDA conditionals by count c = 0..m: rows
-    log(c + α_0), log(c + α_1), log(c + β), log(c + Vβ) — a split of m tokens never counts
-    more than m, so its scans look them up instead of taking ~20 logs per token (the same
-    ``math.log`` values)."""
-    out = np.empty((4, m + 1))
-    for c in range(m + 1):
+def _log_tables(m: int, la: np.ndarray, beta: float, vbeta: float, doc_max: int) -> np.ndarray:
+    """(7, m + 1) logarithms of the restricted LDA conditionals by count c: rows
+    log(c + α_0), log(c + α_1) and log Γ(c + α_a)/Γ(α_a) = Σ_{t<c} log(t + α_a) (rows 4, 5)
+    for c = 0..``doc_max`` (no document holds more of the split's tokens; NaN beyond),
+    log(c + β), log(c + Vβ) and Σ_{t<c} log(t + Vβ) (rows 2, 3, 6) for c = 0..m — a split of
+    m tokens never counts more than m, so its scans look them up instead of taking ~20 logs
+    per token and two ``lgamma`` per document block (the same ``math.log`` values)."""
+    out = np.full((7, m + 1), np.nan)
+    out[4, 0] = out[5, 0] = out[6, 0] = 0.0
+    for c in range(min(doc_max, m) + 1):
         out[0, c] = math.log(c + la[0])
         out[1, c] = math.log(c + la[1])
+        if c > 0:
+            out[4, c] = out[4, c - 1] + out[0, c - 1]
+            out[5, c] = out[5, c - 1] + out[1, c - 1]
+    for c in range(m + 1):
         out[2, c] = math.log(c + beta)
         out[3, c] = math.log(c + vbeta)
+        if c > 0:
+            out[6, c] = out[6, c - 1] + out[3, c - 1]
     return out
 
 
@@ -123,7 +132,7 @@ def _lda_split(
     scans), then the final scan: sampled (``target`` empty) or forced to ``target``.  The
     launch depends only on the set ``toks``.  Leaves ``cnt``/``wc`` zero."""
     m = toks.shape[0]
-    logs = _log_tables(m, la, beta, vbeta)
+    logs = _log_tables(m, la, beta, vbeta, m)
     lab = np.empty(m, dtype=np.int64)
     tot = np.zeros(2, dtype=np.int64)
     order = rng.permutation(m)
@@ -178,23 +187,30 @@ def _doc_blocks(toks: np.ndarray, token_docs: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _block_logw(toks: np.ndarray, lo: int, hi: int, a: int, word_ids: np.ndarray,
-                wc: np.ndarray, tot: np.ndarray, la: np.ndarray, logs: np.ndarray) -> float:
-    """log of the restricted conditional (unnormalised) of giving the whole block
-    ``toks[lo:hi]`` of one document label a, the block out of the counts:
+def _block_logw(toks: np.ndarray, lo: int, hi: int, word_ids: np.ndarray, wc: np.ndarray,
+                tot: np.ndarray, logs: np.ndarray) -> tuple[float, float]:
+    """log of the restricted conditionals (unnormalised) of giving the whole block
+    ``toks[lo:hi]`` of one document label a = 0 and a = 1, the block out of the counts:
 
         log Γ(c + α_a)/Γ(α_a) + Σ_{t<c} [log(n_{a,w_t} + m_{<t,w_t} + β) − log(n_a + t + Vβ)]
 
     (c tokens; the document holds no other token of the two labels; m_{<t,w} counts the
-    block's earlier tokens of word w; ``logs`` from :func:`_log_tables`)."""
-    out = math.lgamma(hi - lo + la[a]) - math.lgamma(la[a])
+    block's earlier tokens of word w; ``logs`` from :func:`_log_tables`, whose cumulative
+    rows give the Γ ratio and the Σ_t log(n_a + t + Vβ) in two look-ups each)."""
+    c = hi - lo
+    l0 = logs[4, c] - logs[6, tot[0] + c] + logs[6, tot[0]]
+    l1 = logs[5, c] - logs[6, tot[1] + c] + logs[6, tot[1]]
     for idx in range(lo, hi):
         w = word_ids[toks[idx]]
-        out += logs[2, wc[w, a]] - logs[3, tot[a] + idx - lo]
-        wc[w, a] += 1
+        l0 += logs[2, wc[w, 0]]
+        l1 += logs[2, wc[w, 1]]
+        wc[w, 0] += 1
+        wc[w, 1] += 1
     for idx in range(lo, hi):
-        wc[word_ids[toks[idx]], a] -= 1
-    return out
+        w = word_ids[toks[idx]]
+        wc[w, 0] -= 1
+        wc[w, 1] -= 1
+    return l0, l1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -213,10 +229,9 @@ def _add_tokens(toks: np.ndarray, lo: int, hi: int, lab: np.ndarray, sign: int,
 @numba.njit(cache=True, nogil=True)
 def _draw_block(rng: np.random.Generator, toks: np.ndarray, lo: int, hi: int,
                 lab: np.ndarray, word_ids: np.ndarray, cnt: np.ndarray, token_docs: np.ndarray,
-                wc: np.ndarray, tot: np.ndarray, la: np.ndarray, logs: np.ndarray) -> None:
+                wc: np.ndarray, tot: np.ndarray, logs: np.ndarray) -> None:
     """A block (out of the counts) gets one label drawn from its block conditional; added."""
-    l0 = _block_logw(toks, lo, hi, 0, word_ids, wc, tot, la, logs)
-    l1 = _block_logw(toks, lo, hi, 1, word_ids, wc, tot, la, logs)
+    l0, l1 = _block_logw(toks, lo, hi, word_ids, wc, tot, logs)
     a, _ = _two_way(rng, l0, l1, -1)
     for idx in range(lo, hi):
         lab[idx] = a
@@ -242,9 +257,12 @@ def _lda_split_docs(
     probability of its document labels, not of its token labels.  Sampled (``target`` empty)
     or forced to ``target``; returns the labels and Σ log q.  Leaves ``cnt``/``wc`` zero."""
     m = toks.shape[0]
-    logs = _log_tables(m, la, beta, vbeta)
     bs = _doc_blocks(toks, token_docs)
     nb = bs.shape[0] - 1
+    doc_max = 0
+    for b in range(nb):
+        doc_max = max(doc_max, bs[b + 1] - bs[b])
+    logs = _log_tables(m, la, beta, vbeta, doc_max)
     lab = np.empty(m, dtype=np.int64)
     tot = np.zeros(2, dtype=np.int64)
     order = rng.permutation(nb)
@@ -256,20 +274,19 @@ def _lda_split_docs(
             _add_tokens(toks, bs[b], bs[b + 1], lab, 1, word_ids, token_docs, cnt, wc, tot)
         else:
             _draw_block(rng, toks, bs[b], bs[b + 1], lab, word_ids, cnt, token_docs, wc, tot,
-                        la, logs)
+                        logs)
     for _ in range(scans):
         for b in range(nb):
             _add_tokens(toks, bs[b], bs[b + 1], lab, -1, word_ids, token_docs, cnt, wc, tot)
             _draw_block(rng, toks, bs[b], bs[b + 1], lab, word_ids, cnt, token_docs, wc, tot,
-                        la, logs)
+                        logs)
     forced = target.shape[0] > 0
     eps = DOC_TOKEN_ROUTE
     logq = 0.0
     for b in range(nb):
         lo, hi = bs[b], bs[b + 1]
         _add_tokens(toks, lo, hi, lab, -1, word_ids, token_docs, cnt, wc, tot)
-        w0 = _block_logw(toks, lo, hi, 0, word_ids, wc, tot, la, logs)
-        w1 = _block_logw(toks, lo, hi, 1, word_ids, wc, tot, la, logs)
+        w0, w1 = _block_logw(toks, lo, hi, word_ids, wc, tot, logs)
         pure_route = False
         if not forced and rng.random() < 1.0 - eps:
             pure_route = True
