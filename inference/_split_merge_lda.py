@@ -294,22 +294,31 @@ def _lda_split_docs(
             for idx in range(lo, hi):
                 lab[idx] = a
         # the token route's probability of the labels (drawn on the mixed route, else
-        # those of the pure route or the target); the tokens go back into the counts
+        # those of the pure route or the target); the tokens go back into the counts.  The
+        # weights (c_da + α_a)(c_aw + β)/(c_a + Vβ) in linear space: their product is kept
+        # and its log taken once it nears underflow, not one exp and one log per token
         logp_tok = 0.0
+        prod = 1.0
         for idx in range(lo, hi):
             n = toks[idx]
             d = token_docs[n]
             w = word_ids[n]
-            l0 = _token_logw(logs, cnt, wc, tot, d, w, 0)
-            l1 = _token_logw(logs, cnt, wc, tot, d, w, 1)
+            v0 = (cnt[d, 0] + la[0]) * (wc[w, 0] + beta) / (tot[0] + vbeta)
+            v1 = (cnt[d, 1] + la[1]) * (wc[w, 1] + beta) / (tot[1] + vbeta)
             f = target[idx] if forced else (lab[idx] if pure_route else -1)
-            a, lp = _two_way(rng, l0, l1, f)
+            if f < 0:
+                a = 0 if rng.random() < v0 / (v0 + v1) else 1
+            else:
+                a = f
             lab[idx] = a
-            logp_tok += lp
+            prod *= (v0 if a == 0 else v1) / (v0 + v1)
+            if prod < 1e-200:
+                logp_tok += math.log(prod)
+                prod = 1.0
             cnt[d, a] += 1
             wc[w, a] += 1
             tot[a] += 1
-        lq = math.log(eps) + logp_tok
+        lq = math.log(eps) + logp_tok + math.log(prod)
         pure = defect != NO_PURE_ROUTE
         for idx in range(lo + 1, hi):
             pure = pure and lab[idx] == lab[lo]
