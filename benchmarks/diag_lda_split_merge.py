@@ -24,7 +24,7 @@ import numpy as np
 from bench_split_merge import planted_lda
 
 from ppltopics.inference._split_merge import EXACT, _collect
-from ppltopics.inference._split_merge_lda import _lda_split, _lda_split_docs, _lda_terms
+from ppltopics.inference._split_merge_lda import _lda_log_ratio, _lda_split, _lda_split_docs
 from ppltopics.inference.lda import LDAKernel
 from ppltopics.models.lda import LDAHyper
 
@@ -82,8 +82,7 @@ def main() -> None:
             old = np.concatenate([orig, np.full(F.size, 2)])
             new = np.concatenate([np.zeros(R.size, np.int64), np.where(lab == 0, 2, 1)])
             a3 = alpha[[i, j, k]]
-            lr = (_lda_terms(toks, new, word_ids, docs, a3, BETA, V * BETA, cnt, wc)
-                  - _lda_terms(toks, old, word_ids, docs, a3, BETA, V * BETA, cnt, wc))
+            lr = _lda_log_ratio(toks, old, new, word_ids, docs, a3, BETA, V * BETA, cnt, wc)
             _, q_rev = split(R, orig, alpha[[i, j]])
             rows.append((lr, q_fwd, q_rev, lr + q_rev - q_fwd))
         r = np.array(rows)

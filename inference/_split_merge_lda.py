@@ -332,38 +332,59 @@ def _lda_split_docs(
     return lab, logq
 
 
+#: :func:`_lda_log_ratio` packs a (document or word, slot)'s count before the move into the low
+#: bits of its scratch cell and the count after it above this shift
+_PACK = 31
+
+
 @numba.njit(cache=True, nogil=True)
-def _lda_terms(
-    toks: np.ndarray, labels: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
-    alpha3: np.ndarray, beta: float, vbeta: float, cnt3: np.ndarray, wc3: np.ndarray,
+def _lda_log_ratio(
+    toks: np.ndarray, old: np.ndarray, new: np.ndarray, word_ids: np.ndarray,
+    token_docs: np.ndarray, alpha3: np.ndarray, beta: float, vbeta: float, cnt3: np.ndarray,
+    wc3: np.ndarray,
 ) -> float:
-    """Collapsed log joint terms of three topics (slots 0..2) holding ``toks`` with slot
-    ``labels``: Σ_d Σ_s log Γ(n_ds + α_s) + Σ_s [Σ_w (log Γ(n_sw + β) − log Γ(β))
-    − log Γ(n_s + Vβ)], over the documents and words of ``toks`` (``cnt3``, ``wc3`` zero on
-    entry and exit)."""
-    tot = np.zeros(3, dtype=np.int64)
+    """log p(z')/p(z) for ``toks`` moving from slots ``old`` to ``new`` among three topics
+    (slots 0..2), θ and φ integrated out: the change of
+
+        Σ_d Σ_s log Γ(n_ds + α_s) + Σ_s [Σ_w log Γ(n_sw + β) − log Γ(n_s + Vβ)]
+
+    over the documents and words of ``toks``.  One counting pass packs each cell's count
+    before the move (low bits) and after it (above ``_PACK``) into ``cnt3``/``wc3`` (zero on
+    entry and exit); a document or word whose three counts do not change adds nothing and
+    takes no ``lgamma``."""
+    shift = np.int64(1) << _PACK
+    mask = shift - 1
+    tot_old = np.zeros(3, dtype=np.int64)
+    tot_new = np.zeros(3, dtype=np.int64)
     for idx in range(toks.shape[0]):
         n = toks[idx]
-        s = labels[idx]
-        cnt3[token_docs[n], s] += 1
-        wc3[word_ids[n], s] += 1
-        tot[s] += 1
+        a, b = old[idx], new[idx]
+        cnt3[token_docs[n], a] += 1
+        cnt3[token_docs[n], b] += shift
+        wc3[word_ids[n], a] += 1
+        wc3[word_ids[n], b] += shift
+        tot_old[a] += 1
+        tot_new[b] += 1
     out = 0.0
-    lgb = math.lgamma(beta)
     for idx in range(toks.shape[0]):
         n = toks[idx]
         d = token_docs[n]
         w = word_ids[n]
-        if cnt3[d, 0] >= 0:  # first visit of document d: add its terms, then flag it
+        if cnt3[d, 0] >= 0:  # first visit of document d: add its change, then flag it
             for s in range(3):
-                out += math.lgamma(cnt3[d, s] + alpha3[s])
+                c_old, c_new = cnt3[d, s] & mask, cnt3[d, s] >> _PACK
+                if c_old != c_new:
+                    out += math.lgamma(c_new + alpha3[s]) - math.lgamma(c_old + alpha3[s])
                 cnt3[d, s] = -1
         if wc3[w, 0] >= 0:
             for s in range(3):
-                out += math.lgamma(wc3[w, s] + beta) - lgb
+                c_old, c_new = wc3[w, s] & mask, wc3[w, s] >> _PACK
+                if c_old != c_new:
+                    out += math.lgamma(c_new + beta) - math.lgamma(c_old + beta)
                 wc3[w, s] = -1
     for s in range(3):
-        out -= math.lgamma(tot[s] + vbeta)
+        if tot_old[s] != tot_new[s]:
+            out -= math.lgamma(tot_new[s] + vbeta) - math.lgamma(tot_old[s] + vbeta)
     for idx in range(toks.shape[0]):
         n = toks[idx]
         for s in range(3):
@@ -581,8 +602,8 @@ def lda_split_merge(
             new[m] = lab_f[idx]
         m += 1
     alpha3 = np.array([alpha[i], alpha[j], alpha[k] if k != i else 1.0])
-    log_ratio = (_lda_terms(toks, new, word_ids, token_docs, alpha3, beta, vbeta, cnt, wc)
-                 - _lda_terms(toks, old, word_ids, token_docs, alpha3, beta, vbeta, cnt, wc))
+    log_ratio = _lda_log_ratio(toks, old, new, word_ids, token_docs, alpha3, beta, vbeta, cnt,
+                               wc)
     pairs = informed and defect != NO_PAIR_CHOICE
     if pairs:
         logq_fwd += lp0[i, j]

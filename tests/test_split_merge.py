@@ -585,3 +585,36 @@ def test_lda_rescore_equals_a_full_rescore(scored_words, monkeypatch):
 
     blocks = _word_topic_lists(words.astype(np.int32), z.astype(np.int32), V, K)
     np.testing.assert_array_equal(lda_score_counts_blocks(*blocks, cols, K, TOPIC_BITS), nkw)
+
+
+@pytest.mark.parametrize("topics", [(1, 3, 0), (2, 4, 2)], ids=["merge-and-split", "resplit"])
+def test_lda_log_ratio_is_the_collapsed_joint_difference(topics):
+    """The move's target ratio (counts before and after packed in one scratch cell, no term
+    for a document or word whose counts do not change) equals log p(w, z') − log p(w, z)
+    of :func:`ppltopics.models.lda.log_joint` (to 1e-9), and leaves the scratch zero."""
+    from ppltopics.inference._split_merge_lda import _lda_log_ratio
+
+    rng = np.random.default_rng(1)
+    D, V, K = 30, 40, 5
+    lengths = rng.integers(5, 30, size=D)
+    off = np.concatenate([[0], np.cumsum(lengths)])
+    words = rng.integers(0, V, size=off[-1])
+    docs = np.repeat(np.arange(D), lengths)
+    alpha = np.array([0.3, 0.5, 0.2, 0.4, 0.1])
+    hyper = LDAHyper(num_topics=K, alpha=alpha, beta=0.07)
+    i, j, k = topics
+    slots = [i, j] if k == i else [i, j, k]
+    z = rng.integers(0, K, size=off[-1])
+    toks = np.flatnonzero(np.isin(z, slots)).astype(np.int64)
+    old = np.array([slots.index(t) for t in z[toks]], dtype=np.int64)
+    new = old.copy()
+    moved = rng.random(toks.size) < 0.3
+    new[moved] = rng.integers(0, len(slots), size=moved.sum())
+    z2 = z.copy()
+    z2[toks] = np.array(slots)[new]
+    cnt, wc = np.zeros((D, 3), dtype=np.int64), np.zeros((V, 3), dtype=np.int64)
+    alpha3 = np.array([alpha[i], alpha[j], alpha[k] if k != i else 1.0])
+    got = _lda_log_ratio(toks, old, new, words, docs, alpha3, 0.07, V * 0.07, cnt, wc)
+    want = lda.log_joint(words, off, z2, hyper, V) - lda.log_joint(words, off, z, hyper, V)
+    assert got == pytest.approx(want, abs=1e-9)
+    assert not cnt.any() and not wc.any()
