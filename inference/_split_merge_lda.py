@@ -528,6 +528,23 @@ def _rescore(nkw: np.ndarray, scores: np.ndarray, toks: np.ndarray, old: np.ndar
 
 
 @numba.njit(cache=True, nogil=True)
+def _mixed_docs(toks: np.ndarray, labels: np.ndarray, token_docs: np.ndarray) -> int:
+    """Documents whose tokens among ``toks`` (corpus order) carry both labels."""
+    out = 0
+    idx = 0
+    m = toks.shape[0]
+    while idx < m:
+        d = token_docs[toks[idx]]
+        first = labels[idx]
+        mixed = False
+        while idx < m and token_docs[toks[idx]] == d:
+            mixed = mixed or labels[idx] != first
+            idx += 1
+        out += mixed
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def lda_split_merge(
     word_ids: np.ndarray, token_docs: np.ndarray, z: np.ndarray, alpha: np.ndarray,
     beta: float, vocab_size: int, cnt: np.ndarray, wc: np.ndarray, scans: int,
@@ -547,10 +564,12 @@ def lda_split_merge(
     P(k | {i, j}, z), P(i | {k, j}, z') enter the ratio.  Without ``nkw`` the triple is
     uniform.
 
-    The uniform u of the acceptance test is drawn first; since log q_rev ≤ 0 (and the
-    reverse pair's log probability ≤ 0), a move with log u ≥ log p(z')/p(z) − log q_fwd is
-    rejected before the reverse split is scored (exact: the full ratio would reject it
-    too)."""
+    The uniform u of the acceptance test is drawn first; since log q_rev ≤ B (and the
+    reverse pair's log probability ≤ 0), a move with log u ≥ log p(z')/p(z) − log q_fwd + B
+    is rejected before the reverse split is scored (exact: the full ratio would reject it
+    too).  B = 0 for the token proposal; for the document proposal B = m·log ε, m the
+    documents where z gives R both labels (:func:`_mixed_docs`): only the token route, of
+    probability ε, re-creates such a document."""
     K = alpha.shape[0]
     if K < 2:
         return 0
@@ -611,7 +630,8 @@ def lda_split_merge(
     if split_k:
         lk0 = _split_logprob(split_scores, i, j, k, uniform_share)
         logq_fwd += lk0
-    if defect == EXACT and log_u >= log_ratio - logq_fwd:
+    if defect == EXACT and log_u >= log_ratio - logq_fwd + (
+            _mixed_docs(R, orig, token_docs) * math.log(DOC_TOKEN_ROUTE) if docs else 0.0):
         return 0
     if docs:
         _, logq_rev = _lda_split_docs(R, orig, word_ids, token_docs, cnt, wc,
