@@ -146,7 +146,7 @@ def _lda_split(
         else:
             l0 = _token_logw(logs, cnt, wc, tot, d, w, 0)
             l1 = _token_logw(logs, cnt, wc, tot, d, w, 1)
-            a, _ = _two_way(rng, l0, l1, -1)
+            a = _draw_label(rng, l0, l1)
         lab[idx] = a
         cnt[d, a] += 1
         wc[w, a] += 1
@@ -187,29 +187,41 @@ def _doc_blocks(toks: np.ndarray, token_docs: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
+def _block_repeats(toks: np.ndarray, bs: np.ndarray, word_ids: np.ndarray,
+                   wc: np.ndarray) -> np.ndarray:
+    """m_{<t,w_t} of every token: how many earlier tokens of its block (document) have its
+    word — a function of ``toks`` alone, so the block conditionals read it instead of
+    counting.  Uses ``wc[:, 2]`` as scratch (zero on entry and exit)."""
+    rep = np.empty(toks.shape[0], dtype=np.int64)
+    for b in range(bs.shape[0] - 1):
+        for idx in range(bs[b], bs[b + 1]):
+            w = word_ids[toks[idx]]
+            rep[idx] = wc[w, 2]
+            wc[w, 2] += 1
+        for idx in range(bs[b], bs[b + 1]):
+            wc[word_ids[toks[idx]], 2] = 0
+    return rep
+
+
+@numba.njit(cache=True, nogil=True)
 def _block_logw(toks: np.ndarray, lo: int, hi: int, word_ids: np.ndarray, wc: np.ndarray,
-                tot: np.ndarray, logs: np.ndarray) -> tuple[float, float]:
+                tot: np.ndarray, logs: np.ndarray, rep: np.ndarray) -> tuple[float, float]:
     """log of the restricted conditionals (unnormalised) of giving the whole block
     ``toks[lo:hi]`` of one document label a = 0 and a = 1, the block out of the counts:
 
         log Γ(c + α_a)/Γ(α_a) + Σ_{t<c} [log(n_{a,w_t} + m_{<t,w_t} + β) − log(n_a + t + Vβ)]
 
-    (c tokens; the document holds no other token of the two labels; m_{<t,w} counts the
-    block's earlier tokens of word w; ``logs`` from :func:`_log_tables`, whose cumulative
-    rows give the Γ ratio and the Σ_t log(n_a + t + Vβ) in two look-ups each)."""
+    (c tokens; the document holds no other token of the two labels; m_{<t,w} = ``rep``
+    (:func:`_block_repeats`) counts the block's earlier tokens of word w; ``logs`` from
+    :func:`_log_tables`, whose cumulative rows give the Γ ratio and the Σ_t log(n_a + t + Vβ)
+    in two look-ups each)."""
     c = hi - lo
     l0 = logs[4, c] - logs[6, tot[0] + c] + logs[6, tot[0]]
     l1 = logs[5, c] - logs[6, tot[1] + c] + logs[6, tot[1]]
     for idx in range(lo, hi):
         w = word_ids[toks[idx]]
-        l0 += logs[2, wc[w, 0]]
-        l1 += logs[2, wc[w, 1]]
-        wc[w, 0] += 1
-        wc[w, 1] += 1
-    for idx in range(lo, hi):
-        w = word_ids[toks[idx]]
-        wc[w, 0] -= 1
-        wc[w, 1] -= 1
+        l0 += logs[2, wc[w, 0] + rep[idx]]
+        l1 += logs[2, wc[w, 1] + rep[idx]]
     return l0, l1
 
 
@@ -227,12 +239,21 @@ def _add_tokens(toks: np.ndarray, lo: int, hi: int, lab: np.ndarray, sign: int,
 
 
 @numba.njit(cache=True, nogil=True)
+def _draw_label(rng: np.random.Generator, l0: float, l1: float) -> int:
+    """Label 0/1 with log weights (l0, l1): :func:`_two_way`'s draw (the same uniform, the
+    same comparison) without the log probability it also returns — one exp, no log1p."""
+    d = l1 - l0
+    e = math.exp(-abs(d))
+    return 0 if rng.random() < (e / (1.0 + e) if d > 0.0 else 1.0 / (1.0 + e)) else 1
+
+
+@numba.njit(cache=True, nogil=True)
 def _draw_block(rng: np.random.Generator, toks: np.ndarray, lo: int, hi: int,
                 lab: np.ndarray, word_ids: np.ndarray, cnt: np.ndarray, token_docs: np.ndarray,
-                wc: np.ndarray, tot: np.ndarray, logs: np.ndarray) -> None:
+                wc: np.ndarray, tot: np.ndarray, logs: np.ndarray, rep: np.ndarray) -> None:
     """A block (out of the counts) gets one label drawn from its block conditional; added."""
-    l0, l1 = _block_logw(toks, lo, hi, word_ids, wc, tot, logs)
-    a, _ = _two_way(rng, l0, l1, -1)
+    l0, l1 = _block_logw(toks, lo, hi, word_ids, wc, tot, logs, rep)
+    a = _draw_label(rng, l0, l1)
     for idx in range(lo, hi):
         lab[idx] = a
     _add_tokens(toks, lo, hi, lab, 1, word_ids, token_docs, cnt, wc, tot)
@@ -263,6 +284,7 @@ def _lda_split_docs(
     for b in range(nb):
         doc_max = max(doc_max, bs[b + 1] - bs[b])
     logs = _log_tables(m, la, beta, vbeta, doc_max)
+    rep = _block_repeats(toks, bs, word_ids, wc)
     lab = np.empty(m, dtype=np.int64)
     tot = np.zeros(2, dtype=np.int64)
     order = rng.permutation(nb)
@@ -274,23 +296,27 @@ def _lda_split_docs(
             _add_tokens(toks, bs[b], bs[b + 1], lab, 1, word_ids, token_docs, cnt, wc, tot)
         else:
             _draw_block(rng, toks, bs[b], bs[b + 1], lab, word_ids, cnt, token_docs, wc, tot,
-                        logs)
+                        logs, rep)
     for _ in range(scans):
         for b in range(nb):
             _add_tokens(toks, bs[b], bs[b + 1], lab, -1, word_ids, token_docs, cnt, wc, tot)
             _draw_block(rng, toks, bs[b], bs[b + 1], lab, word_ids, cnt, token_docs, wc, tot,
-                        logs)
+                        logs, rep)
     forced = target.shape[0] > 0
     eps = DOC_TOKEN_ROUTE
+    log_eps, log_keep = math.log(eps), math.log1p(-eps)
     logq = 0.0
     for b in range(nb):
         lo, hi = bs[b], bs[b + 1]
         _add_tokens(toks, lo, hi, lab, -1, word_ids, token_docs, cnt, wc, tot)
-        w0, w1 = _block_logw(toks, lo, hi, word_ids, wc, tot, logs)
+        w0, w1 = _block_logw(toks, lo, hi, word_ids, wc, tot, logs, rep)
+        # the block conditional as _two_way takes it: δ = w1 − w0, e = exp(−|δ|)
+        dlt = w1 - w0
+        e = math.exp(-abs(dlt))
         pure_route = False
         if not forced and rng.random() < 1.0 - eps:
             pure_route = True
-            a, _ = _two_way(rng, w0, w1, -1)
+            a = 0 if rng.random() < (e / (1.0 + e) if dlt > 0.0 else 1.0 / (1.0 + e)) else 1
             for idx in range(lo, hi):
                 lab[idx] = a
         # the token route's probability of the labels (drawn on the mixed route, else
@@ -318,15 +344,15 @@ def _lda_split_docs(
             cnt[d, a] += 1
             wc[w, a] += 1
             tot[a] += 1
-        lq = math.log(eps) + logp_tok + math.log(prod)
+        lq = log_eps + logp_tok + math.log(prod)
         pure = defect != NO_PURE_ROUTE
         for idx in range(lo + 1, hi):
             pure = pure and lab[idx] == lab[lo]
-        if pure:
-            _, lp_block = _two_way(rng, w0, w1, lab[lo])
-            lp = math.log(1.0 - eps) + lp_block
-            hi_ = max(lp, lq)
-            lq = hi_ + math.log(math.exp(lp - hi_) + math.exp(lq - hi_))
+        if pure:  # + (1 − ε)·p_block(label), log-sum-exp with one exp and one log1p
+            top = -math.log1p(e)  # log p_block of the likelier label
+            lp_block = top if (lab[lo] == 1) == (dlt > 0.0) else top - abs(dlt)
+            lp = log_keep + lp_block
+            lq = max(lp, lq) + math.log1p(math.exp(-abs(lp - lq)))
         logq += lq
     _clear(toks, word_ids, token_docs, cnt, wc)
     return lab, logq
