@@ -42,7 +42,8 @@ __all__ = ["LDA_SPLIT_MERGE", "lda_pair_scores", "lda_score_columns", "lda_score
 #: is divided by document cannot repair it), the triple drawn by score 97 % of the time, a move
 #: every other sweep.  Near-duplicate planted corpora (``benchmarks/bench_split_merge.py
 #: --configs lda``, 200 sweeps, corpora 0–59 / 60–119 / 120–179): 58 / 56 / 58 of 60
-#: recovered (172 of 180) at 66–69 % of sweep time, against 55 / 54 / 54 with no intermediate
+#: recovered (172 of 180) at 66–69 % of sweep time, 59 / 55 / 58 at 37–39 % since the move's
+#: arithmetic was made cheaper (7 Dec 2026), against 55 / 54 / 54 with no intermediate
 #: scan and the triple by score 90 % of the time, and 52 / 46 / – with ``DOC_TOKEN_ROUTE``
 #: 0.1 as well (the settings of 7 Dec 2026, morning)
 LDA_SPLIT_MERGE = SplitMerge(every=2, scans=1, uniform_share=0.03, resplit_share=0.0,
