@@ -42,7 +42,7 @@ __all__ = ["LDA_SPLIT_MERGE", "lda_pair_scores", "lda_score_columns", "lda_score
 #: is divided by document cannot repair it), the triple drawn by score 97 % of the time, a move
 #: every other sweep.  Near-duplicate planted corpora (``benchmarks/bench_split_merge.py
 #: --configs lda``, 200 sweeps, corpora 0–59 / 60–119 / 120–179): 58 / 56 / 58 of 60
-#: recovered (172 of 180) at 66–69 % of sweep time, 59 / 55 / 58 at 37–39 % since the move's
+#: recovered (172 of 180) at 66–69 % of sweep time, 59 / 55 / 58 at 35–37 % since the move's
 #: arithmetic was made cheaper (7 Dec 2026), against 55 / 54 / 54 with no intermediate
 #: scan and the triple by score 90 % of the time, and 52 / 46 / – with ``DOC_TOKEN_ROUTE``
 #: 0.1 as well (the settings of 7 Dec 2026, morning)
@@ -262,9 +262,9 @@ def _draw_block(rng: np.random.Generator, toks: np.ndarray, lo: int, hi: int,
 
 @numba.njit(cache=True, nogil=True)
 def _lda_split_docs(
-    toks: np.ndarray, target: np.ndarray, word_ids: np.ndarray, token_docs: np.ndarray,
-    cnt: np.ndarray, wc: np.ndarray, la: np.ndarray, beta: float, vbeta: float,
-    rng: np.random.Generator, scans: int, defect: int,
+    split_toks: np.ndarray, target: np.ndarray, corpus_words: np.ndarray,
+    corpus_docs: np.ndarray, cnt: np.ndarray, wc: np.ndarray, la: np.ndarray, beta: float,
+    vbeta: float, rng: np.random.Generator, scans: int, defect: int,
 ) -> tuple[np.ndarray, float]:
     """:func:`_lda_split` over whole documents.  Launch (depends only on the set ``toks``):
     the documents' blocks allocated sequentially in random order from their block
@@ -277,8 +277,18 @@ def _lda_split_docs(
     that splits a document, can be reached — and a topic that two labels share by whole
     documents (what token-by-token Gibbs leaves behind) is reached with about the
     probability of its document labels, not of its token labels.  Sampled (``target`` empty)
-    or forced to ``target``; returns the labels and Σ log q.  Leaves ``cnt``/``wc`` zero."""
-    m = toks.shape[0]
+    or forced to ``target``; returns the labels and Σ log q.  Leaves ``cnt``/``wc`` zero.
+
+    The words and documents of ``split_toks`` are gathered once into arrays of the split's
+    own (token ``idx`` is ``split_toks[idx]``): the scans then read them in order instead of
+    through the corpus-sized ``corpus_words``/``corpus_docs``."""
+    m = split_toks.shape[0]
+    word_ids = np.empty(m, dtype=np.int64)
+    token_docs = np.empty(m, dtype=np.int64)
+    for idx in range(m):
+        word_ids[idx] = corpus_words[split_toks[idx]]
+        token_docs[idx] = corpus_docs[split_toks[idx]]
+    toks = np.arange(m)
     bs = _doc_blocks(toks, token_docs)
     nb = bs.shape[0] - 1
     doc_max = 0
@@ -377,8 +387,8 @@ def _lda_log_ratio(
 
     over the documents and words of ``toks``.  One counting pass packs each cell's count
     before the move (low bits) and after it (above ``_PACK``) into ``cnt3``/``wc3`` (zero on
-    entry and exit); a document or word whose three counts do not change adds nothing and
-    takes no ``lgamma``."""
+    entry and exit), one pass reads and zeroes them; a document or word whose three counts do
+    not change adds nothing and takes no ``lgamma``."""
     shift = np.int64(1) << _PACK
     mask = shift - 1
     tot_old = np.zeros(3, dtype=np.int64)
@@ -393,30 +403,22 @@ def _lda_log_ratio(
         tot_old[a] += 1
         tot_new[b] += 1
     out = 0.0
-    for idx in range(toks.shape[0]):
-        n = toks[idx]
+    for idx in range(toks.shape[0]):  # a cell is read once, then zeroed: later visits of
+        n = toks[idx]                 # its document or word find no change
         d = token_docs[n]
         w = word_ids[n]
-        if cnt3[d, 0] >= 0:  # first visit of document d: add its change, then flag it
-            for s in range(3):
-                c_old, c_new = cnt3[d, s] & mask, cnt3[d, s] >> _PACK
-                if c_old != c_new:
-                    out += math.lgamma(c_new + alpha3[s]) - math.lgamma(c_old + alpha3[s])
-                cnt3[d, s] = -1
-        if wc3[w, 0] >= 0:
-            for s in range(3):
-                c_old, c_new = wc3[w, s] & mask, wc3[w, s] >> _PACK
-                if c_old != c_new:
-                    out += math.lgamma(c_new + beta) - math.lgamma(c_old + beta)
-                wc3[w, s] = -1
+        for s in range(3):
+            c_old, c_new = cnt3[d, s] & mask, cnt3[d, s] >> _PACK
+            if c_old != c_new:
+                out += math.lgamma(c_new + alpha3[s]) - math.lgamma(c_old + alpha3[s])
+            cnt3[d, s] = 0
+            c_old, c_new = wc3[w, s] & mask, wc3[w, s] >> _PACK
+            if c_old != c_new:
+                out += math.lgamma(c_new + beta) - math.lgamma(c_old + beta)
+            wc3[w, s] = 0
     for s in range(3):
         if tot_old[s] != tot_new[s]:
             out -= math.lgamma(tot_new[s] + vbeta) - math.lgamma(tot_old[s] + vbeta)
-    for idx in range(toks.shape[0]):
-        n = toks[idx]
-        for s in range(3):
-            cnt3[token_docs[n], s] = 0
-            wc3[word_ids[n], s] = 0
     return out
 
 
