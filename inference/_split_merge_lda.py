@@ -12,6 +12,7 @@ their probabilities under z and z' in the ratio.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numba
@@ -34,20 +35,36 @@ from ppltopics.inference._split_merge import (
 )
 
 __all__ = ["LDA_SPLIT_MERGE", "lda_pair_scores", "lda_score_columns", "lda_score_counts",
-           "lda_score_counts_blocks", "lda_split_merge"]
+           "lda_score_counts_blocks", "lda_split_merge", "lda_split_merge_defaults"]
 
-#: LDA's ``split_merge=True``, and the base of a partial dict: the document proposal only
-#: (the token scan was never accepted on near-duplicate topics), one blocked intermediate scan
-#: of the launch, the split topic never the merged pair itself (re-dividing a pair whose topic
-#: is divided by document cannot repair it), the triple drawn by score 97 % of the time, a move
-#: every other sweep.  Near-duplicate planted corpora (``benchmarks/bench_split_merge.py
-#: --configs lda``, 200 sweeps, corpora 0–59 / 60–119 / 120–179): 58 / 56 / 58 of 60
-#: recovered (172 of 180) at 66–69 % of sweep time, 59 / 55 / 58 at 35–37 % since the move's
-#: arithmetic was made cheaper (7 Dec 2026), against 55 / 54 / 54 with no intermediate
-#: scan and the triple by score 90 % of the time, and 52 / 46 / – with ``DOC_TOKEN_ROUTE``
-#: 0.1 as well (the settings of 7 Dec 2026, morning)
+#: LDA's moves, the base of ``split_merge=True`` (:func:`lda_split_merge_defaults`) and of a
+#: partial dict: the document proposal only (the token scan was never accepted on
+#: near-duplicate topics), one blocked intermediate scan of the launch, the split topic never
+#: the merged pair itself (re-dividing a pair whose topic is divided by document cannot
+#: repair it), the triple drawn by score 97 % of the time, a move at most every other sweep.
+#: Near-duplicate planted corpora (``benchmarks/bench_split_merge.py --configs lda``, 200
+#: sweeps, corpora 0–59 / 60–119 / 120–179; all 7 Dec 2026): with a move every other sweep
+#: 58 / 56 / 58 of 60 recovered (172 of 180) at 66–69 % of sweep time, 59 / 55 / 58 at
+#: 35–37 % once the move's arithmetic was made cheaper; with the K-scaled frequency
+#: 59 / 54 / 58 (171) at 23–25 %; against 55 / 54 / 54 with no intermediate scan and the
+#: triple by score 90 % of the time, and 52 / 46 / – with ``DOC_TOKEN_ROUTE`` 0.1 as well
 LDA_SPLIT_MERGE = SplitMerge(every=2, scans=1, uniform_share=0.03, resplit_share=0.0,
                              doc_share=1.0)
+
+#: a move touches the tokens of three of the K topics, so its share of a sweep's work is about
+#: 3/K: with K topics, :func:`lda_split_merge_defaults` makes a move every
+#: max(``every``, ⌈``LDA_MOVE_SPAN``/K⌉) sweeps
+LDA_MOVE_SPAN = 30
+
+
+def lda_split_merge_defaults(num_topics: int) -> SplitMerge:
+    """``split_merge=True`` for an LDA of ``num_topics`` topics: :data:`LDA_SPLIT_MERGE`
+    with a move every max(2, ⌈``LDA_MOVE_SPAN``/K⌉) sweeps (K = 6: 5, 8: 4, 12: 3, ≥ 15: 2),
+    so that the moves' share of run time does not grow as K falls.  A dict's ``every``
+    overrides it."""
+    every = max(LDA_SPLIT_MERGE.every, -(-LDA_MOVE_SPAN // max(num_topics, 1)))
+    return dataclasses.replace(LDA_SPLIT_MERGE, every=every)
+
 
 #: the document proposal: probability ε that a document's final labels are drawn token by token
 #: (the "mixed" route) rather than as one block.  Both routes enter q, so any ε in (0, 1) is

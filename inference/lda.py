@@ -49,11 +49,11 @@ from ppltopics.inference._lda_sweep import (
 from ppltopics.inference._partition import Partition
 from ppltopics.inference._split_merge import EXACT, moves_due, parse_split_merge
 from ppltopics.inference._split_merge_lda import (
-    LDA_SPLIT_MERGE,
     lda_pair_scores,
     lda_score_columns,
     lda_score_counts_blocks,
     lda_split_merge,
+    lda_split_merge_defaults,
 )
 from ppltopics.inference.base import GibbsKernel, State, topic_size_record
 
@@ -78,7 +78,9 @@ class LDAKernel(GibbsKernel):
         False (default) or True / dict / :class:`~ppltopics.inference._split_merge.SplitMerge`:
         exact split–merge Metropolis–Hastings moves (Jain & Neal 2004); True means LDA's
         settings :data:`~ppltopics.inference._split_merge_lda.LDA_SPLIT_MERGE` (the document
-        proposal, every other sweep), which a dict's fields override.
+        proposal) with a move every max(2, ⌈30/K⌉) sweeps
+        (:func:`~ppltopics.inference._split_merge_lda.lda_split_merge_defaults`), which a
+        dict's fields override.
     init
         The chain's start: ``"random"`` (z_n uniform), ``"lda"`` (a short LDA fit) or an
         integer array of assignments (:mod:`ppltopics.inference._init`).
@@ -105,7 +107,8 @@ class LDAKernel(GibbsKernel):
         split_merge: Any = False, init: Any = "random", workers: int = 1,
     ) -> None:
         self.workers = check_int("workers", workers, 1)
-        self.split_merge = parse_split_merge(split_merge, LDA_SPLIT_MERGE)
+        self.split_merge = parse_split_merge(split_merge,
+                                             lda_split_merge_defaults(hyper.num_topics))
         self._sm_defect = EXACT  # tests inject defects here
         self._score_columns: np.ndarray | None = None  # the informed LDA move's scored words
         hyper.validate(num_tokens=corpus.num_tokens, vocab_size=corpus.vocab_size)

@@ -65,7 +65,7 @@ def fit(
     ``split_merge`` (``"lda"``, ``"glda"``, ``"cgtm"``; default True for ``"glda"`` and
     ``"cgtm"``: measured to recover planted topics from random starts at ~24 % (GLDA) and
     ~9 % (CGTM) of sweep time; False for ``"lda"``, whose True means its own settings
-    ``LDA_SPLIT_MERGE``, the document proposal every other sweep): True, or a
+    ``LDA_SPLIT_MERGE``, the document proposal every max(2, ⌈30/K⌉) sweeps): True, or a
     dict of
     :class:`~ppltopics.inference._split_merge.SplitMerge` fields (``moves``, ``every``,
     ``scans``, ...), adds exact split–merge Metropolis–Hastings moves every ``every`` sweeps

@@ -39,7 +39,7 @@ from ppltopics.inference._split_merge import (
     SplitMerge,
     parse_split_merge,
 )
-from ppltopics.inference._split_merge_lda import LDA_SPLIT_MERGE
+from ppltopics.inference._split_merge_lda import LDA_SPLIT_MERGE, lda_split_merge_defaults
 from ppltopics.inference.cgtm import CGTMKernel, sample_eta, sample_niw_posterior
 from ppltopics.inference.glda import GLDAKernel
 from ppltopics.inference.lda import LDAKernel
@@ -88,9 +88,9 @@ def _lda(**kw) -> LDAKernel:
 
 def _lda_with(doc_share: float):
     """LDA kernels whose moves use the token proposal (0) or the document one (1) only."""
-    def make(split_merge=True, **kw) -> LDAKernel:
+    def make(split_merge=True, **kw) -> LDAKernel:  # a move every other sweep at any K
         sm = split_merge if isinstance(split_merge, dict) else {}
-        return _lda(split_merge={**sm, "doc_share": doc_share}, **kw)
+        return _lda(split_merge={"every": 2, **sm, "doc_share": doc_share}, **kw)
     return make
 
 
@@ -368,7 +368,11 @@ def test_options_and_records():
     assert proposed == [1, 0, 0, 1, 0, 0]
     # LDA's own settings: True means LDA_SPLIT_MERGE, a dict overrides its fields
     assert parse_split_merge(True, LDA_SPLIT_MERGE) == LDA_SPLIT_MERGE
-    assert _lda(split_merge=True).split_merge == LDA_SPLIT_MERGE
+    # ... with a move every max(2, ⌈30/K⌉) sweeps (a move touches 3 of K topics)
+    assert _lda(split_merge=True).split_merge == lda_split_merge_defaults(LHYPER.num_topics)
+    assert [lda_split_merge_defaults(k).every for k in (3, 6, 8, 12, 15, 20, 100)] == [
+        10, 5, 4, 3, 2, 2, 2]
+    assert lda_split_merge_defaults(20) == LDA_SPLIT_MERGE
     assert _lda(split_merge={"every": 1}).config()["split_merge"] == {
         **LDA_SPLIT_MERGE.config(), "every": 1}
     assert LDA_SPLIT_MERGE.doc_share == 1.0 and LDA_SPLIT_MERGE.every == 2
