@@ -429,6 +429,7 @@ def model(
     (:func:`ppltopics.models.glda.token_sites`; :mod:`ppltopics.models.glda`, "Word view"):
     sites "phi" and "w", and under λ ≠ 1 the factor λ·log p(v | z) in place of "topic_mean",
     "topic_cov" and "v" (then ``data`` is required and those fields are None).
+
     ``hyper``: a :class:`ResolvedCGTMHyper`, or a :class:`CGTMHyper` resolved against
     ``data`` (or, without data, one whose μ0/Ψ0 fix the dimension).  ``data``: ``(N, M)``
     token vectors, documents concatenated.  Float64 throughout; ``z`` and ``v`` are
