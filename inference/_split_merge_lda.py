@@ -338,13 +338,10 @@ def _lda_split_docs(
         lo, hi = bs[b], bs[b + 1]
         _add_tokens(toks, lo, hi, lab, -1, word_ids, token_docs, cnt, wc, tot)
         w0, w1 = _block_logw(toks, lo, hi, word_ids, wc, tot, logs, rep)
-        # the block conditional as _two_way takes it: δ = w1 − w0, e = exp(−|δ|)
-        dlt = w1 - w0
-        e = math.exp(-abs(dlt))
         pure_route = False
         if not forced and rng.random() < 1.0 - eps:
             pure_route = True
-            a = 0 if rng.random() < (e / (1.0 + e) if dlt > 0.0 else 1.0 / (1.0 + e)) else 1
+            a = _draw_label(rng, w0, w1)
             for idx in range(lo, hi):
                 lab[idx] = a
         # the token route's probability of the labels (drawn on the mixed route, else
@@ -376,8 +373,9 @@ def _lda_split_docs(
         pure = defect != NO_PURE_ROUTE
         for idx in range(lo + 1, hi):
             pure = pure and lab[idx] == lab[lo]
-        if pure:  # + (1 − ε)·p_block(label), log-sum-exp with one exp and one log1p
-            top = -math.log1p(e)  # log p_block of the likelier label
+        if pure:  # + (1 − ε)·p_block(label), as _two_way takes it (δ = w1 − w0)
+            dlt = w1 - w0
+            top = -math.log1p(math.exp(-abs(dlt)))  # log p_block of the likelier label
             lp_block = top if (lab[lo] == 1) == (dlt > 0.0) else top - abs(dlt)
             lp = log_keep + lp_block
             lq = max(lp, lq) + math.log1p(math.exp(-abs(lp - lq)))

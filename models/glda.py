@@ -308,14 +308,15 @@ def token_sites(
         with pyro.plate("topics_w", r.num_topics):
             phi = pyro.sample("phi", dist.Dirichlet(torch.full((int(vocab_size),), float(beta),
                                                                dtype=_DTYPE)))
+    tempered = vector_weight != 1.0  # then topic_sites gave no topics (module doc)
     with pyro.plate("tokens", num_tokens):
         z = pyro.sample("z", RowCategorical(theta, doc_index))
-        if topic_mean is not None:
+        if not tempered:
             scale_tril = torch.linalg.cholesky(topic_cov)
             v = pyro.sample("v", RowMultivariateNormal(topic_mean, scale_tril, z), obs=data)
         if phi is not None:
             pyro.sample("w", RowCategorical(phi, z), obs=words)
-    if topic_mean is None:
+    if tempered:
         if z.dim() != 1:
             raise ValueError("z cannot be enumerated when vector_weight != 1")
         v = data
