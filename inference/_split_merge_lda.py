@@ -46,8 +46,9 @@ __all__ = ["LDA_SPLIT_MERGE", "lda_pair_scores", "lda_score_columns", "lda_score
 #: sweeps, corpora 0–59 / 60–119 / 120–179; all 7 Dec 2026): with a move every other sweep
 #: 58 / 56 / 58 of 60 recovered (172 of 180) at 66–69 % of sweep time, 59 / 55 / 58 at
 #: 35–37 % once the move's arithmetic was made cheaper; with the K-scaled frequency
-#: 59 / 54 / 58 (171) at 23–25 %; against 55 / 54 / 54 with no intermediate scan and the
-#: triple by score 90 % of the time, and 52 / 46 / – with ``DOC_TOKEN_ROUTE`` 0.1 as well
+#: 59 / 54 / 58 (171) at 23–25 % (22–23 % since the reverse split stops at its floor);
+#: against 55 / 54 / 54 with no intermediate scan and the triple by score 90 % of the time,
+#: and 52 / 46 / – with ``DOC_TOKEN_ROUTE`` 0.1 as well
 LDA_SPLIT_MERGE = SplitMerge(every=2, scans=1, uniform_share=0.03, resplit_share=0.0,
                              doc_share=1.0)
 
@@ -281,7 +282,7 @@ def _draw_block(rng: np.random.Generator, toks: np.ndarray, lo: int, hi: int,
 def _lda_split_docs(
     split_toks: np.ndarray, target: np.ndarray, corpus_words: np.ndarray,
     corpus_docs: np.ndarray, cnt: np.ndarray, wc: np.ndarray, la: np.ndarray, beta: float,
-    vbeta: float, rng: np.random.Generator, scans: int, defect: int,
+    vbeta: float, rng: np.random.Generator, scans: int, defect: int, floor: float = -np.inf,
 ) -> tuple[np.ndarray, float]:
     """:func:`_lda_split` over whole documents.  Launch (depends only on the set ``toks``):
     the documents' blocks allocated sequentially in random order from their block
@@ -295,6 +296,10 @@ def _lda_split_docs(
     documents (what token-by-token Gibbs leaves behind) is reached with about the
     probability of its document labels, not of its token labels.  Sampled (``target`` empty)
     or forced to ``target``; returns the labels and Σ log q.  Leaves ``cnt``/``wc`` zero.
+
+    Every document's term is ≤ 0, so the partial sums of a forced scan only fall: once one
+    is ≤ ``floor`` the scan stops and returns −∞ (the caller's rejection threshold; the
+    forced scan draws nothing, so stopping changes no later draw).
 
     The words and documents of ``split_toks`` are gathered once into arrays of the split's
     own (token ``idx`` is ``split_toks[idx]``): the scans then read them in order instead of
@@ -380,6 +385,9 @@ def _lda_split_docs(
             lp = log_keep + lp_block
             lq = max(lp, lq) + math.log1p(math.exp(-abs(lp - lq)))
         logq += lq
+        if forced and logq <= floor:
+            logq = -np.inf
+            break
     _clear(toks, word_ids, token_docs, cnt, wc)
     return lab, logq
 
@@ -613,7 +621,9 @@ def lda_split_merge(
     is rejected before the reverse split is scored (exact: the full ratio would reject it
     too).  B = 0 for the token proposal; for the document proposal B = m·log ε, m the
     documents where z gives R both labels (:func:`_mixed_docs`): only the token route, of
-    probability ε, re-creates such a document."""
+    probability ε, re-creates such a document.  Past that bound, the reverse split's forced
+    final scan stops as soon as its partial log q_rev (each document's term ≤ 0) reaches
+    log u − log p(z')/p(z) + log q_fwd: the move is rejected then, with the same draws."""
     K = alpha.shape[0]
     if K < 2:
         return 0
@@ -678,9 +688,13 @@ def lda_split_merge(
             _mixed_docs(R, orig, token_docs) * math.log(DOC_TOKEN_ROUTE) if docs else 0.0):
         return 0
     if docs:
+        # the pair and split terms of q_rev are ≤ 0 too: log q_rev ≤ floor means rejection
+        floor = log_u - log_ratio + logq_fwd if defect == EXACT else -np.inf
         _, logq_rev = _lda_split_docs(R, orig, word_ids, token_docs, cnt, wc,
                                       np.array([alpha[i], alpha[j]]), beta, vbeta, rng, scans,
-                                      defect)
+                                      defect, floor)
+        if logq_rev == -np.inf:
+            return 0
     else:
         _, logq_rev = _lda_split(R, orig, word_ids, token_docs, cnt, wc,
                                  np.array([alpha[i], alpha[j]]), beta, vbeta, rng, scans)

@@ -653,3 +653,41 @@ def test_lda_early_rejection_bound_holds():
         assert logq <= m * np.log(DOC_TOKEN_ROUTE) + 1e-9
         positive += m > 0
     assert positive > 100
+
+
+def test_lda_reverse_scan_stops_only_below_its_floor():
+    """The forced scan's early stop (``floor``) is exact and draws nothing: over random
+    states and floors around the full log q, it returns the full value when that is above the
+    floor and −∞ when it is at or below, leaves the scratch zero, and the generator ends where
+    the full scan leaves it.  A stop that ignored the floor's sign, or a term > 0, fails."""
+    from ppltopics.inference._split_merge_lda import _lda_split_docs
+
+    rng = np.random.default_rng(3)
+    D, V = 25, 15
+    lengths = rng.integers(1, 12, size=D)
+    docs = np.repeat(np.arange(D), lengths)
+    words = rng.integers(0, V, size=docs.size)
+    cnt, wc = np.zeros((D, 3), dtype=np.int64), np.zeros((V, 3), dtype=np.int64)
+    stopped = 0
+
+    def forced(toks: np.ndarray, labels: np.ndarray, seed: int, floor: float
+               ) -> tuple[float, float]:
+        g = np.random.default_rng(seed)
+        _, logq = _lda_split_docs(toks, labels, words, docs, cnt, wc, np.array([0.3, 0.6]),
+                                  0.1, V * 0.1, g, 1, 0, floor)
+        assert not cnt.any() and not wc.any()
+        return logq, g.random()
+
+    for trial in range(150):
+        toks = np.sort(rng.choice(docs.size, size=rng.integers(2, docs.size), replace=False))
+        labels = rng.integers(0, 2, size=toks.size).astype(np.int64)
+        full, after = forced(toks, labels, trial, -np.inf)
+        floor = full + rng.normal(0.0, 3.0)
+        got, after_floor = forced(toks, labels, trial, floor)
+        assert after_floor == after
+        if full > floor:
+            assert got == full
+        else:
+            assert got == -np.inf
+            stopped += 1
+    assert 30 < stopped < 120
