@@ -463,6 +463,59 @@ class WordVectors:
 
         return cls._build(vocab, words, index, rows, str(path), normalize, center)
 
+    @classmethod
+    def from_token_embeddings(cls, corpus: Any, embeddings: Any,
+                              min_count: int = 1) -> WordVectors:
+        """Type vectors from contextual token vectors: each word's mean over its tokens,
+
+            v_w = (1 / n_w) Σ_{i : w_i = w} h_i,
+
+        the type-averaged PLM embeddings of Sia et al. (EMNLP 2020), so that a Gaussian topic
+        model reads the corpus's own senses from a packaged PLM (no word-vector file).
+
+        Parameters
+        ----------
+        corpus
+            The :class:`~ppltopics.Corpus` whose tokens were embedded.
+        embeddings
+            :class:`~ppltopics.plm.TokenEmbeddings` of ``corpus``
+            (:func:`ppltopics.plm.token_embeddings`), or an array (num_tokens, dim) in
+            ``corpus.word_ids`` order.
+        min_count
+            Keep words with at least this many tokens (>= 1).  The vocabulary is
+            ``corpus.vocab`` in its order, less the words below it; pair the vectors with
+            ``corpus.restrict(vectors.vocab)`` when some are dropped.
+
+        Raises ``ValueError`` when the rows do not match the corpus's tokens, hold NaN/inf, or
+        no word is left.
+        """
+        from ppltopics._validation import check_int
+
+        min_count = check_int("min_count", min_count, 1)
+        h = getattr(embeddings, "vectors", embeddings)
+        if not hasattr(h, "shape") or len(h.shape) != 2:
+            raise TypeError("embeddings must be TokenEmbeddings or an array (num_tokens, dim), "
+                            f"got {type(embeddings).__name__}")
+        if h.shape[0] != corpus.num_tokens:
+            raise ValueError(f"embeddings have {h.shape[0]} rows, the corpus {corpus.num_tokens} "
+                             "tokens: embed this corpus (a restricted or subset corpus has "
+                             "other tokens)")
+        counts = np.bincount(corpus.word_ids, minlength=corpus.vocab_size)
+        sums = np.zeros((corpus.vocab_size, h.shape[1]))
+        step = 1 << 16  # float16 memmaps are summed in float64 chunks
+        for lo in range(0, h.shape[0], step):
+            np.add.at(sums, corpus.word_ids[lo:lo + step],
+                      np.asarray(h[lo:lo + step], dtype=np.float64))
+        keep = np.flatnonzero(counts >= min_count)
+        if keep.size == 0:
+            raise ValueError(f"min_count={min_count} leaves no word (most frequent word: "
+                             f"{int(counts.max(initial=0))} tokens)")
+        vectors = sums[keep] / counts[keep, None]
+        source = getattr(embeddings, "model_name", "token embeddings")
+        return cls([corpus.vocab[i] for i in keep], vectors,
+                   {"source": f"mean contextual vector per word ({source})",
+                    "min_count": min_count, "dropped_words": int(corpus.vocab_size - keep.size)})
+
     # ----------------------------------------------------------------- views
     @property
     def dim(self) -> int:

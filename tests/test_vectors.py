@@ -260,3 +260,28 @@ def test_select_and_save_round_trip(tmp_path):
     again = WordVectors.load(tmp_path / "wv", ["money", "bank"])
     assert again.vocab == ["money", "bank"]
     np.testing.assert_array_equal(again.vectors, v.vectors[[2, 1]])
+
+
+def test_type_vectors_are_token_means():
+    """from_token_embeddings: v_w = mean of w's token vectors, words below min_count dropped
+    (order kept), float16 rows summed in float64; bad rows are named errors."""
+    corpus = pt.Corpus.from_tokens([["bank", "river", "bank"], ["money", "bank"]])
+    rng = np.random.default_rng(0)
+    h = rng.normal(size=(corpus.num_tokens, 3)).astype(np.float16)
+    wv = pt.WordVectors.from_token_embeddings(corpus, h)
+    assert wv.vocab == corpus.vocab
+    for i, w in enumerate(corpus.vocab):
+        want = h[corpus.word_ids == i].astype(np.float64).mean(axis=0)
+        np.testing.assert_allclose(wv[w], want, rtol=1e-12)
+    two = pt.WordVectors.from_token_embeddings(corpus, h, min_count=2)
+    assert two.vocab == ["bank"] and two.report["dropped_words"] == 2
+    with pytest.raises(ValueError, match="rows"):
+        pt.WordVectors.from_token_embeddings(corpus, h[:-1])
+    with pytest.raises(ValueError, match="leaves no word"):
+        pt.WordVectors.from_token_embeddings(corpus, h, min_count=4)
+    bad = h.astype(np.float64)
+    bad[1, 0] = np.nan
+    with pytest.raises(ValueError, match="river"):
+        pt.WordVectors.from_token_embeddings(corpus, bad)
+    with pytest.raises(TypeError, match="embeddings"):
+        pt.WordVectors.from_token_embeddings(corpus, [1.0, 2.0])
