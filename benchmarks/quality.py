@@ -7,7 +7,8 @@ For each corpus (``--corpus bbc | 20ng | wiki``):
    where stated (20NG: 3,000 documents drawn with seed 0), keep the words that have a
    GloVe-6B-50d vector (``corpus.restrict``), so that the discrete models see exactly the
    vocabulary of the embedding models;
-2. split once into train / test (``corpus.split(0.2, seed=0)``);
+2. split once into train / test (``corpus.split(0.2, seed=0)``); with ``--train-min-count N``
+   both keep only the words seen at least N times in ``train`` (every model alike);
 3. fit every model on ``train`` with each seed (one chain per seed), take each topic's top 25
    words and score them with :func:`ppltopics.evaluation.quality_report`: NPMI of the top 10
    from document co-occurrence on the held-out test documents, window-10 NPMI on test and
@@ -25,7 +26,9 @@ Models (``--models``, comma-separated; the default list is per corpus):
   ``"auto"`` = All-but-the-Top + PCA to 10 dimensions, topic words ``by="rerank"``);
   ``glda-density`` / ``glda-counts`` rank the same kind of fit by density / by counts.
 * ``glda:<name>``, ``cgtm:<name>`` — GLDA / CGTM with the option set ``ABLATION[name]``
-  (``wv<λ>``: the word view with vector weight λ, α = 0.1, β = 0.01, topic words by counts).
+  (``wv<λ>``: the word view with vector weight λ, α = 0.1, β = 0.01, topic words by counts;
+  ``glda:a+b`` merges two sets, e.g. ``glda:wv0.2+minilm``: MiniLM type vectors, which need
+  ``--train-min-count 1``, instead of GloVe; ``+tokw`` / ``+wordw``: ``prepare_weights``).
 * ``glda-old`` — GLDA as released before the quality options (raw 50-d vectors, Ψ0 from the
   whole covariance, topic words by density).
 * ``hlda``, ``ghlda`` — trees (depth 3, library defaults); every node is a topic.
@@ -115,6 +118,11 @@ ABLATION: dict[str, dict[str, Any]] = {
     # beside the vectors weighed by lambda; alpha and beta as our LDA's
     **{f"wv{lam}": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts"}
        for lam in (0.05, 0.1, 0.15, 0.2, 0.3)},
+    # MiniLM type vectors instead of GloVe (glda:wv0.2+minilm; needs --train-min-count 1)
+    "minilm": {"vectors": "minilm"},
+    # abtt/pca of prepare="auto" fitted to the token counts / to the word list (glda:wv0.2+tokw)
+    "tokw": {"prepare_weights": "tokens"},
+    "wordw": {"prepare_weights": "words"},
     # k-means++ over the word vectors as the start (init="kmeans"; the default is "random")
     "kmeans": {"init": "kmeans"},
     **{f"wv{lam}-kmeans": {"beta": 0.01, "vector_weight": lam, "alpha": 0.1, "by": "counts",
@@ -227,6 +235,24 @@ def _glove(train: Any) -> Any:
     import ppltopics as pt
 
     return pt.WordVectors.glove(train.vocab)
+
+
+_TYPE_VECTORS: dict[int, Any] = {}
+
+
+def _minilm_types(train: Any) -> Any:
+    """MiniLM type vectors of the training words (``WordVectors.from_token_embeddings``: the
+    mean contextual vector of each word's training tokens, embedded from the raw text)."""
+    import ppltopics as pt
+
+    if id(train) not in _TYPE_VECTORS:
+        emb = pt.plm.token_embeddings(train, progress=False)
+        wv = pt.WordVectors.from_token_embeddings(train, emb)
+        if len(wv) != train.vocab_size:
+            raise SystemExit("MiniLM type vectors need every word seen in training: add "
+                             "--train-min-count 1")
+        _TYPE_VECTORS[id(train)] = wv
+    return _TYPE_VECTORS[id(train)]
 
 
 def _tomotopy(kind: str, train: Any, k: int, seed: int, sweeps: int
@@ -419,17 +445,21 @@ def run_model(name: str, train: Any, plan: dict[str, Any], seed: int, scale: flo
         return (*_ours("glda", train, k, seed, s, by="density", vectors=_glove(train),
                        psi0="cov", prepare=None),
                 f"pt.fit('glda', psi0='cov') raw GloVe, whole vocabulary, by density, {s} sweeps")
-    if name.startswith(("glda:", "cgtm:")):  # <model>:<option set of ABLATION>
+    if name.startswith(("glda:", "cgtm:")):  # <model>:<set>[+<set>] of ABLATION
         model, key = name.split(":", 1)
-        opts = dict(ABLATION[key])
+        opts = {}
+        for part in key.split("+"):
+            opts.update(ABLATION[part])
         by = opts.pop("by", "rerank")
+        vectors = _minilm_types(train) if opts.pop("vectors", "glove") == "minilm" \
+            else _glove(train)
         if model == "cgtm":
             opts.pop("alpha", None)  # logistic-normal proportions: no alpha
         # the word view is compared with LDA at LDA's sweeps
         s = sw("lda_sweeps" if "vector_weight" in opts else
                "cgtm_sweeps" if model == "cgtm" else "sweeps")
-        return (*_ours(model, train, k, seed, s, by=by, vectors=_glove(train), **opts),
-                f"pt.fit('{model}', {opts}), by {by}, {s} sweeps")
+        return (*_ours(model, train, k, seed, s, by=by, vectors=vectors, **opts),
+                f"pt.fit('{model}', {opts}), {vectors.report['source']}, by {by}, {s} sweeps")
     if name.split(":")[0] in ("hlda", "ghlda"):  # hlda:s50+moves: option sets of TREES
         model, _, sets = name.partition(":")
         s = sw("tree_sweeps")
@@ -557,6 +587,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--docs", type=int, default=None, metavar="N",
                     help="a random N documents of the corpus (default: the plan's, 3,000 for "
                          "20NG; 0: every document)")
+    ap.add_argument("--train-min-count", type=int, default=0, metavar="N",
+                    help="keep only words seen at least N times in the training split, for "
+                         "every model (default 0: the loader's vocabulary)")
     ap.add_argument("--quick", action="store_true", help="1 seed, a quarter of the sweeps")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0, help="seeds are FIRST..FIRST+SEEDS-1")
@@ -594,6 +627,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plan = PLAN[args.corpus]
     corpus, _ = load(args.corpus, args.data, args.docs)
     train, test = corpus.split(TEST_SIZE, seed=SPLIT_SEED)
+    preprocessing = "loader defaults, restricted to GloVe-6B-50d words"
+    if args.train_min_count > 0:  # one vocabulary for every model, from the training split
+        counts = np.bincount(train.word_ids, minlength=train.vocab_size)
+        kept = [w for w, c in zip(train.vocab, counts, strict=True)
+                if c >= args.train_min_count]
+        train, test = train.restrict(kept), test.restrict(kept)
+        preprocessing += f", words seen >= {args.train_min_count} times in the training split"
     seeds = [0] if args.quick else list(range(args.first_seed, args.first_seed + args.seeds))
     scale = 0.25 if args.quick else 1.0
     out = args.out or RESULTS / f"quality_{args.corpus}{'_quick' if args.quick else ''}.json"
@@ -614,8 +654,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                "split_seed": SPLIT_SEED, "train_docs": train.num_docs,
                                "test_docs": test.num_docs, "train_tokens": train.num_tokens,
                                "test_tokens": test.num_tokens, "vocab_size": train.vocab_size,
-                               "preprocessing": "loader defaults, restricted to GloVe-6B-50d "
-                                                "words"},
+                               "preprocessing": preprocessing},
                     "scale": scale, "seeds": seeds, "runs": runs,
                     "summary": summarise(runs)})
         out.parent.mkdir(parents=True, exist_ok=True)

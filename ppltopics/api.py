@@ -7,6 +7,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ppltopics.corpus import Corpus
 from ppltopics.posteriors import Posterior
 
@@ -113,7 +115,9 @@ def fit(
     on ``corpus.prune(min_count, min_df)``: the posterior's ``corpus`` is then the pruned
     one, documents left empty dropped) and ``prepare`` (steps of
     :meth:`ppltopics.WordVectors.prepare`, e.g. ``"abtt"``, applied to the vectors of the
-    kept words; the vectors passed in are not modified).  The default ``prepare="auto"``
+    kept words; the vectors passed in are not modified), ``prepare_weights`` (``"words"``,
+    the default: ``abtt``/``pca`` fitted to the word list alike; ``"tokens"``: each word
+    weighted by its token count in the corpus fitted).  The default ``prepare="auto"``
     is :func:`auto_prepare`: All-but-the-Top and PCA to 10 dimensions for vectors of more
     than 20 (``prepare=None`` keeps the raw vectors; ``preset=`` implies None).  GhLDA
     without a preset also defaults to ``psi0="within"``, ν0 =
@@ -157,6 +161,12 @@ EMBEDDING_MODELS = ("glda", "cgtm", "ghlda")
 AUTO_PCA_DIM = 10
 
 
+#: what ``abtt``/``pca`` of ``prepare`` are fitted to, per model (``prepare_weights=``):
+#: ``"tokens"``, each word weighted by its token count in the corpus fitted, or ``"words"``,
+#: every word of the vocabulary alike (:meth:`ppltopics.WordVectors.prepare`)
+PREPARE_WEIGHTS = {"glda": "words", "cgtm": "words", "ghlda": "words"}
+
+
 def auto_prepare(dim: int) -> str | None:
     """The steps of ``prepare="auto"`` for vectors of dimension ``dim``."""
     return f"abtt,pca:{AUTO_PCA_DIM}" if dim > 2 * AUTO_PCA_DIM else None
@@ -169,7 +179,7 @@ def _prepare_embedding_inputs(model: str, corpus: Corpus, vectors: Any,
     from ``hyper``; return the pruned corpus, the prepared vectors (new objects: the
     caller's are untouched) and what to record in the settings, or None when none is given.
     Other models given these options raise ``ValueError``."""
-    keys = [k for k in ("min_count", "min_df", "prepare") if k in hyper]
+    keys = [k for k in ("min_count", "min_df", "prepare", "prepare_weights") if k in hyper]
     if model not in EMBEDDING_MODELS:
         if keys:
             raise ValueError(f"{keys} apply to the models over word vectors "
@@ -180,6 +190,9 @@ def _prepare_embedding_inputs(model: str, corpus: Corpus, vectors: Any,
     min_count = hyper.pop("min_count", 1)
     min_df = hyper.pop("min_df", 1)
     steps = hyper.pop("prepare", "auto")
+    weighting = hyper.pop("prepare_weights", PREPARE_WEIGHTS[model])
+    if weighting not in ("tokens", "words"):
+        raise ValueError(f"prepare_weights must be 'tokens' or 'words', got {weighting!r}")
     if steps == "auto":
         steps = auto_prepare(vectors.dim) if hasattr(vectors, "dim") else None
     recorded: dict[str, Any] = {"min_count": min_count, "min_df": min_df, "prepare": steps}
@@ -190,7 +203,10 @@ def _prepare_embedding_inputs(model: str, corpus: Corpus, vectors: Any,
         recorded["pruned_dropped_docs"] = before - corpus.num_docs
     recorded["prepare"] = steps
     if steps is not None and vectors is not None and hasattr(vectors, "prepare"):
-        vectors = vectors.select(corpus.vocab).prepare(steps)
+        recorded["prepare_weights"] = weighting
+        counts = np.bincount(corpus.word_ids, minlength=corpus.vocab_size) \
+            if weighting == "tokens" else None
+        vectors = vectors.select(corpus.vocab).prepare(steps, counts)
     if model == "ghlda" and hyper.get("preset") is None and vectors is not None and hasattr(
             vectors, "dim"):
         from ppltopics.models.gaussian_prior import tree_kappa0, tree_nu0

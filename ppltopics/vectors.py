@@ -626,47 +626,68 @@ class WordVectors:
         src = self.report.get("source", "word vectors")
         return self._derived(_postprocess(self.vocab, x, True, False, src), "normalize")
 
-    def remove_top_components(self, d: int = 2) -> WordVectors:
+    def _centred(self, weights: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(v_w − v̄, √(p_w)·(v_w − v̄)) with v̄ = Σ_w p_w v_w, p ∝ ``weights`` (uniform when
+        None): the rows and the matrix whose SVD gives the weighted principal directions."""
+        x = np.asarray(self.vectors, dtype=np.float64)
+        if weights is None:  # the SVD of the centred rows themselves (same directions)
+            xc = x - x.mean(axis=0, keepdims=True)
+            return xc, xc
+        p = np.asarray(weights, dtype=np.float64)
+        if p.shape != (len(self),) or not np.all(np.isfinite(p)) or np.any(p < 0) \
+                or p.sum() <= 0:
+            raise ValueError(f"weights must be {len(self)} finite numbers >= 0, not all 0 "
+                             f"(one per word), got shape {p.shape}")
+        p = p / p.sum()
+        xc = x - p @ x
+        return xc, xc * np.sqrt(p)[:, None]
+
+    def remove_top_components(self, d: int = 2, weights: Any = None) -> WordVectors:
         r"""All-but-the-Top (Mu & Viswanath, ICLR 2018): centre the rows, then remove their
         projections on the top ``d`` principal directions :math:`u_1..u_d` of the centred
         matrix, :math:`\tilde v_w = (v_w - \bar v) - \sum_{i\le d} (u_i^\top (v_w - \bar v))
         u_i`.  The top directions of word embeddings encode mostly word frequency, which
         otherwise pulls frequent function-like words together.  The paper uses
         ``d ≈ M/100`` (2-3 for 300-d vectors; we default to 2).  ``d`` must be an integer with
-        ``0 <= d < dim`` (``ValueError``)."""
+        ``0 <= d < dim`` (``ValueError``).  ``weights`` (one per word, e.g. its token count):
+        :math:`\bar v` and the directions are those of the weighted rows,
+        :math:`\bar v = \sum_w p_w v_w`, :math:`u_i` of :math:`\sum_w p_w (v_w - \bar v)
+        (v_w - \bar v)^\top`, :math:`p_w \propto` weight (default: every word alike)."""
         if isinstance(d, bool) or not isinstance(d, int | np.integer) or not 0 <= d < self.dim:
             raise ValueError(f"d (directions to remove) must be an integer in [0, {self.dim}), "
                              f"got {d!r}")
-        x = np.asarray(self.vectors, dtype=np.float64)
-        xc = x - x.mean(axis=0, keepdims=True)
+        xc, xs = self._centred(weights)
         if d:
-            _, _, vt = np.linalg.svd(xc, full_matrices=False)
+            _, _, vt = np.linalg.svd(xs, full_matrices=False)
             top = vt[: int(d)]
             xc = xc - (xc @ top.T) @ top
-        return self._derived(xc, "remove_top_components", d=int(d))
+        return self._derived(xc, "remove_top_components", d=int(d),
+                             weighted=weights is not None)
 
-    def pca(self, dim: int) -> WordVectors:
+    def pca(self, dim: int, weights: Any = None) -> WordVectors:
         r"""Project the centred rows on their top ``dim`` principal directions:
         :math:`\tilde v_w = U_{dim}^\top (v_w - \bar v)` (coordinates in the PCA basis,
         variance decreasing).  ``dim`` must be an integer with ``1 <= dim <= self.dim``
-        (``ValueError`` naming both otherwise)."""
+        (``ValueError`` naming both otherwise).  ``weights``: as in
+        :meth:`remove_top_components` (the mean and the covariance of the weighted rows)."""
         if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 1:
             raise ValueError(f"pca dim must be a positive integer, got {dim!r}")
         if dim > self.dim:
             raise ValueError(f"pca dim={dim} is larger than the vectors' dimension {self.dim}")
-        x = np.asarray(self.vectors, dtype=np.float64)
-        xc = x - x.mean(axis=0, keepdims=True)
-        _, s, vt = np.linalg.svd(xc, full_matrices=False)
+        xc, xs = self._centred(weights)
+        _, s, vt = np.linalg.svd(xs, full_matrices=False)
         explained = float((s[: int(dim)] ** 2).sum() / max((s ** 2).sum(), 1e-300))
         return self._derived(xc @ vt[: int(dim)].T, "pca", dim=int(dim),
-                             explained_variance=explained)
+                             explained_variance=explained, weighted=weights is not None)
 
-    def prepare(self, steps: str | Sequence[str] | None) -> WordVectors:
+    def prepare(self, steps: str | Sequence[str] | None, weights: Any = None) -> WordVectors:
         """Apply named preparation steps in order and return the result: ``"center"``,
         ``"normalize"``, ``"abtt"`` / ``"abtt:D"`` (:meth:`remove_top_components`, D = 2 by
         default), ``"pca:D"``.  ``None`` or ``"none"`` returns ``self`` unchanged.  A
         comma-separated string is accepted (``"abtt,normalize"``).  An unknown step is a
-        ``ValueError`` naming it."""
+        ``ValueError`` naming it.  ``weights`` (one per word) go to ``abtt`` and ``pca``: with
+        token counts, their directions are those of the corpus's tokens, not of its word
+        list (where rare words are most of the rows)."""
         if steps is None:
             return self
         if isinstance(steps, str):
@@ -686,9 +707,9 @@ class WordVectors:
             elif name == "normalize" and not arg:
                 out = out.normalize()
             elif name == "abtt":
-                out = out.remove_top_components(int(arg) if arg else 2)
+                out = out.remove_top_components(int(arg) if arg else 2, weights)
             elif name == "pca" and arg:
-                out = out.pca(int(arg))
+                out = out.pca(int(arg), weights)
             else:
                 raise ValueError(f"unknown vector preparation step {step!r}: use 'center', "
                                  "'normalize', 'abtt[:D]', 'pca:D' or 'none'")

@@ -62,6 +62,39 @@ def test_preparation_returns_new_vectors_and_keeps_the_original(vecs):
     assert vecs.prepare(None) is vecs
 
 
+def test_weighted_preparation_is_that_of_repeated_rows(vecs):
+    """``weights`` = integer counts: abtt and pca fitted to the weighted rows are those fitted
+    to each row repeated that many times (compared through the rows' Gram matrix, which
+    does not depend on the axes' signs); weights all equal give the unweighted result; the
+    weighted outputs have weighted mean 0 and, after pca, a diagonal weighted covariance."""
+    counts = np.random.default_rng(1).integers(0, 6, size=len(vecs))
+    counts[:3] = [9, 0, 7]
+    rep_rows = np.repeat(np.arange(len(vecs)), counts)
+    repeated = pt.WordVectors([f"r{i}" for i in range(rep_rows.size)],
+                              vecs.vectors[rep_rows].astype(np.float64))
+    first = np.searchsorted(rep_rows, np.flatnonzero(counts))  # a copy of each kept row
+    kept = np.flatnonzero(counts)
+    for steps in ("abtt", "pca:3", "abtt,pca:2"):
+        w = vecs.prepare(steps, counts).vectors
+        r = repeated.prepare(steps).vectors
+        np.testing.assert_allclose(w[kept] @ w[kept].T, r[first] @ r[first].T, atol=1e-8)
+        assert np.allclose(counts @ w, 0, atol=1e-8)
+        same = vecs.prepare(steps, np.full(len(vecs), 2.5)).vectors
+        plain = vecs.prepare(steps).vectors
+        np.testing.assert_allclose(same @ same.T, plain @ plain.T, atol=1e-8)
+    w = vecs.pca(3, counts).vectors
+    cov = (w * (counts / counts.sum())[:, None]).T @ w
+    assert np.allclose(cov - np.diag(np.diag(cov)), 0, atol=1e-8)
+    assert np.all(np.diff(np.diag(cov)) <= 0)
+    # the weighted directions differ from the unweighted ones (not a vacuous weight)
+    u = vecs.pca(3).vectors
+    assert not np.allclose(w @ w.T, u @ u.T, atol=1e-3)
+    for bad in (np.ones(3), -np.ones(len(vecs)), np.zeros(len(vecs)),
+                np.full(len(vecs), np.nan)):
+        with pytest.raises(ValueError, match="weights must be"):
+            vecs.pca(2, bad)
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda v: v.pca(7), "pca dim=7 is larger than the vectors' dimension 6"),
     (lambda v: v.pca(0), "positive integer"),
@@ -219,6 +252,23 @@ def test_fit_records_embedding_options_and_refuses_them_elsewhere(glda_post):
     with pytest.raises(ValueError, match="apply to the models over word vectors"):
         pt.fit("lda", corpus, num_topics=3, num_chains=1, num_samples=2, warmup=2,
                progress=False, min_count=2)
+    with pytest.raises(ValueError, match="prepare_weights must be 'tokens' or 'words'"):
+        pt.fit("glda", corpus, vectors=wv, num_topics=3, num_chains=1, num_samples=2,
+               warmup=2, progress=False, prepare="abtt", prepare_weights="types")
+
+
+def test_prepare_weights_tokens_fits_the_steps_to_the_token_counts():
+    """prepare_weights="tokens": the fitted vectors are ``prepare(steps, token counts)`` of
+    the corpus fitted (recorded in the settings), "words" the unweighted ones."""
+    corpus, wv = _planted()
+    counts = np.bincount(corpus.word_ids, minlength=corpus.vocab_size)
+    for weighting, weights in (("tokens", counts), ("words", None)):
+        post = pt.fit("glda", corpus, vectors=wv, num_topics=3, num_chains=1, num_samples=2,
+                      warmup=2, progress=False, seed=0, prepare="abtt:1,pca:2",
+                      prepare_weights=weighting)
+        assert post.settings["prepare_weights"] == weighting
+        want = wv.select(corpus.vocab).prepare("abtt:1,pca:2", weights).vectors
+        np.testing.assert_allclose(post.estimates["word_vectors"], want)
 
 
 def test_tree_top_words_by_counts_follow_node_counts():
