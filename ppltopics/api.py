@@ -161,12 +161,6 @@ EMBEDDING_MODELS = ("glda", "cgtm", "ghlda")
 AUTO_PCA_DIM = 10
 
 
-#: what ``abtt``/``pca`` of ``prepare`` are fitted to, per model (``prepare_weights=``):
-#: ``"tokens"``, each word weighted by its token count in the corpus fitted, or ``"words"``,
-#: every word of the vocabulary alike (:meth:`ppltopics.WordVectors.prepare`)
-PREPARE_WEIGHTS = {"glda": "words", "cgtm": "words", "ghlda": "words"}
-
-
 def auto_prepare(dim: int) -> str | None:
     """The steps of ``prepare="auto"`` for vectors of dimension ``dim``."""
     return f"abtt,pca:{AUTO_PCA_DIM}" if dim > 2 * AUTO_PCA_DIM else None
@@ -190,7 +184,9 @@ def _prepare_embedding_inputs(model: str, corpus: Corpus, vectors: Any,
     min_count = hyper.pop("min_count", 1)
     min_df = hyper.pop("min_df", 1)
     steps = hyper.pop("prepare", "auto")
-    weighting = hyper.pop("prepare_weights", PREPARE_WEIGHTS[model])
+    # "words" (default): abtt/pca fitted to the word list; "tokens": to the token counts
+    # (measured in benchmarks/README.md, "Token-weighted preparation")
+    weighting = hyper.pop("prepare_weights", "words")
     if weighting not in ("tokens", "words"):
         raise ValueError(f"prepare_weights must be 'tokens' or 'words', got {weighting!r}")
     if steps == "auto":
