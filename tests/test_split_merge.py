@@ -624,6 +624,15 @@ def test_lda_log_ratio_is_the_collapsed_joint_difference(topics):
     assert not cnt.any() and not wc.any()
 
 
+def _random_split_docs(rng: np.random.Generator, D: int, V: int) -> tuple[np.ndarray, ...]:
+    """Documents of 1–11 random words (document and word of every token) and the zero
+    scratch counts ``cnt`` (D, 3), ``wc`` (V, 3) of ``_lda_split_docs``."""
+    lengths = rng.integers(1, 12, size=D)
+    docs = np.repeat(np.arange(D), lengths)
+    words = rng.integers(0, V, size=docs.size)
+    return docs, words, np.zeros((D, 3), dtype=np.int64), np.zeros((V, 3), dtype=np.int64)
+
+
 def test_lda_early_rejection_bound_holds():
     """The document proposal's early rejection uses log q_rev ≤ m·log ε (m documents where
     z gives both labels): over random states and forced reverse splits, the forced log q
@@ -635,11 +644,8 @@ def test_lda_early_rejection_bound_holds():
     )
 
     rng = np.random.default_rng(2)
-    D, V = 20, 15
-    lengths = rng.integers(1, 12, size=D)
-    docs = np.repeat(np.arange(D), lengths)
-    words = rng.integers(0, V, size=docs.size)
-    cnt, wc = np.zeros((D, 3), dtype=np.int64), np.zeros((V, 3), dtype=np.int64)
+    V = 15
+    docs, words, cnt, wc = _random_split_docs(rng, 20, V)
     positive = 0
     for trial in range(200):
         toks = np.sort(rng.choice(docs.size, size=rng.integers(2, docs.size), replace=False))
@@ -663,11 +669,8 @@ def test_lda_reverse_scan_stops_only_below_its_floor():
     from ppltopics.inference._split_merge_lda import _lda_split_docs
 
     rng = np.random.default_rng(3)
-    D, V = 25, 15
-    lengths = rng.integers(1, 12, size=D)
-    docs = np.repeat(np.arange(D), lengths)
-    words = rng.integers(0, V, size=docs.size)
-    cnt, wc = np.zeros((D, 3), dtype=np.int64), np.zeros((V, 3), dtype=np.int64)
+    V = 15
+    docs, words, cnt, wc = _random_split_docs(rng, 25, V)
     stopped = 0
 
     def forced(toks: np.ndarray, labels: np.ndarray, seed: int, floor: float
