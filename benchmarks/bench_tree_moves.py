@@ -12,7 +12,9 @@ the planted tree was found (``ppltopics.testing.planted.holds_tree``: at each le
 planted node's documents ≥ 96 % on one found node, distinct planted nodes on distinct found
 nodes, as many found nodes as planted; until Dec 2026 this bench checked only the leaves and
 the number of level-1 nodes, so a wrong pairing of the leaves under them also passed — no
-run here had passed either way), the moves' acceptances, and wall time.
+run here had passed either way), the moves' acceptances, and wall time.  The last two
+configurations add word blocks (``word_moves``: one word's levels in a node and its parent
+re-sorted at once), 50 a move step by default.
 
     python benchmarks/bench_tree_moves.py [--seeds 8] [--sweeps 100]
 
@@ -29,10 +31,14 @@ from typing import Any
 
 import numpy as np
 
-CONFIGS: dict[str, Any] = {
-    "off": False,
-    "moves, levels kept": {"moves": 2, "refresh_share": 0.0},
-    "moves, default (levels re-drawn half the time)": True,
+#: name -> (``split_merge=``, the table's label)
+CONFIGS: dict[str, tuple[Any, str]] = {
+    "off": (False, "off"),
+    "kept": ({"moves": 2, "refresh_share": 0.0, "word_moves": 0}, "moves, levels kept"),
+    "redrawn": ({"word_moves": 0},
+                "moves, levels re-drawn half the time (the default before word blocks)"),
+    "default": (True, "moves, default (the above + 50 word blocks a step)"),
+    "words200": ({"word_moves": 200}, "moves + 200 word blocks a step"),
 }
 
 
@@ -73,17 +79,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--sweeps", type=int, default=100)
+    ap.add_argument("--configs", default=",".join(CONFIGS),
+                    help="comma-separated names of CONFIGS (default: all)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "tree_moves.json"))
     args = ap.parse_args()
     run(0, True, 2)  # compile
     results: dict[str, list[dict[str, Any]]] = {}
-    for name, sm in CONFIGS.items():
-        results[name] = [run(s, sm, args.sweeps) for s in range(args.seeds)]
+    for name in args.configs.split(","):
+        results[name] = [run(s, CONFIGS[name][0], args.sweeps) for s in range(args.seeds)]
     rows = ["| moves | planted tree found | log joint − planted (mean, range) | accepted / "
             "proposed | s per run |", "|---|---|---|---|---|"]
     for name, rs in results.items():
         gaps = np.array([r["gap"] for r in rs])
-        rows.append(f"| {name} | {sum(r['found'] for r in rs)}/{len(rs)} | {gaps.mean():.0f} "
+        found = sum(r["found"] for r in rs)
+        rows.append(f"| {CONFIGS[name][1]} | {found}/{len(rs)} | {gaps.mean():.0f} "
                     f"({gaps.min():.0f} … {gaps.max():.0f}) | "
                     f"{sum(r['accepted'] for r in rs)}/{sum(r['proposed'] for r in rs)} | "
                     f"{np.mean([r['wall_s'] for r in rs]):.2f} |")

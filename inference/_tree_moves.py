@@ -47,6 +47,23 @@ It undoes what the one-document path step cannot: a document that has opened a b
 own explains its tokens there with its levels in any order (its leaf may hold the tokens its
 true path keeps at level 1), and going back needs the path and the levels changed at once.
 
+**Word block** (levels only; hLDA, whose tokens carry word identities).  Draw a level
+ℓ ∈ {1, …, L−1} and a node v of that level uniformly, then a word w uniformly among the words
+of the tokens at levels ℓ−1 and ℓ of v's documents (a set the move does not change).  All of
+w's tokens there are removed and added back in a uniformly random order, each to level ℓ−1 or
+ℓ with probability ∝ its joint predictive p̃ (GEM level weight times the node's
+Dirichlet–multinomial predictive of w, given the tokens placed so far;
+:func:`ppltopics.inference.hlda.hlda_word_block`); the reverse probability is the same
+allocation forced to the current levels, in the same order.  By the chain rule the joint
+ratio is Π p̃(new) / Π p̃(current), so
+
+  log α = Σ log p̃(new) − Σ log p̃(current) + log q_rev − log q_fwd.
+
+The level step moves one token at a time against all of the word's other tokens in the node;
+a word whose tokens sit half on a node and half on its only child (a branch two nodes deep
+holding one planted topic's words and its parent's) stays split, and a merge of such
+branches is rejected.  The block re-sorts a whole word at once.
+
 All moves change only a few nodes: the nCRP term is recomputed from the paths
 (:func:`ppltopics.distributions.ncrp_log_prob`), the likelihood only at the touched nodes.
 """
@@ -68,7 +85,10 @@ __all__ = ["TreeMoves", "parse_tree_moves", "tree_moves", "DirichletNodes", "NIW
 # injected defects (tests only): 0 = exact, 1 = split–merge Hastings ratio omitted,
 # 2 = regraft accepted without the nCRP ratio, 3 = the document move without the
 # probabilities of choosing its document
-EXACT, NO_HASTINGS, NO_NCRP, NO_DOC_CHOICE = 0, 1, 2, 3
+EXACT, NO_HASTINGS, NO_NCRP, NO_DOC_CHOICE = 0, 1, 2, 3  # NO_HASTINGS: word blocks' too
+#: word-block moves per move step (:class:`TreeMoves`), chosen on the planted trees of
+#: ``benchmarks/bench_tree_moves.py``
+WORD_MOVES = 50
 #: what a move returns when its random choices propose nothing
 _NOTHING = object()
 
@@ -89,6 +109,9 @@ class TreeMoves:
     doc_moves
         Document moves (a path and a relabelling of one document's levels, module doc) at each
         move step (≥ 0).
+    word_moves
+        Word-block moves (one word's levels in a node and its parent re-sorted at once, module
+        doc) at each move step (≥ 0); models without word identities (GhLDA) skip them.
     """
 
     moves: int = 2
@@ -96,9 +119,11 @@ class TreeMoves:
     refresh_share: float = 0.5
     level_scans: int = 2
     doc_moves: int = 2
+    word_moves: int = WORD_MOVES
 
     def __post_init__(self) -> None:
-        for name, lo in (("moves", 1), ("every", 1), ("level_scans", 1), ("doc_moves", 0)):
+        for name, lo in (("moves", 1), ("every", 1), ("level_scans", 1), ("doc_moves", 0),
+                         ("word_moves", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
                 raise ValueError(f"split_merge {name} must be an integer >= {lo}, got {v!r}")
@@ -109,7 +134,8 @@ class TreeMoves:
     def config(self) -> dict[str, Any]:
         return {"moves": int(self.moves), "every": int(self.every),
                 "refresh_share": float(self.refresh_share),
-                "level_scans": int(self.level_scans), "doc_moves": int(self.doc_moves)}
+                "level_scans": int(self.level_scans), "doc_moves": int(self.doc_moves),
+                "word_moves": int(self.word_moves)}
 
 
 def parse_tree_moves(value: Any) -> TreeMoves | None:
@@ -408,6 +434,36 @@ def _doc_move(kernel: Any, ops: Any, state: dict[str, np.ndarray], rng: np.rando
                    levels)
 
 
+def _word_block(kernel: Any, ops: Any, state: dict[str, np.ndarray],
+                rng: np.random.Generator, scans: int, defect: int, lp: float) -> Any:
+    """One word-block move (module docstring; ``ops`` and ``scans`` unused); same returns as
+    :func:`_split_merge`.  The state is changed in place only if the move is accepted."""
+    paths = state["paths"]
+    lo = int(rng.integers(0, paths.shape[1] - 1))  # the node's level is lo + 1
+    nodes = np.unique(paths[:, lo + 1])
+    node = nodes[rng.integers(nodes.size)]
+    tokens = kernel.doc_tokens(np.flatnonzero(paths[:, lo + 1] == node))
+    lev = state["levels"][tokens]
+    tokens = tokens[(lev == lo) | (lev == lo + 1)]
+    if tokens.size == 0:
+        return _NOTHING
+    wid = kernel.corpus.word_ids[tokens]
+    words = np.unique(wid)
+    block = rng.permutation(tokens[wid == words[rng.integers(words.size)]])
+    current = state["levels"].copy()
+    log_q_rev, log_p_cur = kernel._block_levels(state, block, lo, current, rng)  # no change
+    log_q_fwd, log_p_new = kernel._block_levels(state, block, lo, None, rng)
+    if np.array_equal(state["levels"][block], current[block]):
+        return _NOTHING
+    log_alpha = log_p_new - log_p_cur
+    if defect != NO_HASTINGS:
+        log_alpha += log_q_rev - log_q_fwd
+    if math.log(rng.random()) < log_alpha:
+        return lp + log_p_new - log_p_cur
+    kernel._block_levels(state, block, lo, current, rng)  # back to the current levels
+    return None
+
+
 def _same_tree(a: np.ndarray, b: np.ndarray) -> bool:
     """Do two path arrays describe the same tree and paths (node ids aside)?"""
     from ppltopics.distributions import canonical_paths
@@ -468,13 +524,16 @@ def tree_moves(kernel: Any, state: dict[str, np.ndarray], rng: np.random.Generat
     """``settings.moves`` split–merge and as many regraft proposals on ``state``, alternating,
     each re-drawing the moved documents' levels with probability ``refresh_share`` (never when
     the kernel cannot scan levels: ``can_scan`` False), then ``settings.doc_moves`` document
-    moves.  Returns (accepted, proposed); a draw that proposes nothing (no pair, both anchors
+    moves and, for kernels with word identities (``_block_levels``), ``settings.word_moves``
+    word blocks.  Returns (accepted, proposed); a draw that proposes nothing (no pair, both anchors
     in one unit, a parent that would vanish, the current path and levels again) is not
     counted."""
     ops = kernel.node_marginal()
     lp = _log_joint(kernel, state, defect != NO_NCRP)
     accepted = proposed = 0
     schedule = [(_split_merge, _regraft)] * settings.moves + [(_doc_move,)] * settings.doc_moves
+    if hasattr(kernel, "_block_levels"):
+        schedule += [(_word_block,)] * settings.word_moves
     for moves in schedule:
         for move in moves:
             refresh = can_scan and rng.random() < settings.refresh_share

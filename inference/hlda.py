@@ -53,7 +53,7 @@ from ppltopics.inference._tree import (
 )
 from ppltopics.inference.base import GibbsKernel, State
 
-__all__ = ["HLDAKernel", "fit_model", "hlda_sweep", "hlda_scan_levels"]
+__all__ = ["HLDAKernel", "fit_model", "hlda_sweep", "hlda_scan_levels", "hlda_word_block"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -503,6 +503,61 @@ def hlda_scan_levels(tokens: np.ndarray, token_docs: np.ndarray, word_ids: np.nd
     return log_q
 
 
+@numba.njit(cache=True, nogil=True)
+def hlda_word_block(tokens: np.ndarray, token_docs: np.ndarray, word_ids: np.ndarray,
+                    levels: np.ndarray, target: np.ndarray, paths: np.ndarray,
+                    ndl: np.ndarray, nwt: np.ndarray, nzm: np.ndarray, nsum: np.ndarray,
+                    eta: np.ndarray, vocab_size: int, gem_m: float, gem_pi: float, lo: int,
+                    forced: bool, rng: np.random.Generator) -> tuple[float, float]:
+    """Sequential re-allocation of ``tokens`` (one word's tokens at levels ``lo``, ``lo`` + 1
+    of the documents through one node; the word-block move of
+    :mod:`ppltopics.inference._tree_moves`): all are removed, then added back in the given
+    order, each to level ℓ ∈ {lo, lo + 1} with probability ∝ its joint predictive
+
+        p̃_ℓ = GEM_ℓ(n_d) · (n_{c_dℓ, w} + η_ℓ) / (n_{c_dℓ} + V η_ℓ)
+
+    given the tokens placed so far (drawn, or ``target[n]`` when ``forced``).  Returns
+    (log q, log p̃): the sum of the chosen levels' log probabilities and of their p̃ — the chain
+    rule of the collapsed joint, so log p̃ differs from log p(w, z, c) by a constant that does
+    not depend on these tokens' levels."""
+    L = paths.shape[1]
+    gem = np.empty(L)
+    cnt = np.empty(L)
+    for t in range(tokens.shape[0]):
+        n = tokens[t]
+        d = token_docs[n]
+        v = paths[d, levels[n]]
+        _count_sub(nwt, nzm, word_ids[n], v, 1)
+        nsum[v] -= 1
+        ndl[d, levels[n]] -= 1
+    log_q = 0.0
+    log_p = 0.0
+    for t in range(tokens.shape[0]):
+        n = tokens[t]
+        d = token_docs[n]
+        w = word_ids[n]
+        for j in range(L):
+            cnt[j] = ndl[d, j]
+        gem_level_weights(cnt, gem_m, gem_pi, gem)
+        p0 = gem[lo] * (nwt[w, paths[d, lo]] + eta[lo]) / (
+            nsum[paths[d, lo]] + vocab_size * eta[lo])
+        p1 = gem[lo + 1] * (nwt[w, paths[d, lo + 1]] + eta[lo + 1]) / (
+            nsum[paths[d, lo + 1]] + vocab_size * eta[lo + 1])
+        if forced:
+            new = target[n]
+        else:
+            new = lo if rng.random() * (p0 + p1) < p0 else lo + 1
+        chosen = p0 if new == lo else p1
+        log_q += math.log(chosen / (p0 + p1))
+        log_p += math.log(chosen)
+        levels[n] = new
+        v = paths[d, new]
+        _count_add(nwt, nzm, w, v, 1)
+        nsum[v] += 1
+        ndl[d, new] += 1
+    return log_q, log_p
+
+
 def _masks(state: State) -> np.ndarray:
     """The state's bit masks of non-zero counts (``nzm``, kept with ``nwt`` by every writer),
     built when missing (a checkpoint written before they existed)."""
@@ -667,6 +722,19 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
                                 state["ndl"], state["nwt"], _masks(state), state["nsum"],
                                 self.eta, self.corpus.vocab_size, self.gem_mean,
                                 self.gem_scale, forced, rng)
+
+    def _block_levels(self, state: State, tokens: np.ndarray, lo: int,
+                      target: np.ndarray | None, rng: np.random.Generator
+                      ) -> tuple[float, float]:
+        """Re-allocate ``tokens`` between levels ``lo`` and ``lo`` + 1
+        (:func:`hlda_word_block`), drawn or forced to ``target`` (levels of all tokens).
+        Returns (log q, log p̃)."""
+        forced = target is not None
+        return hlda_word_block(tokens, self.token_docs, self.corpus.word_ids,
+                               state["levels"], target if forced else state["levels"],
+                               state["paths"], state["ndl"], state["nwt"], _masks(state),
+                               state["nsum"], self.eta, self.corpus.vocab_size,
+                               self.gem_mean, self.gem_scale, lo, forced, rng)
 
     def node_word_counts(self, state: State) -> np.ndarray:
         """(capacity, V) word counts per storage slot (a transposed view of ``nwt``)."""

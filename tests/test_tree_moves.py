@@ -11,11 +11,13 @@ power, options.
     under the proposed tree and the reverse path in the Hastings ratio; hLDA only, GhLDA's
     moves keep them) and the document moves (a path and a relabelling of one document's
     levels) after them, hLDA (4 documents, 6 tokens) and GhLDA (4 documents, 5 tokens), χ²
-    of the path-configuration and of the level marginals of the enumerated joint.
+    of the path-configuration and of the level marginals of the enumerated joint; word blocks
+    alone (hLDA: one word's levels in a node and its parent re-allocated sequentially).
 (c) Power: the split–merge Hastings ratio omitted (all kinds of test above), the regraft
     accepted without its nCRP ratio (regrafts only, 15 moves a chain, χ² of the level-1
-    "shape": sizes of the level-1 nodes with their numbers of leaves) and document moves
-    without the probabilities of choosing their document are rejected.
+    "shape": sizes of the level-1 nodes with their numbers of leaves), document moves
+    without the probabilities of choosing their document and word blocks without their
+    proposal ratio are rejected.
 (d) Options: defaults, recorded settings and per-draw counts, bad values rejected, the
     statistics after accepted moves equal a rebuild.
 
@@ -60,7 +62,8 @@ GHYPER = G.GhLDAHyper(depth=L, gamma=1.0, gem_mean=0.5, gem_scale=2.0, kappa0=0.
 def _hlda(**sm) -> HLDAKernel:
     corpus = Corpus(WORDS, OFFSETS, [f"w{i}" for i in range(4)])
     return HLDAKernel(corpus, depth=L, gamma=1.0, eta=0.2, gem_mean=0.5, gem_scale=2.0,
-                      split_merge={"moves": 1, "refresh_share": 0.0, "doc_moves": 0, **sm})
+                      split_merge={"moves": 1, "refresh_share": 0.0, "doc_moves": 0,
+                                   "word_moves": 0, **sm})
 
 
 def _ghlda(**sm) -> GhLDAKernel:
@@ -192,12 +195,14 @@ def _joint_kernel(model: str, defect: int, sm: dict) -> HLDAKernel | GhLDAKernel
     return kernel
 
 
-def _joint(defect: int, seed: int, model: str = "hlda", doc_only: bool = False
+def _joint(defect: int, seed: int, model: str = "hlda", only: str | None = None
            ) -> tuple[T.Chi2Result, T.Chi2Result]:
-    """Chains from exact draws of the enumerated joint p(c, z | w), 3 move steps each (all
-    moves with level scans, or ``doc_only``: 3 document moves); χ² of the final paths and
-    levels marginals."""
-    kernel = _joint_kernel(model, defect, {"moves": 1, "refresh_share": 1.0, "level_scans": 2})
+    """Chains from exact draws of the enumerated joint p(c, z | w), 3 move steps each (the
+    split–merge, regraft and document moves with level scans, or ``only="doc"`` / ``"word"``:
+    3 document moves / 3 word blocks); χ² of the final paths and levels marginals."""
+    kernel = _joint_kernel(model, defect, {"moves": 1, "refresh_share": 1.0, "level_scans": 2,
+                                           "word_moves": 0})
+    single = {"doc": TM._doc_move, "word": TM._word_block}.get(only)
     configs, probs = _enumerated(model)
     rng = np.random.default_rng(seed)
     state = kernel.init_state(rng)
@@ -214,9 +219,11 @@ def _joint(defect: int, seed: int, model: str = "hlda", doc_only: bool = False
         state["levels"] = ((zi // digits) % L).astype(np.int32)
         kernel.resync(state)
         for _ in range(3):
-            if doc_only:
+            if single is not None:
                 lp = TM._log_joint(kernel, state)
-                out = TM._doc_move(kernel, ops, state, rng, 0, defect, lp)
+                out = single(kernel, ops, state, rng, 0, defect, lp)
+                if out is not TM._NOTHING and out is not None:  # the tracked log joint
+                    assert out == pytest.approx(TM._log_joint(kernel, state), abs=1e-9)
                 accepted += out is not TM._NOTHING and out is not None
             else:
                 kernel.tree_moves_step(state, rng)
@@ -248,8 +255,23 @@ def test_moves_with_level_scans_without_hastings_are_rejected():
 def test_doc_move_without_its_choice_ratio_is_rejected():
     """(c) Document moves alone, without P(d | c') / P(d | c): rejected (observed
     p ≈ 3e-14)."""
-    paths, _ = _joint(TM.NO_DOC_CHOICE, 4, doc_only=True)
+    paths, _ = _joint(TM.NO_DOC_CHOICE, 4, only="doc")
     assert paths.rejects(ALPHA_CHI2), paths
+
+
+def test_word_blocks_leave_joint_invariant():
+    """(b) Word blocks alone (one word's levels in a node and its parent re-allocated
+    sequentially): the levels marginal of the enumerated joint holds (the paths do not move;
+    their χ² is checked too); the returned log joint equals a recomputation."""
+    paths, levels = _joint(TM.EXACT, 6, only="word")
+    assert not paths.rejects(ALPHA_CHI2) and not levels.rejects(ALPHA_CHI2), (paths, levels)
+
+
+def test_word_blocks_without_hastings_are_rejected():
+    """(c) Word blocks accepted on the joint ratio alone, without q_rev / q_fwd: rejected
+    (observed p ≈ 5e-5)."""
+    _, levels = _joint(TM.NO_HASTINGS, 6, only="word")
+    assert levels.rejects(ALPHA_CHI2), levels
 
 
 # ----------------------------------------------------------------------------- options
@@ -264,7 +286,8 @@ def test_options_records_and_statistics():
                   split_merge={"moves": 3, "every": 2})
     kernel = HLDAKernel(corpus, depth=3, split_merge={"moves": 3, "every": 2})
     assert kernel.config()["split_merge"] == {
-        "moves": 3, "every": 2, "refresh_share": 0.5, "level_scans": 2, "doc_moves": 2}
+        "moves": 3, "every": 2, "refresh_share": 0.5, "level_scans": 2, "doc_moves": 2,
+        "word_moves": TM.WORD_MOVES}
     assert "split_merge" not in HLDAKernel(corpus, depth=3).config()
     ss = post.groups["sample_stats"]
     proposed = ss["split_merge_proposed"][0]
@@ -288,6 +311,7 @@ def test_options_records_and_statistics():
     assert TM.parse_tree_moves(True) == TM.TreeMoves()
     assert TM.parse_tree_moves(False) is None
     for bad in ({"moves": 0}, {"every": 1.5}, {"refresh_share": 2.0}, {"level_scans": 0},
-                {"doc_moves": -1}, {"scans": 2}, "yes", 3):
+                {"doc_moves": -1}, {"word_moves": -1}, {"word_moves": 1.0}, {"scans": 2},
+                "yes", 3):
         with pytest.raises(ValueError, match="split_merge"):
             TM.parse_tree_moves(bad)
