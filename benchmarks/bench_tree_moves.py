@@ -13,8 +13,8 @@ planted node's documents ≥ 96 % on one found node, distinct planted nodes on d
 nodes, as many found nodes as planted; until Dec 2026 this bench checked only the leaves and
 the number of level-1 nodes, so a wrong pairing of the leaves under them also passed — no
 run here had passed either way), the moves' acceptances, and wall time.  The last two
-configurations add word blocks (``word_moves``: one word's levels in a node and its parent
-re-sorted at once), 50 a move step by default.
+configurations add word blocks (``word_moves``: one word's tokens at two adjacent levels of a
+node's documents re-sorted at once), 50 a move step by default.
 
     python benchmarks/bench_tree_moves.py [--seeds 8] [--sweeps 100]
 

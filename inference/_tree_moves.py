@@ -47,12 +47,13 @@ It undoes what the one-document path step cannot: a document that has opened a b
 own explains its tokens there with its levels in any order (its leaf may hold the tokens its
 true path keeps at level 1), and going back needs the path and the levels changed at once.
 
-**Word block** (levels only; hLDA, whose tokens carry word identities).  Draw a level
-ℓ ∈ {1, …, L−1} and a node v of that level uniformly, then a word w uniformly among the words
-of the tokens at levels ℓ−1 and ℓ of v's documents (a set the move does not change).  All of
-w's tokens there are removed and added back in a uniformly random order, each to level ℓ−1 or
-ℓ with probability ∝ its joint predictive p̃ (GEM level weight times the node's
-Dirichlet–multinomial predictive of w, given the tokens placed so far;
+**Word block** (levels only; hLDA, whose tokens carry word identities).  Draw a pair of
+levels ℓ−1, ℓ (ℓ ∈ {1, …, L−1}) uniformly, one of the two by a fair coin, and a node v of that
+level uniformly — so v and its parent, or v and its children —, then a word w uniformly among
+the words of the tokens at levels ℓ−1 and ℓ of v's documents (a set the move does not change).
+All of w's tokens there are removed and added back in a uniformly random order, each to level
+ℓ−1 or ℓ of its own path with probability ∝ its joint predictive p̃ (GEM level weight times
+the node's Dirichlet–multinomial predictive of w, given the tokens placed so far;
 :func:`ppltopics.inference.hlda.hlda_word_block`); the reverse probability is the same
 allocation forced to the current levels, in the same order.  By the chain rule the joint
 ratio is Π p̃(new) / Π p̃(current), so
@@ -61,8 +62,8 @@ ratio is Π p̃(new) / Π p̃(current), so
 
 The level step moves one token at a time against all of the word's other tokens in the node;
 a word whose tokens sit half on a node and half on its only child (a branch two nodes deep
-holding one planted topic's words and its parent's) stays split, and a merge of such
-branches is rejected.  The block re-sorts a whole word at once.
+holding one planted topic's words and its parent's) stays split, and a word two leaves share
+cannot move up to their parent one token at a time.  The block re-sorts a whole word at once.
 
 All moves change only a few nodes: the nCRP term is recomputed from the paths
 (:func:`ppltopics.distributions.ncrp_log_prob`), the likelihood only at the touched nodes.
@@ -110,8 +111,9 @@ class TreeMoves:
         Document moves (a path and a relabelling of one document's levels, module doc) at each
         move step (≥ 0).
     word_moves
-        Word-block moves (one word's levels in a node and its parent re-sorted at once, module
-        doc) at each move step (≥ 0); models without word identities (GhLDA) skip them.
+        Word-block moves (one word's tokens at two adjacent levels of a node's documents
+        re-sorted at once, module doc) at each move step (≥ 0); models without word
+        identities (GhLDA) skip them.
     """
 
     moves: int = 2
@@ -439,10 +441,11 @@ def _word_block(kernel: Any, ops: Any, state: dict[str, np.ndarray],
     """One word-block move (module docstring; ``ops`` and ``scans`` unused); same returns as
     :func:`_split_merge`.  The state is changed in place only if the move is accepted."""
     paths = state["paths"]
-    lo = int(rng.integers(0, paths.shape[1] - 1))  # the node's level is lo + 1
-    nodes = np.unique(paths[:, lo + 1])
+    lo = int(rng.integers(0, paths.shape[1] - 1))  # the block's levels: lo, lo + 1
+    at = lo + int(rng.random() < 0.5)  # the node's level: the lower or the upper one
+    nodes = np.unique(paths[:, at])
     node = nodes[rng.integers(nodes.size)]
-    tokens = kernel.doc_tokens(np.flatnonzero(paths[:, lo + 1] == node))
+    tokens = kernel.doc_tokens(np.flatnonzero(paths[:, at] == node))
     lev = state["levels"][tokens]
     tokens = tokens[(lev == lo) | (lev == lo + 1)]
     if tokens.size == 0:

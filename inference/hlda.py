@@ -512,7 +512,8 @@ def hlda_word_block(tokens: np.ndarray, token_docs: np.ndarray, word_ids: np.nda
     """Sequential re-allocation of ``tokens`` (one word's tokens at levels ``lo``, ``lo`` + 1
     of the documents through one node; the word-block move of
     :mod:`ppltopics.inference._tree_moves`): all are removed, then added back in the given
-    order, each to level ℓ ∈ {lo, lo + 1} with probability ∝ its joint predictive
+    order, each to level ℓ ∈ {lo, lo + 1} of its own path with probability ∝ its joint
+    predictive
 
         p̃_ℓ = GEM_ℓ(n_d) · (n_{c_dℓ, w} + η_ℓ) / (n_{c_dℓ} + V η_ℓ)
 

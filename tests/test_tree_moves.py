@@ -12,7 +12,8 @@ power, options.
     moves keep them) and the document moves (a path and a relabelling of one document's
     levels) after them, hLDA (4 documents, 6 tokens) and GhLDA (4 documents, 5 tokens), χ²
     of the path-configuration and of the level marginals of the enumerated joint; word blocks
-    alone (hLDA: one word's levels in a node and its parent re-allocated sequentially).
+    alone (hLDA: one word's tokens at two adjacent levels of a node's documents re-allocated
+    sequentially).
 (c) Power: the split–merge Hastings ratio omitted (all kinds of test above), the regraft
     accepted without its nCRP ratio (regrafts only, 15 moves a chain, χ² of the level-1
     "shape": sizes of the level-1 nodes with their numbers of leaves), document moves
@@ -260,16 +261,16 @@ def test_doc_move_without_its_choice_ratio_is_rejected():
 
 
 def test_word_blocks_leave_joint_invariant():
-    """(b) Word blocks alone (one word's levels in a node and its parent re-allocated
-    sequentially): the levels marginal of the enumerated joint holds (the paths do not move;
-    their χ² is checked too); the returned log joint equals a recomputation."""
+    """(b) Word blocks alone (one word's tokens at two adjacent levels of a node's documents
+    re-allocated sequentially): the levels marginal of the enumerated joint holds (the paths
+    do not move; their χ² is checked too); the returned log joint equals a recomputation."""
     paths, levels = _joint(TM.EXACT, 6, only="word")
     assert not paths.rejects(ALPHA_CHI2) and not levels.rejects(ALPHA_CHI2), (paths, levels)
 
 
 def test_word_blocks_without_hastings_are_rejected():
     """(c) Word blocks accepted on the joint ratio alone, without q_rev / q_fwd: rejected
-    (observed p ≈ 5e-5)."""
+    (observed p ≈ 5e-6)."""
     _, levels = _joint(TM.NO_HASTINGS, 6, only="word")
     assert levels.rejects(ALPHA_CHI2), levels
 
