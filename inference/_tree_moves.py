@@ -83,10 +83,10 @@ from ppltopics.inference._linalg import niw_log_marginal
 __all__ = ["TreeMoves", "parse_tree_moves", "tree_moves", "DirichletNodes", "NIWNodes",
            "TokenIndex", "expand_ranges"]
 
-# injected defects (tests only): 0 = exact, 1 = split–merge Hastings ratio omitted,
-# 2 = regraft accepted without the nCRP ratio, 3 = the document move without the
+# injected defects (tests only): 0 = exact, 1 = split–merge (and word-block) Hastings ratio
+# omitted, 2 = regraft accepted without the nCRP ratio, 3 = the document move without the
 # probabilities of choosing its document
-EXACT, NO_HASTINGS, NO_NCRP, NO_DOC_CHOICE = 0, 1, 2, 3  # NO_HASTINGS: word blocks' too
+EXACT, NO_HASTINGS, NO_NCRP, NO_DOC_CHOICE = 0, 1, 2, 3
 #: word-block moves per move step (:class:`TreeMoves`), chosen on the planted trees of
 #: ``benchmarks/bench_tree_moves.py``
 WORD_MOVES = 50
@@ -453,10 +453,10 @@ def _word_block(kernel: Any, ops: Any, state: dict[str, np.ndarray],
     wid = kernel.corpus.word_ids[tokens]
     words = np.unique(wid)
     block = rng.permutation(tokens[wid == words[rng.integers(words.size)]])
-    current = state["levels"].copy()
+    current = state["levels"][block]
     log_q_rev, log_p_cur = kernel._block_levels(state, block, lo, current, rng)  # no change
     log_q_fwd, log_p_new = kernel._block_levels(state, block, lo, None, rng)
-    if np.array_equal(state["levels"][block], current[block]):
+    if np.array_equal(state["levels"][block], current):
         return _NOTHING
     log_alpha = log_p_new - log_p_cur
     if defect != NO_HASTINGS:

@@ -517,7 +517,8 @@ def hlda_word_block(tokens: np.ndarray, token_docs: np.ndarray, word_ids: np.nda
 
         p̃_ℓ = GEM_ℓ(n_d) · (n_{c_dℓ, w} + η_ℓ) / (n_{c_dℓ} + V η_ℓ)
 
-    given the tokens placed so far (drawn, or ``target[n]`` when ``forced``).  Returns
+    given the tokens placed so far (drawn, or ``target[t]`` for the t-th token when
+    ``forced``).  Returns
     (log q, log p̃): the sum of the chosen levels' log probabilities and of their p̃ — the chain
     rule of the collapsed joint, so log p̃ differs from log p(w, z, c) by a constant that does
     not depend on these tokens' levels."""
@@ -545,7 +546,7 @@ def hlda_word_block(tokens: np.ndarray, token_docs: np.ndarray, word_ids: np.nda
         p1 = gem[lo + 1] * (nwt[w, paths[d, lo + 1]] + eta[lo + 1]) / (
             nsum[paths[d, lo + 1]] + vocab_size * eta[lo + 1])
         if forced:
-            new = target[n]
+            new = target[t]
         else:
             new = lo if rng.random() * (p0 + p1) < p0 else lo + 1
         chosen = p0 if new == lo else p1
@@ -728,11 +729,11 @@ class HLDAKernel(TreeKernelBase, GibbsKernel):
                       target: np.ndarray | None, rng: np.random.Generator
                       ) -> tuple[float, float]:
         """Re-allocate ``tokens`` between levels ``lo`` and ``lo`` + 1
-        (:func:`hlda_word_block`), drawn or forced to ``target`` (levels of all tokens).
-        Returns (log q, log p̃)."""
+        (:func:`hlda_word_block`), drawn or forced to ``target`` (the levels of ``tokens``,
+        in their order).  Returns (log q, log p̃)."""
         forced = target is not None
         return hlda_word_block(tokens, self.token_docs, self.corpus.word_ids,
-                               state["levels"], target if forced else state["levels"],
+                               state["levels"], target if forced else state["levels"][:0],
                                state["paths"], state["ndl"], state["nwt"], _masks(state),
                                state["nsum"], self.eta, self.corpus.vocab_size,
                                self.gem_mean, self.gem_scale, lo, forced, rng)
