@@ -51,23 +51,33 @@ def planted_tree(seed: int, D: int = 200, Nd: int = 100, V: int = 120):
     return sim.corpus, planted, sim.truth["levels"], hyper
 
 
-def run(seed: int, split_merge: Any, sweeps: int) -> dict[str, Any]:
+def chain(seed: int, split_merge: Any, sweeps: int) -> tuple[Any, dict[str, np.ndarray],
+                                                             np.random.Generator, int, int]:
+    """hLDA on ``planted_tree(seed)`` from nCRP-prior paths, ``sweeps`` warm-up sweeps with
+    ``split_merge``: (kernel, state, its generator, moves accepted, moves proposed)."""
     from ppltopics.inference.hlda import HLDAKernel
-    from ppltopics.models import hlda as H
-    from ppltopics.testing.planted import holds_tree
 
-    corpus, planted, z, hyper = planted_tree(seed)
+    corpus, _, _, _ = planted_tree(seed)
     kernel = HLDAKernel(corpus, depth=3, gamma=0.5, eta=0.02, gem_mean=0.4, gem_scale=50.0,
                         split_merge=split_merge)
     rng = np.random.default_rng(seed)
     state = kernel.init_state(rng)
     accepted = proposed = 0
-    t0 = time.perf_counter()
     for _ in range(sweeps):
         kernel.step(state, rng, warmup=True)
         if split_merge:
             accepted += int(state["sm_accepted"][0])
             proposed += int(state["sm_proposed"][0])
+    return kernel, state, rng, accepted, proposed
+
+
+def run(seed: int, split_merge: Any, sweeps: int) -> dict[str, Any]:
+    from ppltopics.models import hlda as H
+    from ppltopics.testing.planted import holds_tree
+
+    corpus, planted, z, hyper = planted_tree(seed)
+    t0 = time.perf_counter()
+    kernel, state, _, accepted, proposed = chain(seed, split_merge, sweeps)
     wall = time.perf_counter() - t0
     rec = kernel.record(state)
     return {"seed": seed, "gap": float(rec["lp"] - H.log_joint(corpus, planted, z, hyper)),

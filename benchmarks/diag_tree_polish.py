@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine_facts  # noqa: E402
-from bench_tree_moves import planted_tree  # noqa: E402
+from bench_tree_moves import chain, planted_tree  # noqa: E402
 
 
 def polish(kernel: Any, state: dict[str, np.ndarray], rounds: int,
@@ -55,23 +55,17 @@ def polish(kernel: Any, state: dict[str, np.ndarray], rounds: int,
 
 def run(seed: int, sweeps: int, rounds: int) -> dict[str, Any]:
     from ppltopics.inference import _tree_moves as TM
-    from ppltopics.inference.hlda import HLDAKernel
     from ppltopics.models import hlda as H
     from ppltopics.testing.planted import holds_tree
 
     corpus, planted, z, hyper = planted_tree(seed)
-    kernel = HLDAKernel(corpus, depth=3, gamma=0.5, eta=0.02, gem_mean=0.4, gem_scale=50.0,
-                        split_merge=True)
-    rng = np.random.default_rng(seed)
-    state = kernel.init_state(rng)
-    for _ in range(sweeps):
-        kernel.step(state, rng, warmup=True)
+    kernel, state, rng, _, _ = chain(seed, True, sweeps)
     ref = H.log_joint(corpus, planted, z, hyper)
     out: dict[str, Any] = {"seed": seed, "found": bool(holds_tree(state["paths"], planted)),
                            "num_nodes": kernel.record(state)["num_nodes"].tolist(),
                            "chain": TM._log_joint(kernel, state) - ref}
-    chain = {k: v.copy() for k, v in state.items()}
-    out["chain_polished"] = polish(kernel, chain, rounds, rng) - ref
+    own = {k: v.copy() for k, v in state.items()}
+    out["chain_polished"] = polish(kernel, own, rounds, rng) - ref
     truth = {k: v.copy() for k, v in state.items()}
     kernel.apply_paths(truth, planted.astype(state["paths"].dtype),
                        np.arange(corpus.num_docs), np.asarray(z, dtype=state["levels"].dtype))
