@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ppltopics._validation import check_choice
 from ppltopics.corpus import Corpus
 from ppltopics.posteriors import Posterior
 
@@ -186,9 +187,8 @@ def _prepare_embedding_inputs(model: str, corpus: Corpus, vectors: Any,
     steps = hyper.pop("prepare", "auto")
     # "words" (default): abtt/pca fitted to the word list; "tokens": to the token counts
     # (measured in benchmarks/README.md, "Token-weighted preparation")
-    weighting = hyper.pop("prepare_weights", "words")
-    if weighting not in ("tokens", "words"):
-        raise ValueError(f"prepare_weights must be 'tokens' or 'words', got {weighting!r}")
+    weighting = check_choice("prepare_weights", hyper.pop("prepare_weights", "words"),
+                             ("tokens", "words"))
     if steps == "auto":
         steps = auto_prepare(vectors.dim) if hasattr(vectors, "dim") else None
     recorded: dict[str, Any] = {"min_count": min_count, "min_df": min_df, "prepare": steps}
