@@ -212,7 +212,7 @@ def _tomotopy_state(tomo: _Tomotopy, corpus: Any) -> tuple[np.ndarray, np.ndarra
     sorts a document's words; levels are matched to our tokens word by word)."""
     vocab = tomo.mdl.used_vocabs
     index = {w: i for i, w in enumerate(corpus.vocab)}
-    paths = np.empty((corpus.num_docs, DEPTH), dtype=np.int64)
+    paths = np.empty((corpus.num_docs, tomo.mdl.depth), dtype=np.int64)
     levels = np.empty(corpus.num_tokens, dtype=np.int64)
     off = corpus.doc_offsets
     for d, doc in enumerate(tomo.mdl.docs):
