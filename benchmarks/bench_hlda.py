@@ -69,11 +69,13 @@ def _npmi_by_level(tops: list[list[str]], levels: list[int], corpus: Any) -> dic
 
 
 class _Tomotopy:
-    def __init__(self, docs: list[list[str]], seed: int) -> None:
+    def __init__(self, docs: list[list[str]], seed: int, depth: int = DEPTH,
+                 alpha: float | list[float] = LEVEL_ALPHA, eta: float = ETA,
+                 gamma: float = GAMMA) -> None:
         import tomotopy as tp
 
-        self.mdl = tp.HLDAModel(tw=tp.TermWeight.ONE, depth=DEPTH, alpha=LEVEL_ALPHA, eta=ETA,
-                                gamma=GAMMA, seed=seed)
+        self.mdl = tp.HLDAModel(tw=tp.TermWeight.ONE, depth=depth, alpha=alpha, eta=eta,
+                                gamma=gamma, seed=seed)
         for d in docs:
             self.mdl.add_doc(d)
         self.mdl.train(0, workers=1, parallel=tp.ParallelScheme.NONE)

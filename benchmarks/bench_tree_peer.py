@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 from _common import machine_facts
-from bench_hlda import _tomotopy_state
+from bench_hlda import _Tomotopy, _tomotopy_state
 from bench_tree_init import SHAPES, planted
 
 from ppltopics.testing.planted import holds_tree
@@ -41,22 +41,6 @@ CONFIGS = {"tomotopy": "tomotopy HLDA, α = 0.1 (its default)",
            "tomotopy-gem": "tomotopy HLDA, α = π·E[GEM]",
            "random": "ours, nCRP-prior start, tree moves",
            "cluster": "ours, clustered start (default), tree moves"}
-
-
-class _Tomo:
-    """tomotopy's HLDA on our corpus, one thread (the shape ``_tomotopy_state`` reads)."""
-
-    def __init__(self, corpus: Any, depth: int, alpha: Any, seed: int) -> None:
-        import tomotopy as tp
-
-        self.tp = tp
-        self.mdl = tp.HLDAModel(tw=tp.TermWeight.ONE, depth=depth, alpha=alpha, eta=0.02,
-                                gamma=0.5, seed=seed)
-        for d in corpus.docs():
-            self.mdl.add_doc(d)
-
-    def run(self, sweeps: int) -> None:
-        self.mdl.train(sweeps, workers=1, parallel=self.tp.ParallelScheme.NONE)
 
 
 def gem_mean_alpha(depth: int, m: float = 0.4, pi: float = 50.0) -> list[float]:
@@ -73,7 +57,8 @@ def run(config: str, seed: int, shape: list[int], sweeps: int) -> dict[str, Any]
     t0 = time.perf_counter()
     if config.startswith("tomotopy"):
         alpha = 0.1 if config == "tomotopy" else gem_mean_alpha(hyper.depth)
-        tomo = _Tomo(corpus, hyper.depth, alpha, seed)
+        tomo = _Tomotopy(corpus.docs(), seed, depth=hyper.depth, alpha=alpha, eta=0.02,
+                         gamma=0.5)
         tomo.run(sweeps)
         paths, levels = _tomotopy_state(tomo, corpus)
     else:
