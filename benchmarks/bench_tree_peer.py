@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from _common import machine_facts
 from bench_hlda import _Tomotopy, _tomotopy_state
-from bench_tree_init import SHAPES, planted
+from bench_tree_init import SHAPES, found_and_gap, planted
 
 from ppltopics.testing.planted import holds_tree
 
@@ -95,11 +95,8 @@ def main() -> None:
         for config in configs:
             rs = [run(config, s, SHAPES[shape], args.sweeps) for s in range(args.seeds)]
             res.setdefault(shape, {})[config] = rs
-            gaps = np.array([r["gap"] for r in rs])
-            rows.append(f"| {shape} | {CONFIGS[config]} | {sum(r['found'] for r in rs)}/"
-                        f"{len(rs)} | {gaps.mean():,.0f} ({gaps.min():,.0f} … "
-                        f"{gaps.max():,.0f}) | {rs[0]['num_nodes']} | "
-                        f"{np.mean([r['wall_s'] for r in rs]):.2f} |")
+            rows.append(f"| {shape} | {CONFIGS[config]} | {found_and_gap(rs)} | "
+                        f"{rs[0]['num_nodes']} | {np.mean([r['wall_s'] for r in rs]):.2f} |")
             print(rows[-1], flush=True)
     out = {"args": vars(args), "results": res, "table": "\n".join(rows),
            "machine": machine_facts()}
