@@ -17,7 +17,7 @@ documents ≥ 96 % on one found node, distinct nodes, equal node counts), the fi
 log p(w, z, c) under the planted hyperparameters minus the planted state's (tomotopy's
 state read back token by token), nodes per level, seconds.
 
-    python benchmarks/bench_tree_peer.py [--seeds 8] [--sweeps 1000]
+    python benchmarks/bench_tree_peer.py [--seeds 8] [--sweeps 300]
         [--configs tomotopy,tomotopy-gem,random,cluster]  # -> results/tree_peer.json
 """
 
@@ -79,7 +79,7 @@ def run(config: str, seed: int, shape: list[int], sweeps: int) -> dict[str, Any]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=8)
-    ap.add_argument("--sweeps", type=int, default=1000)
+    ap.add_argument("--sweeps", type=int, default=300)
     ap.add_argument("--shapes", default=",".join(SHAPES))
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--out", default=str(OUT))
