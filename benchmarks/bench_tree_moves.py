@@ -51,13 +51,12 @@ def planted_tree(seed: int, D: int = 200, Nd: int = 100, V: int = 120):
     return sim.corpus, planted, sim.truth["levels"], hyper
 
 
-def chain(seed: int, split_merge: Any, sweeps: int) -> tuple[Any, dict[str, np.ndarray],
-                                                             np.random.Generator, int, int]:
-    """hLDA on ``planted_tree(seed)`` from nCRP-prior paths, ``sweeps`` warm-up sweeps with
-    ``split_merge``: (kernel, state, its generator, moves accepted, moves proposed)."""
+def chain(corpus: Any, seed: int, split_merge: Any, sweeps: int
+          ) -> tuple[Any, dict[str, np.ndarray], np.random.Generator, int, int]:
+    """hLDA on ``corpus`` (``planted_tree(seed)``'s) from nCRP-prior paths, ``sweeps`` warm-up
+    sweeps with ``split_merge``: (kernel, state, its generator, moves accepted, proposed)."""
     from ppltopics.inference.hlda import HLDAKernel
 
-    corpus, _, _, _ = planted_tree(seed)
     kernel = HLDAKernel(corpus, depth=3, gamma=0.5, eta=0.02, gem_mean=0.4, gem_scale=50.0,
                         split_merge=split_merge)
     rng = np.random.default_rng(seed)
@@ -77,7 +76,7 @@ def run(seed: int, split_merge: Any, sweeps: int) -> dict[str, Any]:
 
     corpus, planted, z, hyper = planted_tree(seed)
     t0 = time.perf_counter()
-    kernel, state, _, accepted, proposed = chain(seed, split_merge, sweeps)
+    kernel, state, _, accepted, proposed = chain(corpus, seed, split_merge, sweeps)
     wall = time.perf_counter() - t0
     rec = kernel.record(state)
     return {"seed": seed, "gap": float(rec["lp"] - H.log_joint(corpus, planted, z, hyper)),

@@ -25,15 +25,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine_facts  # noqa: E402
-from bench_tree_moves import chain, planted_tree  # noqa: E402
+from _common import machine_facts
+from bench_tree_moves import chain, planted_tree
 
 
 def polish(kernel: Any, state: dict[str, np.ndarray], rounds: int,
@@ -59,7 +56,7 @@ def run(seed: int, sweeps: int, rounds: int) -> dict[str, Any]:
     from ppltopics.testing.planted import holds_tree
 
     corpus, planted, z, hyper = planted_tree(seed)
-    kernel, state, rng, _, _ = chain(seed, True, sweeps)
+    kernel, state, rng, _, _ = chain(corpus, seed, True, sweeps)
     ref = H.log_joint(corpus, planted, z, hyper)
     out: dict[str, Any] = {"seed": seed, "found": bool(holds_tree(state["paths"], planted)),
                            "num_nodes": kernel.record(state)["num_nodes"].tolist(),
